@@ -1,0 +1,1 @@
+"""The ``xclz-geo`` command line: one command, one module per subcommand, each thin over the library."""

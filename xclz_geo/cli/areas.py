@@ -1,0 +1,61 @@
+"""``xclz-geo areas``: check the official areas and measure the part polygons."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._common import add_boundaries_option, load_zone, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "areas",
+        help="check official areas (29.8 + 29.98 = 59.78 …) and measured polygon areas",
+        description="Check the plan's declared arithmetic (parts sum to blocks, blocks to the zone) and "
+        "measure each part's polygon in the CGCS2000 Gauss-Krüger zone and on the ellipsoid. "
+        "Exit status 0 when every check passes, 1 when one fails, 2 for a malformed spec or file.",
+    )
+    p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled data/boundaries/spec.toml)")
+    add_boundaries_option(p)
+    p.add_argument("--tolerance-pct", type=float, default=1.0, help="allowed deviation of measured from official area, %% (default 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.set_defaults(func=run)
+
+
+def _f(v: float | None, fmt: str) -> str:
+    return "—" if v is None else format(v, fmt)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..zone import area_report
+
+    zone = load_zone(args)
+    report = area_report(zone, tolerance_pct=args.tolerance_pct)
+    if args.json:
+        print_json(report.to_dict())
+        return 0 if report.ok else 1
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout, soft_wrap=True, width=max(120, Console().width))
+    z = report.zone
+    title = f"{z['name_zh'] or 'zone'}  {z['name_en'] or ''}".strip()
+    table = Table(title=title, caption=f"source: {z['source'] or '—'} · boundaries: {z['boundaries']}")
+    for col, just in [("part", "left"), ("名称", "left"), ("name", "left"), ("official km²", "right"),
+                      ("official 亩", "right"), ("measured km²", "right"), ("geodesic km²", "right"),
+                      ("deviation", "right"), ("dev. 亩", "right"), ("quality", "left"), ("status", "left")]:
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for p in report.parts:
+        dev = "—" if p.deviation_pct is None else f"{p.deviation_pct:+.2f}%"
+        style = {"pass": "green", "fail": "bold red", "no geometry": "yellow"}.get(p.status, "")
+        table.add_row(p.id, p.name_zh, p.name_en, _f(p.official_km2, ".2f"), _f(p.official_mu, ",.0f"),
+                      _f(p.measured_km2, ".3f"), _f(p.geodesic_km2, ".3f"), dev, _f(p.deviation_mu, "+,.0f"),
+                      p.quality, f"[{style}]{p.status}[/]" if style else p.status)
+    console.print(table)
+    for c in report.checks:
+        mark = {True: "[green]OK  [/]", False: "[bold red]FAIL[/]", None: "[yellow]--  [/]"}[c.ok]
+        console.print(f"{mark} {c.name}: {c.detail}", markup=True)
+    for n in report.notes:
+        console.print(f"note: {n}", markup=False)
+    return 0 if report.ok else 1

@@ -1,0 +1,243 @@
+"""Reading and writing the files planners actually have.
+
+* Vector files through GDAL (pyogrio): GeoJSON, GeoPackage, Shapefile (GBK or UTF-8
+  attributes: a ``.cpg`` is honoured; without one, UTF-8 is tried and GBK/GB18030 used
+  when the text does not decode), DXF, FlatGeobuf, GeoParquet.
+* Tables: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 detected), XLSX/XLS, Parquet.
+* Writing by file extension: ``.csv`` (UTF-8 with BOM, so Excel shows Chinese),
+  ``.xlsx``, ``.gpkg``, ``.geojson``, ``.parquet``, ``.fgb``, ``.shp``.
+
+Every failure names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import InputDataError, InputFileError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+#: encodings tried, in order, for text files without a declared encoding
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".dxf", ".fgb", ".parquet", ".geoparquet", ".osm", ".pbf", ".kml", ".gml", ".zip"}
+TABLE_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".parquet"}
+
+
+def _exists(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{p}: file not found")
+    if p.is_dir() and p.suffix.lower() not in (".gdb",):
+        raise InputFileError(f"{p}: is a folder, not a file")
+    return p
+
+
+def detect_text_encoding(path: str | Path, *, sample_bytes: int = 1 << 20) -> str:
+    """Guess the encoding of a text file: ``utf-8-sig`` (also plain UTF-8) or ``gb18030`` (GBK superset).
+
+    Reads at most ``sample_bytes`` (cut at a line end) so huge files stay cheap.
+    """
+    p = _exists(path)
+    with open(p, "rb") as f:
+        raw = f.read(sample_bytes)
+        if len(raw) == sample_bytes:
+            cut = raw.rfind(b"\n")
+            raw = raw[: cut + 1] if cut > 0 else raw
+    for enc in TEXT_ENCODINGS:
+        try:
+            raw.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            continue
+    raise InputFileError(f"{p}: text is neither UTF-8 nor GBK/GB18030; re-save it as UTF-8")
+
+
+def shapefile_encoding(path: str | Path) -> str | None:
+    """Encoding of a Shapefile's attributes: from its ``.cpg``, else by trying UTF-8 then GB18030 on the ``.dbf``."""
+    p = Path(path)
+    cpg = p.with_suffix(".cpg")
+    if cpg.exists():
+        name = cpg.read_text(errors="replace").strip()
+        return name or None
+    dbf = p.with_suffix(".dbf")
+    if not dbf.exists():
+        return None
+    raw = dbf.read_bytes()
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("gb18030")
+        return "gb18030"
+    except UnicodeDecodeError:
+        return None
+
+
+def read_vector(
+    path: str | Path,
+    *,
+    layer: str | int | None = None,
+    encoding: str | None = None,
+    crs: Any | None = None,
+    **kwargs: Any,
+) -> "gpd.GeoDataFrame":
+    """Read a vector file into a GeoDataFrame.
+
+    Parameters
+    ----------
+    path
+        Any file GDAL reads (GeoJSON, GeoPackage, Shapefile, DXF, FlatGeobuf, GeoParquet …).
+    layer
+        Layer name or index for multi-layer files.
+    encoding
+        Attribute encoding (e.g. ``"gbk"``); detected for Shapefiles when omitted.
+    crs
+        CRS to assign when the file declares none (it is *not* a reprojection). A file that
+        declares a different CRS raises :class:`~xclz_geo.errors.CRSMismatchError`.
+    kwargs
+        Passed to :func:`geopandas.read_file`.
+    """
+    import geopandas as gpd
+
+    from . import crs as _crs
+    from .errors import CRSMismatchError
+
+    p = _exists(path)
+    suffix = p.suffix.lower()
+    if suffix in (".parquet", ".geoparquet"):
+        try:
+            gdf = gpd.read_parquet(p)
+        except Exception as exc:
+            raise InputFileError(f"{p}: cannot read as GeoParquet ({exc})") from None
+    else:
+        if encoding is None and suffix == ".shp":
+            encoding = shapefile_encoding(p)
+        opts: dict[str, Any] = dict(kwargs)
+        if layer is not None:
+            opts["layer"] = layer
+        if encoding:
+            opts["encoding"] = encoding
+        try:
+            gdf = gpd.read_file(p, engine="pyogrio", **opts)
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{p}: attributes are not in {encoding or 'UTF-8'} ({exc.reason}); pass encoding='gbk'") from None
+        except Exception as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            hint = ""
+            if "layer" in msg.lower():
+                try:
+                    import pyogrio
+
+                    hint = f"; layers in the file: {', '.join(str(n) for n in pyogrio.list_layers(p)[:, 0])}"
+                except Exception:
+                    hint = ""
+            raise InputFileError(f"{p}: cannot read as a vector file ({msg}){hint}") from None
+    if crs is not None:
+        if gdf.crs is None:
+            gdf = gdf.set_crs(_crs.to_crs(crs))
+        elif not _crs.same_crs(gdf.crs, crs):
+            raise CRSMismatchError(
+                f"{p}: the file declares {gdf.crs.to_string()} but {crs} was given; "
+                "drop the option or reproject the file"
+            )
+    return gdf
+
+
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    dtype: Any = None,
+    **kwargs: Any,
+) -> "pd.DataFrame":
+    """Read a CSV/TSV (UTF-8, UTF-8 with BOM or GBK, detected), XLSX/XLS or Parquet table.
+
+    Values are read as text when ``dtype=str`` is given, so the caller decides how to
+    parse numbers (and can report the rows that do not parse).
+    """
+    import pandas as pd
+
+    p = _exists(path)
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            return pd.read_excel(p, sheet_name=sheet if sheet is not None else 0, dtype=dtype, **kwargs)
+        if suffix == ".parquet":
+            return pd.read_parquet(p, **kwargs)
+        if suffix in (".csv", ".txt", ".tsv"):
+            enc = encoding or detect_text_encoding(p)
+            sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", None)
+            return pd.read_csv(p, encoding=enc, dtype=dtype, sep=sep, engine="python" if sep is None else "c", **kwargs)
+    except (InputFileError, InputDataError):
+        raise
+    except ValueError as exc:
+        if "Worksheet" in str(exc) or "sheet" in str(exc).lower():
+            raise InputDataError(f"{p}: {exc}") from None
+        raise InputFileError(f"{p}: cannot read table ({exc})") from None
+    except Exception as exc:
+        raise InputFileError(f"{p}: cannot read table ({type(exc).__name__}: {exc})") from None
+    raise InputFileError(
+        f"{p}: unsupported table format {suffix or '(no extension)'}; use .csv, .xlsx, .xls or .parquet"
+    )
+
+
+def write_table(df: "pd.DataFrame", path: str | Path, *, sheet_name: str = "data", index: bool = False) -> Path:
+    """Write a (Geo)DataFrame by extension; CSV is UTF-8 with BOM so Excel opens Chinese text correctly.
+
+    Geometry columns are written as WKT to CSV/XLSX; GeoDataFrames go to GeoPackage,
+    GeoJSON (RFC 7946: reprojected to lon/lat), Parquet, FlatGeobuf or Shapefile as such.
+    The file is written to a temporary name first and moved into place, so a failure
+    leaves no partial file.
+    """
+    import geopandas as gpd
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    suffix = p.suffix.lower()
+    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+    is_geo = isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns
+    try:
+        if suffix in (".csv", ".txt"):
+            out = df.to_wkt() if is_geo else df
+            out.to_csv(tmp, index=index, encoding="utf-8-sig")
+        elif suffix in (".xlsx", ".xlsm"):
+            out = df.to_wkt() if is_geo else df
+            out.to_excel(tmp, index=index, sheet_name=sheet_name[:31])
+        elif suffix in (".gpkg", ".geojson", ".json", ".fgb", ".shp"):
+            if not is_geo:
+                raise InputDataError(f"{p}: {suffix} needs geometry; write a table to .csv or .xlsx instead")
+            out = df
+            driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf", ".shp": "ESRI Shapefile"}[suffix]
+            if driver == "GeoJSON" and out.crs is not None and not out.crs.equals("EPSG:4326"):
+                out = out.to_crs("EPSG:4326")
+            opts: dict[str, Any] = {}
+            if driver == "ESRI Shapefile":
+                opts["encoding"] = "UTF-8"
+            if driver == "GPKG":
+                opts["layer"] = p.stem
+            out.to_file(tmp, driver=driver, engine="pyogrio", **opts)
+            if driver == "ESRI Shapefile":
+                for ext in (".shx", ".dbf", ".prj", ".cpg"):
+                    side = tmp.with_suffix(ext)
+                    if side.exists():
+                        os.replace(side, p.with_suffix(ext))
+        elif suffix == ".parquet":
+            (df.to_parquet(tmp, index=index) if is_geo else df.to_parquet(tmp, index=index))
+        else:
+            raise InputDataError(
+                f"{p}: unsupported output format {suffix or '(no extension)'}; use .csv, .xlsx, .gpkg, .geojson or .parquet"
+            )
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
