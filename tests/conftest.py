@@ -1,0 +1,57 @@
+"""Shared fixtures.
+
+``synthetic_boundaries`` is a boundaries-schema GeoDataFrame of three rectangles built
+in EPSG:4549 around illustrative centres near the real blocks and sized to the official
+areas. It is *synthetic* test material, labelled so, and says nothing about where the
+zone's boundary really runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+#: illustrative centres (WGS84 lon, lat) and official areas, km²
+SYNTHETIC_PARTS = [
+    ("xuancheng", "xuancheng", "宣城经开区", "Xuancheng ETDZ", 29.8, (118.775, 30.915)),
+    ("guangde_main", "guangde", "广德经开区主园区", "Guangde EDZ main park", 26.21, (119.465, 30.895)),
+    ("guangde_west", "guangde", "广德经开区西区", "Guangde EDZ west area", 3.77, (119.370, 30.885)),
+]
+
+
+def make_synthetic_boundaries(*, uncertainty_m: float = 500.0):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from xclz_geo.crs import transformer
+
+    to_gk = transformer("EPSG:4490", "EPSG:4549")
+    rows, geoms = [], []
+    for pid, bid, zh, en, area_km2, (lon, lat) in SYNTHETIC_PARTS:
+        x, y = to_gk.transform(lon, lat)
+        half = math.sqrt(area_km2 * 1e6) / 2
+        geoms.append(box(x - half, y - half, x + half, y + half))
+        rows.append(
+            dict(part_id=pid, block_id=bid, name_zh=zh, name_en=en, official_area_km2=area_km2,
+                 quality="synthetic", positional_uncertainty_m=uncertainty_m,
+                 source="synthetic test rectangles (tests/conftest.py)")
+        )
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4549").to_crs("EPSG:4490")
+
+
+@pytest.fixture
+def synthetic_boundaries():
+    """Boundaries-schema GeoDataFrame of three synthetic rectangles (EPSG:4490)."""
+    return make_synthetic_boundaries()
+
+
+@pytest.fixture
+def synthetic_zone(synthetic_boundaries):
+    """A :class:`~xclz_geo.zone.Zone` on the synthetic rectangles, with the bundled spec attached."""
+    from xclz_geo.zone import Zone
+
+    return Zone.from_boundaries(synthetic_boundaries)
