@@ -68,7 +68,11 @@ def shapefile_encoding(path: str | Path) -> str | None:
     dbf = p.with_suffix(".dbf")
     if not dbf.exists():
         return None
-    raw = dbf.read_bytes()
+    data = dbf.read_bytes()
+    # decode only the field names and records, not the binary header fields
+    header_len = int.from_bytes(data[8:10], "little") if len(data) >= 32 else 0
+    names = b"".join(data[i : i + 11].split(b"\0", 1)[0] for i in range(32, max(32, header_len - 1), 32))
+    raw = names + data[header_len:].rstrip(b"\x1a")
     try:
         raw.decode("utf-8")
         return "utf-8"

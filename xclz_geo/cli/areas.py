@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, soft_wrap=True, width=max(120, Console().width))
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
     z = report.zone
     title = f"{z['name_zh'] or 'zone'}  {z['name_en'] or ''}".strip()
     table = Table(title=title, caption=f"source: {z['source'] or '—'} · boundaries: {z['boundaries']}")
