@@ -99,3 +99,7 @@ class GeometryRepairWarning(XclzGeoWarning):
 
 class DataQualityWarning(XclzGeoWarning):
     """Input data has a problem that was handled but should be looked at."""
+
+
+class MapAssetError(XclzGeoError, OSError):
+    """A script or stylesheet a map needs cannot be inlined from an installed package (maps are never built from the network)."""
