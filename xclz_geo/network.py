@@ -463,7 +463,7 @@ class NameMatch:
                              "n_features": int(len(self.rows)), "fuzzy_score": self.fuzzy_score,
                              "kind_mismatch": self.kind_mismatch}
         if feature_ids is not None:
-            d["by_kind"] = {k: [feature_ids[r] for r, mk in zip(self.rows, self.match_kinds) if mk == k]
+            d["by_kind"] = {k: [feature_ids[int(r)] for r, mk in zip(self.rows, self.match_kinds) if mk == k]
                             for k in MATCH_LEVELS if k in self.match_kinds}
         return d
 
