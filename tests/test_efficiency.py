@@ -1,0 +1,492 @@
+"""亩均效益 evaluation: inputs, indicators, scores, classes and every documented edge case.
+
+Expected values are computed by hand in the comments from the formulas of the method profiles
+(min–max with a 20-point floor; ratio to benchmark), not copied from the code's output.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xclz_geo.efficiency import (
+    EnterpriseTable,
+    assign_classes,
+    class_cuts,
+    evaluate,
+    load_benchmarks,
+    load_method,
+    map_columns,
+    read_enterprises,
+    template,
+)
+from xclz_geo.errors import DataQualityWarning, InputDataError, MethodProfileError
+
+H = {
+    "code": "统一社会信用代码", "name": "企业名称", "above": "是否规上", "ind": "行业代码", "land": "用地面积(亩)",
+    "tax": "实缴税金(万元)", "rev": "营业收入(万元)", "va": "工业增加值(万元)", "tech": "技改投资(万元)",
+    "energy": "综合能耗(吨标煤)", "emis": "主要污染物排放当量(吨)", "rd": "研发经费(万元)", "staff": "年平均职工人数",
+    "elec": "用电量(万千瓦时)",
+}
+
+
+def firm(code, above="是", ind="3484", land=10.0, tax=100.0, rev=1000.0, va=300.0, tech=50.0, energy=100.0,
+         emis=2.0, rd=30.0, staff=30.0, elec=100.0, **extra):
+    row = {H["code"]: code, H["name"]: f"测试企业{code}", H["above"]: above, H["ind"]: ind, H["land"]: land,
+           H["tax"]: tax, H["rev"]: rev, H["va"]: va, H["tech"]: tech, H["energy"]: energy, H["emis"]: emis,
+           H["rd"]: rd, H["staff"]: staff, H["elec"]: elec}
+    row.update(extra)
+    return row
+
+
+def three_firms() -> pd.DataFrame:
+    return pd.DataFrame([
+        firm("A", land=10, tax=100, rev=1000, va=300, tech=50, energy=100, emis=2, rd=30, staff=30),
+        firm("B", land=20, tax=100, rev=3000, va=600, tech=0, energy=200, emis=5, rd=60, staff=60),
+        firm("C", land=50, tax=400, rev=4000, va=1000, tech=100, energy=500, emis=4, rd=40, staff=100),
+    ])
+
+
+def mm(w, x, lo, hi):
+    """Hand formula of the Anhui/旌德 scheme."""
+    return w * (20 + 80 * (x - lo) / (hi - lo)) / 100
+
+
+def test_anhui_indicators_and_scores_by_hand():
+    r = evaluate(three_firms(), method="anhui")
+    s = r.scores.set_index(H["code"])
+    assert list(s["status"]) == ["evaluated"] * 3
+    # per-mu indicators: tax/land, revenue/land, tech/land
+    assert s.loc["A", "tax_per_mu"] == pytest.approx(10.0)
+    assert s.loc["B", "tax_per_mu"] == pytest.approx(5.0)
+    assert s.loc["C", "tax_per_mu"] == pytest.approx(8.0)
+    assert s.loc["C", "revenue_per_mu"] == pytest.approx(80.0)
+    assert s.loc["A", "tech_investment_per_mu"] == pytest.approx(5.0)
+    assert s.loc["B", "rd_share_pct"] == pytest.approx(2.0)
+    assert s.loc["A", "revenue_per_emission"] == pytest.approx(500.0)
+    assert s.loc["C", "labour_productivity"] == pytest.approx(10.0)
+    # scores with the shipped default weights 30/20/10/10/10/10/10
+    assert s.loc["A", "score_tax_per_mu"] == pytest.approx(30.0)
+    assert s.loc["B", "score_tax_per_mu"] == pytest.approx(6.0)
+    assert s.loc["C", "score_tax_per_mu"] == pytest.approx(mm(30, 8, 5, 10))  # 20.4
+    assert s.loc["A", "score_revenue_per_mu"] == pytest.approx(mm(20, 100, 80, 150))
+    assert s.loc["B", "score_revenue_per_emission"] == pytest.approx(3.6)
+    # labour productivity is 10 for every firm: all equal → full weight
+    assert list(s["score_labour_productivity"]) == pytest.approx([10.0, 10.0, 10.0])
+    total_a = 30 + mm(20, 100, 80, 150) + 10 + 10 + mm(10, 10, 8, 15) + 2 + 10
+    total_b = 6 + 20 + 2 + 10 + 10 + 3.6 + 6
+    total_c = 20.4 + 4 + 5.2 + 10 + 2 + 10 + 2
+    assert s.loc["A", "total_score"] == pytest.approx(total_a)
+    assert s.loc["B", "total_score"] == pytest.approx(total_b)
+    assert s.loc["C", "total_score"] == pytest.approx(total_c)
+    assert list(s["rank"]) == [1, 2, 3]
+    # n = 3: cuts round(0.6)=1, round(1.95)=2, round(2.85)=3
+    assert list(s["class"]) == ["A", "B", "C"]
+    assert r.summary["method"]["confirmed"] is False
+    assert r.summary["disclaimer"] and "not official" in r.summary["disclaimer"]
+    assert "groups.above_scale.tax_per_mu.weight" in r.summary["method"]["unconfirmed"]
+
+
+def test_zhejiang_ratio_scores_by_hand():
+    df = pd.DataFrame([
+        firm("X", above="否", land=10, tax=50, elec=100),
+        firm("Y", above="否", land=30, tax=30, elec=300),
+    ])
+    r = evaluate(df, method="zhejiang")
+    s = r.scores.set_index(H["code"])
+    # benchmarks = population aggregate: 80/40 = 2 万元/亩, 80/400 = 0.2 万元/万千瓦时
+    assert s.loc["X", "score_tax_per_mu"] == pytest.approx(50 * 5 / 2)
+    assert s.loc["X", "score_tax_per_electricity"] == pytest.approx(50 * 0.5 / 0.2)
+    assert s.loc["Y", "total_score"] == pytest.approx(50 * 1 / 2 + 50 * 0.1 / 0.2)
+    g = r.summary["groups"]["below_scale"]["indicators"]["tax_per_mu"]
+    assert g["benchmark"] == pytest.approx(2.0)
+    # fixed benchmarks override the population
+    r2 = evaluate(df, method="zhejiang", benchmarks={"tax_per_mu": 4.0, "tax_per_electricity": 1.0})
+    s2 = r2.scores.set_index(H["code"])
+    assert s2.loc["X", "total_score"] == pytest.approx(50 * 5 / 4 + 50 * 0.5 / 1.0)
+
+
+def test_zhejiang_negative_tax_floored_at_zero():
+    df = pd.DataFrame([firm("X", above="否", land=10, tax=-20, elec=100), firm("Y", above="否", land=10, tax=40, elec=100)])
+    s = evaluate(df, method="zhejiang", benchmarks={"tax_per_mu": 2.0, "tax_per_electricity": 0.2}).scores.set_index(H["code"])
+    assert s.loc["X", "tax_per_mu"] == pytest.approx(-2.0)
+    assert s.loc["X", "score_tax_per_mu"] == 0.0
+    assert s.loc["X", "score_tax_per_electricity"] == 0.0
+    assert s.loc["X", "status"] == "evaluated"
+
+
+def test_bundled_benchmarks_file_reads():
+    from xclz_geo.datasets import data_path
+
+    b = load_benchmarks(data_path("methods", "zhejiang_huangyan_2022_benchmarks.csv"))
+    assert b[("above_scale", "tax_per_mu")] == pytest.approx(24.097)
+    assert b[("above_scale", "rd_share_pct")] == pytest.approx(3.02)
+
+
+def test_class_shares_on_100_firms():
+    rng = np.random.default_rng(1)
+    rows = [firm(f"F{i:03d}", land=float(rng.uniform(10, 100)), tax=float(rng.uniform(10, 1000)),
+                 rev=float(rng.uniform(2000, 9000)), energy=float(rng.uniform(50, 500))) for i in range(100)]
+    r = evaluate(pd.DataFrame(rows), method="anhui")
+    s = r.scores
+    counts = s["class"].value_counts().to_dict()
+    assert counts == {"A": 20, "B": 45, "C": 30, "D": 5}
+    # classes follow scores: every A scores above every B, and so on
+    order = {"A": 0, "B": 1, "C": 2, "D": 3}
+    srt = s.sort_values("total_score", ascending=False)
+    assert list(srt["class"].map(order)) == sorted(srt["class"].map(order))
+    assert sorted(s["rank"]) == list(range(1, 101))
+    by_class = r.by_class().set_index("class")
+    assert by_class.loc["A", "count"] == 20
+    land_a = s.loc[s["class"] == "A", H["land"]].astype(float).sum()
+    assert by_class.loc["A", "land_mu"] == pytest.approx(land_a)
+
+
+def test_class_cuts_rounding():
+    assert class_cuts(100, [0.2, 0.45, 0.3, 0.05]) == [20, 65, 95, 100]
+    assert class_cuts(120, [0.2, 0.45, 0.3, 0.05]) == [24, 78, 114, 120]  # 巢湖 2021: 24/54/36/6
+    # n = 10: 9.5 rounds up (no D); floor keeps every class at or below its share
+    assert class_cuts(10, [0.2, 0.45, 0.3, 0.05]) == [2, 7, 10, 10]
+    assert class_cuts(10, [0.2, 0.45, 0.3, 0.05], rounding="floor") == [2, 6, 9, 10]
+
+
+def test_ties_at_class_boundary():
+    totals = pd.Series([10, 8, 8, 7, 6, 5, 4, 3, 2, 1], dtype=float)
+    shares = [0.2, 0.45, 0.3, 0.05]
+    rank, cls = assign_classes(totals, labels=list("ABCD"), shares=shares, ties="higher")
+    assert list(rank[:4]) == [1, 2, 2, 4]
+    # A holds positions 0–1; the firm at position 2 ties with position 1 → both A
+    assert list(cls[:4]) == ["A", "A", "A", "B"]
+    _, cls_low = assign_classes(totals, labels=list("ABCD"), shares=shares, ties="lower")
+    assert list(cls_low[:4]) == ["A", "B", "B", "B"]
+    # ties are decided on totals rounded to 1e-6 (floating noise does not split a tie)
+    _, c2 = assign_classes(pd.Series([10, 8 + 1e-12, 8, 7, 6, 5, 4, 3, 2, 1.0]), labels=list("ABCD"), shares=shares)
+    assert list(c2[:3]) == ["A", "A", "A"]
+
+
+def edge_table() -> pd.DataFrame:
+    rows = [firm(f"OK{i}", land=10 + 5 * i, tax=50 + 30 * i, rev=2000 + 500 * i, energy=100 + 10 * i) for i in range(6)]
+    rows += [
+        firm("ZERO", land=0.0),
+        firm("NOTAX", tax=None),
+        firm("LOSS", va=-200.0, tax=0.0),
+        firm("SMALL", above="否", land=3.0, rev=500.0),
+        firm("DUP", land=20.0),
+        firm("DUP", land=25.0),
+        firm("TEXT", tax="约120"),
+        firm("UTIL", ind="4411"),
+        firm("NOLAND", land=None),
+        firm("NEGLAND", land=-5.0),
+        firm("NOENERGY", energy=None),
+        firm("REFUND", tax=-30.0),
+        firm("SERVICE", ind="5212"),
+        firm("NOSCALE", above=None, rev=800.0, land=12.0),
+        firm("NOSCALE2", above=None, rev=None, land=12.0),
+        firm("EXEMPT", **{"不参评原因": "新办企业未满3年"}),
+        firm("BADBOOL", above="大概"),
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_edge_cases_status_and_reason():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = evaluate(edge_table(), method="anhui")
+    s = r.scores
+    assert len(s) == len(edge_table())  # no row dropped
+    assert list(s[H["code"]]) == list(edge_table()[H["code"]])  # input order kept
+    by = {c: (st, why) for c, st, why in zip(s[H["code"]], s["status"], s["reason"])}
+    assert by["ZERO"][0] == "not_evaluated" and "用地面积 is 0" in by["ZERO"][1]
+    assert by["NOTAX"][0] == "invalid" and "实缴税金" in by["NOTAX"][1] and "required" in by["NOTAX"][1]
+    assert by["LOSS"][0] == "evaluated"
+    assert by["SMALL"][0] == "not_evaluated" and "< 5 亩" in by["SMALL"][1]
+    dup = s[s[H["code"]] == "DUP"]
+    assert list(dup["status"]) == ["invalid", "invalid"]
+    assert all("DUP" in x and "merge" in x for x in dup["reason"])
+    assert by["TEXT"][0] == "invalid" and "'约120' is not a number" in by["TEXT"][1]
+    assert by["UTIL"][0] == "not_evaluated" and "public utility" in by["UTIL"][1]
+    assert by["NOLAND"][0] == "not_evaluated" and "用地面积 missing" in by["NOLAND"][1]
+    assert by["NEGLAND"][0] == "invalid" and "negative" in by["NEGLAND"][1]
+    assert by["NOENERGY"][0] == "evaluated" and "单位能耗营业收入 undefined" in by["NOENERGY"][1]
+    assert by["REFUND"][0] == "evaluated"
+    assert by["SERVICE"][0] == "not_evaluated" and "not an industrial code" in by["SERVICE"][1]
+    assert by["NOSCALE"][0] == "evaluated" and "inferred 规下" in by["NOSCALE"][1]
+    assert by["NOSCALE2"][0] == "invalid" and "是否规上" in by["NOSCALE2"][1]
+    assert by["EXEMPT"][0] == "not_evaluated" and "新办企业未满3年" in by["EXEMPT"][1]
+    assert by["BADBOOL"][0] == "invalid" and "是否规上" in by["BADBOOL"][1]
+    # not evaluated / invalid rows have no score, rank or class; evaluated ones have a finite total
+    ne = s[s["status"] != "evaluated"]
+    assert ne["total_score"].isna().all() and ne["class"].isna().all() and ne["rank"].isna().all()
+    ev = s[s["status"] == "evaluated"]
+    assert np.isfinite(ev["total_score"].astype(float)).all()
+    assert set(ev["class"]) <= set("ABCD")
+    assert r.summary["counts"] == {"evaluated": int((s["status"] == "evaluated").sum()),
+                                   "not_evaluated": int((s["status"] == "not_evaluated").sum()),
+                                   "invalid": int((s["status"] == "invalid").sum())}
+
+
+def test_missing_indicator_gets_group_mean_score():
+    s = evaluate(edge_table(), method="anhui").scores
+    above = s[(s["status"] == "evaluated") & (s["group"] == "above_scale")]
+    have = above[above[H["code"]] != "NOENERGY"]["score_revenue_per_energy"]
+    got = above.loc[above[H["code"]] == "NOENERGY", "score_revenue_per_energy"].iloc[0]
+    assert got == pytest.approx(have.mean())
+
+
+def test_negative_values_in_minmax():
+    s = evaluate(edge_table(), method="anhui").scores.set_index(H["code"])
+    # the refund firm has the lowest 亩均税收 of the 规上 group → the floor score 0.2 × 30
+    assert s.loc["REFUND", "tax_per_mu"] == pytest.approx(-3.0)
+    assert s.loc["REFUND", "score_tax_per_mu"] == pytest.approx(6.0)
+    # negative value added → lowest labour productivity → floor score 0.2 × 10
+    assert s.loc["LOSS", "labour_productivity"] < 0
+    assert s.loc["LOSS", "score_labour_productivity"] == pytest.approx(2.0)
+
+
+def test_zero_denominator_is_undefined_not_infinite():
+    df = pd.DataFrame([firm("A", energy=0.0), firm("B"), firm("C", land=20, tax=300)])
+    s = evaluate(df).scores.set_index(H["code"])
+    assert math.isnan(s.loc["A", "revenue_per_energy"])
+    assert "综合能耗(吨标煤) is 0" in s.loc["A", "reason"]
+    assert np.isfinite(s.loc["A", "total_score"])
+
+
+def test_headers_aliases_units_and_unknown():
+    df = pd.DataFrame({
+        "credit_code": ["a", "b"], "name": ["甲", "乙"], "above_scale": ["规上", "规上"],
+        "用地面积（平方米）": [6666.666666, 13333.33333], "实缴税金(元)": [1_000_000, 3_000_000],
+        "revenue_wan": [3000, 5000], "神秘列": ["x", "y"],
+    })
+    cm = map_columns(df.columns)
+    assert cm.fields["land_mu"] == "用地面积（平方米）"
+    assert cm.factors["tax_wan"] == pytest.approx(1e-4)
+    assert cm.unknown == ["神秘列"]
+    with pytest.warns(DataQualityWarning, match="神秘列"):
+        t = read_enterprises(df)
+    assert t.data["land_mu"].tolist() == pytest.approx([10.0, 20.0], rel=1e-6)
+    assert t.data["tax_wan"].tolist() == pytest.approx([100.0, 300.0])
+    with pytest.warns(DataQualityWarning):
+        r = evaluate(df)
+    assert r.summary["input"]["unknown_columns"] == ["神秘列"]
+    assert list(r.scores["神秘列"]) == ["x", "y"]  # kept in the output
+    assert r.scores["tax_per_mu"].tolist() == pytest.approx([10.0, 15.0], rel=1e-6)
+
+
+def test_number_formats_parse():
+    df = pd.DataFrame([firm("A", land="1,200.5", tax=" 36 ", rev="２０００")])
+    t = read_enterprises(df)
+    assert t.data.loc[0, "land_mu"] == pytest.approx(1200.5)
+    assert t.data.loc[0, "tax_wan"] == pytest.approx(36.0)
+    assert t.data.loc[0, "revenue_wan"] == pytest.approx(2000.0)  # full-width digits
+    assert not t.errors
+
+
+def test_no_land_column_is_an_error():
+    with pytest.raises(InputDataError, match="用地面积"):
+        read_enterprises(pd.DataFrame({"企业名称": ["甲"]}))
+
+
+def test_output_column_clash_is_renamed():
+    df = three_firms()
+    df["status"] = ["x", "y", "z"]
+    with pytest.warns(DataQualityWarning, match="status"):
+        s = evaluate(df).scores
+    assert list(s["status_input"]) == ["x", "y", "z"]
+    assert list(s["status"]) == ["evaluated"] * 3
+
+
+def test_summary_by_industry_and_json():
+    import json
+
+    from xclz_geo.cli._common import dumps_json
+
+    r = evaluate(edge_table())
+    ind = r.by_industry().set_index("industry")
+    assert "34" in ind.index
+    assert ind.loc["34", "industry_name_zh"] == "通用设备制造业"
+    ev = r.scores[r.scores["status"] == "evaluated"]
+    assert ind.loc["34", "count"] == len(ev)
+    assert ind.loc["34", "tax_per_mu"] == pytest.approx(
+        ev[H["tax"]].astype(float).sum() / ev[H["land"]].astype(float).sum())
+    json.loads(dumps_json(r.summary))  # JSON-able
+
+
+# ------------------------------------------------------------------ profiles
+
+
+def test_builtin_profiles_flags():
+    a = load_method("anhui")
+    assert a.confirmed is False and a.scoring["kind"] == "minmax" and a.scoring["floor"] == 20
+    assert a.classes["shares"] == [0.2, 0.45, 0.3, 0.05]
+    assert [w.id for w in a.groups["above_scale"].indicators] == [
+        "tax_per_mu", "revenue_per_mu", "tech_investment_per_mu", "labour_productivity",
+        "revenue_per_energy", "revenue_per_emission", "rd_share_pct"]
+    assert sum(w.weight for w in a.groups["above_scale"].indicators) == pytest.approx(100)
+    assert sum(w.weight for w in a.groups["below_scale"].indicators) == pytest.approx(100)
+    assert not any(w.confirmed for w in a.groups["above_scale"].indicators)
+    z = load_method("zhejiang")
+    assert [w.weight for w in z.groups["above_scale"].indicators] == [30, 20, 20, 10, 10, 10]
+    assert [w.weight for w in z.groups["below_scale"].indicators] == [50, 50]
+    assert all(w.confirmed for w in z.groups["above_scale"].indicators)
+    assert z.scope["below_scale_min_land_mu"] == 3.0
+
+
+PROFILE = """
+[method]
+id = "mine"
+source = "test"
+confirmed = true
+[scope]
+below_scale_min_land_mu = 2.0
+confirmed = true
+[scoring]
+kind = "minmax"
+floor = 0.0
+confirmed = true
+[classes]
+labels = ["优", "中", "差"]
+shares = [0.3, 0.4, 0.3]
+confirmed = true
+[groups.above_scale]
+confirmed = true
+indicators = [ { id = "tax_per_mu", weight = 100.0, confirmed = true } ]
+"""
+
+
+def test_user_profile(tmp_path):
+    p = tmp_path / "mine.toml"
+    p.write_text(PROFILE, encoding="utf-8")
+    m = load_method(p)
+    assert m.disclaimer() is None
+    df = pd.DataFrame([firm(c, land=10, tax=t) for c, t in (("a", 10), ("b", 20), ("c", 30))])
+    s = evaluate(df, method=p).scores
+    # floor 0: min → 0, max → 100, middle → 50
+    assert list(s["score_tax_per_mu"]) == pytest.approx([0, 50, 100])
+    assert list(s["class"]) == ["差", "中", "优"]
+    # a 规下 firm with no 规下 group in the profile is not evaluated, with the reason
+    s2 = evaluate(pd.DataFrame([firm("d", above="否", land=10)]), method=p).scores
+    assert s2["status"].iloc[0] == "not_evaluated" and "no group" in s2["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("old,new,key", [
+    ('weight = 100.0, ', '', "groups.above_scale.indicators[0].weight"),
+    ("shares = [0.3, 0.4, 0.3]", "shares = [0.3, 0.4, 0.4]", "classes.shares"),
+    ('id = "tax_per_mu"', 'id = "profit_per_mu"', "groups.above_scale.indicators[0].id"),
+    ('kind = "minmax"', 'kind = "magic"', "scoring.kind"),
+    ("below_scale_min_land_mu = 2.0", 'below_scale_min_land_mu = "five"', "scope.below_scale_min_land_mu"),
+    ('source = "test"\n', "", "method.source"),
+    ("[groups.above_scale]", "[groups.other]", "groups.other"),
+])
+def test_profile_errors_name_the_key(tmp_path, old, new, key):
+    assert old in PROFILE
+    p = tmp_path / "bad.toml"
+    p.write_text(PROFILE.replace(old, new), encoding="utf-8")
+    with pytest.raises(MethodProfileError) as ei:
+        load_method(p)
+    assert key in str(ei.value)
+    assert str(p) in str(ei.value)
+
+
+def test_profile_not_toml_and_missing(tmp_path):
+    p = tmp_path / "x.toml"
+    p.write_text("[method\n", encoding="utf-8")
+    with pytest.raises(MethodProfileError, match="not valid TOML"):
+        load_method(p)
+    with pytest.raises(OSError):
+        load_method(tmp_path / "nope.toml")
+
+
+# ------------------------------------------------------------------ template and files
+
+
+def test_template_roundtrip(tmp_path):
+    p = template(tmp_path / "t.xlsx")
+    sheets = pd.read_excel(p, sheet_name=None)
+    assert set(sheets) == {"企业数据", "说明"}
+    headers = list(sheets["企业数据"].columns)
+    assert "统一社会信用代码" in headers and "用地面积(亩)" in headers and "实缴税金(万元)" in headers
+    assert "主要污染物排放当量(吨)" in headers and "经度" in headers
+    assert map_columns(headers).unknown == []
+    assert "land_mu" in set(sheets["说明"]["英文别名"].dropna())
+    with pytest.raises(InputDataError, match=".xlsx"):
+        template(tmp_path / "t.csv")
+
+
+def test_gbk_csv_and_xlsx_inputs(tmp_path):
+    df = three_firms()
+    g = tmp_path / "gbk.csv"
+    df.to_csv(g, index=False, encoding="gbk")
+    x = tmp_path / "t.xlsx"
+    df.to_excel(x, index=False)
+    a = evaluate(g).scores
+    b = evaluate(x).scores
+    assert list(a["total_score"]) == pytest.approx(list(b["total_score"]))
+    assert list(a["class"]) == ["A", "B", "C"]
+
+
+def test_bundled_sample_is_synthetic_and_shows_statuses():
+    from xclz_geo.datasets import data_path
+
+    with pytest.warns(DataQualityWarning, match="备注"):
+        r = evaluate(data_path("samples", "enterprises_synthetic.csv"))
+    assert r.summary["input"]["unknown_columns"] == ["备注"]
+    s = r.scores
+    assert 140 <= len(s) <= 160
+    assert r.summary["data_quality"] == "synthetic"
+    assert set(s["status"]) == {"evaluated", "not_evaluated", "invalid"}
+    assert s["企业名称"].str.contains("虚构").all()
+    with pytest.warns(DataQualityWarning):
+        t = read_enterprises(data_path("samples", "enterprises_synthetic.xlsx"))
+    assert isinstance(t, EnterpriseTable) and len(t.raw) == len(s)
+
+
+# ------------------------------------------------------------------ located summaries
+
+
+def test_summary_per_part_by_coordinates(synthetic_zone):
+    pytest.importorskip("xclz_geo.locate")
+    from xclz_geo.crs import transformer
+
+    parts = synthetic_zone.parts_gk
+    to_ll = transformer(synthetic_zone.gk_crs, "EPSG:4326")
+    rows = []
+    for k, (_, p) in enumerate(parts.iterrows()):
+        c = p.geometry.representative_point()
+        lon, lat = to_ll.transform(c.x, c.y)
+        rows.append(firm(f"IN{k}", land=10 + k, tax=100, **{"经度": lon, "纬度": lat}))
+    lon, lat = to_ll.transform(parts.total_bounds[0] - 20000, parts.total_bounds[1] - 20000)
+    rows.append(firm("OUT", land=10, tax=50, **{"经度": lon, "纬度": lat}))
+    rows.append(firm("NOXY", land=10, tax=50))
+    r = evaluate(pd.DataFrame(rows), zone=synthetic_zone)
+    s = r.scores.set_index(H["code"])
+    for k, pid in enumerate(parts["part_id"]):
+        assert s.loc[f"IN{k}", "part_id"] == pid
+    assert pd.isna(s.loc["OUT", "part_id"])
+    assert s.loc["OUT", "locate_status"] == "outside"
+    assert s.loc["NOXY", "locate_status"] == "no location"
+    bp = r.by_part().set_index("part")
+    assert bp.loc["xuancheng", "count"] == 1
+    assert bp.loc["xuancheng", "land_mu"] == pytest.approx(10.0)
+    assert bp.loc["outside the zone", "count"] == 1
+    assert bp.loc["not located", "count"] == 1
+    bb = r.by_block().set_index("block")
+    assert bb.loc["guangde", "count"] == 2
+    assert r.summary["location"]["boundaries_quality"] == "synthetic"
+
+
+def test_summary_per_part_by_parcel(synthetic_zone):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    parcels = gpd.GeoDataFrame({"parcel_id": ["P1", "P2"], "part_id": ["xuancheng", "guangde_west"],
+                                "block_id": ["xuancheng", "guangde"]},
+                               geometry=[box(0, 0, 1, 1), box(1, 1, 2, 2)], crs="EPSG:4549")
+    df = pd.DataFrame([firm("a", **{"地块编号": "P1"}), firm("b", **{"地块编号": "P2"}), firm("c", **{"地块编号": "P9"})])
+    r = evaluate(df, zone=synthetic_zone, parcels=parcels)
+    s = r.scores.set_index(H["code"])
+    assert s.loc["a", "part_id"] == "xuancheng" and s.loc["b", "block_id"] == "guangde"
+    assert s.loc["c", "locate_status"] == "parcel not found"

@@ -1,0 +1,126 @@
+"""``xclz-geo efficiency``: 亩均效益 evaluation of an enterprise table, and its empty template."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._common import add_boundaries_option, dumps_json, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "efficiency",
+        help="亩均效益 evaluation: per-mu indicators, scores, ranks and classes A–D of an enterprise table",
+        description="Evaluate an enterprise table (CSV/XLSX with Chinese or English headers) by a method profile "
+        "(anhui, zhejiang or your own TOML) and write DIR/scores.csv (UTF-8 with BOM), DIR/scores.xlsx and "
+        "DIR/summary.json. Every input row comes out, in order, with every input column and a status "
+        "(evaluated | not_evaluated | invalid) and reason. `xclz-geo efficiency template --out FILE.xlsx` "
+        "writes an empty template with the headers and a notes sheet. Exit 0 when written (1 with --strict "
+        "when a row is invalid), 2 for unreadable input or a malformed profile.",
+    )
+    p.add_argument("action", nargs="?", choices=["template"], help="`template`: write an empty XLSX template and stop")
+    p.add_argument("--enterprises", metavar="FILE", help="enterprise table (.csv UTF-8/GBK, .xlsx, .parquet)")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX file (default: the first)")
+    p.add_argument("--method", default="anhui", metavar="anhui|zhejiang|PROFILE.toml",
+                   help="method profile (default anhui; see data/methods/README.md)")
+    p.add_argument("--benchmarks", metavar="FILE", help="fixed benchmarks CSV (group, indicator, benchmark) for ratio methods")
+    add_boundaries_option(p)
+    p.add_argument("--no-zone", action="store_true", help="do not locate firms in the zone (no per-part summary)")
+    p.add_argument("--datum", default="wgs84", help="datum of 经度/纬度: wgs84 (default), cgcs2000, gcj02, bd09")
+    p.add_argument("--out", metavar="DIR", help="output folder (for `template`: the .xlsx file)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any row is invalid")
+    p.add_argument("--json", action="store_true", help="print summary.json on stdout as well")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputDataError
+
+    if args.action == "template":
+        from ..efficiency import template
+
+        if not args.out:
+            raise InputDataError("efficiency template: give --out FILE.xlsx")
+        path = template(args.out)
+        if args.json:
+            print_json({"template": str(path)})
+        else:
+            print(f"wrote {path}")
+        return 0
+    if not args.enterprises or not args.out:
+        raise InputDataError("efficiency: give --enterprises FILE and --out DIR (or `efficiency template --out FILE.xlsx`)")
+    return _evaluate(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ..efficiency import evaluate, read_enterprises
+    from ..errors import InputDataError
+    from ..io import write_table
+    from ._common import load_zone
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputDataError(f"{out}: --out must be a folder")
+    table = read_enterprises(args.enterprises, sheet=args.sheet)
+    zone = None
+    if not args.no_zone and (table.data["lon"].notna().any() or args.boundaries):
+        try:
+            zone = load_zone(args)
+        except ImportError:  # pragma: no cover - locate.py missing from a partial install
+            zone = None
+        if zone is not None and not zone.has_geometry:
+            sys.stderr.write("xclz-geo: warning: the zone has no polygons; firms are not located (no per-part summary)\n")
+            zone = None
+    res = evaluate(table, method=args.method, zone=zone, benchmarks=args.benchmarks, datum=args.datum)
+    out.mkdir(parents=True, exist_ok=True)
+    scores = res.scores
+    write_table(scores, out / "scores.csv")
+    _write_xlsx(res, out / "scores.xlsx")
+    (out / "summary.json").write_text(dumps_json(res.summary) + "\n", encoding="utf-8")
+    c = res.summary["counts"]
+    if args.json:
+        print_json(res.summary)
+    else:
+        print(f"{len(scores)} rows: {c['evaluated']} evaluated, {c['not_evaluated']} not evaluated, {c['invalid']} invalid "
+              f"(method {res.method.id})")
+        for gid, g in res.summary["groups"].items():
+            if g.get("class_counts"):
+                cc = ", ".join(f"{k} {v}" for k, v in g["class_counts"].items())
+                print(f"  {g['name_zh']}: {g['n']} firms — {cc}")
+        unknown = res.summary["input"]["unknown_columns"]
+        if unknown:
+            print(f"  columns not recognised (kept, not used): {', '.join(unknown)}")
+        if res.summary["disclaimer"]:
+            print(f"note: {res.summary['disclaimer']}")
+        if res.summary["data_quality"] != "unlabelled":
+            print(f"data quality: {res.summary['data_quality']}")
+        print(f"wrote {out / 'scores.csv'}, {out / 'scores.xlsx'}, {out / 'summary.json'}")
+    return 1 if args.strict and c["invalid"] else 0
+
+
+def _write_xlsx(res, path: Path) -> None:  # noqa: ANN001
+    """scores + one sheet per summary table + the method (with confirmed flags), written atomically."""
+    import pandas as pd
+
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    m = res.method.to_dict()
+    method_rows = [{"item": k, "value": str(m[k])} for k in ("id", "name_zh", "source", "year", "confirmed", "disclaimer")]
+    for gid, g in m["groups"].items():
+        for it in g["indicators"]:
+            method_rows.append({"item": f"{gid}.{it['id']} ({it['name_zh']})", "value": f"weight {it['weight']:g}; confirmed {it['confirmed']}"})
+    method_rows.append({"item": "classes", "value": f"{m['classes']['labels']} {m['classes']['shares']}; confirmed {m['classes']['confirmed']}"})
+    method_rows.append({"item": "data quality", "value": str(res.summary["data_quality"])})
+    try:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            res.scores.to_excel(xw, sheet_name="scores", index=False)
+            for name, df in (("by_class", res.by_class()), ("by_industry", res.by_industry()),
+                             ("by_part", res.by_part()), ("by_block", res.by_block())):
+                if len(df):
+                    df.to_excel(xw, sheet_name=name, index=False)
+            pd.DataFrame(method_rows).to_excel(xw, sheet_name="method", index=False)
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
