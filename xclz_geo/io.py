@@ -85,6 +85,18 @@ def shapefile_encoding(path: str | Path) -> str | None:
         return None
 
 
+def dxf_text_encoding(path: str | Path) -> str | None:
+    """Encoding of a DXF's text: ``UTF-8`` for AutoCAD 2007+ (``$ACADVER`` ≥ AC1021), else ``None`` (GDAL's guess)."""
+    import re
+
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    m = re.search(rb"\$ACADVER\s*\r?\n\s*1\s*\r?\n\s*AC(\d{4})", head)
+    if m and int(m.group(1)) >= 1021:
+        return "UTF-8"
+    return None
+
+
 def read_vector(
     path: str | Path,
     *,
@@ -102,7 +114,7 @@ def read_vector(
     layer
         Layer name or index for multi-layer files.
     encoding
-        Attribute encoding (e.g. ``"gbk"``); detected for Shapefiles when omitted.
+        Attribute encoding (e.g. ``"gbk"``); detected for Shapefiles and DXF (AutoCAD 2007+ is UTF-8) when omitted.
     crs
         CRS to assign when the file declares none (it is *not* a reprojection). A file that
         declares a different CRS raises :class:`~xclz_geo.errors.CRSMismatchError`.
@@ -127,10 +139,25 @@ def read_vector(
         opts: dict[str, Any] = dict(kwargs)
         if layer is not None:
             opts["layer"] = layer
-        if encoding:
+        dxf_encoding = None
+        if suffix == ".dxf":
+            # GDAL decodes DXF text by $DWGCODEPAGE, but AutoCAD 2007+ files (and ezdxf's) are
+            # UTF-8 whatever that header says; GBK drawings declare ANSI_936 or need encoding="gbk"
+            dxf_encoding = encoding or dxf_text_encoding(p)
+        elif encoding:
             opts["encoding"] = encoding
         try:
-            gdf = gpd.read_file(p, engine="pyogrio", **opts)
+            if dxf_encoding:
+                import pyogrio
+
+                old = pyogrio.get_gdal_config_option("DXF_ENCODING")
+                pyogrio.set_gdal_config_options({"DXF_ENCODING": dxf_encoding})
+                try:
+                    gdf = gpd.read_file(p, engine="pyogrio", **opts)
+                finally:
+                    pyogrio.set_gdal_config_options({"DXF_ENCODING": old})
+            else:
+                gdf = gpd.read_file(p, engine="pyogrio", **opts)
         except UnicodeDecodeError as exc:
             raise InputFileError(f"{p}: attributes are not in {encoding or 'UTF-8'} ({exc.reason}); pass encoding='gbk'") from None
         except Exception as exc:
@@ -194,13 +221,16 @@ def read_table(
     )
 
 
-def write_table(df: "pd.DataFrame", path: str | Path, *, sheet_name: str = "data", index: bool = False) -> Path:
+def write_table(
+    df: "pd.DataFrame", path: str | Path, *, sheet_name: str = "data", index: bool = False, keep_crs: bool = False
+) -> Path:
     """Write a (Geo)DataFrame by extension; CSV is UTF-8 with BOM so Excel opens Chinese text correctly.
 
     Geometry columns are written as WKT to CSV/XLSX; GeoDataFrames go to GeoPackage,
     GeoJSON (RFC 7946: reprojected to lon/lat), Parquet, FlatGeobuf or Shapefile as such.
     The file is written to a temporary name first and moved into place, so a failure
-    leaves no partial file.
+    leaves no partial file. ``keep_crs=True`` writes GeoJSON in the frame's own
+    geographic CRS (e.g. EPSG:4490, declared in the file) instead of RFC 7946 EPSG:4326.
     """
     import geopandas as gpd
 
@@ -221,12 +251,12 @@ def write_table(df: "pd.DataFrame", path: str | Path, *, sheet_name: str = "data
                 raise InputDataError(f"{p}: {suffix} needs geometry; write a table to .csv or .xlsx instead")
             out = df
             driver = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf", ".shp": "ESRI Shapefile"}[suffix]
-            if driver == "GeoJSON" and out.crs is not None and not out.crs.equals("EPSG:4326"):
+            if driver == "GeoJSON" and not keep_crs and out.crs is not None and not out.crs.equals("EPSG:4326"):
                 out = out.to_crs("EPSG:4326")
             opts: dict[str, Any] = {}
             if driver == "ESRI Shapefile":
                 opts["encoding"] = "UTF-8"
-            if driver == "GPKG":
+            if driver in ("GPKG", "GeoJSON"):
                 opts["layer"] = p.stem
             out.to_file(tmp, driver=driver, engine="pyogrio", **opts)
             if driver == "ESRI Shapefile":

@@ -18,6 +18,7 @@ from typing import Sequence
 #: subcommand modules, in the order they appear in ``--help``
 SUBCOMMANDS = [
     "areas",
+    "boundaries",
     "efficiency",
 ]
 
