@@ -19,6 +19,7 @@ from typing import Sequence
 SUBCOMMANDS = [
     "areas",
     "boundaries",
+    "map",
     "efficiency",
 ]
 
