@@ -581,7 +581,7 @@ def underused(
                 "coverage_pct": ((r["coverage_m2"] if pd.notna(r["coverage_m2"]) else r["footprint_m2"]) / (land * units.M2_PER_MU) * 100.0)
                 if (pd.notna(r["coverage_m2"]) or pd.notna(r["footprint_m2"])) and land > 0 else np.nan,
                 "tax_per_mu": float(tpm[k]), "idle": bool(r["idle"]),
-                "industrial": r["ledger_class"] == "A2" or r["industry_code"] is not None,
+                "industrial": r["ledger_class"] == "A2" or pd.notna(r["industry_code"]),
             })
             geoms.append(geo4490.iloc[k])
     if firms is not None:
@@ -613,6 +613,8 @@ def underused(
     t = pd.DataFrame(rows, columns=["kind", "parcel_id", "credit_code", "name", "block_id", "part_id", "ledger_class",
                                     "industry_code", "land_mu", "far", "coverage_pct", "tax_per_mu", "idle", "industrial"])
     tx = t["tax_per_mu"].astype(float)
+    if rules.industrial_only:
+        tx = tx[t["industrial"].astype(bool)]
     median = float(tx.median()) if tx.notna().any() else float("nan")
     tax_thr = rules.tax_share_of_median * median if rules.tax_share_of_median is not None and not math.isnan(median) else None
     thr_far, far_conf, thr_cov, flags, free, reasons = [], [], [], [], [], []
@@ -622,7 +624,7 @@ def underused(
         gaps = [0.0]
         check_ind = bool(r["industrial"]) or not rules.industrial_only
         fmin, fconf = (rules.far_min, True) if rules.far_min is not None else far_minimum(r["industry_code"])
-        if fmin is None and check_ind and rules.far_min_default is not None and (r["ledger_class"] == "A2" or r["industry_code"] is not None):
+        if fmin is None and check_ind and rules.far_min_default is not None and (r["ledger_class"] == "A2" or pd.notna(r["industry_code"])):
             fmin, fconf = rules.far_min_default, False
         fmin = fmin if check_ind else None
         cmin = rules.coverage_min_pct if check_ind else None
@@ -637,7 +639,7 @@ def underused(
             fl.append("low_coverage")
             why.append(f"建筑系数 {r['coverage_pct']:.1f}% < {cmin:g}%")
             gaps.append(_gap(r["coverage_pct"], cmin))
-        if tax_thr is not None and pd.notna(r["tax_per_mu"]) and r["tax_per_mu"] < tax_thr:
+        if tax_thr is not None and check_ind and pd.notna(r["tax_per_mu"]) and r["tax_per_mu"] < tax_thr:
             fl.append("low_tax")
             why.append(f"亩均税收 {r['tax_per_mu']:.2f} < {rules.tax_share_of_median:g} × median {median:.2f} 万元/亩")
             gaps.append(_gap(r["tax_per_mu"], tax_thr) if r["tax_per_mu"] > 0 else 1.0)

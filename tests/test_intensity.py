@@ -1,0 +1,229 @@
+"""TD/T 1029 indicators and under-used land on a small hand-made parcel layer.
+
+The layer is built here in EPSG:4549 (CGCS2000 GK CM 120°E) from rectangles whose areas are known
+exactly; every expected value is worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from xclz_geo.intensity import (
+    UnderusedRules,
+    attach_buildings,
+    control_table,
+    far_minimum,
+    indicator_definitions,
+    intensity,
+    land_ledger,
+    normalize_parcels,
+    underused,
+)
+from xclz_geo.errors import InputDataError
+
+X0, Y0 = 380_000.0, 3_420_000.0
+
+
+def rect(i, w, h):
+    """Rectangle i (placed left to right, 200 m apart), w × h metres."""
+    return box(X0 + 200 * i, Y0, X0 + 200 * i + w, Y0 + h)
+
+
+def layer() -> gpd.GeoDataFrame:
+    rows = [
+        # id, class, supplied, idle, floor, footprint, coverage, invest, tax, industry, geometry
+        ("P1", "A2", "是", "否", 8000, 4000, 4500, 1500, 60, "3484", rect(0, 100, 100)),  # 10000 m²
+        ("P2", "A1", "是", "否", 15000, 3000, None, None, 20, None, rect(1, 100, 100)),  # 10000 m²
+        ("P3", "A4", "是", "否", 5000, 2000, None, None, 30, None, rect(2, 50, 100)),  # 5000 m²
+        ("P4", "B21", "否", "否", None, None, None, None, None, None, rect(3, 100, 100)),  # 10000 m²
+        ("P5", "B22", "否", "否", None, None, None, None, None, None, rect(4, 100, 50)),  # 5000 m²
+        ("P6", "C1", "否", "否", None, None, None, None, None, None, rect(5, 100, 100)),  # 10000 m²
+        ("P7", "B21", "是", "是", None, None, None, None, None, None, rect(6, 100, 100)),  # 10000 m², idle
+    ]
+    cols = ["地块编号", "统计类别", "是否已供应", "是否闲置", "总建筑面积(平方米)", "建筑基底面积(平方米)",
+            "建筑系数用地面积(平方米)", "固定资产投资(万元)", "税收(万元)", "行业代码", "geometry"]
+    df = pd.DataFrame(rows, columns=cols)
+    return gpd.GeoDataFrame(df, geometry="geometry", crs="EPSG:4549")
+
+
+def test_tdt1029_formulas_by_hand():
+    r = intensity(layer())
+    v = r.summary["units"]["part:all"]
+    # A = 10000 + 10000 + 5000 = 25000; A2 = 10000; B = 10000 + 5000 + 10000 = 25000; B21 = 20000
+    # D = P1 + P2 + P3 + P7 = 35000; G = 10000
+    assert v["development_rate"] == pytest.approx(45000 / 50000 * 100)
+    assert v["supply_rate"] == pytest.approx(35000 / 45000 * 100)
+    assert v["built_rate"] == pytest.approx(25000 / 35000 * 100)
+    assert v["industrial_land_rate"] == pytest.approx(40.0)
+    assert v["far"] == pytest.approx((8000 + 15000 + 5000) / 25000)
+    assert v["building_density"] == pytest.approx((4000 + 3000 + 2000) / 25000 * 100)
+    assert v["industrial_far"] == pytest.approx(0.8)
+    assert v["industrial_coverage"] == pytest.approx(45.0)
+    assert v["industrial_investment_intensity"] == pytest.approx(1500.0)  # 1500 万元 on 1 公顷
+    assert v["industrial_tax_intensity"] == pytest.approx(60.0)
+    assert v["tax_intensity"] == pytest.approx((60 + 20 + 30) / 2.5)
+    assert v["idle_rate"] == pytest.approx(10000 / 35000 * 100)
+    t = r.table.set_index("indicator")
+    assert t.loc["industrial_tax_intensity", "value_per_mu"] == pytest.approx(4.0)  # 60 万元/公顷 ÷ 15
+    assert t.loc["supply_rate", "national"] == pytest.approx(92.68)
+    assert t.loc["supply_rate", "national_year"] == 2020
+    assert not t["formula_confirmed"].any()
+    assert r.ledger["C_m2"].iloc[0] == pytest.approx(10000.0)
+
+
+def test_every_indicator_has_formula_and_comparison_fields():
+    defs = indicator_definitions()
+    assert len(defs) == 12
+    names = {d["name_zh"] for d in defs}
+    assert {"土地开发率", "土地供应率", "土地建成率", "工业用地率", "综合容积率", "建筑密度", "工业用地综合容积率",
+            "工业用地建筑系数", "工业用地固定资产投入强度", "工业用地地均税收", "综合地均税收", "土地闲置率"} == names
+    for d in defs:
+        assert d["formula"] and d["formula_zh"] and "formula_confirmed" in d
+        if "national" in d:
+            assert d["national_year"] in (2020, 2024) and "national_confirmed" in d
+
+
+def test_coverage_defaults_to_footprint_and_wide_table():
+    g = layer()
+    g.loc[0, "建筑系数用地面积(平方米)"] = None
+    r = intensity(g)
+    assert r.summary["units"]["part:all"]["industrial_coverage"] == pytest.approx(40.0)
+    w = r.wide()
+    assert w.loc["all", "工业用地率"] == pytest.approx(40.0)
+
+
+def test_parcels_cut_by_parts_apportion_attributes():
+    from xclz_geo.zone import Zone
+
+    # one part covering the west half of P1 and all of P2 (x from X0 + 50 to X0 + 300)
+    part = box(X0 + 50, Y0 - 10, X0 + 300, Y0 + 110)
+    b = gpd.GeoDataFrame({"part_id": ["p"], "block_id": ["b"], "quality": ["synthetic"], "positional_uncertainty_m": [0.0]},
+                         geometry=[part], crs="EPSG:4549")
+    zone = Zone.from_boundaries(b, spec=False)
+    led = land_ledger(layer(), zone=zone).set_index("part_id")
+    assert led.loc["p", "A2_m2"] == pytest.approx(5000.0)
+    assert led.loc["p", "floor_A2_m2"] == pytest.approx(4000.0)  # half of 8000
+    assert led.loc["p", "tax_A2_wan"] == pytest.approx(30.0)
+    assert led.loc["p", "A_m2"] == pytest.approx(15000.0)
+    r = intensity(layer(), zone=zone)
+    assert set(r.table["level"]) == {"part", "block", "zone"}
+    assert r.summary["units"]["part:p"]["industrial_far"] == pytest.approx(0.8)
+
+
+def test_buildings_fill_floor_area():
+    g = layer()
+    g.loc[0, ["总建筑面积(平方米)", "建筑基底面积(平方米)"]] = None
+    bld = gpd.GeoDataFrame({"层数": [3, 2, 5]},
+                           geometry=[box(X0 + 10, Y0 + 10, X0 + 40, Y0 + 60),  # 1500 m² × 3 in P1
+                                     box(X0 + 50, Y0 + 10, X0 + 90, Y0 + 35),  # 1000 m² × 2 in P1
+                                     box(X0 + 900, Y0 + 900, X0 + 910, Y0 + 910)],  # in no parcel
+                           crs="EPSG:4549")
+    p = attach_buildings(normalize_parcels(g), bld)
+    assert p.loc[0, "floor_area_m2"] == pytest.approx(1500 * 3 + 1000 * 2)
+    assert p.loc[0, "footprint_m2"] == pytest.approx(2500.0)
+    assert p.loc[1, "floor_area_m2"] == pytest.approx(15000.0)  # attribute kept
+
+
+def test_bad_ledger_class_and_numbers_are_named():
+    g = layer()
+    g.loc[2, "统计类别"] = "Z9"
+    with pytest.raises(InputDataError, match="Z9"):
+        intensity(g)
+    g = layer()
+    g["税收(万元)"] = g["税收(万元)"].astype(object)
+    g.loc[0, "税收(万元)"] = "很多"
+    with pytest.raises(InputDataError, match="税收"):
+        intensity(g)
+
+
+def test_far_control_table():
+    t = control_table()
+    assert t["code_2017"].is_unique
+    assert far_minimum("2927") == (0.8, True)  # 2017 code 29 (rubber + plastics): the lower 2002 value
+    assert far_minimum("1391") == (1.0, True)
+    assert far_minimum("3484") == (0.7, False)  # recall value, flagged
+    assert far_minimum("4411") == (None, False)
+    assert far_minimum(None) == (None, False)
+
+
+def underused_layer() -> gpd.GeoDataFrame:
+    g = layer()
+    extra = gpd.GeoDataFrame(
+        pd.DataFrame([("P8", "A2", "是", "否", 4000, 2500, None, 300, 3, "2927")], columns=list(g.columns[:-1])),
+        geometry=[rect(7, 100, 100)], crs="EPSG:4549")
+    return gpd.GeoDataFrame(pd.concat([g, extra], ignore_index=True), geometry="geometry", crs="EPSG:4549")
+
+
+def test_underused_far_coverage_idle():
+    u = underused(parcels=underused_layer(), rules=UnderusedRules(tax_share_of_median=None))
+    t = u.table.set_index("parcel_id")
+    # P8: 容积率 4000/10000 = 0.4 < 0.8 → gap 0.5; 建筑系数 25% < 30% → gap 1/6; 15 亩 × 0.5 = 7.5
+    assert t.loc["P8", "flags"] == "low_far,low_coverage"
+    assert t.loc["P8", "freeable_mu"] == pytest.approx(7.5)
+    # P7 idle: all its 15 亩
+    assert t.loc["P7", "flags"] == "idle" and t.loc["P7", "freeable_mu"] == pytest.approx(15.0)
+    # P1 meets both minimums (0.8 ≥ 0.7, 45% ≥ 30%); residential P2 is not checked for industrial rules
+    assert t.loc["P1", "flags"] == "" and t.loc["P2", "flags"] == ""
+    assert u.total_freeable_mu == pytest.approx(22.5)
+    assert set(u.layer["parcel_id"]) == {"P7", "P8"}
+    assert u.layer.crs.to_epsg() == 4490
+    assert u.summary["by_flag"]["idle"]["land_mu"] == pytest.approx(15.0)
+
+
+def test_underused_rules_are_settable():
+    # stricter coverage, a fixed 容积率 minimum of 1.0 for every industry
+    u = underused(parcels=underused_layer(), rules=UnderusedRules(tax_share_of_median=None, far_min=1.0,
+                                                                  coverage_min_pct=50.0, idle=False))
+    t = u.table.set_index("parcel_id")
+    assert t.loc["P1", "flags"] == "low_far,low_coverage"  # 0.8 < 1.0, 45% < 50%
+    assert t.loc["P1", "freeable_mu"] == pytest.approx(15 * (1 - 0.8 / 1.0))
+    assert t.loc["P7", "flags"] == ""
+
+
+def test_underused_low_tax_parcels():
+    u = underused(parcels=underused_layer(), rules=UnderusedRules(coverage_min_pct=None, far_min=0.01))
+    t = u.table.set_index("parcel_id")
+    # industrial parcels with tax: P1 60/15 = 4, P8 3/15 = 0.2 万元/亩; median 2.1; threshold 1.05
+    assert u.summary["zone_median_tax_per_mu"] == pytest.approx(2.1)
+    assert t.loc["P8", "flags"] == "low_tax"
+    assert t.loc["P8", "freeable_mu"] == pytest.approx(15 * (1 - 0.2 / 1.05))
+    assert "low_tax" not in t.loc["P1", "flags"]
+
+
+def test_underused_firms_and_merge_with_parcels():
+    from xclz_geo.efficiency import evaluate
+
+    firms = pd.DataFrame([
+        {"统一社会信用代码": c, "企业名称": c, "是否规上": "是", "行业代码": "3484", "用地面积(亩)": land,
+         "实缴税金(万元)": tax, "营业收入(万元)": 5000, "地块编号": pid, "经度": 118.8, "纬度": 30.9}
+        for c, land, tax, pid in (("f1", 10, 200, None), ("f2", 20, 200, None), ("f3", 40, 40, None),
+                                  ("f4", 15, 30, "P8"))
+    ])
+    r = evaluate(firms)
+    u = underused(firms=r, rules=UnderusedRules(coverage_min_pct=None))
+    t = u.table.set_index("credit_code")
+    # 亩均税收 20, 10, 1, 2 → median 6, threshold 3: f3 (1) and f4 (2) are flagged
+    assert u.summary["tax_threshold_per_mu"] == pytest.approx(3.0)
+    assert t.loc["f3", "flags"] == "low_tax" and t.loc["f3", "freeable_mu"] == pytest.approx(40 * (1 - 1 / 3))
+    assert t.loc["f1", "flags"] == ""
+    assert t.loc["f3", "kind"] == "firm"
+    assert u.layer.geometry.geom_type.eq("Point").all()
+    # with the parcel layer, f4 joins parcel P8 instead of adding a row (land not counted twice)
+    u2 = underused(parcels=underused_layer(), firms=r, rules=UnderusedRules(coverage_min_pct=None))
+    t2 = u2.table
+    assert (t2["parcel_id"] == "P8").sum() == 1
+    assert t2.loc[t2["parcel_id"] == "P8", "credit_code"].iloc[0] == "f4"
+    assert len(t2) == 8 + 3
+
+
+def test_quality_label_carried():
+    g = layer()
+    g["quality"] = "synthetic"
+    assert intensity(g).summary["quality"] == "synthetic"
+    assert intensity(layer()).summary["quality"] == "unlabelled"
+    assert math.isnan(intensity(layer().iloc[3:6]).summary["units"]["part:all"]["far"] or float("nan"))
