@@ -103,3 +103,7 @@ class DataQualityWarning(XclzGeoWarning):
 
 class MapAssetError(XclzGeoError, OSError):
     """A script or stylesheet a map needs cannot be inlined from an installed package (maps are never built from the network)."""
+
+
+class FontUnavailableError(XclzGeoError, OSError):
+    """No CJK font is installed, so charts cannot show Chinese labels (install fonts-noto-cjk)."""

@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     "boundaries",
     "map",
     "efficiency",
+    "report",
 ]
 
 

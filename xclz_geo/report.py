@@ -1,0 +1,1299 @@
+"""The land-efficiency report: one self-contained HTML, one XLSX, one GeoPackage.
+
+:func:`build_report` runs the toolkit's analyses on a zone and whatever inputs are given and
+writes, into ``out_dir``:
+
+``land_efficiency_report.html``
+    One file that opens offline (no script, stylesheet or image is fetched from the network):
+    the inputs and their quality labels, the official-area check, the interactive map
+    (Leaflet inlined by :func:`xclz_geo.maps.save_map`, embedded as an ``<iframe srcdoc>``),
+    the land-use composition per part, the TD/T 1029 indicator table beside the national
+    averages, the 亩均效益 class distribution and per-mu charts (Chinese labels, PNG data URIs),
+    and the under-used land table with the 亩 that could be freed.
+``land_efficiency_report.xlsx``
+    One sheet per table (an ``about`` sheet first lists every sheet with its quality label and
+    caveats); every table sheet also carries the quality label in a column.
+``land_efficiency_report.gpkg``
+    The map layers (zone parts, enterprises by class, land-use parcels, under-used land), each
+    with a ``quality`` column.
+
+Data honesty: every table, chart and layer carries the quality label of the data it is derived
+from (e.g. ``schematic`` boundaries, ``synthetic`` samples), and the method's ``confirmed =
+false`` caveat wherever scores or classes appear. A section whose input is missing (no parcels,
+no raster …) says so — "not available: no parcels given" — and never shows an invented number.
+
+The bundled synthetic samples of ``data/samples/`` (see :func:`sample_inputs`) are what
+``xclz-geo report`` runs on without inputs, and they are labelled ``synthetic`` everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import importlib
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from . import units
+from .errors import InputDataError, InputFileError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from .zone import Zone
+
+#: base name of the three output files
+DEFAULT_BASENAME = "land_efficiency_report"
+
+#: bundled synthetic samples (relative to ``data/``)
+SAMPLE_FILES = {
+    "enterprises": ("samples", "enterprises_synthetic.csv"),
+    "parcels": ("samples", "landuse_parcels_synthetic.gpkg"),
+    "raster": ("samples", "landcover_synthetic.tif"),
+}
+
+#: quality label for inputs that declare none
+UNLABELLED = "unlabelled"
+
+#: section ids, in report order
+SECTION_IDS = ("inputs", "areas", "map", "landuse", "landcover", "intensity", "efficiency", "underused", "method")
+
+
+# ------------------------------------------------------------------ model
+
+
+@dataclass
+class ReportTable:
+    """One table of the report (an HTML table and an XLSX sheet).
+
+    Attributes
+    ----------
+    key
+        Sheet name (ASCII, ≤ 31 characters) and HTML anchor.
+    title
+        Title in Chinese and English.
+    df
+        The data (snake_case columns).
+    quality
+        Quality label of the data it is derived from (e.g. ``"synthetic data · schematic boundaries"``).
+    caveat
+        Method caveat (e.g. the ``confirmed = false`` disclaimer), empty when none applies.
+    labels
+        Column → display header (Chinese, with unit).
+    formats
+        Column → format spec for HTML (``",.2f"`` …); numbers default to 2 decimals.
+    collapsed
+        Show the HTML table folded (long tables).
+    """
+
+    key: str
+    title: str
+    df: "pd.DataFrame"
+    quality: str
+    caveat: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    collapsed: bool = False
+    note: str = ""
+
+
+@dataclass
+class ReportChart:
+    """One chart (PNG) of the report."""
+
+    key: str
+    title: str
+    png: bytes
+    quality: str
+    caveat: str = ""
+    fonts: tuple[str, ...] = ()
+
+
+@dataclass
+class ReportSection:
+    """One section: ``status`` is ``"ok"`` or ``"not available"`` (then ``reason`` says why)."""
+
+    id: str
+    title: str
+    status: str = "ok"
+    reason: str = ""
+    intro: str = ""
+    tables: list[ReportTable] = field(default_factory=list)
+    charts: list[ReportChart] = field(default_factory=list)
+    html_extra: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def unavailable(self, reason: str) -> "ReportSection":
+        self.status = "not available"
+        self.reason = reason
+        return self
+
+
+@dataclass
+class ReportInput:
+    """An input of the report: where it came from and its quality label."""
+
+    name: str
+    source: str | None
+    quality: str
+    rows: int | None = None
+    note: str = ""
+
+
+@dataclass
+class ReportResult:
+    """What :func:`build_report` wrote and found."""
+
+    html_path: Path
+    xlsx_path: Path
+    gpkg_path: Path | None
+    sections: list[ReportSection]
+    inputs: list[ReportInput]
+    layers: list[str]
+    caveats: list[str]
+    generated: str
+
+    def section(self, sid: str) -> ReportSection:
+        """The section with this id (``KeyError`` otherwise)."""
+        for s in self.sections:
+            if s.id == sid:
+                return s
+        raise KeyError(f"no section {sid!r}; sections: {', '.join(s.id for s in self.sections)}")
+
+    @property
+    def tables(self) -> list[ReportTable]:
+        """Every table, in report order."""
+        return [t for s in self.sections for t in s.tables]
+
+    @property
+    def charts(self) -> list[ReportChart]:
+        """Every chart, in report order."""
+        return [c for s in self.sections for c in s.charts]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: files, inputs with quality, sections with status and facts."""
+        return {
+            "html": str(self.html_path),
+            "xlsx": str(self.xlsx_path),
+            "gpkg": str(self.gpkg_path) if self.gpkg_path else None,
+            "generated": self.generated,
+            "inputs": [vars(i) for i in self.inputs],
+            "layers": list(self.layers),
+            "caveats": list(self.caveats),
+            "sections": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "status": s.status,
+                    "reason": s.reason or None,
+                    "tables": [{"key": t.key, "title": t.title, "rows": int(len(t.df)), "quality": t.quality,
+                                "caveat": t.caveat or None} for t in s.tables],
+                    "charts": [{"key": c.key, "title": c.title, "quality": c.quality} for c in s.charts],
+                    "facts": s.facts,
+                    "notes": list(s.notes),
+                }
+                for s in self.sections
+            ],
+        }
+
+
+# ------------------------------------------------------------------ inputs and labels
+
+
+def sample_inputs() -> dict[str, Path | None]:
+    """Paths of the bundled synthetic samples (``None`` for a sample not shipped in this checkout)."""
+    from .datasets import data_path
+
+    out: dict[str, Path | None] = {}
+    for name, parts in SAMPLE_FILES.items():
+        p = data_path(*parts, must_exist=False)
+        out[name] = p if p.exists() else None
+    return out
+
+
+def is_sample(path: Any) -> bool:
+    """True when ``path`` is one of the bundled files under ``data/samples/`` (labelled synthetic)."""
+    if not isinstance(path, (str, Path)):
+        return False
+    from .datasets import data_dir
+
+    try:
+        Path(path).resolve().relative_to((data_dir() / "samples").resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _quality_of(name: str, source: Any, declared: Mapping[str, str] | None, found: str | None = None) -> str:
+    """A user's declaration > a label found in the data > ``synthetic`` for bundled samples > ``unlabelled``."""
+    if declared and declared.get(name):
+        return str(declared[name])
+    if found and found != UNLABELLED:
+        return found
+    if is_sample(source):
+        return "synthetic"
+    return UNLABELLED
+
+
+def _label(**parts: str | None) -> str:
+    """``"data: synthetic · boundaries: schematic"`` from keyword parts (empty parts left out)."""
+    return " · ".join(f"{k}: {v}" for k, v in parts.items() if v)
+
+
+def _source_text(x: Any) -> str | None:
+    if x is None:
+        return None
+    if isinstance(x, (str, Path)):
+        return str(x)
+    return f"in-memory {type(x).__name__}"
+
+
+def _optional_module(name: str) -> Any | None:
+    """Import ``xclz_geo.<name>``; ``None`` when this checkout does not have it (the section then says so)."""
+    try:
+        return importlib.import_module(f"xclz_geo.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name in (f"xclz_geo.{name}",):
+            return None
+        raise
+
+
+def _read_parcels(parcels: Any) -> "gpd.GeoDataFrame | None":
+    if parcels is None:
+        return None
+    import geopandas as gpd
+
+    if isinstance(parcels, gpd.GeoDataFrame):
+        return parcels
+    from .io import read_vector
+
+    return read_vector(parcels)
+
+
+def _collect_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, list[str]]:
+    """Run ``fn``; the toolkit's own warnings (unknown columns, schematic geometry …) become notes shown in the
+    report instead of being lost or, under ``-W error``, aborting it."""
+    import warnings
+
+    from .errors import XclzGeoWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", XclzGeoWarning)
+        res = fn(*args, **kwargs)
+    notes: list[str] = []
+    for w in caught:
+        if issubclass(w.category, XclzGeoWarning):
+            text = str(w.message)
+            if text not in notes:
+                notes.append(text)
+        else:  # not ours: hand it back to the caller's filters
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return res, notes
+
+
+def _finite(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+# ------------------------------------------------------------------ charts
+
+
+def _chart(key: str, title: str, fig: "Figure", quality: str, caveat: str = "") -> ReportChart:
+    from . import charts
+
+    fonts = tuple(sorted(charts.fonts_used(fig)))
+    return ReportChart(key=key, title=title, png=charts.figure_png(fig), quality=quality, caveat=caveat, fonts=fonts)
+
+
+def _chart_note(quality: str, caveat: str = "") -> str:
+    note = f"数据质量 quality — {quality}"
+    if caveat:
+        note += " · 方法权重未确认 (confirmed = false)，结果仅供参考"
+    return note
+
+
+# ------------------------------------------------------------------ sections
+
+
+def _names(zone: "Zone") -> tuple[dict[str, str], dict[str, str]]:
+    """part_id → name_zh, block_id → name_zh."""
+    parts = {str(r.part_id): str(r.name_zh) for r in zone.parts.itertuples()}
+    blocks: dict[str, str] = {}
+    if zone.spec is not None:
+        blocks = {b.id: b.name_zh for b in zone.spec.blocks}
+    for bid in zone.block_ids:
+        blocks.setdefault(bid, bid)
+    return parts, blocks
+
+
+def _areas_section(zone: "Zone", *, tolerance_pct: float) -> ReportSection:
+    import pandas as pd
+
+    from .zone import area_report
+
+    rep = area_report(zone, tolerance_pct=tolerance_pct)
+    sec = ReportSection("areas", "面积核对 Official-area check")
+    q = _label(boundaries=rep.quality or "no geometry")
+    rows = []
+    for p in rep.parts:
+        rows.append(
+            dict(part_id=p.id, block_id=p.block, name_zh=p.name_zh, official_km2=p.official_km2, official_mu=p.official_mu,
+                 measured_km2=p.measured_km2, measured_mu=p.measured_mu, geodesic_km2=p.geodesic_km2,
+                 deviation_mu=p.deviation_mu, deviation_pct=p.deviation_pct, quality=p.quality, status=p.status, crs=p.crs)
+        )
+    sec.tables.append(
+        ReportTable(
+            "area_check", "各片区面积：官方 vs 量测 Areas: official vs measured", pd.DataFrame(rows), q,
+            labels=dict(part_id="片区 part", block_id="园区 block", name_zh="名称", official_km2="官方面积 (km²)",
+                        official_mu="官方面积 (亩)", measured_km2="量测面积 (km², 平面)", measured_mu="量测面积 (亩)",
+                        geodesic_km2="椭球面积 (km²)", deviation_mu="偏差 (亩)", deviation_pct="偏差 (%)",
+                        quality="质量 quality", status="结果 status", crs="坐标系 CRS"),
+            formats=dict(official_km2=".2f", official_mu=",.0f", measured_km2=".3f", measured_mu=",.0f", geodesic_km2=".3f",
+                         deviation_mu="+,.0f", deviation_pct="+.2f"),
+        )
+    )
+    checks = pd.DataFrame(
+        [dict(check=c.name, expected=c.expected, actual=c.actual, ok={True: "OK", False: "FAIL", None: "—"}[c.ok], detail=c.detail)
+         for c in rep.checks]
+    )
+    sec.tables.append(
+        ReportTable("area_checks", "核对项 Checks", checks, q,
+                    labels=dict(check="核对项 check", expected="应为 (km²)", actual="实为 (km²)", ok="结果", detail="说明 detail"),
+                    formats=dict(expected=".4f", actual=".4f"))
+    )
+    sec.intro = " ".join(rep.notes)
+    sec.facts = {"ok": rep.ok, "quality": rep.quality}
+    return sec
+
+
+def _efficiency_section(
+    zone: "Zone", enterprises: Any, parcels: "gpd.GeoDataFrame | None", *, method: Any, datum: str,
+    declared: Mapping[str, str] | None, boundary_q: str,
+) -> tuple[ReportSection, Any, str, str]:
+    """(section, EvaluationResult or None, data quality, caveat)."""
+    import pandas as pd
+
+    sec = ReportSection("efficiency", "亩均效益评价 Per-mu benefit evaluation")
+    if enterprises is None:
+        return sec.unavailable("no enterprise table given (--enterprises FILE)"), None, "", ""
+    eff = _optional_module("efficiency")
+    if eff is None:
+        return sec.unavailable("xclz_geo.efficiency is not part of this installation"), None, "", ""
+    res, notes = _collect_warnings(eff.evaluate, enterprises, method=method, zone=zone if zone.has_geometry else None,
+                                   parcels=parcels, datum=datum)
+    sec.notes.extend(notes)
+    s = res.summary
+    found = s.get("data_quality")
+    found = found if isinstance(found, str) else (" + ".join(found) if found else None)
+    dq = _quality_of("enterprises", enterprises, declared, found)
+    caveat = s.get("disclaimer") or ""
+    q = _label(data=dq)
+    ql = _label(data=dq, boundaries=boundary_q)
+    prof = res.method
+    parts_zh, blocks_zh = _names(zone)
+    labels = list(prof.classes["labels"])
+    names_zh = list(prof.classes.get("names_zh") or labels)
+    cls_name = dict(zip(labels, names_zh))
+    counts = s["counts"]
+    sec.intro = (
+        f"方法 method: {prof.name_zh} ({prof.id}, {prof.year or '—'}). 参评 evaluated {counts.get('evaluated', 0)}, "
+        f"不参评 not evaluated {counts.get('not_evaluated', 0)}, 数据有误 invalid {counts.get('invalid', 0)} "
+        f"of {s['input']['rows']} rows. 规上 and 规下 firms are scored, ranked and classed separately."
+    )
+    sec.facts = {"counts": counts, "method": prof.id, "method_confirmed": not prof.unconfirmed(), "data_quality": dq,
+                 "totals": s.get("totals", {})}
+
+    # class distribution
+    bc = res.by_class()
+    if not bc.empty:
+        bc = bc.assign(group_zh=bc["group"].map(eff.GROUP_NAMES_ZH).fillna(bc["group"]))
+        cols = ["group_zh", "class", "class_name_zh", "count", "share_of_group", "land_mu", "share_of_land", "tax_wan", "tax_per_mu"]
+        bc = bc[[c for c in cols if c in bc.columns]]
+        for c in ("share_of_group", "share_of_land"):
+            if c in bc:
+                bc[c] = bc[c] * 100.0
+    sec.tables.append(
+        ReportTable("class_distribution", "分类结果分布 Class distribution (A–D)", bc, q, caveat,
+                    labels=dict(group_zh="组别", **{"class": "类别 class"}, class_name_zh="类别名称", count="企业数",
+                                share_of_group="占组内 (%)", land_mu="用地 (亩)", share_of_land="占用地 (%)", tax_wan="税收 (万元)",
+                                tax_per_mu="亩均税收 (万元/亩)"),
+                    formats=dict(count=",.0f", share_of_group=".1f", land_mu=",.1f", share_of_land=".1f", tax_wan=",.1f", tax_per_mu=".2f"))
+    )
+    # per part / block
+    place_zh = {"outside the zone": "区外 outside", "not located": "未定位 not located"}
+    for key, df, idcol, names in (("by_part", res.by_part(), "part", parts_zh), ("by_block", res.by_block(), "block", blocks_zh)):
+        if df.empty:
+            continue
+        df = df.copy()
+        df.insert(1, "name_zh", df[idcol].map(lambda v: names.get(v) or place_zh.get(v, v)))
+        title = "按片区汇总 Per part" if idcol == "part" else "按园区汇总 Per block"
+        sec.tables.append(
+            ReportTable(f"efficiency_{key}", title, df, ql, caveat,
+                        labels={idcol: "编号 id", "name_zh": "名称", "count": "参评企业数", "land_mu": "用地 (亩)", "tax_wan": "税收 (万元)",
+                                "revenue_wan": "营业收入 (万元)", "tax_per_mu": "亩均税收 (万元/亩)",
+                                **{f"class_{lab}": f"{lab} 类" for lab in labels}},
+                        formats=dict(count=",.0f", land_mu=",.1f", tax_wan=",.1f", revenue_wan=",.0f", tax_per_mu=".2f",
+                                     **{f"class_{lab}": ",.0f" for lab in labels}))
+        )
+    bi = res.by_industry()
+    if not bi.empty:
+        cols = ["industry", "industry_name_zh", "count", "land_mu", "tax_wan", "revenue_wan", "tax_per_mu"] + [f"class_{lab}" for lab in labels]
+        sec.tables.append(
+            ReportTable("efficiency_by_industry", "按行业汇总 Per industry (GB/T 4754 division)", bi[[c for c in cols if c in bi]], q, caveat,
+                        labels={"industry": "行业代码", "industry_name_zh": "行业", "count": "参评企业数", "land_mu": "用地 (亩)",
+                                "tax_wan": "税收 (万元)", "revenue_wan": "营业收入 (万元)", "tax_per_mu": "亩均税收 (万元/亩)",
+                                **{f"class_{lab}": f"{lab} 类" for lab in labels}},
+                        formats=dict(count=",.0f", land_mu=",.1f", tax_wan=",.1f", revenue_wan=",.0f", tax_per_mu=".2f",
+                                     **{f"class_{lab}": ",.0f" for lab in labels}))
+        )
+    # firm list
+    sc = res.scores
+    keep = [c for c in sc.columns if c not in ("adjustment",)]
+    firms = sc[keep].copy()
+    fl = {c: f"{eff.INDICATORS[c].name_zh} ({eff.INDICATORS[c].unit})" for c in firms.columns if c in eff.INDICATORS}
+    fl.update({f"score_{i}": f"得分 {eff.INDICATORS[i].name_zh}" for i in eff.INDICATORS})
+    fl.update(group="组别", total_score="综合得分", rank="排名", status="状态 status", reason="原因 reason",
+              block_id="园区 block", part_id="片区 part", locate_status="定位 locate", **{"class": "类别 class"})
+    sec.tables.append(
+        ReportTable("enterprise_scores", "企业评价明细 Enterprise scores", firms, ql, caveat, labels=fl,
+                    formats={c: ".3f" for c in firms.columns if c.startswith("score_") or c == "total_score"} | {"rank": ".0f"},
+                    collapsed=True)
+    )
+
+    # charts
+    from . import charts
+
+    ev = sc[sc["status"] == "evaluated"]
+    if len(ev):
+        ct = pd.crosstab(ev["group"].map(eff.GROUP_NAMES_ZH).fillna(ev["group"]), ev["class"]).reindex(columns=labels, fill_value=0)
+        ct = ct.T
+        ct.index = [f"{lab} {cls_name.get(lab, '')}".strip() for lab in ct.index]
+        fig = charts.bar_chart(ct, title="亩均效益分类：各类企业数", note=_chart_note(q, caveat), ylabel="企业数（家）",
+                               stacked=True, value_format="{:,.0f}")
+        sec.charts.append(_chart("chart_class_counts", "亩均效益分类：各类企业数 Firms per class", fig, q, caveat))
+        if "part_id" in ev.columns:
+            place = ev["part_id"].map(lambda v: parts_zh.get(v) if isinstance(v, str) and v else None)
+            place = place.fillna(ev.get("locate_status", pd.Series("", index=ev.index)).map(
+                lambda st: "区外" if st == "outside" else "未定位"))
+            ctp = pd.crosstab(place, ev["class"]).reindex(columns=labels, fill_value=0)
+            fig = charts.bar_chart(ctp, title="各片区企业分类构成", note=_chart_note(ql, caveat), ylabel="企业数（家）", stacked=True,
+                                   colours=charts.CLASS_COLOURS, value_format="{:,.0f}", horizontal=True)
+            sec.charts.append(_chart("chart_class_by_part", "各片区企业分类构成 Classes per part", fig, ql, caveat))
+        tpm = pd.to_numeric(ev["tax_per_mu"], errors="coerce")
+        groups = {f"{lab} {cls_name.get(lab, '')}".strip(): tpm[ev["class"] == lab].tolist() for lab in labels}
+        colours = {f"{lab} {cls_name.get(lab, '')}".strip(): charts.CLASS_COLOURS.get(lab, "#9ecae1") for lab in labels}
+        med = float(tpm.median()) if tpm.notna().any() else float("nan")
+        fig = charts.box_chart(groups, title="各类企业亩均税收（万元/亩）", note=_chart_note(q, caveat), ylabel="亩均税收（万元/亩）",
+                               colours=colours, reference=(med, f"参评企业中位数 {med:.1f}"))
+        sec.charts.append(_chart("chart_tax_per_mu_by_class", "各类企业亩均税收 Tax per mu by class", fig, q, caveat))
+        for key, df, idcol, names in (("part", res.by_part(), "part", parts_zh),):
+            if df.empty or "tax_per_mu" not in df:
+                continue
+            d2 = df.set_index(df[idcol].map(lambda v: names.get(v) or {"outside the zone": "区外", "not located": "未定位"}.get(v, v)))
+            per = pd.DataFrame({"亩均税收": pd.to_numeric(d2["tax_per_mu"], errors="coerce")})
+            if "revenue_wan" in d2:
+                land = pd.to_numeric(d2["land_mu"], errors="coerce")
+                rev = pd.to_numeric(d2["revenue_wan"], errors="coerce")
+                per["亩均营业收入 ÷ 10"] = (rev / land.where(land > 0)) / 10.0
+            fig = charts.bar_chart(per, title="各片区亩均效益（万元/亩）", note=_chart_note(ql), ylabel="万元/亩", horizontal=True,
+                                   colours=["#2b8cbe", "#a6bddb"])
+            sec.charts.append(_chart("chart_per_mu_by_part", "各片区亩均税收与营业收入 Per-mu tax and revenue per part", fig, ql))
+    return sec, res, dq, caveat
+
+
+def _pct(df: "pd.DataFrame", col: str = "share") -> "pd.DataFrame":
+    """Copy with ``share`` (a fraction) as ``share_pct`` (%)."""
+    df = df.copy()
+    if col in df.columns:
+        df[col] = df[col].astype(float) * 100.0
+        df = df.rename(columns={col: "share_pct"})
+    return df
+
+
+def _composition_chart(table: "pd.DataFrame", *, id_col: str, name_col: str, zone: "Zone", key: str, title_zh: str,
+                       title: str, quality: str) -> ReportChart | None:
+    """Stacked horizontal bars: part × class → 亩 (the 8 largest classes, the rest as 其他)."""
+    import pandas as pd
+
+    from . import charts
+
+    if table.empty or not {id_col, name_col, "area_mu"} <= set(table.columns):
+        return None
+    parts_zh, _ = _names(zone)
+    t = table[table[id_col].notna()].copy()
+    t["_part"] = t[id_col].map(lambda v: parts_zh.get(v, v))
+    t["_name"] = t[name_col].map(lambda v: str(v) if v is not None and v == v else "未分类 unclassified")
+    piv = pd.pivot_table(t, index="_part", columns="_name", values="area_mu", aggfunc="sum", fill_value=0.0, sort=False)
+    if piv.empty:
+        return None
+    piv = piv[piv.sum().sort_values(ascending=False).index]
+    if piv.shape[1] > 9:
+        top = list(piv.columns[:8])
+        piv = piv[top].assign(**{"其他": piv.drop(columns=top).sum(axis=1)})
+    piv.index.name = None
+    palette = ["#e31a1c", "#ff7f00", "#fdbf6f", "#33a02c", "#b2df8a", "#1f78b4", "#a6cee3", "#6a3d9a", "#cab2d6", "#b15928"]
+    fig = charts.bar_chart(piv, title=title_zh, note=_chart_note(quality), ylabel="面积（亩）", stacked=True, horizontal=True,
+                           value_format="{:,.0f}", width_in=8.5, colours=palette[: piv.shape[1]])
+    return _chart(key, title, fig, quality)
+
+
+def _landuse_section(zone: "Zone", parcels: "gpd.GeoDataFrame | None", parcels_q: str, *, code_field: str | None,
+                     boundary_q: str) -> ReportSection:
+    sec = ReportSection("landuse", "土地利用构成（地块）Land-use composition from parcels")
+    if parcels is None:
+        return sec.unavailable("no parcels given (--parcels FILE)")
+    lu = _optional_module("landuse")
+    if lu is None or not hasattr(lu, "landuse_by_part"):
+        return sec.unavailable("xclz_geo.landuse is not part of this installation")
+    if not zone.has_geometry:
+        return sec.unavailable("the zone has no part polygons to overlay")
+    q = _label(data=parcels_q, boundaries=boundary_q)
+    res, notes = _collect_warnings(lu.landuse_by_part, zone, parcels, code_field=code_field, data_quality=parcels_q)
+    sec.notes.extend(notes)
+    m = res.method or {}
+    scheme = m.get("scheme_title") or m.get("scheme") or ""
+    sec.intro = (f"Parcels cut by the part polygons and measured in {m.get('gk_crs') or m.get('crs') or 'the zone GK CRS'}; "
+                 f"code scheme: {scheme}. Shares are of each part's area; gaps (no parcel) and overlaps are listed per part.")
+    parts_zh, _ = _names(zone)
+    grp = _pct(res.by_group)
+    if "part_id" in grp:
+        grp.insert(1, "part_name", grp["part_id"].map(lambda v: parts_zh.get(v, v)))
+    sec.tables.append(ReportTable("landuse_by_group", "各片区用地构成（报告分组）Land use per part, by group", grp, q,
+                                  labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS))
+    chart = _composition_chart(res.by_group, id_col="part_id", name_col="name", zone=zone, key="chart_landuse",
+                               title_zh="各片区土地利用构成（亩）", title="各片区土地利用构成 Land use per part", quality=q)
+    if chart is not None:
+        sec.charts.append(chart)
+    code = _pct(res.by_code)
+    sec.tables.append(ReportTable("landuse_by_code", "各片区用地构成（按地类）Land use per part, by code", code, q,
+                                  labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS, collapsed=True))
+    sec.tables.append(ReportTable("landuse_coverage", "地块覆盖核查 Parcel coverage per part (gaps, overlaps)", res.parts, q,
+                                  labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS))
+    if len(res.unknown_codes):
+        sec.tables.append(ReportTable("landuse_unknown_codes", "未识别地类代码 Unknown land-use codes", res.unknown_codes, q,
+                                      labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS))
+    sec.facts = {"data_quality": parcels_q, "scheme": m.get("scheme")}
+    return sec
+
+
+def _landcover_section(zone: "Zone", raster: Any, *, classes: Any, declared: Mapping[str, str] | None,
+                       boundary_q: str) -> tuple[ReportSection, str]:
+    sec = ReportSection("landcover", "土地覆盖构成（栅格）Land cover from a raster")
+    if raster is None:
+        return sec.unavailable("no land-cover raster given (--raster FILE)"), ""
+    lu = _optional_module("landuse")
+    if lu is None or not hasattr(lu, "landcover_by_part"):
+        return sec.unavailable("xclz_geo.landuse is not part of this installation"), ""
+    if not zone.has_geometry:
+        return sec.unavailable("the zone has no part polygons to overlay"), ""
+    given = (declared or {}).get("raster")
+    res, notes = _collect_warnings(lu.landcover_by_part, zone, raster, classes=classes, data_quality=given)
+    sec.notes.extend(notes + list((res.method or {}).get("notes", [])))
+    found = ((res.method or {}).get("quality") or {}).get("data")
+    dq = _quality_of("raster", raster, declared, None if found in (None, "unknown") else str(found))
+    q = _label(data=dq, boundaries=boundary_q)
+    m = res.method or {}
+    sec.intro = (f"Class areas weighted by the exact fraction of each cell inside the part; raster CRS {m.get('raster_crs') or m.get('crs') or '—'}, "
+                 f"cell size {m.get('cell_size') or m.get('res') or '—'}. Shares are of each part's area.")
+    parts_zh, _ = _names(zone)
+    bg = _pct(res.by_group).rename(columns={"id": "part_id"})
+    bg.insert(1, "part_name", bg["part_id"].map(lambda v: parts_zh.get(v, v)))
+    sec.tables.append(ReportTable("landcover_by_group", "各片区土地覆盖（报告分组）Land cover per part, by group", bg, q,
+                                  labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS))
+    chart = _composition_chart(res.by_class.rename(columns={"id": "part_id"}), id_col="part_id", name_col="name", zone=zone,
+                               key="chart_landcover", title_zh="各片区土地覆盖构成（亩）", title="各片区土地覆盖构成 Land cover per part",
+                               quality=q)
+    if chart is not None:
+        sec.charts.append(chart)
+    bc = _pct(res.by_class).rename(columns={"id": "part_id"})
+    sec.tables.append(ReportTable("landcover_by_class", "各片区土地覆盖（按类别）Land cover per part, by class", bc, q,
+                                  labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS, collapsed=True))
+    sec.tables.append(ReportTable("landcover_coverage", "栅格覆盖核查 Raster coverage per part", res.polygons.rename(columns={"id": "part_id"}),
+                                  q, labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS))
+    sec.facts = {"data_quality": dq}
+    return sec, dq
+
+
+_LANDUSE_LABELS = {
+    "part_id": "片区 part", "part_name": "片区名称", "block_id": "园区 block", "group": "分组 group", "code": "代码 code",
+    "name": "名称 name", "level1_code": "一级类", "level1_name": "一级类名称", "value": "栅格值 value",
+    "area_m2": "面积 (m²)", "area_mu": "面积 (亩)", "area_ha": "面积 (公顷)", "share_pct": "占比 (%)", "parcel_count": "图斑数",
+    "code_status": "代码状态", "cells": "像元数", "part_area_m2": "片区面积 (m²)", "covered_m2": "覆盖 (m²)",
+    "parcel_area_m2": "图斑面积合计 (m²)", "overlap_m2": "重叠 (m²)", "gap_m2": "空隙 (m²)", "straddling_count": "跨界图斑数",
+    "status": "状态 status", "classified_m2": "已分类 (m²)", "nodata_m2": "无数据 (m²)", "outside_raster_m2": "栅格外 (m²)",
+    "in_class_table": "类别表中", "rows": "行数", "inside_m2": "区内面积 (m²)", "name_in_data": "数据中名称",
+}
+_LANDUSE_FORMATS = {"area_m2": ",.0f", "area_mu": ",.1f", "area_ha": ",.2f", "share_pct": ".1f", "part_area_m2": ",.0f",
+                    "covered_m2": ",.0f", "parcel_area_m2": ",.0f", "overlap_m2": ",.0f", "gap_m2": ",.0f", "cells": ",.1f",
+                    "classified_m2": ",.0f", "nodata_m2": ",.0f", "outside_raster_m2": ",.0f", "inside_m2": ",.0f", "scale": ".5f"}
+
+
+def _found_quality(df: Any) -> str | None:
+    for col in ("quality", "data_quality"):
+        if df is not None and hasattr(df, "columns") and col in df.columns:
+            vals = sorted({str(v) for v in df[col].dropna()})
+            if vals:
+                return " + ".join(vals)
+    return None
+
+
+def _map_section(zone: "Zone", *, sites: "gpd.GeoDataFrame | None", extra_layers: Mapping[str, "gpd.GeoDataFrame"],
+                 basemap: str | None, tmp_dir: Path) -> ReportSection:
+    sec = ReportSection("map", "地图 Map")
+    maps = _optional_module("maps")
+    if maps is None or not hasattr(maps, "zone_map"):
+        return sec.unavailable("xclz_geo.maps is not part of this installation")
+    if not zone.has_geometry:
+        return sec.unavailable("the zone has no part polygons to draw")
+    kw: dict[str, Any] = {}
+    if basemap is not None:
+        kw["basemap"] = basemap
+    if sites is not None and len(sites):
+        kw["sites"] = sites
+    m = maps.zone_map(zone, **kw)
+    tmp = tmp_dir / ".report_map.html"
+    try:
+        maps.save_map(m, tmp, inline_assets=True)
+        doc = tmp.read_text(encoding="utf-8")
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    sec.html_extra = (
+        '<iframe class="map" title="zone map" sandbox="allow-scripts" srcdoc="' + html.escape(doc, quote=True) + '"></iframe>'
+    )
+    sec.facts = {"basemap": basemap or "default", "sites": int(len(sites)) if sites is not None else 0}
+    return sec
+
+
+# ------------------------------------------------------------------ writers
+
+
+def _sheet_name(key: str, used: set[str]) -> str:
+    bad = '[]:*?/\\'
+    name = "".join("_" if ch in bad else ch for ch in key)[:31] or "sheet"
+    base, k = name, 2
+    while name.lower() in used:
+        suffix = f"_{k}"
+        name = base[: 31 - len(suffix)] + suffix
+        k += 1
+    used.add(name.lower())
+    return name
+
+
+def _excel_value(v: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if v is None:
+        return None
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(float(v)) else None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(v, (list, tuple, dict, set)):
+        return str(v)
+    if hasattr(v, "wkt"):
+        return v.wkt
+    return v
+
+
+def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tuple[str, str]] = ()) -> Path:
+    """Write one sheet per table (headers in Chinese with units, a ``quality`` column, a caveat column
+    where one applies) after an ``about`` sheet listing every sheet, its quality label and caveat."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "about"
+    bold = Font(bold=True)
+    ws.append(["xclz_geo 土地集约利用报告 land-efficiency report"])
+    ws["A1"].font = Font(bold=True, size=13)
+    for k, v in about:
+        ws.append([k, v])
+    ws.append([])
+    ws.append(["sheet", "title", "rows", "quality 数据质量", "caveat 说明"])
+    for c in ws[ws.max_row]:
+        c.font = bold
+    used: set[str] = {"about"}
+    names = [_sheet_name(t.key, used) for t in tables]
+    for t, name in zip(tables, names):
+        ws.append([name, t.title, int(len(t.df)), t.quality, t.caveat or ""])
+    ws.column_dimensions["A"].width = 26
+    ws.column_dimensions["B"].width = 60
+    ws.column_dimensions["D"].width = 40
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+    for t, name in zip(tables, names):
+        sh = wb.create_sheet(name)
+        cols = list(t.df.columns)
+        header = [t.labels.get(c, c) for c in cols] + ["数据质量 quality"] + (["说明 caveat"] if t.caveat else [])
+        sh.append(header)
+        for c in sh[1]:
+            c.font = bold
+            c.fill = head_fill
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+        tail = [t.quality] + ([t.caveat] if t.caveat else [])
+        for row in t.df.itertuples(index=False, name=None):
+            sh.append([_excel_value(v) for v in row] + tail)
+        sh.freeze_panes = "A2"
+        for i, h in enumerate(header, start=1):
+            from openpyxl.utils import get_column_letter
+
+            sh.column_dimensions[get_column_letter(i)].width = min(max(10, len(str(h)) + 4), 40)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def write_gpkg(layers: Mapping[str, "gpd.GeoDataFrame"], path: Path) -> Path | None:
+    """Write every non-empty layer into one GeoPackage (written aside, then moved into place)."""
+    layers = {k: v for k, v in layers.items() if v is not None and len(v)}
+    if not layers:
+        return None
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    if tmp.exists():
+        tmp.unlink()
+    try:
+        for name, gdf in layers.items():
+            out = gdf.copy()
+            for c in out.columns:
+                if c != out.geometry.name and out[c].dtype == object:
+                    out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else
+                                        (v if isinstance(v, (str, int, float, bool)) else str(v)))
+            out.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# ------------------------------------------------------------------ HTML
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei","PingFang SC",sans-serif;margin:0;color:#222;background:#fafafa}
+header,main,footer{max-width:1180px;margin:0 auto;padding:0 18px}
+h1{font-size:1.55em;margin:18px 0 4px} h2{border-bottom:2px solid #2b6cb0;padding-bottom:4px;margin-top:34px}
+h3{font-size:1.02em;margin:18px 0 6px}
+.banner{background:#fff4e5;border:1px solid #f0b46c;border-radius:6px;padding:10px 14px;margin:12px 0}
+.banner.method{background:#fdecea;border-color:#e57373}
+.na{background:#f1f1f1;border:1px dashed #999;padding:10px 14px;border-radius:6px;color:#555}
+.q{display:inline-block;font-size:.78em;padding:1px 7px;border-radius:9px;background:#fde2b8;color:#7a4100;margin-left:6px;font-weight:normal}
+.caveat{display:block;font-size:.8em;color:#a12622;margin-top:2px;font-weight:normal}
+table{border-collapse:collapse;font-size:.86em;background:#fff;margin:4px 0 8px}
+th,td{border:1px solid #ccd;padding:3px 7px;vertical-align:top} th{background:#e8f0fb;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+figure{margin:10px 0 18px} figcaption{font-weight:bold;margin-bottom:4px}
+.charts img{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
+iframe.map{width:100%;height:560px;border:1px solid #bbb;background:#fff}
+nav a{margin-right:12px} .tablewrap{overflow-x:auto}
+.fact{font-size:1.15em;font-weight:bold;color:#1a5e20}
+footer{color:#666;font-size:.8em;margin:30px auto 24px}
+"""
+
+
+def _fmt(v: Any, spec: str | None) -> tuple[str, bool]:
+    """(text, is_number) of one cell."""
+    import numpy as np
+
+    if v is None:
+        return "—", False
+    if isinstance(v, (bool, np.bool_)):
+        return ("是" if v else "否"), False
+    if isinstance(v, (int, np.integer)) and not spec:
+        return f"{int(v):,}", True
+    if isinstance(v, (float, np.floating, int, np.integer)):
+        f = float(v)
+        if not math.isfinite(f):
+            return "—", True
+        try:
+            return format(f, spec or ",.2f"), True
+        except ValueError:
+            return str(v), True
+    try:
+        import pandas as pd
+
+        if pd.isna(v):
+            return "—", False
+    except (TypeError, ValueError):
+        pass
+    return str(v), False
+
+
+def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
+    e = html.escape
+    df = t.df
+    cols = [c for c in df.columns if getattr(df[c], "dtype", None) is None or str(df[c].dtype) != "geometry"]
+    head = "".join(f"<th>{e(str(t.labels.get(c, c)))}</th>" for c in cols)
+    body = []
+    rows = df[cols].itertuples(index=False, name=None)
+    for i, row in enumerate(rows):
+        if max_rows is not None and i >= max_rows:
+            body.append(f'<tr><td colspan="{len(cols)}">… {len(df) - max_rows} more rows in the XLSX (sheet {e(t.key)})</td></tr>')
+            break
+        cells = []
+        for c, v in zip(cols, row):
+            text, num = _fmt(v, t.formats.get(c))
+            cells.append(f'<td class="n">{e(text)}</td>' if num else f"<td>{e(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    if not body:
+        body.append(f'<tr><td colspan="{max(len(cols), 1)}">（无记录 no rows）</td></tr>')
+    caveat = f'<span class="caveat">{e(t.caveat)}</span>' if t.caveat else ""
+    note = f'<div class="note">{e(t.note)}</div>' if t.note else ""
+    table = (f'<div class="tablewrap"><table id="{e(t.key)}" data-quality="{e(t.quality)}"><thead><tr>{head}</tr></thead>'
+             f"<tbody>{''.join(body)}</tbody></table></div>")
+    cap = f'{e(t.title)} <span class="q">数据质量 {e(t.quality)}</span>{caveat}'
+    if t.collapsed:
+        return f'<details><summary><b>{cap}</b> — {len(df)} rows</summary>{note}{table}</details>'
+    return f"<figure><figcaption>{cap}</figcaption>{note}{table}</figure>"
+
+
+def _html_chart(c: ReportChart) -> str:
+    from .charts import png_data_uri
+
+    e = html.escape
+    caveat = f'<span class="caveat">{e(c.caveat)}</span>' if c.caveat else ""
+    return (f'<figure class="charts"><figcaption>{e(c.title)} <span class="q">数据质量 {e(c.quality)}</span>{caveat}</figcaption>'
+            f'<img id="{e(c.key)}" alt="{e(c.title)}" src="{png_data_uri(c.png)}"></figure>')
+
+
+def render_html(result: ReportResult, *, title: str) -> str:
+    """The report as one HTML document (no external resource)."""
+    e = html.escape
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<header><h1>{e(title)}</h1>",
+        f'<div class="meta">generated {e(result.generated)} by xclz_geo {e(_version())}</div>',
+    ]
+    labelled = [i for i in result.inputs if i.quality != "official"]
+    if labelled:
+        items = "".join(f"<li><b>{e(i.name)}</b>: {e(i.quality)}" + (f" — {e(i.note)}" if i.note else "") + "</li>" for i in labelled)
+        out.append(f'<div class="banner quality" id="quality-banner"><b>数据质量 Data quality.</b> Not every input is official; '
+                   f"every table, chart and map layer below carries its label.<ul>{items}</ul></div>")
+    for c in result.caveats:
+        out.append(f'<div class="banner method" id="method-caveat"><b>方法说明 Method caveat.</b> {e(c)}</div>')
+    out.append("<nav>" + "".join(f'<a href="#sec-{e(s.id)}">{e(s.title.split(" ")[0])}</a>' for s in result.sections) + "</nav></header><main>")
+    for s in result.sections:
+        out.append(f'<section id="sec-{e(s.id)}" data-status="{e(s.status)}"><h2>{e(s.title)}</h2>')
+        if s.status != "ok":
+            out.append(f'<div class="na">not available: {e(s.reason)}</div></section>')
+            continue
+        if s.intro:
+            out.append(f"<p>{e(s.intro)}</p>")
+        for n in s.notes:
+            out.append(f'<div class="note">注意 note: {e(n)}</div>')
+        if s.html_extra:
+            out.append(s.html_extra)
+        for c in s.charts:
+            out.append(_html_chart(c))
+        for t in s.tables:
+            out.append(_html_table(t, max_rows=500 if t.collapsed else None))
+        out.append("</section>")
+    out.append(f"</main><footer>xclz_geo {e(_version())} · {e(result.generated)} · files: {e(result.html_path.name)}, "
+               f"{e(result.xlsx_path.name)}" + (f", {e(result.gpkg_path.name)}" if result.gpkg_path else "") + "</footer></body></html>")
+    return "\n".join(out)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# ------------------------------------------------------------------ main entry
+
+
+def build_report(
+    *,
+    zone: "Zone",
+    enterprises: "str | Path | pd.DataFrame | None" = None,
+    parcels: "str | Path | gpd.GeoDataFrame | None" = None,
+    raster: "str | Path | None" = None,
+    method: Any = "anhui",
+    out_dir: str | Path,
+    title: str | None = None,
+    basename: str = DEFAULT_BASENAME,
+    tolerance_pct: float = 1.0,
+    code_field: str | None = None,
+    raster_classes: Any = None,
+    datum: str = "wgs84",
+    basemap: str | None = None,
+    input_quality: Mapping[str, str] | None = None,
+    underused_rules: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ReportResult:
+    """Run the analyses and write the HTML, XLSX and GeoPackage of the land-efficiency report.
+
+    Parameters
+    ----------
+    zone
+        The zone (:meth:`xclz_geo.zone.Zone.load`).
+    enterprises
+        Enterprise table (file or DataFrame) for the 亩均效益 evaluation; ``None``: that section
+        says "not available".
+    parcels
+        Parcel layer (file or GeoDataFrame) for the land-use composition, the TD/T 1029
+        indicators and under-used land.
+    raster
+        Land-cover raster for the land-cover composition.
+    method
+        Evaluation method: ``"anhui"``, ``"zhejiang"`` or a profile path.
+    out_dir
+        Folder for the three files (created when missing).
+    title
+        Report title (default: the zone's Chinese name + 土地集约利用报告).
+    basename
+        Base name of the output files.
+    tolerance_pct
+        Area-check tolerance, %.
+    code_field
+        Land-use code column of ``parcels`` (default: detected by :mod:`xclz_geo.landuse`).
+    raster_classes
+        Class table of the raster (default: detected by :mod:`xclz_geo.landuse`).
+    datum
+        Datum of the enterprises' 经度/纬度.
+    basemap
+        Basemap of the embedded map (default: the offline one of :mod:`xclz_geo.maps`).
+    input_quality
+        Quality label per input (``{"enterprises": "official"}``) when the data do not carry one;
+        bundled samples are ``synthetic``, other inputs without a label ``unlabelled``.
+    underused_rules
+        Options passed to the under-used land rules of :mod:`xclz_geo.intensity`.
+    progress
+        Called with a short message before each step (the CLI shows it).
+
+    Returns
+    -------
+    ReportResult
+        Paths of the files, the sections (with status and facts), inputs and caveats.
+
+    Raises
+    ------
+    InputFileError, InputDataError
+        An input cannot be read or is malformed (the message names the file and field).
+    """
+    say = progress or (lambda msg: None)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputFileError(f"{out}: --out must be a folder, not a file")
+    out.mkdir(parents=True, exist_ok=True)
+    generated = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    boundary_q = zone.worst_quality or "no geometry"
+
+    inputs = [ReportInput("boundaries 边界", zone.boundaries_source, boundary_q,
+                          note="positions uncertain by kilometres; not an official red line" if zone.is_schematic else "")]
+    say("area check")
+    sections: list[ReportSection] = [_areas_section(zone, tolerance_pct=tolerance_pct)]
+
+    say("reading parcels")
+    parcels_gdf = _read_parcels(parcels)
+    parcels_q = ""
+    if parcels_gdf is not None:
+        parcels_q = _quality_of("parcels", parcels, input_quality, _found_quality(parcels_gdf))
+        inputs.append(ReportInput("parcels 地块", _source_text(parcels), parcels_q, rows=len(parcels_gdf)))
+    say("亩均效益 evaluation")
+    eff_sec, eval_res, eff_q, caveat = _efficiency_section(zone, enterprises, parcels_gdf, method=method, datum=datum,
+                                                          declared=input_quality, boundary_q=boundary_q)
+    if eval_res is not None:
+        inputs.append(ReportInput("enterprises 企业", _source_text(enterprises), eff_q, rows=int(eval_res.summary["input"]["rows"])))
+    say("land-use composition")
+    lu_sec = _landuse_section(zone, parcels_gdf, parcels_q, code_field=code_field, boundary_q=boundary_q)
+    say("land-cover composition")
+    lc_sec, raster_q = _landcover_section(zone, raster, classes=raster_classes, declared=input_quality, boundary_q=boundary_q)
+    if raster is not None:
+        inputs.append(ReportInput("raster 土地覆盖", _source_text(raster), raster_q or _quality_of("raster", raster, input_quality)))
+    say("TD/T 1029 indicators and under-used land")
+    int_sec, under_sec, under_layer = _intensity_sections(
+        zone, parcels_gdf, eval_res, parcels_q=parcels_q, eff_q=eff_q, boundary_q=boundary_q, rules=underused_rules)
+
+    say("map layers")
+    layers = _map_layers(zone, eval_res, parcels_gdf, under_layer, boundary_q=boundary_q, eff_q=eff_q, parcels_q=parcels_q, caveat=caveat, datum=datum)
+    say("map")
+    sites = layers.get("enterprises")
+    map_sec = _map_section(zone, sites=sites, extra_layers={k: v for k, v in layers.items() if k not in ("zone_parts", "enterprises")},
+                           basemap=basemap, tmp_dir=out)
+    if map_sec.status == "ok":
+        map_sec.intro = ("Interactive map, works offline (no basemap tiles are fetched unless a tile basemap was chosen). "
+                         f"Layers: {', '.join(layers)} — boundaries {boundary_q}" + (f", enterprises {eff_q}" if eff_q else "") + ".")
+
+    caveats = [caveat] if caveat else []
+    method_sec = _method_section(eval_res, caveat)
+    inputs_sec = ReportSection("inputs", "输入与数据质量 Inputs and quality")
+    import pandas as pd
+
+    inputs_sec.tables.append(
+        ReportTable("inputs", "输入数据 Inputs", pd.DataFrame([vars(i) for i in inputs]), "as listed per row",
+                    labels=dict(name="输入 input", source="来源 source", quality="质量 quality", rows="行数 rows", note="说明 note"),
+                    formats=dict(rows=",.0f"))
+    )
+    sections = [inputs_sec, sections[0], map_sec, lu_sec, lc_sec, int_sec, eff_sec, under_sec, method_sec]
+
+    html_path = out / f"{basename}.html"
+    xlsx_path = out / f"{basename}.xlsx"
+    gpkg_path = out / f"{basename}.gpkg"
+    say("writing GeoPackage")
+    written_gpkg = write_gpkg(layers, gpkg_path)
+    result = ReportResult(html_path, xlsx_path, written_gpkg, sections, inputs, [k for k, v in layers.items() if v is not None and len(v)],
+                          caveats, generated)
+    say("writing XLSX")
+    about = [("generated", generated), ("xclz_geo", _version()), ("zone", title or _default_title(zone))]
+    about += [(f"input: {i.name}", f"{i.source} — quality {i.quality}") for i in inputs]
+    about += [("caveat", c) for c in caveats]
+    about += [(f"section: {s.id}", "not available: " + s.reason) for s in sections if s.status != "ok"]
+    write_xlsx(result.tables, xlsx_path, about=about)
+    say("writing HTML")
+    doc = render_html(result, title=title or _default_title(zone))
+    tmp = html_path.with_name(f".{html_path.stem}.tmp.html")
+    try:
+        tmp.write_text(doc, encoding="utf-8")
+        os.replace(tmp, html_path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return result
+
+
+def _default_title(zone: "Zone") -> str:
+    name = zone.spec.name_zh if zone.spec is not None else "开发区"
+    return f"{name} 土地集约利用报告"
+
+
+def _method_section(eval_res: Any, caveat: str) -> ReportSection:
+    import pandas as pd
+
+    sec = ReportSection("method", "方法与规则 Method and rules")
+    if eval_res is None:
+        return sec.unavailable("no enterprise evaluation was run")
+    d = eval_res.method.to_dict()
+    rows = []
+    for gid, g in d["groups"].items():
+        for ind in g["indicators"]:
+            rows.append(dict(group=g["name_zh"], indicator=ind["name_zh"], id=ind["id"], unit=ind["unit"], weight=ind["weight"],
+                             confirmed=bool(ind["confirmed"])))
+    sec.intro = f"{d['name_zh']} — source: {d['source']}" + (f" ({d['year']})" if d.get("year") else "")
+    sec.tables.append(
+        ReportTable("method_weights", "指标与权重 Indicators and weights", pd.DataFrame(rows), f"method profile {d['id']}", caveat,
+                    labels=dict(group="组别", indicator="指标", id="id", unit="单位", weight="权重", confirmed="已核实 confirmed"),
+                    formats=dict(weight=".1f"))
+    )
+    rules = eval_res.summary.get("rules") or {}
+    if rules:
+        sec.tables.append(ReportTable("method_rules", "评价规则 Rules", pd.DataFrame([dict(rule=k, text=v) for k, v in rules.items()]),
+                                      f"method profile {d['id']}", labels=dict(rule="规则", text="说明")))
+    sec.facts = {"unconfirmed": d.get("unconfirmed", [])}
+    return sec
+
+
+def _intensity_sections(zone: "Zone", parcels: "gpd.GeoDataFrame | None", eval_res: Any, *, parcels_q: str, eff_q: str,
+                        boundary_q: str, rules: Mapping[str, Any] | None) -> tuple[ReportSection, ReportSection, Any]:
+    """(TD/T 1029 section, under-used section, under-used layer or None)."""
+    sec = ReportSection("intensity", "开发区土地集约利用指标 (TD/T 1029) Development-zone indicators")
+    under = ReportSection("underused", "低效用地 Under-used land")
+    mod = _optional_module("intensity")
+    if mod is None:
+        why = "xclz_geo.intensity is not part of this installation"
+        return sec.unavailable(why), under.unavailable(why), None
+    zone_or_none = zone if zone.has_geometry else None
+    if parcels is None:
+        sec.unavailable("no parcels given (--parcels FILE): the indicators need a parcel layer with 统计类别, floor area and status")
+    else:
+        _intensity_tables(mod, sec, parcels, zone, zone_or_none, q=_label(data=parcels_q, boundaries=boundary_q), parcels_q=parcels_q)
+    if parcels is None and eval_res is None:
+        return sec, under.unavailable("neither parcels (--parcels) nor an enterprise table (--enterprises) given"), None
+    layer = _underused_tables(mod, under, parcels, eval_res, zone, zone_or_none, rules=rules,
+                              q=_label(parcels=parcels_q if parcels is not None else None,
+                                       enterprises=eff_q if eval_res is not None else None, boundaries=boundary_q))
+    return sec, under, layer
+
+
+def _intensity_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame", zone: "Zone", zone_or_none: "Zone | None", *,
+                      q: str, parcels_q: str) -> None:
+    import pandas as pd
+
+    from . import charts
+
+    res, notes = _collect_warnings(mod.intensity, parcels, zone=zone_or_none, quality=parcels_q)
+    sec.notes.extend(notes + list(res.summary.get("notes", [])))
+    t = res.table
+    parts_zh, blocks_zh = _names(zone)
+    unit_label = {}
+    for lvl, uid in t[["level", "unit_id"]].drop_duplicates().itertuples(index=False, name=None):
+        name = parts_zh.get(uid) if lvl == "part" else blocks_zh.get(uid) if lvl == "block" else ("全区 zone" if lvl == "zone" else uid)
+        unit_label[(lvl, uid)] = f"{name or uid}" + ("（园区）" if lvl == "block" and uid in parts_zh else "")
+    order = list(dict.fromkeys(t["indicator"]))
+    rows = []
+    for ind in order:
+        g = t[t["indicator"] == ind]
+        first = g.iloc[0]
+        row: dict[str, Any] = {"name_zh": first["name_zh"], "unit": first["unit"]}
+        for _, r in g.iterrows():
+            row[unit_label[(r["level"], r["unit_id"])]] = r["value"]
+        row["national"] = first["national"]
+        row["national_year"] = first["national_year"]
+        row["formula"] = first["formula"]
+        row["formula_confirmed"] = bool(first["formula_confirmed"])
+        rows.append(row)
+    wide = pd.DataFrame(rows)
+    value_cols = [c for c in wide.columns if c not in ("name_zh", "unit", "national", "national_year", "formula", "formula_confirmed")]
+    caveat = ""
+    if not wide["formula_confirmed"].all():
+        caveat = ("Formulas follow working implementations; the official TD/T 1029 text was not read (formula_confirmed = false). "
+                  "National averages compare all monitored zones and are not targets.")
+    sec.tables.append(
+        ReportTable("tdt1029_indicators", "TD/T 1029 指标与全国平均 Indicators beside the national averages", wide, q, caveat,
+                    labels=dict(name_zh="指标 indicator", unit="单位 unit", national="全国平均 national", national_year="年度 year",
+                                formula="公式 formula", formula_confirmed="公式已核实 confirmed"),
+                    formats={**{c: ",.2f" for c in value_cols}, "national": ",.2f", "national_year": ".0f"})
+    )
+    sec.tables.append(ReportTable("tdt1029_ledger", "土地台账（按片区）Land ledger per part (m², 万元)", res.ledger, q,
+                                  labels={"part_id": "片区 part", "block_id": "园区 block"},
+                                  formats={c: ",.0f" for c in res.ledger.columns if c not in ("part_id", "block_id")}, collapsed=True))
+    pct = wide[wide["unit"] == "%"]
+    if len(pct):
+        data = pct.set_index("name_zh")[[c for c in value_cols if c in pct.columns] + ["national"]].rename(columns={"national": "全国平均"})
+        data.index.name = None
+        fig = charts.bar_chart(data, title="土地集约利用指标与全国平均（%）", note=_chart_note(q), ylabel="%", horizontal=True,
+                               value_format="{:.0f}", width_in=8.5, height_in=max(3.2, 0.75 * len(data) + 1.4))
+        sec.charts.append(_chart("chart_tdt1029", "土地集约利用指标与全国平均 Indicators (%) vs national averages", fig, q, caveat))
+    sec.intro = ("A = 已建成城镇建设用地, A2 = 工矿仓储用地, B = 其他可开发土地, D = 已供应, G = 闲置 (统计类别 of the parcels). "
+                 "Money indicators are in 万元/公顷 as in the MNR statistics (÷ 15 for 万元/亩).")
+    sec.facts = {"units": {k: v for k, v in res.summary.get("units", {}).items()}, "quality": q}
+
+
+def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame | None", eval_res: Any, zone: "Zone",
+                      zone_or_none: "Zone | None", *, rules: Mapping[str, Any] | None, q: str) -> Any:
+    import pandas as pd
+
+    from . import charts
+
+    r = mod.UnderusedRules.defaults()
+    for k, v in (rules or {}).items():
+        if not hasattr(r, k):
+            raise InputDataError(f"unknown under-used rule {k!r}; known: {', '.join(r.to_dict())}")
+        setattr(r, k, v)
+    res, notes = _collect_warnings(mod.underused, parcels=parcels, firms=eval_res, zone=zone_or_none, rules=r)
+    s = res.summary
+    sec.notes.extend(notes + list(s.get("notes", [])))
+    parts_zh, _ = _names(zone)
+    total = float(res.total_freeable_mu)
+    sec.facts = {"total_freeable_mu": total, "underused": s.get("underused"), "checked": s.get("checked"),
+                 "underused_land_mu": s.get("underused_land_mu"), "quality": q}
+    thr = s.get("tax_threshold_per_mu")
+    med = s.get("zone_median_tax_per_mu")
+    rules_txt = (f"亩均税收 < {r.tax_share_of_median:g} × median ({'—' if med is None else f'{med:.2f}'} → "
+                 f"{'—' if thr is None else f'{thr:.2f}'} 万元/亩)" if r.tax_share_of_median is not None else "亩均税收 rule off")
+    sec.intro = (f"Checked {s.get('checked', 0)} parcels/firms; {s.get('underused', 0)} flagged on "
+                 f"{(s.get('underused_land_mu') or 0):,.1f} 亩. Rules: {rules_txt}; 容积率 below the 《工业项目建设用地控制指标》 minimum "
+                 f"of the industry; 建筑系数 < {r.coverage_min_pct if r.coverage_min_pct is not None else '—'}%; 闲置 status.")
+    sec.html_extra = (f'<p class="fact" id="freeable-mu">可盘活用地估算 land that could be freed: {total:,.1f} 亩 '
+                      f'({units.mu_to_ha(total):,.2f} 公顷) '
+                      f'<span class="q">数据质量 {html.escape(q)}</span></p>')
+    t = res.table
+    flagged = t[t["underused"]].copy().sort_values("freeable_mu", ascending=False)
+    flagged.insert(flagged.columns.get_loc("part_id") + 1, "part_name", flagged["part_id"].map(lambda v: parts_zh.get(v) if isinstance(v, str) else None))
+    labels = dict(kind="对象 kind", parcel_id="地块编号", credit_code="统一社会信用代码", name="企业名称", block_id="园区 block",
+                  part_id="片区 part", part_name="片区名称", ledger_class="统计类别", industry_code="行业代码", land_mu="用地 (亩)",
+                  far="容积率", coverage_pct="建筑系数 (%)", tax_per_mu="亩均税收 (万元/亩)", idle="闲置", industrial="工业",
+                  far_min="容积率下限", far_min_confirmed="下限已核实", coverage_min_pct="建筑系数下限 (%)",
+                  tax_threshold_per_mu="亩均税收阈值", flags="标记 flags", underused="低效", freeable_mu="可盘活 (亩)", reason="原因 reason")
+    formats = dict(land_mu=",.1f", far=".2f", coverage_pct=".1f", tax_per_mu=".2f", far_min=".2f", coverage_min_pct=".0f",
+                   tax_threshold_per_mu=".2f", freeable_mu=",.1f")
+    sec.tables.append(ReportTable("underused_land", "低效用地清单 Under-used parcels and firms", flagged, q,
+                                  note="freeable_mu: the land the current use would need at the threshold intensity — an estimate, not a decision.",
+                                  labels=labels, formats=formats))
+    byf = pd.DataFrame([dict(flag=k, **v) for k, v in (s.get("by_flag") or {}).items()])
+    if len(byf):
+        byf.insert(1, "flag_zh", byf["flag"].map({"low_tax": "亩均税收偏低", "low_far": "容积率不达标", "low_coverage": "建筑系数不达标",
+                                                  "idle": "闲置"}))
+        sec.tables.append(ReportTable("underused_by_rule", "按规则汇总 Per rule", byf, q,
+                                      labels=dict(flag="规则 rule", flag_zh="说明", count="数量", land_mu="用地 (亩)"),
+                                      formats=dict(count=",.0f", land_mu=",.1f")))
+    byp = pd.DataFrame(s.get("by_part") or [])
+    if len(byp):
+        byp.insert(1, "part_name", byp["part_id"].map(lambda v: parts_zh.get(v, "区外/未定位") if isinstance(v, str) else "未定位 not located"))
+        sec.tables.append(ReportTable("underused_by_part", "按片区汇总 Per part", byp, q,
+                                      labels=dict(part_id="片区 part", part_name="片区名称", count="数量", land_mu="用地 (亩)",
+                                                  freeable_mu="可盘活 (亩)"),
+                                      formats=dict(count=",.0f", land_mu=",.1f", freeable_mu=",.1f")))
+        data = byp.set_index("part_name")[["land_mu", "freeable_mu"]].rename(columns={"land_mu": "低效用地", "freeable_mu": "可盘活"})
+        data.index.name = None
+        fig = charts.bar_chart(data, title="各片区低效用地与可盘活面积（亩）", note=_chart_note(q), ylabel="亩", horizontal=True,
+                               colours=["#fdae61", "#d7191c"], value_format="{:,.0f}")
+        sec.charts.append(_chart("chart_underused", "各片区低效用地 Under-used land per part", fig, q))
+    layer = res.layer
+    if layer is not None and len(layer):
+        layer = layer.copy()
+        layer["quality"] = q
+    return layer
+
+
+def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None", under_layer: Any, *, boundary_q: str, eff_q: str,
+                parcels_q: str, caveat: str, datum: str = "wgs84") -> dict[str, "gpd.GeoDataFrame"]:
+    """The GeoPackage / map layers, each with a ``quality`` column."""
+    import geopandas as gpd
+    import pandas as pd
+
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    g = zone.parts.geometry
+    parts = zone.parts[g.notna() & ~g.is_empty].copy()
+    if len(parts):
+        parts["quality"] = parts["quality"].astype(str)
+        layers["zone_parts"] = parts
+    if eval_res is not None and eval_res.table is not None:
+        data = eval_res.table.data
+        sc = eval_res.scores
+        has = data["lon"].notna() & data["lat"].notna()
+        if has.any():
+            from .crs import convert_datum
+
+            lon, lat = convert_datum(data.loc[has, "lon"].astype(float).to_numpy(), data.loc[has, "lat"].astype(float).to_numpy(),
+                                     from_datum=datum, to_datum="wgs84", check=False)
+            cols = [c for c in ("group", "tax_per_mu", "revenue_per_mu", "total_score", "rank", "class", "status", "reason",
+                                "block_id", "part_id", "locate_status") if c in sc.columns]
+            attrs = pd.DataFrame({
+                "credit_code": data.loc[has, "credit_code"].to_numpy(dtype=object),
+                "name": data.loc[has, "name"].to_numpy(dtype=object),
+                "land_mu": data.loc[has, "land_mu"].to_numpy(dtype=float),
+                "tax_wan": data.loc[has, "tax_wan"].to_numpy(dtype=float),
+            })
+            for c in cols:
+                attrs[c] = sc.loc[has, c].to_numpy(dtype=object if sc[c].dtype == object else None)
+            if "rank" in attrs:
+                attrs["rank"] = pd.to_numeric(attrs["rank"], errors="coerce")
+            attrs["class"] = attrs.get("class", pd.Series(dtype=object)).map(lambda v: v if isinstance(v, str) else "")
+            attrs["quality"] = eff_q or UNLABELLED
+            attrs["method_caveat"] = caveat
+            pts = gpd.GeoDataFrame(attrs, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+            layers["enterprises"] = pts
+    if parcels is not None and len(parcels):
+        p = parcels.copy()
+        p["quality"] = parcels_q or UNLABELLED
+        layers["landuse_parcels"] = p
+    if under_layer is not None and len(under_layer):
+        layers["underused_land"] = under_layer
+    return layers
