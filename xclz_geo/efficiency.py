@@ -672,6 +672,8 @@ def parse_method(data: Mapping[str, Any], *, where: str = "method profile") -> M
     """
     m = _get(data, "method", where, "", dict)
     mid = _get(m, "id", where, "method", str)
+    msource = _get(m, "source", where, "method", str)
+    mconfirmed = _get(m, "confirmed", where, "method", bool)
     scope = dict(_get(data, "scope", where, "", dict))
     _get(scope, "below_scale_min_land_mu", where, "scope", float)
     if scope["below_scale_min_land_mu"] < 0:
@@ -785,9 +787,9 @@ def parse_method(data: Mapping[str, Any], *, where: str = "method profile") -> M
         id=mid,
         name_zh=str(m.get("name_zh", mid)),
         name_en=str(m.get("name_en", mid)),
-        source=_get(m, "source", where, "method", str),
+        source=msource,
         year=year,
-        confirmed=_get(m, "confirmed", where, "method", bool),
+        confirmed=mconfirmed,
         notes=tuple(str(n) for n in notes),
         scope=scope,
         scoring=scoring,

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..efficiency import evaluate, read_enterprises
+    from ..efficiency import evaluate, load_method, read_enterprises
     from ..errors import InputDataError
     from ..io import write_table
     from ._common import load_zone
@@ -63,6 +63,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputDataError(f"{out}: --out must be a folder")
+    method = load_method(args.method)  # a malformed profile fails before the table is read
     table = read_enterprises(args.enterprises, sheet=args.sheet)
     zone = None
     if not args.no_zone and (table.data["lon"].notna().any() or args.boundaries):
@@ -73,7 +74,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if zone is not None and not zone.has_geometry:
             sys.stderr.write("xclz-geo: warning: the zone has no polygons; firms are not located (no per-part summary)\n")
             zone = None
-    res = evaluate(table, method=args.method, zone=zone, benchmarks=args.benchmarks, datum=args.datum)
+    res = evaluate(table, method=method, zone=zone, benchmarks=args.benchmarks, datum=args.datum)
     out.mkdir(parents=True, exist_ok=True)
     scores = res.scores
     write_table(scores, out / "scores.csv")

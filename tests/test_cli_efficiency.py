@@ -1,0 +1,94 @@
+"""``xclz-geo efficiency`` end to end: files written, every row kept in order, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from xclz_geo.cli.main import main
+
+
+def table() -> pd.DataFrame:
+    rows = []
+    for i, (land, tax) in enumerate([(10, 100), (20, 100), (50, 400), (0, 10), (12, "n/a?"), (30, 90)]):
+        rows.append({"统一社会信用代码": f"C{i}", "企业名称": f"企业{i}", "是否规上": "是", "行业代码": "3484",
+                     "用地面积(亩)": land, "实缴税金(万元)": tax, "营业收入(万元)": 3000 + 100 * i,
+                     "综合能耗(吨标煤)": 100 + i, "备用列": f"x{i}"})
+    return pd.DataFrame(rows)
+
+
+def test_cli_writes_scores_summary_xlsx(tmp_path, capsys):
+    src = tmp_path / "firms.csv"
+    table().to_csv(src, index=False, encoding="gbk")
+    out = tmp_path / "out"
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone"])
+    assert rc == 0
+    raw = (out / "scores.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
+    s = pd.read_csv(out / "scores.csv", encoding="utf-8-sig", dtype={"统一社会信用代码": str})
+    assert list(s["统一社会信用代码"]) == [f"C{i}" for i in range(6)]  # every row, input order
+    for col in ("备用列", "用地面积(亩)", "tax_per_mu", "revenue_per_mu", "score_tax_per_mu", "total_score",
+                "rank", "class", "status", "reason"):
+        assert col in s.columns
+    assert list(s["status"]) == ["evaluated", "evaluated", "evaluated", "not_evaluated", "invalid", "evaluated"]
+    assert s.loc[0, "tax_per_mu"] == pytest.approx(10.0)
+    assert pd.isna(s.loc[3, "class"]) and pd.isna(s.loc[4, "class"])
+    summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summ["counts"] == {"evaluated": 4, "not_evaluated": 1, "invalid": 1}
+    assert summ["input"]["unknown_columns"] == ["备用列"]
+    assert summ["method"]["id"] == "anhui" and summ["disclaimer"]
+    x = pd.read_excel(out / "scores.xlsx", sheet_name=None)
+    assert {"scores", "by_class", "method"} <= set(x)
+    assert len(x["scores"]) == 6
+    printed = capsys.readouterr()
+    assert "备用列" in printed.out and "not fully confirmed" in printed.out
+
+
+def test_cli_zhejiang_json_and_strict(tmp_path, capsys):
+    src = tmp_path / "firms.xlsx"
+    table().to_excel(src, index=False)
+    out = tmp_path / "o"
+    rc = main(["efficiency", "--enterprises", str(src), "--method", "zhejiang", "--out", str(out), "--no-zone",
+               "--json", "--strict"])
+    assert rc == 1  # one invalid row with --strict
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["method"]["id"] == "zhejiang"
+
+
+def test_cli_template(tmp_path):
+    p = tmp_path / "t.xlsx"
+    assert main(["efficiency", "template", "--out", str(p)]) == 0
+    assert "说明" in pd.read_excel(p, sheet_name=None)
+
+
+def test_cli_bad_inputs_exit_2(tmp_path, capsys):
+    assert main(["efficiency", "--enterprises", str(tmp_path / "none.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "not found" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[method]\nid = 'x'\n", encoding="utf-8")
+    src = tmp_path / "f.csv"
+    table().to_csv(src, index=False)
+    assert main(["efficiency", "--enterprises", str(src), "--method", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "method.source" in err and "Traceback" not in err
+    assert main(["efficiency", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_cli_bundled_sample_with_synthetic_zone(tmp_path, synthetic_boundaries):
+    pytest.importorskip("xclz_geo.locate")
+    from xclz_geo.datasets import data_path
+
+    b = tmp_path / "b.geojson"
+    synthetic_boundaries.to_file(b, driver="GeoJSON")
+    out = tmp_path / "s"
+    rc = main(["efficiency", "--enterprises", str(data_path("samples", "enterprises_synthetic.csv")),
+               "--boundaries", str(b), "--out", str(out)])
+    assert rc == 0
+    summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    parts = {r["part"] for r in summ["by_part"]}
+    assert {"xuancheng", "guangde_main"} <= parts
+    assert summ["data_quality"] == "synthetic"
+    s = pd.read_csv(out / "scores.csv", encoding="utf-8-sig")
+    assert len(s) == 150 and {"part_id", "block_id", "locate_status"} <= set(s.columns)
