@@ -11,3 +11,20 @@ if [ "$status" -ne 0 ]; then
   echo "demo: area check exited with status $status" >&2
   exit "$status"
 fi
+echo
+echo ">> xclz-geo report --out $OUT  (land-efficiency report on the bundled SYNTHETIC samples)"
+status=0
+xclz-geo report --out "$OUT" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "demo: report exited with status $status" >&2
+  exit "$status"
+fi
+echo
+echo "demo: done. Open the report in any browser (it works offline):"
+for f in land_efficiency_report.html land_efficiency_report.xlsx land_efficiency_report.gpkg; do
+  if [ -f "$OUT/$f" ]; then
+    echo "  $OUT/$f"
+  fi
+done
+echo "The enterprise, parcel and land-cover data are synthetic and the boundaries schematic: every table,"
+echo "chart and map layer says so. Run 'xclz-geo report --help' to use your own files."
