@@ -451,9 +451,6 @@ def parse_chinese_number(s: str) -> float:
             raise ValueError(f"bad decimal {s!r}")
         w = parse_chinese_number(whole) if whole else 0.0
         return w + float("0." + "".join(str(_CN_DIGITS[c]) for c in frac))
-    half = s.endswith("半") and len(s) > 1
-    if half:
-        s = s[:-1]
     total = 0
     current = -1  # -1: no digit pending
     last_unit = 10_000
@@ -470,12 +467,12 @@ def parse_chinese_number(s: str) -> float:
             current = -1
             last_unit = u
         else:
-            raise ValueError(f"not a number: {s!r}")
+            raise ValueError(f"not a number: {s!r} (write 1.5公里 rather than 一公里半)")
     if current > 0:
         total += current
     if total == 0 and not any(c in "零〇" for c in s):
         raise ValueError(f"not a number: {s!r}")
-    return float(total) + (0.5 if half else 0.0)
+    return float(total)
 
 
 def guess_kind(name: str) -> str:
@@ -717,6 +714,10 @@ def _parse_item(t: str, s: int, e: int, *, side_label: str, expressway_refs: Map
     side_of = None
     qual_at = len(body_stripped)
     m = _OFFSET_RE.search(body_stripped)
+    for rx in (_OFFSET_RE, _SIDE_OF_RE, _BARE_SIDE_RE, _CENTRE_RE):
+        m0 = rx.search(body_stripped)
+        if m0 is not None and m0.start() == 0:
+            raise SizhiParseError(f"{what}: feature name missing before {body_stripped!r}", offset=s, text=t)
     if m and m.start() > 0:
         try:
             value = parse_chinese_number(m.group("num"))
