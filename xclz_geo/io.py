@@ -275,3 +275,48 @@ def write_table(
         if tmp.exists():
             tmp.unlink()
     return p
+
+
+def iter_csv_chunks(
+    path: str | Path,
+    *,
+    chunk_rows: int = 200_000,
+    encoding: str | None = None,
+    dtype: Any = str,
+) -> "Any":
+    """Read a CSV/TSV in chunks of ``chunk_rows`` rows (bounded memory), cells as text.
+
+    The encoding (UTF-8, UTF-8 with BOM, GBK/GB18030) and the delimiter (``,`` ``;`` tab
+    ``|``) are detected from the start of the file. Empty cells stay empty strings (no
+    ``NaN`` conversion), so every value can be written back unchanged.
+
+    Yields
+    ------
+    pandas.DataFrame
+        One chunk at a time, with a running RangeIndex.
+    """
+    import csv
+
+    import pandas as pd
+
+    p = _exists(path)
+    enc = encoding or detect_text_encoding(p)
+    with open(p, encoding=enc, newline="") as f:
+        sample = f.read(64 * 1024)
+    if p.suffix.lower() == ".tsv":
+        sep = "\t"
+    else:
+        first = sample.splitlines()[0] if sample else ""
+        try:
+            sep = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter if first else ","
+        except csv.Error:
+            sep = ","
+    try:
+        reader = pd.read_csv(p, encoding=enc, sep=sep, dtype=dtype, keep_default_na=False, na_filter=False,
+                             chunksize=chunk_rows, engine="c")
+        with reader:
+            yield from reader
+    except pd.errors.EmptyDataError:
+        raise InputDataError(f"{p}: the file is empty (no header row)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{p}: cannot read as CSV ({str(exc).splitlines()[0]}); check the delimiter and encoding") from None

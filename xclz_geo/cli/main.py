@@ -21,6 +21,9 @@ SUBCOMMANDS = [
     "boundaries",
     "map",
     "efficiency",
+    "digitize",
+    "locate",
+    "convert",
     "report",
 ]
 

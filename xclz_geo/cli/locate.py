@@ -1,0 +1,345 @@
+"""``xclz-geo locate``: is this site, or this table of sites, inside the zone?
+
+One site::
+
+    xclz-geo locate 119.4681 30.8931 --datum gcj02 [--json]
+
+Exit status 0 inside, 1 outside or uncertain, 2 invalid coordinates or bad options.
+
+A table or vector file::
+
+    xclz-geo locate --input firms.xlsx --datum bd09 --out firms_located.xlsx
+
+CSV (UTF-8, UTF-8 with BOM, GBK), XLSX, GeoPackage, GeoJSON and GeoParquet in; the
+output keeps every input row in order with every input column, plus ``xclz_status``,
+``xclz_block``, ``xclz_part``, ``xclz_distance_m`` and ``xclz_note``. CSV input is read in
+chunks, so memory stays bounded for tens of millions of rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._common import add_boundaries_option, load_zone, print_json, progress
+
+#: columns added to every output row
+OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_note")
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+_VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".geoparquet"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "locate",
+        help="is a site (LON LAT) or a table of sites inside the zone? any datum: wgs84, cgcs2000, gcj02, bd09",
+        description="Check sites against the zone's parts. One site: `xclz-geo locate LON LAT [--datum gcj02] [--json]` "
+        "(exit 0 inside, 1 outside or uncertain, 2 invalid). A table: `xclz-geo locate --input FILE --out FILE` "
+        "(CSV UTF-8/BOM/GBK, XLSX, GPKG, GeoJSON, GeoParquet); every row comes out, in order, with xclz_status "
+        "(inside|outside|uncertain|invalid), xclz_block, xclz_part, xclz_distance_m (signed, + inside) and "
+        "xclz_note. A point on the boundary is inside; 'uncertain' means within the part's positional "
+        "uncertainty of its boundary.",
+    )
+    p.add_argument("coords", nargs="*", metavar="LON LAT", help="one site: longitude and latitude (or x y with --crs)")
+    p.add_argument("--input", "-i", metavar="FILE", help="table or vector file of sites")
+    p.add_argument("--out", "-o", metavar="FILE", help="output file (format from its extension: .csv .xlsx .gpkg .geojson .parquet)")
+    p.add_argument("--x", metavar="COL", help="column with longitudes / x (default: detected: lon, lng, 经度, x …)")
+    p.add_argument("--y", metavar="COL", help="column with latitudes / y (default: detected: lat, 纬度, y …)")
+    p.add_argument("--datum", default="wgs84",
+                   help="datum of lon/lat input: wgs84 (GPS, default), cgcs2000, gcj02 (Amap/Gaode/Tencent), bd09 (Baidu)")
+    p.add_argument("--crs", metavar="CRS", help="CRS of projected input, e.g. EPSG:4549 (CGCS2000 GK CM 120E)")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX input (default: the first)")
+    p.add_argument("--layer", metavar="LAYER", help="layer of a GeoPackage input")
+    p.add_argument("--no-distance", action="store_true", help="skip the distance to the boundary (faster for huge files)")
+    p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
+    p.add_argument("--threads", type=int, metavar="N", help="threads for large batches (default: all cores)")
+    p.add_argument("--json", action="store_true", help="one site: print a JSON object; a table: print a JSON summary")
+    add_boundaries_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import InputDataError
+
+    if args.input and args.coords:
+        raise InputDataError("give either LON LAT or --input FILE, not both")
+    if args.input:
+        if not args.out:
+            raise InputDataError("--input needs --out FILE (the output keeps every input row and adds xclz_* columns)")
+        return _run_batch(args)
+    if len(args.coords) != 2:
+        raise InputDataError(
+            "give one site as LON LAT (e.g. `xclz-geo locate 119.4681 30.8931 --datum gcj02`) or a file with --input FILE"
+        )
+    return _run_single(args)
+
+
+# ------------------------------------------------------------------ one site
+
+
+def _fmt_m(v: float) -> str:
+    return f"{abs(v):,.0f} m" if abs(v) >= 10 else f"{abs(v):.1f} m"
+
+
+def _run_single(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .. import crs as _crs
+    from ..locate import locate_table, parse_coordinates
+
+    zone = load_zone(args, warn_schematic=False)
+    df = pd.DataFrame({"x": [args.coords[0]], "y": [args.coords[1]]})
+    res, notes = locate_table(df, zone, x="x", y="y", datum=args.datum, crs=args.crs, with_distance=True)
+    status = res.status_labels[0]
+    k = int(res.part_index[0])
+    d = float(res.distance_m[0]) if res.distance_m is not None else math.nan
+    row = zone.parts.iloc[k] if k >= 0 else None
+    info: dict[str, Any] = {
+        "input": {"x": args.coords[0], "y": args.coords[1], "datum": None if args.crs else _crs.normalize_datum(args.datum),
+                  "crs": args.crs},
+        "status": status,
+        "part_id": None if row is None else str(row["part_id"]),
+        "block_id": None if row is None else str(row["block_id"]),
+        "name_zh": None if row is None else str(row["name_zh"]),
+        "name_en": None if row is None else str(row["name_en"]),
+        "distance_m": None if not math.isfinite(d) else round(d, 2),
+        "positional_uncertainty_m": None if row is None else float(row["positional_uncertainty_m"]),
+        "quality": None if row is None else str(row["quality"]),
+        "zone_quality": zone.worst_quality,
+        "note": str(notes[0]),
+        "boundaries": zone.boundaries_source,
+    }
+    if status != "invalid":
+        xv, _ = parse_coordinates(df["x"])
+        yv, _ = parse_coordinates(df["y"])
+        info.update(_positions(zone, float(xv[0]), float(yv[0]), args))
+    exit_code = {"inside": 0, "outside": 1, "uncertain": 1, "invalid": 2}[status]
+    if args.json:
+        print_json(info)
+        return exit_code
+    out = sys.stdout
+    if status == "invalid":
+        out.write(f"invalid: {info['note']}\n")
+        return exit_code
+    name = f"{info['name_zh']} ({info['part_id']}, block {info['block_id']})" if row is not None else ""
+    if status == "inside":
+        out.write(f"inside: {name}\n")
+        out.write(f"  {_fmt_m(d)} inside the boundary\n")
+    elif status == "outside":
+        out.write("outside the zone\n")
+        if math.isfinite(d):
+            out.write(f"  {_fmt_m(d)} from the nearest part boundary\n")
+    else:
+        side = "inside" if d >= 0 else "outside"
+        out.write(f"uncertain: {_fmt_m(d)} {side} the drawn boundary of {name}\n")
+        out.write(f"  that boundary is {info['quality']}, uncertain by ±{info['positional_uncertainty_m']:,.0f} m: "
+                  "the site may lie on either side; check it against the official red line\n")
+    if "wgs84" in info:
+        w = info["wgs84"]
+        out.write(f"  WGS84 {w['lon']:.6f}, {w['lat']:.6f}; {info['gk']['crs']} E {info['gk']['x']:,.1f} N {info['gk']['y']:,.1f}\n")
+    if zone.is_schematic:
+        out.write(f"  note: boundaries from {zone.boundaries_source} are {zone.worst_quality}, not official\n")
+    return exit_code
+
+
+def _positions(zone: Any, x: float, y: float, args: argparse.Namespace) -> dict[str, Any]:
+    from .. import crs as _crs
+    from ..grid import make_frame
+
+    frame = make_frame(datum=args.datum, crs=args.crs)
+    if frame.datum:
+        lon, lat = _crs.convert_datum(x, y, from_datum=frame.datum, to_datum="wgs84")
+    else:
+        lon, lat = _crs.transformer(frame.crs, _crs.WGS84).transform(x, y)
+    gx, gy = _crs.transformer(_crs.CGCS2000_GEOGRAPHIC, zone.gk_crs).transform(lon, lat)
+    epsg = zone.gk_crs.to_epsg()
+    return {"wgs84": {"lon": round(float(lon), 7), "lat": round(float(lat), 7)},
+            "gk": {"crs": f"EPSG:{epsg}" if epsg else zone.gk_crs.name, "x": round(float(gx), 2), "y": round(float(gy), 2)}}
+
+
+# ------------------------------------------------------------------ tables and files
+
+
+def _annotate(df: Any, res: Any, notes: Any, *, with_distance: bool) -> Any:
+    """``df`` with the xclz_* columns set (existing xclz_* columns are replaced in place)."""
+    import numpy as np
+
+    out = df.copy()
+    out["xclz_status"] = res.status_labels
+    out["xclz_block"] = res.block_id
+    out["xclz_part"] = res.part_id
+    if with_distance and res.distance_m is not None:
+        out["xclz_distance_m"] = np.round(res.distance_m, 2)
+    else:
+        out["xclz_distance_m"] = np.nan
+    out["xclz_note"] = notes
+    return out
+
+
+def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
+    """WGS84 point geometries of located rows (``None`` for invalid rows), for vector outputs of tables."""
+    import numpy as np
+    import shapely
+
+    from .. import crs as _crs
+    from ..grid import make_frame
+
+    frame = make_frame(datum=args.datum, crs=args.crs)
+    ok = res.status != 3
+    lon = np.full(len(xv), np.nan)
+    lat = np.full(len(xv), np.nan)
+    if ok.any():
+        if frame.datum:
+            a, b = _crs.convert_datum(xv[ok], yv[ok], from_datum=frame.datum, to_datum="wgs84", check=False)
+        else:
+            a, b = _crs.transformer(frame.crs, _crs.WGS84).transform(xv[ok], yv[ok])
+        lon[ok], lat[ok] = a, b
+    geoms = np.full(len(xv), None, dtype=object)
+    geoms[ok] = shapely.points(lon[ok], lat[ok])
+    return geoms
+
+
+def _run_batch(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ..errors import InputDataError
+    from ..io import read_table, read_vector
+
+    src = Path(args.input)
+    dst = Path(args.out)
+    if not src.exists():
+        from ..errors import InputFileError
+
+        raise InputFileError(f"{src}: file not found")
+    if dst.resolve() == src.resolve():
+        raise InputDataError(f"{dst}: the output would overwrite the input; choose another --out file")
+    zone = load_zone(args)
+    with_distance = not args.no_distance
+    if args.chunk_rows <= 0:
+        raise InputDataError("--chunk-rows must be a positive number of rows")
+    suffix = src.suffix.lower()
+    if suffix in _CSV_SUFFIXES:
+        counts = _batch_csv(args, zone, src, dst, with_distance)
+    else:
+        if suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)):
+            df = read_vector(src, layer=args.layer)
+        else:
+            df = read_table(src, sheet=args.sheet)
+        out, counts = _locate_frame(args, zone, df, dst, with_distance, source=str(src))
+        _write(out, dst)
+    summary = {"input": str(src), "output": str(dst), "rows": sum(counts.values()), "counts": counts,
+               "boundaries": zone.boundaries_source, "quality": zone.worst_quality}
+    if args.json:
+        print_json(summary)
+    else:
+        parts = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        sys.stderr.write(f"xclz-geo: {summary['rows']:,} rows → {dst} ({parts})\n")
+    return 0
+
+
+def _is_geoparquet(path: Path) -> bool:
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(path).metadata or {}
+        return b"geo" in meta
+    except Exception:
+        return False
+
+
+def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_distance: bool, *, source: str) -> tuple[Any, dict[str, int]]:
+    import geopandas as gpd
+    import numpy as np
+
+    from ..locate import locate_table, parse_coordinates, detect_xy_columns
+
+    res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
+                              with_distance=with_distance, threads=args.threads, source=source)
+    out = _annotate(df, res, notes, with_distance=with_distance)
+    is_geo = isinstance(out, gpd.GeoDataFrame)
+    if not is_geo and dst.suffix.lower() in _VECTOR_SUFFIXES | {".geoparquet"}:
+        xc, yc = detect_xy_columns(df.columns, x=args.x, y=args.y, source=source)
+        xv, _ = parse_coordinates(df[xc])
+        yv, _ = parse_coordinates(df[yc])
+        out = gpd.GeoDataFrame(out, geometry=_wgs84_points(res, xv, yv, args), crs="EPSG:4326")
+    return out, res.counts()
+
+
+def _write(out: Any, dst: Path) -> None:
+    from ..errors import InputDataError
+    from ..io import write_table
+
+    if dst.suffix.lower() in (".xlsx", ".xlsm") and len(out) > 1_048_575:
+        raise InputDataError(f"{dst}: {len(out):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
+    if dst.suffix.lower() == ".geoparquet":  # write_table knows GeoParquet as .parquet
+        tmp = dst.with_name(f".{dst.stem}.xclz.parquet")
+        write_table(out, tmp)
+        os.replace(tmp, dst)
+        return
+    write_table(out, dst)
+
+
+def _encoding(src: Path) -> str:
+    from ..io import detect_text_encoding
+
+    return detect_text_encoding(src)
+
+
+def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
+    """Chunked CSV → CSV (streamed, atomic) or CSV → any other format (collected)."""
+    import pandas as pd
+
+    from ..io import iter_csv_chunks
+
+    counts = {"inside": 0, "outside": 0, "uncertain": 0, "invalid": 0}
+    stream = dst.suffix.lower() in (".csv", ".txt")
+    collected = []
+    tmp = dst.with_name(f".{dst.name}.partial")
+    fh = None
+    bar = progress(desc=f"locate {src.name}")
+    try:
+        if stream:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(tmp, "w", encoding="utf-8-sig", newline="")
+        first = True
+        for chunk in iter_csv_chunks(src, chunk_rows=args.chunk_rows):
+            out, c = _locate_frame(args, zone, chunk, dst, with_distance, source=str(src))
+            for k, v in c.items():
+                counts[k] += v
+            if stream:
+                out.to_csv(fh, header=first, index=False)
+            else:
+                collected.append(out)
+            first = False
+            bar.update(len(chunk))
+        if stream:
+            assert fh is not None
+            if first:  # a header without rows: write the header with the added columns
+                cols = list(pd.read_csv(src, nrows=0, encoding=_encoding(src)).columns)
+                pd.DataFrame(columns=cols + [c for c in OUT_COLUMNS if c not in cols]).to_csv(fh, index=False)
+            fh.close()
+            fh = None
+            os.replace(tmp, dst)
+        else:
+            import geopandas as gpd
+
+            if not collected:
+                from ..errors import InputDataError
+
+                raise InputDataError(f"{src}: no rows")
+            if isinstance(collected[0], gpd.GeoDataFrame):
+                out = gpd.GeoDataFrame(pd.concat(collected, ignore_index=True), geometry="geometry", crs=collected[0].crs)
+            else:
+                out = pd.concat(collected, ignore_index=True)
+            _write(out, dst)
+    finally:
+        bar.close()
+        if fh is not None:
+            fh.close()
+        if tmp.exists():
+            tmp.unlink()
+    return counts
