@@ -795,6 +795,8 @@ def digitize(
         if res is None:  # pragma: no cover - bridge() guarantees connectivity
             raise AssemblyError(f"{it.label}: no path between its corners")
         coords, used = res
+        # end exactly on the corners so that neighbouring paths share their end points
+        coords = [tuple(c_in["_xy_b"])] + list(coords[1:-1]) + [tuple(c_out["_xy_a"])] if len(coords) >= 2 else coords
         paths.append((it, LineString(coords) if len(coords) >= 2 else None, used))
 
     # ---------------------------------------------------------------- node + polygonize
@@ -810,7 +812,7 @@ def digitize(
         lines_for_poly.append(geom)
         pieces.append({"role": info["role"], "side": info.get("side"), "name": info.get("name"),
                        "feature_ids": [], "length_m": round(geom.length, 2), "geometry": geom})
-    noded = shapely.union_all(np.asarray(lines_for_poly, dtype=object))
+    noded = shapely.union_all(np.asarray(lines_for_poly, dtype=object), grid_size=0.001)
     polys, cuts, dangles, invalid = shapely.polygonize_full(shapely.get_parts(noded))
     faces = list(shapely.get_parts(polys))
     if not faces:
@@ -1093,7 +1095,10 @@ def _corner(
                     c = p.representative_point()
                     pts.append((c.x, c.y))
     if pts:
-        pts = list(dict.fromkeys((round(x, 3), round(y, 3)) for x, y in pts))
+        uniq: dict[tuple[float, float], tuple[float, float]] = {}
+        for x, y in pts:
+            uniq.setdefault(_key(x, y), (x, y))
+        pts = list(uniq.values())
         if len(pts) > 1:
             pts.sort(key=lambda p: _corner_score(p, a, b, prev_it, next_it, centre))
         x, y = pts[0]
@@ -1109,7 +1114,6 @@ def _corner(
     for it in (a, b):
         if it.feature.has_offset:
             allow = max(allow, float(it.feature.offset_m or 0.0) + tol)
-    allow = max(allow, gap)  # an extension never needs to be shorter than the gap
     options: list[tuple[float, str, tuple[float, float], list[tuple[_Item, tuple[float, float]]], list[float]]] = []
     ga_graph, gb_graph = a.graph, b.graph
     assert ga_graph is not None and gb_graph is not None

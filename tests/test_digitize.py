@@ -1,0 +1,320 @@
+"""Tests of the digitizer (xclz_geo.digitize): small networks built here, polygons built by hand.
+
+Every network is synthetic: straight or sine-shaped lines around an invented origin in
+CGCS2000 / 3° GK CM 120E (EPSG:4549), some converted to lon/lat (EPSG:4490).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, Polygon, box
+
+from xclz_geo.crs import transformer
+from xclz_geo.digitize import DigitizeResult, digitize
+from xclz_geo.errors import AssemblyError, DataQualityWarning, NameNotResolvedError, SizhiParseError
+from xclz_geo.network import NetworkIndex
+
+GK = "EPSG:4549"
+X0, Y0 = 480_000.0, 3_420_000.0
+W, H = 3000.0, 2000.0
+
+
+def net(lines, *, crs=GK, refs=None):
+    """A network frame from (name, coords) pairs in GK metres, optionally converted to ``crs``."""
+    gdf = gpd.GeoDataFrame(
+        {"name": [n for n, _ in lines], "ref": refs or [""] * len(lines)},
+        geometry=[LineString(c) for _, c in lines], crs=GK,
+    )
+    return gdf if crs == GK else gdf.to_crs(crs)
+
+
+def iou(a, b) -> float:
+    return shapely.intersection(a, b).area / shapely.union(a, b).area
+
+
+def rect_lines(over: float = 400.0):
+    return [
+        ("北路", [(X0 - over, Y0 + H), (X0 + W + over, Y0 + H)]),
+        ("东路", [(X0 + W, Y0 - over), (X0 + W, Y0 + H + over)]),
+        ("南路", [(X0 - over, Y0), (X0 + W + over, Y0)]),
+        ("西路", [(X0, Y0 - over), (X0, Y0 + H + over)]),
+        ("内部路", [(X0 + 200, Y0 + 300), (X0 + 1800, Y0 + 1500)]),
+        ("外部路", [(X0 + 5000, Y0), (X0 + 7000, Y0 + 2000)]),
+    ]
+
+
+RECT_TEXT = "东至东路,南至南路,西至西路,北至北路"
+
+
+# ------------------------------------------------------------------ plain rectangle, two CRSs
+
+
+@pytest.mark.parametrize("crs", [GK, "EPSG:4490"])
+def test_plain_rectangle(crs):
+    res = digitize(RECT_TEXT, net(rect_lines(), crs=crs))
+    assert isinstance(res, DigitizeResult)
+    assert res.crs.to_epsg() == 4549
+    assert iou(res.polygon, box(X0, Y0, X0 + W, Y0 + H)) >= 0.97
+    assert res.area_m2 == pytest.approx(W * H, rel=1e-3)
+    assert res.area_mu == pytest.approx(W * H * 15 / 10000, rel=1e-3)
+    rec = res.record
+    assert rec["crs"] == "EPSG:4549"
+    assert [c["method"] for c in rec["corners"]] == ["intersection"] * 4
+    assert rec["gaps_closed"] == []
+    assert {s["direction"]: s["features"][0]["match"]["level"] for s in rec["sides"]} == dict.fromkeys("ESWN", "exact")
+    assert all(s["compass_ok"] for s in rec["sides"])
+    # the overshooting ends are trimmed away: each side uses its own length only
+    used = {s["direction"]: s["features"][0]["length_used_m"] for s in rec["sides"]}
+    assert used["N"] == pytest.approx(W) and used["E"] == pytest.approx(H)
+    json.dumps(rec)  # JSON-able
+
+
+def test_geographic_polygon_and_geojson(tmp_path):
+    res = digitize(RECT_TEXT, net(rect_lines()))
+    geo = res.polygon_geographic()
+    to_gk = transformer("EPSG:4490", GK)
+    back = shapely.transform(geo, lambda xy: np.column_stack(to_gk.transform(xy[:, 0], xy[:, 1])))
+    assert iou(back, res.polygon) > 0.9999
+    assert geo.exterior.is_ccw  # RFC 7946: exterior counter-clockwise
+    out = res.to_geojson(tmp_path / "out.geojson")
+    fc = json.loads(out.read_text(encoding="utf-8"))
+    assert fc["type"] == "FeatureCollection" and "crs" not in fc
+    first = fc["features"][0]
+    assert first["geometry"]["type"] == "Polygon"
+    assert first["properties"]["area_m2"] == pytest.approx(W * H, rel=1e-3)
+    assert first["properties"]["area_mu"] == pytest.approx(W * H * 0.0015, rel=1e-3)
+    assert first["properties"]["record"]["sides"][0]["direction"] == "E"
+    lon, lat = first["geometry"]["coordinates"][0][0]
+    assert 119 < lon < 121 and 30 < lat < 32
+    roles = {f["properties"]["role"] for f in fc["features"][1:]}
+    assert roles == {"feature"}
+    # the file reads back with GDAL as lon/lat
+    g = gpd.read_file(out)
+    assert g.crs.to_epsg() == 4326 and g.geometry.iloc[0].geom_type == "Polygon"
+
+
+# ------------------------------------------------------------------ staircase, offsets, curves
+
+
+def test_staircase_side_chaining_three_roads():
+    # east side: 甲路 (x=W, north part) → 乙路 (step west at y=1200) → 丙路 (x=2000, south part)
+    lines = [
+        ("北路", [(X0 - 300, Y0 + H), (X0 + W + 300, Y0 + H)]),
+        ("甲路", [(X0 + W, Y0 + 900), (X0 + W, Y0 + H + 300)]),
+        ("乙路", [(X0 + 1700, Y0 + 1200), (X0 + W + 300, Y0 + 1200)]),
+        ("丙路", [(X0 + 2000, Y0 - 300), (X0 + 2000, Y0 + 1500)]),
+        ("南路", [(X0 - 300, Y0), (X0 + W + 300, Y0)]),
+        ("西路", [(X0, Y0 - 300), (X0, Y0 + H + 300)]),
+    ]
+    # listed out of walking order on purpose: the digitizer orders the chain
+    res = digitize("东至丙路、甲路、乙路,南至南路,西至西路,北至北路", net(lines))
+    expected = Polygon([(X0, Y0), (X0 + 2000, Y0), (X0 + 2000, Y0 + 1200), (X0 + W, Y0 + 1200),
+                        (X0 + W, Y0 + H), (X0, Y0 + H)])
+    assert iou(res.polygon, expected) >= 0.97
+    assert res.record["ring_order"][:4] == ["北至 北路", "东至 甲路", "东至 乙路", "东至 丙路"]
+
+
+def test_offset_edge_with_no_road_on_it():
+    res = digitize("东至东路,南至南路,西至西路,北至北路以北一公里处", net(rect_lines(over=400)))
+    expected = box(X0, Y0, X0 + W, Y0 + H + 1000)
+    assert iou(res.polygon, expected) >= 0.97
+    north = next(s for s in res.record["sides"] if s["direction"] == "N")["features"][0]
+    assert north["offset"]["distance_m"] == 1000 and north["offset"]["direction"] == "N"
+    assert "offset" in north["offset"]["method"]
+    ext = [c for c in res.record["corners"] if c["method"] == "extension"]
+    assert len(ext) == 2 and all(max(c["extension_m"]) == pytest.approx(600, abs=1) for c in ext)
+
+
+def test_offset_of_a_slanted_road_is_parallel():
+    # north road rises 300 m over the width; 以北500米 is its parallel 500 m away
+    lines = rect_lines()
+    lines[0] = ("北路", [(X0 - 400, Y0 + H - 40), (X0 + W + 400, Y0 + H + 340)])
+    res = digitize("东至东路,南至南路,西至西路,北至北路以北500米", net(lines))
+    main = LineString(lines[0][1])
+    off = shapely.offset_curve(main, 500)
+    assert off.length == pytest.approx(main.length)
+    # hand-built: the parallel line is y = Y0 + H - 40 + 380/3800 (x - X0 + 400) + 500 / cos(atan(0.1))
+    slope = 380 / (W + 800)
+    shift = 500 / math.cos(math.atan(slope))
+
+    def y_north(x):
+        return Y0 + H - 40 + slope * (x - (X0 - 400)) + shift
+
+    expected = Polygon([(X0, Y0), (X0 + W, Y0), (X0 + W, y_north(X0 + W)), (X0, y_north(X0))])
+    assert iou(res.polygon, expected) >= 0.97
+
+
+def test_curving_river_edge():
+    def river_x(y):
+        return X0 + 150 * math.sin(2 * math.pi * (y - Y0) / 800)
+
+    ys = np.linspace(Y0 - 300, Y0 + H + 300, 200)
+    river = [(river_x(y), y) for y in ys]
+    lines = rect_lines()
+    lines[3] = ("青弋江", river)
+    res = digitize("东至东路,南至南路,西至青弋江西侧,北至北路", net(lines))
+    inner = [(river_x(y), y) for y in np.linspace(Y0, Y0 + H, 200)]
+    expected = Polygon([(X0 + W, Y0), (X0 + W, Y0 + H)] + inner[::-1])
+    assert iou(res.polygon, expected) >= 0.97
+    west = next(s for s in res.record["sides"] if s["direction"] == "W")["features"][0]
+    assert west["kind"] == "water"
+    assert west["side_of_feature"]["side"] == "W" and "inside" in west["side_of_feature"]["reading"]
+
+
+# ------------------------------------------------------------------ gaps and overshoots
+
+
+def test_30m_gap_and_200m_overshoot_are_closed_and_recorded():
+    lines = [
+        ("北路", [(X0 - 300, Y0 + H), (X0 + W + 200, Y0 + H)]),  # overshoots 东路 by 200 m
+        ("东路", [(X0 + W, Y0 + 30), (X0 + W, Y0 + H + 300)]),  # stops 30 m short of 南路
+        ("南路", [(X0 - 300, Y0), (X0 + W - 400, Y0)]),
+        ("南路", [(X0 + W - 400, Y0), (X0 + W + 300, Y0)]),  # the same road in two pieces
+        ("西路", [(X0, Y0 - 300), (X0, Y0 + H + 300)]),
+    ]
+    res = digitize(RECT_TEXT, net(lines), tolerance_m=50)
+    assert iou(res.polygon, box(X0, Y0, X0 + W, Y0 + H)) >= 0.97
+    se = next(c for c in res.record["corners"] if set(c["sides"]) == {"E", "S"})
+    assert se["method"] in ("extension", "gap_closed")
+    assert se["gap_m"] == pytest.approx(30, abs=0.5)
+    assert len(res.record["gaps_closed"]) == 1
+    east = next(s for s in res.record["sides"] if s["direction"] == "E")["features"][0]
+    assert east["length_used_m"] == pytest.approx(H, abs=1)
+    north = next(s for s in res.record["sides"] if s["direction"] == "N")["features"][0]
+    assert north["length_matched_m"] == pytest.approx(W + 500) and north["length_used_m"] == pytest.approx(W)
+
+
+def test_gap_inside_one_feature_is_bridged():
+    lines = rect_lines()
+    # cut 东路 with a 25 m hole in the middle
+    lines[1] = ("东路", [(X0 + W, Y0 - 400), (X0 + W, Y0 + 1000)])
+    lines.append(("东路", [(X0 + W, Y0 + 1025), (X0 + W, Y0 + H + 400)]))
+    res = digitize(RECT_TEXT, net(lines))
+    assert iou(res.polygon, box(X0, Y0, X0 + W, Y0 + H)) >= 0.97
+    east = next(s for s in res.record["sides"] if s["direction"] == "E")["features"][0]
+    assert [g["gap_m"] for g in east["gaps_closed_inside"]] == [pytest.approx(25, abs=0.01)]
+
+
+# ------------------------------------------------------------------ ambiguity
+
+
+def test_same_name_twice_20km_apart():
+    lines = rect_lines()
+    lines.append(("北路", [(X0 + 20_000, Y0 + H + 5000), (X0 + 24_000, Y0 + H + 5000)]))
+    res = digitize(RECT_TEXT, net(lines))
+    assert iou(res.polygon, box(X0, Y0, X0 + W, Y0 + H)) >= 0.97
+    north = next(s for s in res.record["sides"] if s["direction"] == "N")["features"][0]
+    assert north["candidates"] == 2
+    assert north["feature_ids"] == ["0"]
+
+
+def test_whole_ring_duplicated_reference_point_breaks_the_tie():
+    lines = rect_lines(over=300)
+    shift = 20_000.0
+    lines += [(n, [(x + shift, y) for x, y in c]) for n, c in rect_lines(over=300)[:4]]
+    to_geo = transformer(GK, "EPSG:4490")
+    for cx in (X0 + W / 2, X0 + shift + W / 2):
+        lon, lat = to_geo.transform(cx, Y0 + H / 2)
+        res = digitize(RECT_TEXT, net(lines), reference_point=(lon, lat))
+        assert iou(res.polygon, box(cx - W / 2, Y0, cx + W / 2, Y0 + H)) >= 0.97
+        assert res.record["reference_point_used"]["inside_polygon"] is True
+
+
+def test_side_given_by_road_number_only():
+    lines = rect_lines()
+    lines[0] = ("", lines[0][1])  # the north road has no name, only ref G318
+    refs = ["G318", "", "", "", "", ""]
+    for text in ("东至东路,南至南路,西至西路,北至318国道", "东至东路,南至南路,西至西路,北至G318"):
+        res = digitize(text, net(lines, refs=refs))
+        assert iou(res.polygon, box(X0, Y0, X0 + W, Y0 + H)) >= 0.97
+        north = next(s for s in res.record["sides"] if s["direction"] == "N")["features"][0]
+        assert north["match"]["level"] == "ref" and north["feature_ids"] == ["0"]
+
+
+def test_parenthetical_constraints_choose_the_section():
+    # 外环路 is a loop with one E-W section north of the G50 (y=0) and one south of it (y=-600);
+    # the G50 runs at y=-300. 318国道 has the railway 300 m north of it.
+    lines = [
+        ("经四路", [(X0 + W, Y0 - 800), (X0 + W, Y0 + H + 200)]),
+        ("祥花线", [(X0, Y0 - 800), (X0, Y0 + H + 200)]),
+        ("外环路", [(X0 - 600, Y0), (X0 + W + 600, Y0)]),
+        ("外环路", [(X0 - 600, Y0 - 600), (X0 + W + 600, Y0 - 600)]),
+        ("外环路", [(X0 - 600, Y0), (X0 - 600, Y0 - 600)]),
+        ("外环路", [(X0 + W + 600, Y0), (X0 + W + 600, Y0 - 600)]),
+        ("G50沪渝高速", [(X0 - 2000, Y0 - 300), (X0 + W + 2000, Y0 - 300)]),
+        ("318国道", [(X0 - 300, Y0 + H), (X0 + W + 300, Y0 + H)]),
+        ("宣杭铁路", [(X0 - 2000, Y0 + H + 300), (X0 + W + 2000, Y0 + H + 300)]),
+    ]
+    text = "东至经四路,南至外环路(G50高速以北),西至祥花线,北至318国道(宣杭铁路以南)"
+    res = digitize(text, net(lines))
+    assert iou(res.polygon, box(X0, Y0, X0 + W, Y0 + H)) >= 0.97
+    south = next(s for s in res.record["sides"] if s["direction"] == "S")["features"][0]
+    (c,) = south["constraints"]
+    assert c["status"] == "applied" and c["feature"] == "G50高速" and c["polygon_on_required_side"] is True
+    assert (c["pieces_before"], c["pieces_kept"]) == (4, 3)  # south section gone, loop ends cut at the G50
+    north = next(s for s in res.record["sides"] if s["direction"] == "N")["features"][0]
+    assert north["constraints"][0]["polygon_on_required_side"] is True
+    # without the bracket the south section (y=-600) is a candidate too; with it, it is cut away
+    assert all(y >= Y0 - 1 for _, y in res.polygon.exterior.coords)
+
+
+# ------------------------------------------------------------------ loud failures
+
+
+def test_missing_name_lists_the_nearest_names():
+    lines = rect_lines()
+    lines[1] = ("东环路", lines[1][1])
+    with pytest.raises(NameNotResolvedError) as ei:
+        digitize("东至东湖路,南至南路,西至西路,北至北路", net(lines), allow_fuzzy=False)
+    msg = str(ei.value)
+    assert "东湖路" in msg and "东环路" in msg and "nearest names" in msg
+
+
+def test_fuzzy_match_is_used_but_reported():
+    lines = rect_lines()
+    lines[1] = ("东环路", lines[1][1])
+    with pytest.warns(DataQualityWarning, match="东环路"):
+        res = digitize("东至东环大路,南至南路,西至西路,北至北路", net(lines))
+    east = next(s for s in res.record["sides"] if s["direction"] == "E")["features"][0]
+    assert east["match"]["level"] == "fuzzy" and east["match"]["matched_names"] == ["东环路"]
+    assert any("fuzzy" in w for w in res.record["warnings"])
+
+
+def test_ring_that_cannot_close_names_the_corner_and_gap():
+    lines = rect_lines()
+    lines[1] = ("东路", [(X0 + W, Y0 + 400), (X0 + W, Y0 + H + 400)])  # stops 400 m short of 南路
+    with pytest.raises(AssemblyError) as ei:
+        digitize(RECT_TEXT, net(lines), tolerance_m=50)
+    err = ei.value
+    assert "south-east" in str(err) and "400.0 m" in str(err)
+    assert err.gap_m == pytest.approx(400, abs=0.5)
+    to_gk = transformer("EPSG:4490", GK)
+    x, y = to_gk.transform(err.location.x, err.location.y)
+    assert abs(x - (X0 + W)) < 1 and abs(y - (Y0 + 200)) < 1
+    # with a larger tolerance it closes
+    res = digitize(RECT_TEXT, net(lines), tolerance_m=450)
+    assert iou(res.polygon, box(X0, Y0, X0 + W, Y0 + H)) >= 0.97
+
+
+def test_bad_inputs():
+    with pytest.raises(SizhiParseError):
+        digitize("东至", net(rect_lines()))
+    with pytest.raises(ValueError, match="tolerance_m"):
+        digitize(RECT_TEXT, net(rect_lines()), tolerance_m=-1)
+    with pytest.raises(AssemblyError, match="at least 3"):
+        digitize("东至东路,西至西路", net(rect_lines()))
+
+
+def test_prebuilt_index_and_work_crs():
+    idx = NetworkIndex(net(rect_lines(), crs="EPSG:4490"))
+    a = digitize(RECT_TEXT, idx)
+    b = digitize(RECT_TEXT, idx, crs="EPSG:4549")
+    assert a.area_m2 == pytest.approx(b.area_m2)
+    assert a.record["network_crs"] == "EPSG:4490"
