@@ -227,3 +227,29 @@ def test_quality_label_carried():
     assert intensity(g).summary["quality"] == "synthetic"
     assert intensity(layer()).summary["quality"] == "unlabelled"
     assert math.isnan(intensity(layer().iloc[3:6]).summary["units"]["part:all"]["far"] or float("nan"))
+
+
+def test_absent_attributes_give_nan_not_zero():
+    g = layer().drop(columns=["是否已供应", "固定资产投资(万元)"])
+    r = intensity(g)
+    v = r.summary["units"]["part:all"]
+    assert v["supply_rate"] is None and v["built_rate"] is None and v["idle_rate"] is None
+    assert v["industrial_investment_intensity"] is None
+    assert v["industrial_land_rate"] == pytest.approx(40.0)  # still computable
+    assert any("是否已供应" in n for n in r.summary["notes"])
+
+
+def test_ledger_class_derived_from_landuse_codes():
+    # 三调 codes: 0601 工业 → A2, 0701 城镇住宅 → A1, 0101 水田 → B22, 1101 河流 → C1
+    g = gpd.GeoDataFrame({"DLBM": ["0601", "0701", "0101", "1101"], "总建筑面积(平方米)": [6000, 12000, None, None]},
+                         geometry=[rect(0, 100, 100), rect(1, 100, 100), rect(2, 100, 100), rect(3, 100, 50)],
+                         crs="EPSG:4549")
+    p = normalize_parcels(g)
+    assert list(p["ledger_class"]) == ["A2", "A1", "B22", "C1"]
+    assert p["ledger_derived"].all()
+    r = intensity(g)
+    v = r.summary["units"]["part:all"]
+    assert v["industrial_land_rate"] == pytest.approx(50.0)
+    assert v["development_rate"] == pytest.approx(20000 / 30000 * 100)  # (A + B21)/(A + B)
+    assert v["far"] == pytest.approx(18000 / 20000)
+    assert any("derived from land-use codes" in n for n in r.summary["notes"])

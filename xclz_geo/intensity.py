@@ -93,6 +93,16 @@ PARCEL_FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "tax_wan": ("税收(万元)", ("税收", "税收总额", "实缴税金(万元)", "实缴税金", "tax"), "number"),
     "industry_code": ("行业代码", ("国民经济行业代码", "hydm"), "text"),
     "floors": ("层数", ("楼层数", "floors"), "number"),
+    "landuse_code": ("地类编码", ("dlbm", "地类代码", "用地代码", "ghfldm", "ydyhfldm", "分类代码", "landuse_code"), "text"),
+}
+
+
+#: land-use report group (xclz_geo.landuse) → TD/T 1029 ledger class, used when a parcel has a land-use
+#: code but no 统计类别. Built land is taken as 城镇 (A); rural built land (B11/B12) and land ready for
+#: supply (B21) cannot be told from a land-use code: set 统计类别 where it matters.
+GROUP_TO_LEDGER = {
+    "industrial": "A2", "logistics": "A2", "residential": "A1", "commercial": "A4", "public": "A52",
+    "transport": "A32", "green": "A51", "built_up": "A6", "water": "C1", "farmland": "B22", "unused_other": "B22",
 }
 
 
@@ -199,7 +209,21 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -
         )
     if out["parcel_id"].isna().all():
         out["parcel_id"] = [f"P{i + 1}" for i in range(len(out))]
-    return gpd.GeoDataFrame(out, geometry=parcels.geometry.name, crs=parcels.crs)
+    present = {k for k in PARCEL_FIELDS if k in rename.values() or k in parcels.columns}
+    out["ledger_derived"] = False
+    need = out["ledger_class"].isna() & out["landuse_code"].notna()
+    if need.any():
+        from .landuse import classify_codes
+
+        cl = classify_codes(list(out.loc[need, "landuse_code"]))
+        derived = cl["group"].map(GROUP_TO_LEDGER)
+        out.loc[need, "ledger_class"] = derived.to_numpy(dtype=object)
+        out.loc[need, "ledger_derived"] = derived.notna().to_numpy()
+        out["ledger_class"] = out["ledger_class"].map(lambda v: v if isinstance(v, str) else None)
+        present.add("ledger_class")
+    res = gpd.GeoDataFrame(out, geometry=parcels.geometry.name, crs=parcels.crs)
+    res.attrs["present"] = sorted(present)
+    return res
 
 
 def attach_buildings(parcels: "gpd.GeoDataFrame", buildings: "gpd.GeoDataFrame", *,
@@ -267,8 +291,11 @@ def land_ledger(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
     import pandas as pd
 
     par = normalize_parcels(parcels)
+    present = set(par.attrs.get("present", []))
     if buildings is not None:
         par = attach_buildings(par, buildings)
+        present |= {"floor_area_m2", "footprint_m2"}
+    n_derived = int(par["ledger_derived"].sum())
     pc = _pieces(zone, par)
     pc["_a"] = pc.geometry.area
     lc = pc["ledger_class"]
@@ -307,6 +334,8 @@ def land_ledger(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
             extra = zone.parts[zone.parts["part_id"].isin(missing)][["block_id", "part_id"]]
             led = pd.concat([led, pd.DataFrame(extra)], ignore_index=True).fillna(0)
         led = led.sort_values("part_id", key=lambda s: s.map(order)).reset_index(drop=True)
+    led.attrs["present"] = sorted(present)
+    led.attrs["ledger_derived"] = n_derived
     return led
 
 
@@ -314,11 +343,33 @@ def _ratio(num: float, den: float, scale: float = 1.0) -> float:
     return num / den * scale if den > 0 else float("nan")
 
 
-def indicators_from_ledger(row: "pd.Series | dict[str, float]") -> dict[str, float]:
-    """The twelve indicators from one ledger row (m² and 万元); % values in percent, money in 万元/公顷."""
+#: indicator → parcel attributes it needs (besides 统计类别); absent from the layer → the indicator is NaN
+NEEDS: dict[str, tuple[str, ...]] = {
+    "supply_rate": ("supplied",), "built_rate": ("supplied",), "idle_rate": ("supplied", "idle"),
+    "far": ("floor_area_m2",), "building_density": ("footprint_m2",), "industrial_far": ("floor_area_m2",),
+    "industrial_coverage": ("coverage_m2|footprint_m2",), "industrial_investment_intensity": ("investment_wan",),
+    "industrial_tax_intensity": ("tax_wan",), "tax_intensity": ("tax_wan",),
+}
+
+
+def indicators_from_ledger(row: "pd.Series | dict[str, float]", *, present: "set[str] | None" = None) -> dict[str, float]:
+    """The twelve indicators from one ledger row (m² and 万元); % values in percent, money in 万元/公顷.
+
+    ``present``: the parcel attributes the layer has; an indicator whose attribute is absent is NaN
+    (an absent column is unknown, not zero). ``None``: all present.
+    """
     r = row
     A, A2, B, B21, D, G = (float(r[k]) for k in ("A_m2", "A2_m2", "B_m2", "B21_m2", "D_m2", "G_m2"))
     A_ha, A2_ha = A / units.M2_PER_HA, A2 / units.M2_PER_HA
+    vals = _indicator_values(r, A, A2, B, B21, D, G, A_ha, A2_ha)
+    if present is not None:
+        for ind, needs in NEEDS.items():
+            if not all(any(alt in present for alt in n.split("|")) for n in needs):
+                vals[ind] = float("nan")
+    return vals
+
+
+def _indicator_values(r: Any, A: float, A2: float, B: float, B21: float, D: float, G: float, A_ha: float, A2_ha: float) -> dict[str, float]:
     return {
         "development_rate": _ratio(A + B21, A + B, 100.0),
         "supply_rate": _ratio(D, A + B21, 100.0),
@@ -391,8 +442,9 @@ def intensity(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
         units_rows.append(("zone", "zone", led[num_cols].sum()))
     rows = []
     per_unit: dict[str, dict[str, Any]] = {}
+    present = set(led.attrs.get("present", []))
     for level, uid, r in units_rows:
-        vals = indicators_from_ledger(r)
+        vals = indicators_from_ledger(r, present=present)
         per_unit[f"{level}:{uid}"] = {k: (None if math.isnan(v) else v) for k, v in vals.items()}
         for dfn in defs:
             v = vals[dfn["id"]]
@@ -411,6 +463,13 @@ def intensity(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
         "Formulas follow working implementations and the 安徽省土地勘测规划院 slides; the official TD/T 1029 text was not read (formula_confirmed = false).",
         "National averages are the 2020年度 monitoring values (建筑密度: 2024年度); they compare all zones and are not targets.",
     ]
+    absent = sorted({n for needs in NEEDS.values() for n in needs for n in [n] if not any(a in present for a in n.split("|"))})
+    if absent:
+        heads = [" or ".join(PARCEL_FIELDS[a][0] for a in n.split("|")) for n in absent]
+        notes.append(f"The parcel layer has no {', '.join(heads)}: the indicators that need them are not computed (shown empty, not 0).")
+    if led.attrs.get("ledger_derived"):
+        notes.append(f"统计类别 derived from land-use codes for {led.attrs['ledger_derived']} parcels (built land taken as 城镇 A; "
+                     "B11/B12/B21 cannot be told from a code): give 统计类别 where it matters.")
     miss = float(led["missing_floor_area_A_m2"].sum())
     if miss > 0:
         notes.append(f"{units.m2_to_mu(miss):,.1f} 亩 of built land has no floor area (neither attribute nor building): 容积率 is understated.")
