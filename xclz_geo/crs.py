@@ -431,6 +431,17 @@ def _check_china(lon: np.ndarray, lat: np.ndarray, datum: str) -> None:
         )
 
 
+def _max_abs_finite(*arrays: np.ndarray) -> float:
+    """Largest finite |value| of the arrays (0 when there is none: NaN input never blocks convergence)."""
+    best = 0.0
+    for a in arrays:
+        a = np.abs(a)
+        a = a[np.isfinite(a)]
+        if a.size:
+            best = max(best, float(a.max()))
+    return best
+
+
 def _arrays(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray, bool]:
     scalar = np.ndim(lon) == 0 and np.ndim(lat) == 0
     return np.atleast_1d(np.asarray(lon, dtype=float)), np.atleast_1d(np.asarray(lat, dtype=float)), scalar
@@ -467,8 +478,8 @@ def gcj02_to_wgs84(lon: Any, lat: Any, *, check: bool = True, tol_deg: float = 1
         ey = (wy + fy) - gy
         wx = wx - ex
         wy = wy - ey
-        err = np.nanmax(np.abs(np.concatenate([ex, ey]))) if ex.size else 0.0
-        if not np.isfinite(err) or err < tol_deg:
+        err = _max_abs_finite(ex, ey)
+        if err < tol_deg:
             break
     return _ret(wx, wy, scalar)
 
@@ -498,8 +509,8 @@ def bd09_to_gcj02(lon: Any, lat: Any, *, check: bool = True, tol_deg: float = 1e
         fx, fy = gcj02_to_bd09(gx, gy, check=False)
         ex, ey = np.asarray(fx) - bx, np.asarray(fy) - by
         gx, gy = gx - ex, gy - ey
-        err = np.nanmax(np.abs(np.concatenate([np.atleast_1d(ex), np.atleast_1d(ey)]))) if bx.size else 0.0
-        if not np.isfinite(err) or err < tol_deg:
+        err = _max_abs_finite(np.atleast_1d(ex), np.atleast_1d(ey))
+        if err < tol_deg:
             break
     return _ret(gx, gy, scalar)
 
