@@ -306,12 +306,14 @@ def normalize_network(
             kinds = [kd if kd is not None else _kind_value(v) for kd, v in zip(kinds, gdf[kc].tolist())]
     guessed: dict[str, str] = {}
     final_kinds = []
-    for kd, n in zip(kinds, names):
+    for kd, n, r in zip(kinds, names, refs):
         if kd is None:
             if n not in guessed:
                 g = guess_kind(n) if n else "unknown"
                 guessed[n] = g if g != "unknown" else default_kind
             kd = guessed[n]
+            if kd == "unknown" and r:
+                kd = "road"  # a route number (G318, S215) is a road
         final_kinds.append(kd)
     idc = _pick(cols, ID_FIELDS)
     if idc is not None and gdf[idc].notna().all() and gdf[idc].is_unique:
