@@ -218,6 +218,11 @@ def test_edge_cases_status_and_reason():
     assert by["NOSCALE2"][0] == "invalid" and "是否规上" in by["NOSCALE2"][1]
     assert by["EXEMPT"][0] == "not_evaluated" and "新办企业未满3年" in by["EXEMPT"][1]
     assert by["BADBOOL"][0] == "invalid" and "是否规上" in by["BADBOOL"][1]
+    codes = dict(zip(s[H["code"]], s["reason_code"]))
+    assert codes["ZERO"] == "zero_land" and codes["NOLAND"] == "missing_land" and codes["SMALL"] == "below_land_threshold"
+    assert codes["UTIL"] == "utility" and codes["TEXT"] == "unreadable_value" and codes["NOTAX"] == "missing_required"
+    assert codes["DUP"] == "duplicate_credit_code" and codes["SERVICE"] == "not_industrial" and codes["EXEMPT"] == "exempt"
+    assert r.summary["not_evaluated_reasons"]["duplicate_credit_code"] == 2
     # not evaluated / invalid rows have no score, rank or class; evaluated ones have a finite total
     ne = s[s["status"] != "evaluated"]
     assert ne["total_score"].isna().all() and ne["class"].isna().all() and ne["rank"].isna().all()

@@ -488,8 +488,8 @@ INDICATORS: dict[str, Indicator] = {
     )
 }
 
-#: indicators always written to the output, whatever the method
-ALWAYS_OUTPUT = ("tax_per_mu", "revenue_per_mu")
+#: the per-mu indicators, always written to the output whatever the method
+ALWAYS_OUTPUT = ("tax_per_mu", "revenue_per_mu", "value_added_per_mu", "tech_investment_per_mu")
 
 
 def compute_indicators(data: "pd.DataFrame", ids: Iterable[str] | None = None) -> "pd.DataFrame":
@@ -933,7 +933,7 @@ class EvaluationResult:
     scores
         Every input row in input order with every input column, then ``group``, the indicator
         columns, ``score_<indicator>`` columns, ``adjustment``, ``total_score``, ``rank``, ``class``,
-        ``status``, ``reason`` (and ``block_id``, ``part_id``, ``locate_status`` when located).
+        ``status``, ``reason``, ``reason_code`` (and ``block_id``, ``part_id``, ``locate_status`` when located).
     method
         The :class:`MethodProfile` used.
     summary
@@ -986,35 +986,35 @@ def _industry_prefix(code: Any) -> str | None:
     return digits[:2]
 
 
-def _scope_status(row: "pd.Series", scope: dict[str, Any]) -> tuple[str | None, str | None, bool]:
-    """(status or None when in scope, reason, above_scale) for one parsed row."""
+def _scope_status(row: "pd.Series", scope: dict[str, Any]) -> tuple[str | None, str | None, bool, str | None]:
+    """(status or None when in scope, reason, above_scale, reason code) for one parsed row."""
     notes: list[str] = []
     if row["exempt_reason"]:
-        return "not_evaluated", f"不参评原因: {row['exempt_reason']}", False
+        return "not_evaluated", f"不参评原因: {row['exempt_reason']}", False, "exempt"
     pre = _industry_prefix(row["industry_code"])
     if pre is not None:
         digits = re.sub(r"\D", "", str(row["industry_code"])).zfill(2)
         for ex in scope.get("exempt_industry_prefixes", []):
             if digits.startswith(ex):
-                return "not_evaluated", f"public utility (行业代码 {row['industry_code']}): {scope.get('exempt_reason_zh', 'exempt by the method')}", False
+                return "not_evaluated", f"public utility (行业代码 {row['industry_code']}): {scope.get('exempt_reason_zh', 'exempt by the method')}", False, "utility"
         rng = scope.get("industrial_code_range") or []
         if rng and not (rng[0] <= pre <= rng[1]):
-            return "not_evaluated", f"行业代码 {row['industry_code']} is not an industrial code ({rng[0]}–{rng[1]} in GB/T 4754-2017)", False
+            return "not_evaluated", f"行业代码 {row['industry_code']} is not an industrial code ({rng[0]}–{rng[1]} in GB/T 4754-2017)", False, "not_industrial"
     land = row["land_mu"]
     if land is None or (isinstance(land, float) and math.isnan(land)):
-        return "not_evaluated", "用地面积 missing: per-mu indicators cannot be computed (fill it in to evaluate the firm)", False
+        return "not_evaluated", "用地面积 missing: per-mu indicators cannot be computed (fill it in to evaluate the firm)", False, "missing_land"
     if land == 0:
-        return "not_evaluated", "用地面积 is 0: per-mu indicators are undefined (leased premises are not evaluated per mu)", False
+        return "not_evaluated", "用地面积 is 0: per-mu indicators are undefined (leased premises are not evaluated per mu)", False, "zero_land"
     above = row["above_scale"]
     if above is None:
         rev = row["revenue_wan"]
         if rev is None or (isinstance(rev, float) and math.isnan(rev)):
-            return "invalid", "是否规上 and 营业收入 both missing: the group (规上/规下) cannot be decided", False
+            return "invalid", "是否规上 and 营业收入 both missing: the group (规上/规下) cannot be decided", False, "group_unknown"
         above = bool(rev >= scope["above_scale_revenue_wan"])
         notes.append(f"是否规上 empty: inferred {'规上' if above else '规下'} from 营业收入 {rev:g} 万元 (threshold {scope['above_scale_revenue_wan']:g})")
     if not above and land < scope["below_scale_min_land_mu"]:
-        return "not_evaluated", f"规下 firm with {land:g} 亩 < {scope['below_scale_min_land_mu']:g} 亩: below the method's land threshold", False
-    return None, "; ".join(notes) or None, bool(above)
+        return "not_evaluated", f"规下 firm with {land:g} 亩 < {scope['below_scale_min_land_mu']:g} 亩: below the method's land threshold", False, "below_land_threshold"
+    return None, "; ".join(notes) or None, bool(above), None
 
 
 def evaluate(
@@ -1060,12 +1060,14 @@ def evaluate(
     n = len(d)
     status = pd.Series(["evaluated"] * n, index=d.index, dtype=object)
     reason: list[list[str]] = [[] for _ in range(n)]
+    rcode: list[str | None] = [None] * n
     group = pd.Series([None] * n, index=d.index, dtype=object)
 
     # 1. unreadable values
     for i, msgs in table.errors.items():
         status.iat[i] = "invalid"
         reason[i].extend(msgs)
+        rcode[i] = "unreadable_value"
     # 2. duplicate credit codes
     codes = d["credit_code"].map(lambda s: s.upper() if isinstance(s, str) else None)
     dup = codes[codes.notna() & codes.duplicated(keep=False)]
@@ -1073,6 +1075,7 @@ def evaluate(
         rows = [int(d.index.get_loc(k)) for k in idx]
         for i in rows:
             status.iat[i] = "invalid"
+            rcode[i] = rcode[i] or "duplicate_credit_code"
             others = ", ".join(str(r + 1) for r in rows if r != i)
             reason[i].append(f"统一社会信用代码 {code} also on data row(s) {others}: one legal person = one row; merge them")
     # 3. scope, land, group; 4. required inputs
@@ -1080,9 +1083,10 @@ def evaluate(
         if status.iat[i] == "invalid":
             continue
         row = d.iloc[i]
-        st, why, above = _scope_status(row, prof.scope)
+        st, why, above, code = _scope_status(row, prof.scope)
         if st is not None:
             status.iat[i] = st
+            rcode[i] = code
             reason[i].append(why or "")
             continue
         if why:
@@ -1090,12 +1094,14 @@ def evaluate(
         gid = "above_scale" if above else "below_scale"
         if gid not in prof.groups:
             status.iat[i] = "not_evaluated"
+            rcode[i] = "no_group_in_method"
             reason[i].append(f"method '{prof.id}' has no group for {GROUP_NAMES_ZH[gid]} firms")
             continue
         group.iat[i] = gid
         missing_req = [FIELD_BY_KEY[k].header_zh for k in prof.scope.get("required_inputs", []) if pd.isna(row[k])]
         if missing_req:
             status.iat[i] = "invalid"
+            rcode[i] = "missing_required"
             reason[i].append(f"{', '.join(missing_req)} missing: required by method '{prof.id}' (write 0 for a true zero)")
     group[status != "evaluated"] = None
 
@@ -1182,6 +1188,7 @@ def evaluate(
     computed["class"] = klass
     computed["status"] = status
     computed["reason"] = ["; ".join(r for r in rs if r) for rs in reason]
+    computed["reason_code"] = rcode
 
     locinfo: dict[str, Any] | None = None
     if zone is not None:
@@ -1304,6 +1311,8 @@ def _agg(df: "pd.DataFrame", keys: list[str], labels: list[str] | None = None) -
         if labels:
             for lab in labels:
                 rec[f"class_{lab}"] = int((g["class"] == lab).sum())
+        if "locate_status" in g.columns:
+            rec["uncertain"] = int((g["locate_status"] == "uncertain").sum())
         rows.append(rec)
     return rows
 
@@ -1342,7 +1351,7 @@ def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table:
         by_part = _agg(ev.rename(columns={"part_key": "part"}), ["part"], labels)
         by_block = _agg(ev.rename(columns={"block_key": "block"}), ["block"], labels)
     counts = {s: int((out["status"] == s).sum()) for s in STATUSES}
-    reasons = out.loc[out["status"] != "evaluated", "reason"].map(lambda s: s.split(":")[0].split(" (")[0])
+    reasons = out.loc[out["status"] != "evaluated", "reason_code"]
     qual = sorted({q for q in d["data_quality"].dropna().astype(str)}) if "data_quality" in d else []
     all_land = d["land_mu"]
     summary = {
@@ -1376,4 +1385,6 @@ _RULES = {
     "negative_values": "kept as reported; min–max: lowest in range; ratio: single-indicator score floored at negative_floor × weight",
     "ties": "competition ranks on totals rounded to 1e-6; tied firms share the class given by classes.ties (default: the higher one)",
     "groups": "规上 and 规下 are scored, ranked and classed separately",
+    "reason_codes": "unreadable_value, duplicate_credit_code, missing_required, group_unknown (invalid); exempt, utility, "
+                    "not_industrial, missing_land, zero_land, below_land_threshold, no_group_in_method (not_evaluated)",
 }
