@@ -34,6 +34,7 @@ import math
 import re
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -272,6 +273,7 @@ def county_outline(adcode: str) -> Any:
     return _county_outlines()[str(adcode)]
 
 
+@lru_cache(maxsize=1)
 def _county_outlines() -> dict[str, Any]:
     from .datasets import reference_path
     from .io import read_vector

@@ -27,13 +27,26 @@ def _f(v: float | None, fmt: str) -> str:
     return "—" if v is None else format(v, fmt)
 
 
+def _quality(label: str, uncertainty_m: float | None) -> str:
+    """``schematic ±4 km`` / ``official``: the label with the positional uncertainty when there is one."""
+    if uncertainty_m is None or uncertainty_m != uncertainty_m or uncertainty_m <= 0 or label == "none":
+        return label
+    return f"{label} ±{uncertainty_m / 1000:g} km" if uncertainty_m >= 1000 else f"{label} ±{uncertainty_m:g} m"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..zone import area_report
 
     zone = load_zone(args)
     report = area_report(zone, tolerance_pct=args.tolerance_pct)
+    # the positional uncertainty travels with the quality label of each measured figure
+    unc = dict(zip(zone.parts["part_id"], zone.parts["positional_uncertainty_m"]))
     if args.json:
-        print_json(report.to_dict())
+        data = report.to_dict()
+        for part in data["parts"]:
+            u = unc.get(part["id"])
+            part["positional_uncertainty_m"] = None if u is None or u != u else float(u)
+        print_json(data)
         return 0 if report.ok else 1
     from rich.console import Console
     from rich.table import Table
@@ -51,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         style = {"pass": "green", "fail": "bold red", "no geometry": "yellow"}.get(p.status, "")
         table.add_row(p.id, p.name_zh, p.name_en, _f(p.official_km2, ".2f"), _f(p.official_mu, ",.0f"),
                       _f(p.measured_km2, ".3f"), _f(p.geodesic_km2, ".3f"), dev, _f(p.deviation_mu, "+,.0f"),
-                      p.quality, f"[{style}]{p.status}[/]" if style else p.status)
+                      _quality(p.quality, unc.get(p.id)), f"[{style}]{p.status}[/]" if style else p.status)
     console.print(table)
     for c in report.checks:
         mark = {True: "[green]OK  [/]", False: "[bold red]FAIL[/]", None: "[yellow]--  [/]"}[c.ok]

@@ -116,6 +116,6 @@ def run_import(args: argparse.Namespace) -> int:
         f"quality {info['quality']}, positional uncertainty {info['positional_uncertainty_m']:g} m"
     )
     parts = ", ".join(f"{p['part_id']} {p['quality']}" + (" (new)" if p["replaced"] else "") for p in info["parts_in_out"])
-    origin = f" merged into {base}" if base is not None else ""
+    origin = f" (other parts kept from {base})" if base is not None else ""
     print(f"wrote {out}{origin}: {parts}")
     return 0
