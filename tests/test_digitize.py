@@ -318,3 +318,78 @@ def test_prebuilt_index_and_work_crs():
     b = digitize(RECT_TEXT, idx, crs="EPSG:4549")
     assert a.area_m2 == pytest.approx(b.area_m2)
     assert a.record["network_crs"] == "EPSG:4490"
+
+
+# ------------------------------------------------------------------ CLI
+
+FIX = __import__("pathlib").Path(__file__).parent / "fixtures"
+OSM_TEXT = "东至经四路,南至外环路,西至祥花线,北至318国道(宣杭铁路以南)"
+
+
+def test_cli_digitize_writes_geojson(tmp_path, capsys):
+    from xclz_geo.cli.main import main
+
+    out = tmp_path / "zone.geojson"
+    code = main(["digitize", "--text", OSM_TEXT, "--network", str(FIX / "digitize_grid.osm"), "--out", str(out)])
+    assert code == 0
+    fc = json.loads(out.read_text(encoding="utf-8"))
+    props = fc["features"][0]["properties"]
+    assert props["area_m2"] == pytest.approx(1500 * 1000, rel=1e-3)
+    assert props["record"]["crs"] == "EPSG:4549"
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_cli_digitize_json_record(tmp_path, capsys):
+    from xclz_geo.cli.main import main
+
+    code = main(["digitize", "--text", OSM_TEXT, "--network", str(FIX / "digitize_grid.osm"),
+                 "--out", str(tmp_path / "o.geojson"), "--json", "--tolerance-m", "20"])
+    assert code == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["tolerance_m"] == 20 and len(rec["sides"]) == 4
+
+
+def test_cli_digitize_part_of_the_plan_paragraph(tmp_path, capsys):
+    """西区 of the real paragraph, against the synthetic OSM grid that uses the same names."""
+    from xclz_geo.cli.main import main
+    from xclz_geo.datasets import reference_path
+
+    text = reference_path("seed_xuancheng_linkage_zone_plan_2022.txt").read_text(encoding="utf-8")
+    para = text[text.index("宣城联动创新区的实施范围"):]
+    para = para[: para.index("\n")]
+    f = tmp_path / "scope.txt"
+    f.write_bytes(para.encode("gbk"))  # a GBK text file
+    code = main(["digitize", "--text-file", str(f), "--part", "西区", "--network", str(FIX / "digitize_grid.osm"),
+                 "--out", str(tmp_path / "west.geojson")])
+    captured = capsys.readouterr()
+    assert code == 0
+    # the G50 is not in the fixture network: the bracket could not be checked, and the user is told
+    assert "G50" in captured.err and "not checked" in captured.err
+
+
+@pytest.mark.parametrize(
+    "args, code, needle",
+    [
+        (["--text", "东至没有路,南至外环路,西至祥花线,北至318国道", "--no-fuzzy"], 1, "没有路"),
+        (["--text", "东至"], 2, "at character 2"),
+        (["--text", "东至其他路,南至外环路,西至祥花线,北至318国道", "--tolerance-m", "5"], 1, "does not close"),
+    ],
+)
+def test_cli_digitize_exit_codes(tmp_path, capsys, args, code, needle):
+    from xclz_geo.cli.main import main
+
+    rc = main(["digitize", *args, "--network", str(FIX / "digitize_grid.osm"), "--out", str(tmp_path / "x.geojson")])
+    err = capsys.readouterr().err
+    assert rc == code
+    assert needle in err and err.count("\n") == 1
+    assert not (tmp_path / "x.geojson").exists()
+
+
+def test_cli_digitize_unreadable_network(tmp_path, capsys):
+    from xclz_geo.cli.main import main
+
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("not json", encoding="utf-8")
+    rc = main(["digitize", "--text", OSM_TEXT, "--network", str(bad), "--out", str(tmp_path / "x.geojson")])
+    assert rc == 2
+    assert "bad.geojson" in capsys.readouterr().err
