@@ -1,0 +1,132 @@
+"""``xclz-geo report``: bad input gives one line and exit 2; a good run writes the three files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from xclz_geo.cli.main import main
+from xclz_geo.datasets import data_path
+
+
+def run_sub(*args: str) -> tuple[int, str, str]:
+    """Run the CLI in a subprocess, as a user would (exit status, stdout, stderr)."""
+    p = subprocess.run([sys.executable, "-m", "xclz_geo.cli.main", *args], capture_output=True, text=True, encoding="utf-8")
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run ``main()`` in-process (fast); returns (exit status, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err
+    errors = [ln for ln in err.splitlines() if ln.startswith("xclz-geo: error:")]
+    assert len(errors) == 1, err
+    for n in needles:
+        assert n in errors[0], errors[0]
+
+
+@pytest.fixture
+def boundaries_file(tmp_path, synthetic_boundaries):
+    f = tmp_path / "zone.geojson"
+    synthetic_boundaries.to_file(f, driver="GeoJSON")
+    return f
+
+
+def test_missing_enterprise_file_in_a_subprocess(tmp_path, boundaries_file):
+    code, out, err = run_sub("report", "--boundaries", str(boundaries_file), "--enterprises", str(tmp_path / "nope.csv"),
+                             "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, "nope.csv", "not found")
+
+
+def test_parcels_file_that_is_not_a_vector_file(tmp_path, boundaries_file, run_cli):
+    bad = tmp_path / "parcels.gpkg"
+    bad.write_text("this is not a GeoPackage", encoding="utf-8")
+    code, out, err = run_cli("report", "--boundaries", str(boundaries_file), "--parcels", str(bad), "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, "parcels.gpkg")
+
+
+def test_enterprise_table_without_known_headers(tmp_path, boundaries_file, run_cli):
+    bad = tmp_path / "firms.csv"
+    bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    code, out, err = run_cli("report", "--boundaries", str(boundaries_file), "--enterprises", str(bad), "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, "firms.csv")
+
+
+def test_unknown_method(tmp_path, boundaries_file, run_cli):
+    code, out, err = run_cli("report", "--boundaries", str(boundaries_file), "--method", "atlantis", "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, "atlantis")
+
+
+def test_out_is_a_file(tmp_path, boundaries_file, run_cli):
+    f = tmp_path / "taken"
+    f.write_text("x", encoding="utf-8")
+    code, out, err = run_cli("report", "--boundaries", str(boundaries_file), "--no-samples", "--out", str(f))
+    assert_one_line_error(code, err, "folder")
+
+
+@pytest.mark.parametrize("item", ["enterprises", "enterprises=gold", "roads=official"])
+def test_bad_data_quality_declaration(tmp_path, boundaries_file, item, run_cli):
+    code, out, err = run_cli("report", "--boundaries", str(boundaries_file), "--data-quality", item, "--out", str(tmp_path / "o"))
+    assert_one_line_error(code, err, "--data-quality")
+
+
+def test_out_is_required(tmp_path, run_cli):
+    code, out, err = run_cli("report")
+    assert code == 2 and "--out" in err and "Traceback" not in err
+
+
+def test_samples_run_json(tmp_path, boundaries_file, run_cli):
+    if not data_path("samples", "enterprises_synthetic.csv", must_exist=False).exists():
+        pytest.skip("no bundled enterprise sample in this checkout")
+    out = tmp_path / "rep"
+    code, stdout, err = run_cli("report", "--boundaries", str(boundaries_file), "--out", str(out), "--json")
+    assert code == 0, err
+    assert "Traceback" not in err
+    doc = json.loads(stdout)
+    assert "enterprises" in doc["samples_used"]
+    for key in ("html", "xlsx", "gpkg"):
+        assert doc[key] and (out / doc[key].rsplit("/", 1)[-1]).is_file()
+    ent = next(i for i in doc["inputs"] if i["name"].startswith("enterprises"))
+    assert ent["quality"] == "synthetic"
+    eff = next(s for s in doc["sections"] if s["id"] == "efficiency")
+    assert eff["status"] == "ok" and all(t["caveat"] for t in eff["tables"])
+    assert doc["caveats"] and "not official" in doc["caveats"][0]
+
+
+def test_declared_quality_replaces_unlabelled(tmp_path, boundaries_file, run_cli):
+    sample = data_path("samples", "enterprises_synthetic.csv", must_exist=False)
+    if not sample.exists():
+        pytest.skip("no bundled enterprise sample in this checkout")
+    import pandas as pd
+
+    # a copy outside data/samples without its quality column is "unlabelled" unless declared
+    df = pd.read_csv(sample, encoding="utf-8-sig").drop(columns=["数据质量"])
+    f = tmp_path / "firms.csv"
+    df.to_csv(f, index=False, encoding="utf-8-sig")
+    code, stdout, err = run_cli("report", "--boundaries", str(boundaries_file), "--enterprises", str(f), "--out", str(tmp_path / "a"), "--json")
+    assert code == 0, err
+    ent = next(i for i in json.loads(stdout)["inputs"] if i["name"].startswith("enterprises"))
+    assert ent["quality"] == "unlabelled"
+    code, stdout, err = run_cli("report", "--boundaries", str(boundaries_file), "--enterprises", str(f), "--out", str(tmp_path / "b"),
+                                "--json", "--data-quality", "enterprises=surveyed")
+    assert code == 0, err
+    ent = next(i for i in json.loads(stdout)["inputs"] if i["name"].startswith("enterprises"))
+    assert ent["quality"] == "surveyed"
