@@ -869,7 +869,9 @@ def zone_map(
     gk = zone.gk_crs
     day = date.isoformat() if isinstance(date, _dt.date) else (date or _dt.date.today().isoformat())
 
-    m = folium.Map(tiles=None, control_scale=False, zoom_start=11, location=[30.9, 119.1], max_zoom=20, prefer_canvas=False)
+    m = folium.Map(tiles=None, control_scale=False, zoom_start=11, location=[30.9, 119.1], prefer_canvas=False)
+    m.options["max_zoom"] = 20  # the map itself needs maxZoom (Leaflet.markercluster refuses a map without one)
+    m.options["min_zoom"] = 3
     # only Leaflet itself: folium's jQuery/Bootstrap/awesome-markers are not needed by anything here
     m.default_js = [("leaflet", LEAFLET_JS_CDN)]
     m.default_css = [("leaflet_css", LEAFLET_CSS_CDN)]
