@@ -283,7 +283,7 @@ class LocateGrid:
             for p in self.parts:
                 if not p.has_geometry:
                     continue
-                rings = shapely.get_rings(p.geometry)
+                rings = all_rings(p.geometry)
                 coords, ring_idx = shapely.get_coordinates(rings, return_index=True)
                 same = ring_idx[1:] == ring_idx[:-1]
                 a, b = coords[:-1][same], coords[1:][same]
@@ -329,9 +329,16 @@ def _ring_samples(geom: Any, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Boundary samples (GK) at ≤ spacing along every ring, and each sample's ring index."""
     import shapely
 
-    rings = shapely.get_rings(shapely.segmentize(geom, spacing_m))
-    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    coords, idx = shapely.get_coordinates(all_rings(shapely.segmentize(geom, spacing_m)), return_index=True)
     return coords, idx
+
+
+def all_rings(geom: Any) -> np.ndarray:
+    """Every ring (exterior and holes) of a Polygon or MultiPolygon, as an array of LinearRings."""
+    import shapely
+
+    polys = shapely.get_parts(geom)
+    return np.concatenate([shapely.get_rings(polys)]) if len(polys) else np.array([], dtype=object)
 
 
 class _Builder:
