@@ -1,0 +1,167 @@
+"""The lookup grid behind locate (xclz_geo.grid): caching, frames, memory, and settled cells.
+
+Zones are the hand-built synthetic ones of tests/test_locate.py (EPSG:4549).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from xclz_geo import crs
+from xclz_geo import grid as G
+from xclz_geo.errors import DatumError
+from xclz_geo.zone import Zone
+
+from test_locate import GK, X0, Y0, make_zone, oracle  # noqa: E402  (tests/ is on sys.path under pytest)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    G.clear_cache()
+    yield
+    G.clear_cache()
+
+
+def test_grid_is_cached_per_zone_geometry_and_frame():
+    z = make_zone(uncertainty_m=100)
+    a = G.build_grid(z)
+    assert G.build_grid(z) is a
+    # an equal zone built again shares the grid (same geometry hash)
+    assert G.build_grid(make_zone(uncertainty_m=100)) is a
+    # another frame is another grid
+    g = G.build_grid(z, frame=G.make_frame(datum="gcj02"))
+    assert g is not a and g.frame.datum == "gcj02"
+    assert G.cache_size() == 2
+
+
+def test_cache_invalidates_when_the_zone_changes():
+    z = make_zone(uncertainty_m=100)
+    a = G.build_grid(z)
+    # a different uncertainty is a different grid
+    assert G.build_grid(make_zone(uncertainty_m=150)) is not a
+    # editing the parts of the same Zone object in place is noticed (the key is computed afresh)
+    moved = z.parts.copy()
+    moved["geometry"] = moved.geometry.translate(xoff=500.0)
+    z.parts = gpd.GeoDataFrame(moved, geometry="geometry", crs=z.parts.crs)
+    b = G.build_grid(z)
+    assert b is not a
+    # and the new grid answers for the moved geometry: a point 250 m inside the old west edge
+    # is now 250 m outside the new one
+    from xclz_geo.locate import locate
+
+    df = locate((X0 + 250, Y0 + 2000), z, crs=GK)
+    assert df["distance_m"].iloc[0] == pytest.approx(-250.0)
+
+
+def test_memory_and_cells_for_a_60_km2_zone(synthetic_zone):
+    g = G.build_grid(synthetic_zone)
+    assert g.nbytes < 100e6
+    assert g.nx * g.ny <= 2 * G.DEFAULT_TARGET_CELLS
+    assert G.MIN_CELL_M <= g.cell_m <= G.MAX_CELL_M
+    # only a small share of the cells needs the exact predicate
+    assert 0 < g.exact_fraction < 0.05
+
+
+def test_cell_size_can_be_given():
+    z = make_zone()
+    g = G.build_grid(z, frame=G.make_frame(crs=GK), cell_m=50.0)
+    assert g.cell_m == 50.0
+    assert g.dx == pytest.approx(50.0) and g.dy == pytest.approx(50.0)
+    with pytest.raises(ValueError):
+        G.build_grid(z, cell_m=-1.0, cache=False)
+
+
+def _cell_corner_points(g: G.LocateGrid, rows: np.ndarray, cols: np.ndarray, inset: float = 1e-6):
+    """The four corners of each cell, moved a hair inside it (frame coordinates)."""
+    xs, ys = [], []
+    for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        fr = rows + dr + (inset if dr == 0 else -inset)
+        fc = cols + dc + (inset if dc == 0 else -inset)
+        xs.append(g.x0 + fc * g.dx)
+        ys.append(g.y0 + fr * g.dy)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+@pytest.mark.parametrize("frame_args", [dict(crs=GK), dict(datum="wgs84"), dict(datum="bd09")])
+def test_settled_cells_are_uniform_to_their_corners(frame_args):
+    """Every point of a settled cell has the cell's answer: check the corners of sampled cells."""
+    z = make_zone(uncertainty_m=120)
+    g = G.build_grid(z, frame=G.make_frame(**frame_args))
+    status = g.status_lut[g.codes]
+    rng = np.random.default_rng(4)
+    settled = np.argwhere(status != G.EXACT)
+    # settled cells next to exact ones are the critical ones: take them all, plus random others
+    exact = status == G.EXACT
+    near = np.zeros_like(exact)
+    near[1:, :] |= exact[:-1, :]
+    near[:-1, :] |= exact[1:, :]
+    near[:, 1:] |= exact[:, :-1]
+    near[:, :-1] |= exact[:, 1:]
+    critical = np.argwhere(near & ~exact)
+    pick = np.concatenate([critical, settled[rng.integers(0, len(settled), 20_000)]])
+    rows, cols = pick[:, 0], pick[:, 1]
+    fx, fy = _cell_corner_points(g, rows, cols)
+    gx, gy = g.frame_map.to_gk(fx, fy)
+    o_status, o_part, _ = oracle(z, gx, gy, with_distance=False)
+    cell_status = np.tile(status[rows, cols], 4)
+    cell_part = np.tile(g.part_lut[g.codes[rows, cols]], 4)
+    assert len(critical) > 1000
+    assert (o_status == cell_status).all()
+    assert (o_part == cell_part).all()
+
+
+def test_frames():
+    assert G.make_frame().datum == "wgs84"
+    assert G.make_frame(datum="cgcs2000").datum == "wgs84"
+    assert G.make_frame(crs="EPSG:4490").datum == "wgs84"
+    f = G.make_frame(crs="EPSG:4549")
+    assert f.datum is None and f.crs.to_epsg() == 4549 and not f.is_lonlat
+    assert G.make_frame(datum="gcj02", crs="EPSG:4326").datum == "gcj02"
+    with pytest.raises(DatumError):
+        G.make_frame(datum="bd09", crs="EPSG:4549")
+
+
+def test_frame_map_round_trips():
+    z = make_zone()
+    for fa in (dict(datum="gcj02"), dict(datum="bd09"), dict(crs="EPSG:4528")):
+        g = G.build_grid(z, frame=G.make_frame(**fa))
+        gx = np.array([X0 + 10.0, X0 + 3000.0])
+        gy = np.array([Y0 + 20.0, Y0 + 100.0])
+        fx, fy = g.frame_map.to_frame(gx, gy)
+        bx, by = g.frame_map.to_gk(fx, fy)
+        assert np.abs(bx - gx).max() < 1e-3 and np.abs(by - gy).max() < 1e-3
+
+
+def test_each_thread_gets_its_own_prepared_geometries():
+    z = make_zone(uncertainty_m=50)
+    g = G.build_grid(z)
+    mine = g.geometries()
+    assert g.geometries() is mine
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(g.geometries()))
+    t.start()
+    t.join()
+    other = seen[0]
+    assert other is not mine
+    for a, b in zip(mine.parts, other.parts):
+        assert a is not b and a.equals(b)
+        assert shapely.is_prepared(a) and shapely.is_prepared(b)
+
+
+def test_parts_without_geometry_are_skipped(synthetic_boundaries):
+    gdf = synthetic_boundaries.copy()
+    gdf.loc[1, "geometry"] = None
+    z = Zone.from_boundaries(gdf)
+    g = G.build_grid(z)
+    assert not g.parts[1].has_geometry
+    assert (g.part_lut[np.unique(g.codes)] != 1).all()
+    from xclz_geo.locate import locate
+
+    lon, lat = crs.transformer("EPSG:4549", "EPSG:4490").transform(*shapely.get_coordinates(
+        synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[1].centroid)[0])
+    assert locate((lon, lat), z)["status"].iloc[0] == "outside"
