@@ -978,7 +978,8 @@ def zone_map(
             unc_txt = f", position uncertain by up to ±{unc:,.0f} m" if np.isfinite(unc) else ""
             dashed_note = f"{'/'.join(qualities)} boundary — NOT the official red line{unc_txt}; use --boundaries with the official file"
         fc = _features(shown, props)
-        E["JsLayer"](_geojson_js(fc, attribution=_esc(f"Zone parts: {'; '.join(sorted(set(map(str, drawn['source']))))}")),
+        quals = ", ".join(q for q in ("official", "surveyed", "osm", "schematic", "synthetic") if q in set(drawn["quality"].astype(str)))
+        E["JsLayer"](_geojson_js(fc, attribution=_esc(f"Zone parts: {quals} (sources in the popups)")),
                      name="开发区范围 Zone parts").add_to(m)
         b = shown.total_bounds
         bounds.append(tuple(float(v) for v in b))
