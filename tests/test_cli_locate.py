@@ -1,0 +1,229 @@
+"""``xclz-geo locate`` and ``xclz-geo convert`` end to end (files built in tmp_path).
+
+The boundaries are the synthetic rectangles of tests/conftest.py (labelled synthetic,
+500 m uncertainty) written to a GeoJSON file and passed with --boundaries; the sites
+are generated around them and converted to GCJ-02/BD-09 with xclz_geo.crs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from xclz_geo import crs
+from xclz_geo.cli.main import main
+
+from conftest import make_synthetic_boundaries  # noqa: E402
+
+
+@pytest.fixture
+def zone_file(tmp_path):
+    p = tmp_path / "zone.geojson"
+    make_synthetic_boundaries(uncertainty_m=500.0).to_file(p)
+    return p
+
+
+def _centre(part: int = 1) -> tuple[float, float]:
+    g = make_synthetic_boundaries().to_crs("EPSG:4549").geometry.iloc[part].centroid
+    lon, lat = crs.transformer("EPSG:4549", "EPSG:4490").transform(g.x, g.y)
+    return float(lon), float(lat)
+
+
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ------------------------------------------------------------------ one site
+
+
+def test_one_site_in_gcj02_json(capsys, zone_file):
+    lon, lat = _centre(1)
+    glon, glat = crs.wgs84_to_gcj02(lon, lat)
+    code, out, _ = run_cli(capsys, "locate", f"{glon:.7f}", f"{glat:.7f}", "--datum", "gcj02", "--json",
+                           "--boundaries", zone_file)
+    assert code == 0
+    info = json.loads(out)
+    assert info["status"] == "inside"
+    assert (info["part_id"], info["block_id"]) == ("guangde_main", "guangde")
+    assert info["distance_m"] > 2000
+    assert abs(info["wgs84"]["lon"] - lon) < 1e-6 and abs(info["wgs84"]["lat"] - lat) < 1e-6
+    assert info["gk"]["crs"] == "EPSG:4549"
+    assert info["quality"] == "synthetic"
+
+
+def test_one_site_text_and_exit_codes(capsys, zone_file):
+    lon, lat = _centre(0)
+    code, out, _ = run_cli(capsys, "locate", lon, lat, "--boundaries", zone_file)
+    assert code == 0 and out.startswith("inside: ") and "宣城经开区" in out
+    code, out, _ = run_cli(capsys, "locate", lon + 0.5, lat, "--boundaries", zone_file)
+    assert code == 1 and out.startswith("outside")
+    # 2.6 km east of the centre of a 5.46 km square: ~130 m outside its drawn edge, inside the 500 m band
+    x, y = crs.transformer("EPSG:4490", "EPSG:4549").transform(lon, lat)
+    ulon, ulat = crs.transformer("EPSG:4549", "EPSG:4490").transform(x + 2860, y)
+    code, out, _ = run_cli(capsys, "locate", ulon, ulat, "--boundaries", zone_file)
+    assert code == 1 and out.startswith("uncertain: ") and "outside the drawn boundary" in out and "±500 m" in out
+    code, out, _ = run_cli(capsys, "locate", lon, 95, "--boundaries", zone_file)
+    assert code == 2 and "range" in out
+    code, _, err = run_cli(capsys, "locate", lon, "--boundaries", zone_file)
+    assert code == 2 and "LON LAT" in err
+
+
+# ------------------------------------------------------------------ tables
+
+
+def _firms(datum: str) -> pd.DataFrame:
+    lon, lat = _centre(1)
+    good = crs.convert_datum(lon, lat, from_datum="wgs84", to_datum=datum)
+    out = crs.convert_datum(lon + 0.3, lat, from_datum="wgs84", to_datum=datum)
+    return pd.DataFrame(
+        {
+            "企业名称": ["甲公司", "乙公司", "丙公司", "丁公司", "戊公司", "己公司", "庚公司"],
+            "经度": [f"{good[0]:.7f}", f"{out[0]:.7f}", "", "东经119", "NaN", f"{good[0]:.7f}", "2.3522"],
+            "纬度": [f"{good[1]:.7f}", f"{out[1]:.7f}", "30.9", "30.9", "30.9", "95", "48.8566"],
+            "代码": ["0012", "0013", "0014", "0015", "0016", "0017", "0018"],
+        }
+    )
+
+
+EXPECTED = ["inside", "outside", "invalid", "invalid", "invalid", "invalid", "invalid"]
+
+
+def test_gbk_csv_end_to_end_keeps_every_row(capsys, tmp_path, zone_file):
+    src = tmp_path / "firms.csv"
+    _firms("gcj02").to_csv(src, index=False, encoding="gbk")
+    dst = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "locate", "--input", src, "--out", dst, "--datum", "gcj02", "--boundaries", zone_file)
+    assert code == 0, err
+    raw = dst.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
+    back = pd.read_csv(dst, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(back.columns) == ["企业名称", "经度", "纬度", "代码", "xclz_status", "xclz_block", "xclz_part",
+                                  "xclz_distance_m", "xclz_note"]
+    assert back["企业名称"].tolist() == _firms("gcj02")["企业名称"].tolist()
+    assert back["代码"].tolist()[0] == "0012"  # text kept as text
+    assert back["xclz_status"].tolist() == EXPECTED
+    assert back["xclz_part"].iloc[0] == "guangde_main" and back["xclz_block"].iloc[0] == "guangde"
+    notes = back["xclz_note"].tolist()
+    assert "blank" in notes[2] and "not a number" in notes[3] and "95" in notes[5] and "outside China" in notes[6]
+    assert "7 rows" in err
+
+
+def test_chunked_csv_equals_one_chunk(capsys, tmp_path, zone_file):
+    src = tmp_path / "firms.csv"
+    _firms("wgs84").to_csv(src, index=False, encoding="utf-8-sig")
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert run_cli(capsys, "locate", "-i", src, "-o", a, "--boundaries", zone_file)[0] == 0
+    assert run_cli(capsys, "locate", "-i", src, "-o", b, "--boundaries", zone_file, "--chunk-rows", 2)[0] == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert pd.read_csv(a)["xclz_status"].tolist()[:2] == ["inside", "outside"]
+
+
+def test_xlsx_in_bd09_with_chinese_headers(capsys, tmp_path, zone_file):
+    src = tmp_path / "firms.xlsx"
+    df = _firms("bd09")
+    df["经度"] = pd.to_numeric(df["经度"], errors="coerce").astype(object).where(df["经度"] != "东经119", "东经119")
+    df.to_excel(src, index=False)
+    dst = tmp_path / "out.xlsx"
+    code, _, err = run_cli(capsys, "locate", "--input", src, "--out", dst, "--datum", "bd09", "--boundaries", zone_file)
+    assert code == 0, err
+    back = pd.read_excel(dst)
+    assert len(back) == 7
+    assert back["xclz_status"].tolist() == EXPECTED
+    assert back["企业名称"].tolist()[0] == "甲公司"
+
+
+def test_geojson_points_to_gpkg_and_geoparquet(capsys, tmp_path, zone_file):
+    lon, lat = _centre(2)
+    gdf = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=[shapely.Point(lon, lat), shapely.Point(lon + 1, lat)],
+                           crs="EPSG:4326")
+    src = tmp_path / "sites.geojson"
+    gdf.to_file(src)
+    dst = tmp_path / "sites.gpkg"
+    assert run_cli(capsys, "locate", "-i", src, "-o", dst, "--boundaries", zone_file)[0] == 0
+    back = gpd.read_file(dst)
+    assert back["xclz_status"].tolist() == ["inside", "outside"]
+    assert back["xclz_part"].iloc[0] == "guangde_west"
+    assert back.geometry.iloc[0].distance(shapely.Point(lon, lat)) < 1e-9
+    pq = tmp_path / "sites.parquet"
+    gdf.to_parquet(pq)
+    out_pq = tmp_path / "located.parquet"
+    assert run_cli(capsys, "locate", "-i", pq, "-o", out_pq, "--boundaries", zone_file)[0] == 0
+    assert gpd.read_parquet(out_pq)["xclz_status"].tolist() == ["inside", "outside"]
+
+
+def test_table_to_gpkg_gets_wgs84_points(capsys, tmp_path, zone_file):
+    src = tmp_path / "firms.csv"
+    _firms("gcj02").to_csv(src, index=False)
+    dst = tmp_path / "firms.gpkg"
+    assert run_cli(capsys, "locate", "-i", src, "-o", dst, "--datum", "gcj02", "--boundaries", zone_file)[0] == 0
+    back = gpd.read_file(dst)
+    assert len(back) == 7 and back.crs.to_epsg() == 4326
+    lon, lat = _centre(1)
+    assert back.geometry.iloc[0].distance(shapely.Point(lon, lat)) < 1e-6  # converted back to WGS84
+    assert back.geometry.iloc[2] is None or back.geometry.iloc[2].is_empty
+
+
+def test_undetectable_columns_are_asked_for(capsys, tmp_path, zone_file):
+    src = tmp_path / "t.csv"
+    pd.DataFrame({"东": [119.0], "北": [30.9]}).to_csv(src, index=False)
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.csv", "--boundaries", zone_file)
+    assert code == 2 and "'东', '北'" in err and "--x" in err
+    assert not (tmp_path / "o.csv").exists()
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.csv", "--x", "东", "--y", "北",
+                           "--boundaries", zone_file)
+    assert code == 0, err
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_gk_coordinates_with_crs(capsys, tmp_path, zone_file):
+    lon, lat = _centre(0)
+    x, y = crs.transformer("EPSG:4490", "EPSG:4549").transform(lon, lat)
+    src = tmp_path / "survey.csv"
+    pd.DataFrame({"x": [x, x + 9000], "y": [y, y]}).to_csv(src, index=False)
+    dst = tmp_path / "o.csv"
+    assert run_cli(capsys, "locate", "-i", src, "-o", dst, "--crs", "EPSG:4549", "--boundaries", zone_file)[0] == 0
+    assert pd.read_csv(dst)["xclz_status"].tolist() == ["inside", "outside"]
+
+
+# ------------------------------------------------------------------ convert
+
+
+def test_convert_round_trip_keeps_attributes(capsys, tmp_path, zone_file):
+    gcj = tmp_path / "z_gcj.gpkg"
+    code, _, err = run_cli(capsys, "convert", zone_file, gcj, "--from", "wgs84", "--to", "gcj02")
+    assert code == 0, err
+    back = tmp_path / "z_back.geojson"
+    assert run_cli(capsys, "convert", gcj, back, "--from", "gcj02", "--to", "cgcs2000")[0] == 0
+    a = gpd.read_file(zone_file)
+    g = gpd.read_file(gcj)
+    b = gpd.read_file(back)
+    assert g["part_id"].tolist() == a["part_id"].tolist() and b["name_zh"].tolist() == a["name_zh"].tolist()
+    # GCJ-02 moved every vertex by hundreds of metres; the way back lands within a millimetre
+    ca = shapely.get_coordinates(a.geometry.values)
+    cg = shapely.get_coordinates(g.geometry.values)
+    cb = shapely.get_coordinates(b.geometry.values)
+    assert np.abs(cg - ca).max() > 0.003
+    assert np.abs(cb - ca).max() < 1e-8
+
+
+def test_convert_refuses_features_outside_china_and_writes_nothing(capsys, tmp_path):
+    gdf = gpd.GeoDataFrame({"name": ["宣城", "Paris"]}, geometry=[shapely.Point(118.75, 30.95), shapely.Point(2.35, 48.85)],
+                           crs="EPSG:4326")
+    src = tmp_path / "mixed.geojson"
+    gdf.to_file(src)
+    dst = tmp_path / "out.geojson"
+    code, _, err = run_cli(capsys, "convert", src, dst, "--from", "gcj02", "--to", "wgs84")
+    assert code == 2
+    assert "row 1" in err and "Paris" in err and "Nothing was written" in err
+    assert not dst.exists()
+    # WGS84 → CGCS2000 has no such limit (GeoPackage keeps EPSG:4490; GeoJSON is always lon/lat WGS84)
+    gpkg = tmp_path / "out.gpkg"
+    assert run_cli(capsys, "convert", src, gpkg, "--from", "wgs84", "--to", "cgcs2000")[0] == 0
+    assert gpd.read_file(gpkg).crs.to_epsg() == 4490
