@@ -21,6 +21,7 @@ from xclz_geo.cli.main import main
 from xclz_geo.errors import (
     BoundaryError,
     CRSError,
+    CRSMismatchError,
     DataQualityWarning,
     GeometryRepairWarning,
     InputFileError,
@@ -40,6 +41,12 @@ def _to_gk(geom):
 def _last_json(text: str) -> dict:
     """The JSON object printed last (the first command's text output comes before it)."""
     return json.loads(text[text.index("\n{") + 1:] if not text.startswith("{") else text)
+
+
+def _gpkg(tmp_path, geom, name="declared.gpkg"):
+    path = tmp_path / name
+    gpd.GeoDataFrame(geometry=[geom], crs="EPSG:4549").to_file(path, engine="pyogrio")
+    return path
 
 
 def _iou(a, b) -> float:
@@ -189,6 +196,20 @@ def test_cli_error_is_one_line_and_exit_2(tmp_path, capsys):
     assert rc == 2
     assert err.count("\n") == 1 and "fit no Chinese CRS" in err
     assert not (tmp_path / "o.geojson").exists()
+
+
+def test_geojson_in_prefixed_gauss_kruger_without_crs_member(tmp_path):
+    a, _ = _two_adjacent_boxes()
+    ring = [[x + 40_000_000.0, y] for x, y in a.exterior.coords]
+    src = tmp_path / "cad_export.geojson"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}]}))
+    res = import_boundaries(src, part_id="guangde_main")
+    assert res.source_crs == "EPSG:4528" and "no crs member" in res.crs_note
+    assert _iou(_to_gk(res.boundaries.geometry.iloc[0]), a) > 0.9999
+    assert import_boundaries(src, part_id="guangde_main", crs="EPSG:4528").crs_origin == "given"
+    with pytest.raises(CRSMismatchError):
+        import_boundaries(_gpkg(tmp_path, a), part_id="guangde_main", crs="EPSG:4528")
 
 
 # ------------------------------------------------------------------ CRS detection

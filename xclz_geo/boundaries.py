@@ -40,7 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import crs as _crs
 from . import units
-from .errors import BoundaryError, CRSError, DataQualityWarning, GeometryRepairWarning, InputDataError
+from .errors import (
+    BoundaryError,
+    CRSError,
+    CRSMismatchError,
+    DataQualityWarning,
+    GeometryRepairWarning,
+    InputDataError,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -374,6 +381,23 @@ def _repair(label: str, poly: Any, *, source: str, to_geo: Any, unit: str) -> tu
 # ------------------------------------------------------------------ import
 
 
+def _implicit_geojson_wgs84(path: Path, gdf: "gpd.GeoDataFrame") -> bool:
+    """True for a GeoJSON without a ``crs`` member whose coordinates are not lon/lat degrees."""
+    import json
+
+    if path.suffix.lower() not in (".geojson", ".json") or gdf.crs is None or gdf.crs.to_epsg() != 4326 or gdf.empty:
+        return False
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if abs(minx) <= 180 and abs(maxx) <= 180 and abs(miny) <= 90 and abs(maxy) <= 90:
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).decode("utf-8", errors="replace")
+        return '"crs"' not in head or "crs" not in json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
 def _spec_or_none(spec: "ZoneSpec | str | Path | None | bool") -> "ZoneSpec | None":
     from .errors import InputFileError, SpecError
     from .zone import ZoneSpec, load_spec
@@ -508,7 +532,20 @@ def import_boundaries(
     opts: dict[str, Any] = {}
     if where:
         opts["where"] = where
-    gdf = read_vector(p, layer=layer, encoding=encoding, crs=crs, **opts)
+    gdf = read_vector(p, layer=layer, encoding=encoding, **opts)
+    implicit_note = ""
+    if _implicit_geojson_wgs84(p, gdf):
+        # RFC 7946 GeoJSON has no "crs" member and GDAL reads it as WGS84, but CAD/GIS exports
+        # often write projected metres that way: treat the CRS as undeclared
+        gdf = gdf.set_crs(None, allow_override=True)
+        implicit_note = "the GeoJSON has no crs member and its coordinates are not degrees, so its CRS was undeclared; "
+    if crs is not None:
+        if gdf.crs is None:
+            gdf = gdf.set_crs(_crs.to_crs(crs))
+        elif not _crs.same_crs(gdf.crs, crs):
+            raise CRSMismatchError(
+                f"{src}: the file declares {gdf.crs.to_string()} but {crs} was given; drop --crs or reproject the file"
+            )
     for col, value in (select or {}).items():
         if col not in gdf.columns:
             cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
@@ -532,6 +569,8 @@ def import_boundaries(
         gk = _crs.gk_zone_of_crs(src_crs)
         desc = _gk_desc(gk) if gk else src_crs.name
         crs_note = (f"{label} ({desc}), " + ("given with --crs" if origin == "given" else "declared by the file"))
+        if implicit_note:
+            crs_note = f"{crs_note} ({implicit_note.rstrip('; ')})"
     else:
         exp_lon = None
         if county is not None:
@@ -541,6 +580,7 @@ def import_boundaries(
             expected_where=f"{county_name} ({county_code}) where part {part_id} lies" if county_code else "",
             source=src,
         )
+        crs_note = implicit_note + crs_note
         origin = "detected"
         label = f"EPSG:{src_crs.to_epsg()}"
     unit = "degree" if src_crs.is_geographic else "metre"
