@@ -25,6 +25,7 @@ SUBCOMMANDS = [
     "locate",
     "convert",
     "report",
+    "landuse",
 ]
 
 
