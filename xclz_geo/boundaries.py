@@ -846,6 +846,7 @@ def build_schematic_boundaries(
                 "source": (
                     f"schematic: the 四至 of {zspec.source.get('document_number', 'the plan')} digitized by xclz_geo "
                     f"over the schematic network data/boundaries/networks/{net_name}; not the official red line"
+                    + (f"; {pc['attribution']}" if pc.get("attribution") else "")
                 ),
             }
         )
