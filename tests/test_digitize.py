@@ -393,3 +393,37 @@ def test_cli_digitize_unreadable_network(tmp_path, capsys):
     rc = main(["digitize", "--text", OSM_TEXT, "--network", str(bad), "--out", str(tmp_path / "x.geojson")])
     assert rc == 2
     assert "bad.geojson" in capsys.readouterr().err
+
+
+def test_equally_good_candidates_are_flagged():
+    lines = rect_lines()
+    lines.append(("东路", [(X0 + W - 800, Y0 - 300), (X0 + W - 800, Y0 + H + 300)]))  # a second 东路 inside
+    with pytest.warns(DataQualityWarning, match="equally well"):
+        res = digitize(RECT_TEXT, net(lines))
+    east = next(s for s in res.record["sides"] if s["direction"] == "E")["features"][0]
+    assert east["ambiguous"] is True and east["candidates"] == 2
+
+
+# ------------------------------------------------------------------ property: rotated rectangles, ragged ends
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_END = st.one_of(st.floats(-40, -1), st.just(0.0), st.floats(1, 400))
+
+
+@settings(max_examples=30, deadline=None)
+@given(w=st.floats(300, 5000), h=st.floats(300, 5000), angle=st.floats(-30, 30),
+       ends=st.lists(_END, min_size=8, max_size=8), offset=st.sampled_from([None, 500.0]))
+def test_rotated_rectangles_with_ragged_ends(w, h, angle, ends, offset):
+    """Gaps under the tolerance (≤ 40 m) and overshoots (≤ 400 m) at every corner, any rotation."""
+    from shapely import affinity
+
+    e = ends
+    lines = [("北路", [(X0 - e[0], Y0 + h), (X0 + w + e[1], Y0 + h)]), ("东路", [(X0 + w, Y0 - e[2]), (X0 + w, Y0 + h + e[3])]),
+             ("南路", [(X0 - e[4], Y0), (X0 + w + e[5], Y0)]), ("西路", [(X0, Y0 - e[6]), (X0, Y0 + h + e[7])])]
+    lines = [(n, list(affinity.rotate(LineString(c), angle, origin=(X0, Y0)).coords)) for n, c in lines]
+    text = RECT_TEXT + (f"以北{offset:g}米" if offset else "")
+    res = digitize(text, net(lines), tolerance_m=50)
+    expected = affinity.rotate(box(X0, Y0, X0 + w, Y0 + h + (offset or 0.0)), angle, origin=(X0, Y0))
+    assert iou(res.polygon, expected) >= 0.97

@@ -288,3 +288,18 @@ def test_generated_sizhi_round_trips(sides, sep):
     spec = parse_sizhi(text)
     assert [s.label for s in spec.sides] == [d for d, _ in sides]
     assert [[f.name for f in s.features] for s in spec.sides] == [[n for n, _ in feats] for _, feats in sides]
+
+
+_SCOPE_TOKENS = ["甲区", "乙区", "区块", "总面积", "包括", "和", "(", ")", "平方公里", "以下简称", "个区块", "实施范围为",
+                 "主园区", "西区", "东至", "南至", "西至", "北至", "创业路", "、", ",", "。", "十", "一", "两", "点", "3.5", "2"]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_SCOPE_TOKENS), max_size=40).map("".join))
+def test_random_scope_like_text_only_raises_parse_errors(text):
+    try:
+        scope = parse_implementation_scope(text)
+    except SizhiParseError as exc:
+        assert exc.offset is not None and 0 <= exc.offset <= len(text)
+        return
+    assert scope.parts and all(p.sizhi is not None and p.sizhi.sides for p in scope.parts)

@@ -7,10 +7,11 @@
    ref > fuzzy; fuzzy matches are reported and warned about).
 2. **Select.** Project only the matched lines. Constraints cut a feature to the section on
    the named side (``外环路(G50高速以北)`` keeps the parts of 外环路 north of the G50). The
-   lines of a name are grouped into clusters (pieces within ``cluster_distance_m`` of each
-   other); where a name has several far-apart clusters (the same road name in two towns),
-   every combination is scored and the one that closes a ring with each side on its compass
-   side and the smallest corner gaps wins. A reference point only breaks ties.
+   lines of a name are grouped into candidates: connected pieces (within ``cluster_distance_m``,
+   default the tolerance, of each other). Where a name has several candidates (the same road
+   name in two towns, a stray same-named spur), every combination is scored and the one that
+   closes a ring with each side on its compass side and the smallest corner gaps wins; then
+   the reference point (if any) and then the longer candidates break ties.
 3. **Offset.** ``奇秀路以北一公里处`` becomes the parallel of 奇秀路 1000 m on its north side
    (``shapely.offset_curve``; a plain shift when the road runs along the offset direction),
    extended at both ends by the offset plus the tolerance so the neighbouring sides can meet it.
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from .network import NameMatch, NetworkIndex
 
 #: at most this many cluster combinations are scored (beyond it, far clusters are pruned)
-MAX_COMBINATIONS = 4096
+MAX_COMBINATIONS = 1024
 _EPS = 1e-6
 
 
@@ -437,12 +438,14 @@ class _Item:
     side: Side
     feature: FeatureRef
     match: "NameMatch"
-    clusters: list[Any]  # candidate geometries (MultiLineString, GK)
+    clusters: list[Any]  # candidate geometries (MultiLineString, GK), offset lines for offset features
     cluster_rows: list[np.ndarray]
     cluster_offset_info: list[dict[str, Any]]
+    base: list[Any] = field(default_factory=list)  # the matched lines of each candidate, before any offset
     chosen: int = 0
     graph: _Graph | None = None
     constraint_info: list[dict[str, Any]] = field(default_factory=list)
+    ambiguous: bool = False
 
     @property
     def geom(self) -> Any:
@@ -597,8 +600,8 @@ def digitize(
     allow_fuzzy
         Accept fuzzy name matches (reported and warned about) when nothing better exists.
     cluster_distance_m
-        Pieces of one name farther apart than this count as different features (the same name
-        in two towns); default ``max(1000, 20 × tolerance_m)``.
+        Pieces of one name farther apart than this count as different candidates (the same
+        name in two towns); default ``tolerance_m`` (pieces that touch or nearly touch).
     name, quality
         Name and quality label carried into the record and the GeoJSON properties.
 
@@ -631,7 +634,7 @@ def digitize(
     if not (isinstance(tolerance_m, (int, float)) and math.isfinite(tolerance_m) and tolerance_m >= 0):
         raise InputDataError(f"tolerance_m must be a non-negative number of metres, not {tolerance_m!r}")
     tol = float(tolerance_m)
-    cluster_d = float(cluster_distance_m) if cluster_distance_m is not None else max(1000.0, 20.0 * tol)
+    cluster_d = float(cluster_distance_m) if cluster_distance_m is not None else max(tol, 0.01)
 
     # ---------------------------------------------------------------- match
     if isinstance(network, NetworkIndex):
@@ -729,7 +732,7 @@ def digitize(
                           "constraint_feature_ids": [fids[int(r)] for r in constraint_matches[c.feature.name].rows],  # type: ignore[union-attr]
                           "pieces_before": int(before), "pieces_kept": int(len(lines)), "status": "applied"})
         groups = _cluster(lines, cluster_d)
-        clusters, crow, coff = [], [], []
+        clusters, crow, coff, base = [], [], [], []
         for g in groups:
             glines = list(lines[g])
             grows = np.unique(line_rows[g])
@@ -742,9 +745,10 @@ def digitize(
             else:
                 clusters.append(shapely.multilinestrings(glines))
                 coff.append({})
+            base.append(shapely.multilinestrings(glines))
             crow.append(grows)
         items.append(_Item(side=side, feature=f, match=m, clusters=clusters, cluster_rows=crow,
-                           cluster_offset_info=coff, constraint_info=cinfo))
+                           cluster_offset_info=coff, base=base, constraint_info=cinfo))
     if len(items) < 3:
         raise AssemblyError(
             f"a ring needs at least 3 boundary features; this 四至 names {len(items)} "
@@ -870,6 +874,12 @@ def digitize(
                                 f"{'inside' if inside else 'outside'} the area"),
                     "applied": "no: the network has centre lines only, so the boundary follows the centre line",
                 }
+            fr["ambiguous"] = it.ambiguous
+            if it.ambiguous:
+                warn_msgs.append(
+                    f"{side.label}至 {f.name}: {len(it.clusters)} candidates in the network close the ring equally well; "
+                    f"took the one along the side and longest (feature ids {', '.join(fr['feature_ids'][:5])}). "
+                    "Check it on a map, or give a reference point inside the area")
             if it.match.level == "fuzzy":
                 warn_msgs.append(f"{f.name}: fuzzy match to {', '.join(it.match.matched_names)} "
                                  f"(similarity {it.match.fuzzy_score:.2f})")
@@ -950,7 +960,11 @@ def _ring_sides(items: Sequence[_Item]) -> list[str]:
 
 
 def _choose_clusters(items: list[_Item], *, ref_xy: tuple[float, float] | None, tol: float) -> None:
-    """Pick one cluster per feature: compass-consistent ring with the smallest gaps; ref point breaks ties."""
+    """Pick one candidate per feature: compass-consistent ring with the smallest gaps; ref point breaks ties.
+
+    Scored on the matched lines themselves (before offsets): the neighbours of an offset
+    edge meet the road it is offset from, not the offset line.
+    """
     import shapely
 
     counts = [len(it.clusters) for it in items]
@@ -958,7 +972,7 @@ def _choose_clusters(items: list[_Item], *, ref_xy: tuple[float, float] | None, 
         return
     # prune when the product explodes: keep the clusters nearest to the unambiguous features (or ref point)
     anchor = None
-    fixed = [it.clusters[0] for it, c in zip(items, counts) if c == 1]
+    fixed = [it.base[0] for it, c in zip(items, counts) if c == 1]
     if fixed:
         anchor = shapely.union_all(np.asarray(fixed, dtype=object)).centroid
     elif ref_xy is not None:
@@ -969,7 +983,7 @@ def _choose_clusters(items: list[_Item], *, ref_xy: tuple[float, float] | None, 
     for it, c in zip(items, counts):
         idx = list(range(c))
         if anchor is not None and c > 6:
-            d = shapely.distance(np.asarray(it.clusters, dtype=object), anchor)
+            d = shapely.distance(np.asarray(it.base, dtype=object), anchor)
             idx = [int(i) for i in np.argsort(d)[:6]]
         options.append(idx)
     while math.prod(len(o) for o in options) > MAX_COMBINATIONS:
@@ -977,11 +991,14 @@ def _choose_clusters(items: list[_Item], *, ref_xy: tuple[float, float] | None, 
         options[k] = options[k][:-1]
     sides = _ring_sides(items)
     side_items = {d: [i for i, it in enumerate(items) if it.side.direction == d] for d in sides}
+    # how much each candidate runs along its side (a north boundary runs east-west): 0 best, 1 worst
+    across = [[_across(c, it.side.direction) for c in it.base] for it in items]
     best = None
+    runner_up = None
     for combo in itertools.product(*options):
         side_geom = {}
         for d, idxs in side_items.items():
-            side_geom[d] = shapely.union_all(np.asarray([items[i].clusters[combo[i]] for i in idxs], dtype=object))
+            side_geom[d] = shapely.union_all(np.asarray([items[i].base[combo[i]] for i in idxs], dtype=object))
         cents = {d: g.centroid for d, g in side_geom.items()}
         cx = float(np.mean([p.x for p in cents.values()]))
         cy = float(np.mean([p.y for p in cents.values()]))
@@ -998,16 +1015,43 @@ def _choose_clusters(items: list[_Item], *, ref_xy: tuple[float, float] | None, 
                 gap += float(a.distance(b))
         for d, idxs in side_items.items():
             for i in idxs:
-                others = [items[j].clusters[combo[j]] for j in idxs if j != i]
+                others = [items[j].base[combo[j]] for j in idxs if j != i]
                 if others:
-                    gap += float(min(shapely.distance(np.asarray(others, dtype=object), items[i].clusters[combo[i]])))
+                    gap += float(min(shapely.distance(np.asarray(others, dtype=object), items[i].base[combo[i]])))
         ref_d = math.hypot(cx - ref_xy[0], cy - ref_xy[1]) if ref_xy is not None else 0.0
-        key = (violations, round(gap / max(tol, 1.0)), ref_d, gap)
+        length = sum(float(items[i].base[c].length) for i, c in enumerate(combo))
+        orient = sum(across[i][c] for i, c in enumerate(combo))
+        key = (violations, round(gap / max(tol, 1.0)), round(ref_d, 0), round(orient, 1), -round(length, 0), gap)
         if best is None or key < best[0]:
+            runner_up = best
             best = (key, combo)
+        elif runner_up is None or key < runner_up[0]:
+            runner_up = (key, combo)
     assert best is not None
     for it, ci in zip(items, best[1]):
         it.chosen = int(ci)
+    # the geometry cannot tell the two best apart (same compass fit, gaps and reference distance)
+    if runner_up is not None and runner_up[0][:3] == best[0][:3]:
+        for it, a, b in zip(items, best[1], runner_up[1]):
+            if a != b:
+                it.ambiguous = True
+
+
+def _across(geom: Any, direction: str) -> float:
+    """|cos| between a candidate's main axis and its side's direction (0: runs along the side as it should)."""
+    import shapely
+
+    xy = shapely.get_coordinates(geom)
+    if len(xy) < 2:
+        return 1.0
+    xy = xy - xy.mean(axis=0)
+    try:
+        _, _, vt = np.linalg.svd(xy, full_matrices=False)
+    except np.linalg.LinAlgError:  # pragma: no cover
+        return 1.0
+    u = vt[0]
+    d = _dir_of(direction)
+    return float(abs(u[0] * d[0] + u[1] * d[1]))
 
 
 def _order_ring(items: list[_Item]) -> list[_Item]:

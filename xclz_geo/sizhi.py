@@ -871,6 +871,13 @@ def _area(m: re.Match[str], t: str) -> float:
         raise SizhiParseError(f"cannot read the area {m.group('area')!r}", offset=m.start("area"), text=t) from None
 
 
+def _area_at(value: str, offset: int, text: str) -> float:
+    try:
+        return parse_chinese_number(value)
+    except ValueError:
+        raise SizhiParseError(f"cannot read the area {value!r}", offset=offset, text=text) from None
+
+
 def parse_implementation_scope(
     text: str,
     *,
@@ -952,7 +959,7 @@ def parse_implementation_scope(
                 if b is None:
                     b = {"name": name, "full": name, "area": None, "parts": [], "notes": [], "declared_parts": []}
                     blocks.append(b)
-                b["area"] = parse_chinese_number(bm.group("area"))
+                b["area"] = _area_at(bm.group("area"), cs + bm.start("area"), text)
                 current = b
                 run = None
                 continue
@@ -960,7 +967,8 @@ def parse_implementation_scope(
                 pm = list(re.finditer(rf"(?:包括|和|及|、)(?P<name>[^,、()和及]+?)\({_AREA}\)", clause))
                 if pm and current is not None:
                     for p in pm:
-                        current["declared_parts"].append((p.group("name").strip(), parse_chinese_number(p.group("area"))))
+                        current["declared_parts"].append(
+                            (p.group("name").strip(), _area_at(p.group("area"), cs + p.start("area"), text)))
                     run = None
                     continue
             if re.search(r"实施范围|个区块", clause):
