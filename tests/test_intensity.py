@@ -253,3 +253,41 @@ def test_ledger_class_derived_from_landuse_codes():
     assert v["development_rate"] == pytest.approx(20000 / 30000 * 100)  # (A + B21)/(A + B)
     assert v["far"] == pytest.approx(18000 / 20000)
     assert any("derived from land-use codes" in n for n in r.summary["notes"])
+
+
+def test_supply_status_column():
+    # 供地状态 as in the land-use sample: 已建成 → D and built; 已供未建 / 闲置 on a construction code → B21 and D;
+    # 未供应 → B21, not D; 闲置 → G
+    g = gpd.GeoDataFrame({"DLBM": ["0601", "0601", "0601", "0701", "0101"],
+                          "供地状态": ["已建成", "已供未建", "闲置", "未供应", ""],
+                          "建筑面积": [9000, None, None, None, None]},
+                         geometry=[rect(i, 100, 100) for i in range(5)], crs="EPSG:4549")
+    p = normalize_parcels(g)
+    assert list(p["ledger_class"]) == ["A2", "B21", "B21", "B21", "B22"]
+    assert list(p["supplied"]) == [True, True, True, False, False]
+    assert list(p["idle"]) == [False, False, True, False, False]
+    v = intensity(g).summary["units"]["part:all"]
+    # A = 10000, B21 = 30000, B = 40000, D = 30000, G = 10000
+    assert v["development_rate"] == pytest.approx(40000 / 50000 * 100)
+    assert v["supply_rate"] == pytest.approx(30000 / 40000 * 100)
+    assert v["built_rate"] == pytest.approx(10000 / 30000 * 100)
+    assert v["idle_rate"] == pytest.approx(10000 / 30000 * 100)
+    assert v["industrial_far"] == pytest.approx(0.9)
+    g.loc[0, "供地状态"] = "差不多"
+    with pytest.raises(InputDataError, match="供地状态"):
+        normalize_parcels(g)
+
+
+def test_bundled_landuse_sample_runs():
+    from xclz_geo.datasets import data_path
+
+    p = data_path("samples", "landuse_parcels_synthetic.gpkg", must_exist=False)
+    if not p.exists():
+        pytest.skip("land-use sample not in this checkout")
+    g = gpd.read_file(p)
+    r = intensity(g)
+    v = r.summary["units"]["part:all"]
+    assert 0 < v["industrial_land_rate"] < 100 and v["idle_rate"] is not None
+    assert r.summary["quality"] == "synthetic"
+    u = underused(parcels=g)
+    assert u.summary["by_flag"]["idle"]["count"] == int((g["供地状态"] == "闲置").sum())

@@ -93,6 +93,7 @@ PARCEL_FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "tax_wan": ("税收(万元)", ("税收", "税收总额", "实缴税金(万元)", "实缴税金", "tax"), "number"),
     "industry_code": ("行业代码", ("国民经济行业代码", "hydm"), "text"),
     "floors": ("层数", ("楼层数", "floors"), "number"),
+    "supply_status": ("供地状态", ("供应状态", "土地供应状态", "supply_status"), "text"),
     "landuse_code": ("地类编码", ("dlbm", "地类代码", "用地代码", "ghfldm", "ydyhfldm", "分类代码", "landuse_code"), "text"),
 }
 
@@ -199,7 +200,7 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -
         elif kind == "bool":
             out[key] = out[key].map(_to_bool)
         else:
-            out[key] = out[key].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+            out[key] = out[key].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else (str(v).strip() or None))
     out["ledger_class"] = out["ledger_class"].map(lambda v: v.upper() if isinstance(v, str) and v else None)
     bad = out["ledger_class"].notna() & ~out["ledger_class"].isin(LEDGER_CLASSES)
     if bad.any():
@@ -221,9 +222,39 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -
         out.loc[need, "ledger_derived"] = derived.notna().to_numpy()
         out["ledger_class"] = out["ledger_class"].map(lambda v: v if isinstance(v, str) else None)
         present.add("ledger_class")
+    if "supply_status" in present:
+        _apply_supply_status(out, source)
+        present |= {"supplied", "idle"}
     res = gpd.GeoDataFrame(out, geometry=parcels.geometry.name, crs=parcels.crs)
     res.attrs["present"] = sorted(present)
     return res
+
+
+#: 供地状态 values → (supplied, idle, built)
+SUPPLY_STATUS = {
+    "已建成": (True, False, True), "已供应已建成": (True, False, True),
+    "已供未建": (True, False, False), "已供应未建成": (True, False, False), "已供应": (True, False, None),
+    "闲置": (True, True, False), "闲置土地": (True, True, False),
+    "未供应": (False, False, False), "未供地": (False, False, False),
+}
+
+
+def _apply_supply_status(out: "pd.DataFrame", source: str) -> None:
+    """Set ``supplied``/``idle`` from 供地状态; land not built (已供未建, 闲置, 未供应) whose 统计类别 was derived
+    from a construction-land code counts as B21 (已达到供地条件的其他土地), not as built land A."""
+    st = out["supply_status"]
+    bad = st.notna() & ~st.isin(list(SUPPLY_STATUS))
+    if bad.any():
+        i = out.index[bad][0]
+        raise InputDataError(f"{source}: row {i}: 供地状态 {st[i]!r} is not one of {', '.join(SUPPLY_STATUS)}")
+    known = st.notna()
+    sup = st.map(lambda v: SUPPLY_STATUS[v][0] if v in SUPPLY_STATUS else False)
+    idl = st.map(lambda v: SUPPLY_STATUS[v][1] if v in SUPPLY_STATUS else False)
+    out["supplied"] = out["supplied"].astype(bool) | sup.astype(bool)
+    out["idle"] = out["idle"].astype(bool) | idl.astype(bool)
+    unbuilt = known & st.map(lambda v: SUPPLY_STATUS.get(v, (0, 0, None))[2] is False)
+    move = unbuilt & out["ledger_derived"].astype(bool) & out["ledger_class"].isin(BUILT_CLASSES)
+    out.loc[move, "ledger_class"] = "B21"
 
 
 def attach_buildings(parcels: "gpd.GeoDataFrame", buildings: "gpd.GeoDataFrame", *,
@@ -320,7 +351,8 @@ def land_ledger(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
         "investment_A2_wan": (pc["investment_wan"].fillna(0.0) * sh).where(ind, 0.0),
         "tax_A2_wan": (pc["tax_wan"].fillna(0.0) * sh).where(ind, 0.0),
         "tax_all_wan": pc["tax_wan"].fillna(0.0) * sh,
-        "missing_floor_area_A_m2": pc["_a"].where(built & pc["floor_area_m2"].isna(), 0.0),
+        # built land where buildings are expected (not roads, green space) but no floor area is given
+        "missing_floor_area_A_m2": pc["_a"].where(lc.isin(("A1", "A2", "A4", "A52", "A6")) & pc["floor_area_m2"].isna(), 0.0),
     }
     df = pd.DataFrame(cols)
     df["part_id"] = pc["part_id"].to_numpy()
@@ -472,7 +504,8 @@ def intensity(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
                      "B11/B12/B21 cannot be told from a code): give 统计类别 where it matters.")
     miss = float(led["missing_floor_area_A_m2"].sum())
     if miss > 0:
-        notes.append(f"{units.m2_to_mu(miss):,.1f} 亩 of built land has no floor area (neither attribute nor building): 容积率 is understated.")
+        notes.append(f"{units.m2_to_mu(miss):,.1f} 亩 of built residential, industrial, commercial or public land has no floor area "
+                     "(neither attribute nor building): 容积率 and 建筑密度 are understated.")
     if float(led["unclassified_m2"].sum()) > 0:
         notes.append(f"{units.m2_to_mu(float(led['unclassified_m2'].sum())):,.1f} 亩 of parcels have no 统计类别 and count in no indicator.")
     summary = {
