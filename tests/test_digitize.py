@@ -427,3 +427,15 @@ def test_rotated_rectangles_with_ragged_ends(w, h, angle, ends, offset):
     res = digitize(text, net(lines), tolerance_m=50)
     expected = affinity.rotate(box(X0, Y0, X0 + w, Y0 + h + (offset or 0.0)), angle, origin=(X0, Y0))
     assert iou(res.polygon, expected) >= 0.97
+
+
+def test_cli_digitize_dxf_with_name_field_and_crs(tmp_path, capsys):
+    from xclz_geo.cli.main import main
+
+    args = ["digitize", "--text", "东至民生路,南至光藻路,西至无量溪河西侧,北至芜杭铁路",
+            "--network", str(FIX / "digitize_grid.dxf"), "--name-field", "Layer", "--out", str(tmp_path / "d.geojson")]
+    assert main(args) == 2  # a DXF declares no CRS
+    assert "crs" in capsys.readouterr().err.lower()
+    assert main([*args, "--crs", "EPSG:4549", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["crs"] == "EPSG:4549" and rec["sides"][2]["features"][0]["side_of_feature"]["side"] == "W"

@@ -277,14 +277,17 @@ def normalize_network(
         )
     names = ["" if (v is None or (isinstance(v, float) and v != v)) else str(v).strip() for v in gdf[nf].tolist()]
     alt_cols = [c for c in ALT_NAME_FIELDS if c in cols and c != nf]
+    alt_values = [gdf[c].tolist() for c in alt_cols]
     alts = []
     for i in range(len(gdf)):
         vals: list[str] = []
-        for c in alt_cols:
-            vals.extend(_split_multi(gdf[c].iat[i]))
+        for col in alt_values:
+            v = col[i]
+            if v is not None and v == v and v != "":
+                vals.extend(_split_multi(v))
         if not names[i] and vals:
             names[i] = vals[0]
-        alts.append(";".join(dict.fromkeys(v for v in vals if v != names[i])))
+        alts.append(";".join(dict.fromkeys(v for v in vals if v != names[i])) if vals else "")
     rf = ref_field or _pick(cols, REF_FIELDS)
     if ref_field and ref_field not in cols:
         raise InputDataError(f"{source}: no ref field {ref_field!r}; the columns are: {', '.join(map(str, cols))}")
