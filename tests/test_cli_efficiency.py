@@ -76,12 +76,13 @@ def test_cli_bad_inputs_exit_2(tmp_path, capsys):
     assert main(["efficiency", "--out", str(tmp_path / "o")]) == 2
 
 
-def test_cli_bundled_sample_with_synthetic_zone(tmp_path, synthetic_boundaries):
+def test_cli_bundled_sample_with_bundled_zone(tmp_path):
     pytest.importorskip("xclz_geo.locate")
     from xclz_geo.datasets import data_path
 
-    b = tmp_path / "b.geojson"
-    synthetic_boundaries.to_file(b, driver="GeoJSON")
+    b = data_path("boundaries", "zone.geojson", must_exist=False)
+    if not b.exists():
+        pytest.skip("bundled zone.geojson not in this checkout")
     out = tmp_path / "s"
     rc = main(["efficiency", "--enterprises", str(data_path("samples", "enterprises_synthetic.csv")),
                "--boundaries", str(b), "--out", str(out)])
@@ -90,5 +91,6 @@ def test_cli_bundled_sample_with_synthetic_zone(tmp_path, synthetic_boundaries):
     parts = {r["part"] for r in summ["by_part"]}
     assert {"xuancheng", "guangde_main"} <= parts
     assert summ["data_quality"] == "synthetic"
+    assert summ["location"]["boundaries_quality"] == "schematic"
     s = pd.read_csv(out / "scores.csv", encoding="utf-8-sig")
     assert len(s) == 150 and {"part_id", "block_id", "locate_status"} <= set(s.columns)
