@@ -495,3 +495,15 @@ def test_summary_per_part_by_parcel(synthetic_zone):
     s = r.scores.set_index(H["code"])
     assert s.loc["a", "part_id"] == "xuancheng" and s.loc["b", "block_id"] == "guangde"
     assert s.loc["c", "locate_status"] == "parcel not found"
+
+
+def test_parquet_input_and_zone_without_polygons(tmp_path):
+    from xclz_geo.zone import Zone
+
+    p = tmp_path / "f.parquet"
+    three_firms().to_parquet(p)
+    zone = Zone.from_spec()
+    with pytest.warns(DataQualityWarning, match="no polygons"):
+        r = evaluate(p, zone=zone)
+    assert list(r.scores["class"]) == ["A", "B", "C"]
+    assert r.summary["by_part"] == []

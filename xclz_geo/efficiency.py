@@ -365,7 +365,10 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         raw = source.reset_index(drop=True).copy()
         where = "enterprise table"
     else:
-        raw = read_table(source, sheet=sheet, dtype=str, keep_default_na=False)
+        if Path(source).suffix.lower() == ".parquet":
+            raw = read_table(source)
+        else:
+            raw = read_table(source, sheet=sheet, dtype=str, keep_default_na=False)
         where = str(source)
     raw.columns = [str(c) for c in raw.columns]
     cm = map_columns(raw.columns)
@@ -446,6 +449,15 @@ def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
             pd.DataFrame(columns=[f.header_zh for f in flds]).to_excel(xw, sheet_name="企业数据", index=False)
             notes.to_excel(xw, sheet_name="说明", index=False)
             general.to_excel(xw, sheet_name="说明", index=False, startrow=len(notes) + 2)
+            from openpyxl.utils import get_column_letter
+
+            ws = xw.sheets["企业数据"]
+            for k, f in enumerate(flds, start=1):
+                ws.column_dimensions[get_column_letter(k)].width = max(12, 2 * len(f.header_zh) + 2)
+            ws.freeze_panes = "A2"
+            wn = xw.sheets["说明"]
+            for col, width in zip("ABCDEFG", (26, 22, 10, 8, 10, 70, 50)):
+                wn.column_dimensions[col].width = width
         tmp.replace(p)
     finally:
         if tmp.exists():
@@ -1191,6 +1203,10 @@ def evaluate(
     computed["reason_code"] = rcode
 
     locinfo: dict[str, Any] | None = None
+    if zone is not None and not zone.has_geometry:
+        warnings.warn(f"zone from {zone.boundaries_source} has no polygons: firms are not located (no per-part summary)",
+                      DataQualityWarning, stacklevel=2)
+        zone = None
     if zone is not None:
         loc, locinfo = _locate_firms(d, zone, parcels=parcels, datum=datum)
         for c in loc.columns:
