@@ -210,3 +210,9 @@ def test_unresolved_name_lists_nearest():
     with pytest.raises(NameNotResolvedError) as ei:
         match_feature(_index().network, "民主路", allow_fuzzy=True)
     assert "民生路" in str(ei.value)
+
+
+def test_osm_name_tag_can_be_chosen():
+    n = load_network(FIX / "digitize_grid.osm", name_field="alt_name")
+    # only 祥花线 has an alt_name; the others fall back to their other name tags
+    assert "祥花公路" in set(n["name"]) and "经四路" in set(n["name"])

@@ -66,7 +66,7 @@ ID_FIELDS = ("feature_id", "id", "ID", "fid", "FID", "osm_id", "OBJECTID", "obje
 #: fuzzy matches below this similarity (0–1) are not used
 FUZZY_MIN_SCORE = 0.75
 
-_OSM_SUFFIXES = (".osm", ".pbf", ".osm.pbf", ".osm.bz2")
+_OSM_SUFFIXES = (".osm", ".pbf", ".osm.pbf")
 _HSTORE_RE = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
 _WATER_VALUES = {"water", "river", "stream", "canal", "drain", "ditch", "waterway", "水系", "河流", "水域"}
 _RAIL_VALUES = {"rail", "railway", "light_rail", "subway", "铁路"}
@@ -129,7 +129,7 @@ def _is_osm(path: Path) -> bool:
     return name.endswith(_OSM_SUFFIXES)
 
 
-def _read_osm(path: Path, *, layer: str | None) -> "gpd.GeoDataFrame":
+def _read_osm(path: Path, *, layer: str | None, name_key: str | None = None) -> "gpd.GeoDataFrame":
     import geopandas as gpd
     import pandas as pd
 
@@ -171,11 +171,12 @@ def _read_osm(path: Path, *, layer: str | None) -> "gpd.GeoDataFrame":
                 kinds.append("rail")
             else:
                 kinds.append(None)
-        names = col("name")
+        names = col(name_key or "name")
         prefix = "way" if lyr == "lines" else "relation"
+        plain_names = col("name") if name_key else [None] * len(tags)
         alt = []
         for i, t in enumerate(tags):
-            vals: list[str] = []
+            vals: list[str] = _split_multi(plain_names[i])
             for k in ("name:zh", "name:zh-Hans", "alt_name", "old_name", "official_name", "loc_name", "short_name", "alt_name:zh"):
                 vals.extend(_split_multi(t.get(k)))
             if not names[i] and vals:
@@ -377,7 +378,8 @@ def load_network(
         default both).
     name_field
         Column holding feature names, e.g. ``Layer`` for a DXF whose layers are named after
-        the roads (default: the first of :data:`NAME_FIELDS` present).
+        the roads (default: the first of :data:`NAME_FIELDS` present). For OSM data, the tag
+        read as the name (default ``name``, then ``name:zh`` and the other name tags).
     encoding
         Attribute encoding (``gbk``) when a Shapefile does not declare one.
     crs
@@ -405,8 +407,8 @@ def load_network(
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"{p}: network file not found")
-    if _is_osm(p) and name_field is None:
-        gdf = _read_osm(p, layer=layer)
+    if _is_osm(p):
+        gdf = _read_osm(p, layer=layer, name_key=name_field)
         if gdf.crs is None:
             gdf = gdf.set_crs("EPSG:4326")
         return _clean_geometries(gdf, source=str(p))
