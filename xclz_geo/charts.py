@@ -218,7 +218,10 @@ def bar_chart(
             ax.set_ylabel(ylabel)
             ax.margins(y=0.12)
         if k > 1:
-            ax.legend(fontsize=8, frameon=False, loc="best")
+            if horizontal or k > 3:  # outside the axes, right: never over the bars
+                ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+            else:
+                ax.legend(fontsize=8, frameon=False, loc="best")
         _title(ax, title, note)
     return fig
 

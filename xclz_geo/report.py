@@ -57,6 +57,9 @@ SAMPLE_FILES = {
     "raster": ("samples", "landcover_synthetic.tif"),
 }
 
+#: class table of the bundled land-cover sample (CLCD-like values 1–9)
+SAMPLE_RASTER_CLASSES = "clcd"
+
 #: quality label for inputs that declare none
 UNLABELLED = "unlabelled"
 
@@ -486,6 +489,7 @@ def _efficiency_section(
             place = place.fillna(ev.get("locate_status", pd.Series("", index=ev.index)).map(
                 lambda st: "区外" if st == "outside" else "未定位"))
             ctp = pd.crosstab(place, ev["class"]).reindex(columns=labels, fill_value=0)
+            ctp = ctp.reindex([n for n in [*parts_zh.values(), "区外", "未定位"] if n in ctp.index])
             fig = charts.bar_chart(ctp, title="各片区企业分类构成", note=_chart_note(ql, caveat), ylabel="企业数（家）", stacked=True,
                                    colours=charts.CLASS_COLOURS, value_format="{:,.0f}", horizontal=True)
             sec.charts.append(_chart("chart_class_by_part", "各片区企业分类构成 Classes per part", fig, ql, caveat))
@@ -500,6 +504,7 @@ def _efficiency_section(
             if df.empty or "tax_per_mu" not in df:
                 continue
             d2 = df.set_index(df[idcol].map(lambda v: names.get(v) or {"outside the zone": "区外", "not located": "未定位"}.get(v, v)))
+            d2 = d2.reindex([n for n in [*names.values(), "区外", "未定位"] if n in d2.index])
             per = pd.DataFrame({"亩均税收": pd.to_numeric(d2["tax_per_mu"], errors="coerce")})
             if "revenue_wan" in d2:
                 land = pd.to_numeric(d2["land_mu"], errors="coerce")
@@ -1024,6 +1029,8 @@ def build_report(
     say("land-use composition")
     lu_sec = _landuse_section(zone, parcels_gdf, parcels_q, code_field=code_field, boundary_q=boundary_q)
     say("land-cover composition")
+    if raster_classes is None and is_sample(raster) and Path(raster).name == SAMPLE_FILES["raster"][1]:
+        raster_classes = SAMPLE_RASTER_CLASSES
     lc_sec, raster_q = _landcover_section(zone, raster, classes=raster_classes, declared=input_quality, boundary_q=boundary_q)
     if raster is not None:
         inputs.append(ReportInput("raster 土地覆盖", _source_text(raster), raster_q or _quality_of("raster", raster, input_quality)))
@@ -1141,10 +1148,13 @@ def _intensity_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame",
     sec.notes.extend(notes + list(res.summary.get("notes", [])))
     t = res.table
     parts_zh, blocks_zh = _names(zone)
+    # a block with a single part repeats that part's values: show it once
+    single = {b for b, n in zone.parts.groupby("block_id")["part_id"].count().items() if n == 1}
+    t = t[~((t["level"] == "block") & t["unit_id"].isin(single))]
     unit_label = {}
     for lvl, uid in t[["level", "unit_id"]].drop_duplicates().itertuples(index=False, name=None):
         name = parts_zh.get(uid) if lvl == "part" else blocks_zh.get(uid) if lvl == "block" else ("全区 zone" if lvl == "zone" else uid)
-        unit_label[(lvl, uid)] = f"{name or uid}" + ("（园区）" if lvl == "block" and uid in parts_zh else "")
+        unit_label[(lvl, uid)] = f"{name or uid}" + ("（全园区）" if lvl == "block" else "")
     order = list(dict.fromkeys(t["indicator"]))
     rows = []
     for ind in order:

@@ -59,7 +59,7 @@ def _declared(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import build_report, sample_inputs
+    from ..report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
 
     declared = _declared(args.data_quality)
     zone = load_zone(args)
@@ -68,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if not (enterprises or parcels or raster) and not args.no_samples:
         samples = sample_inputs()
         enterprises, parcels, raster = samples["enterprises"], samples["parcels"], samples["raster"]
+        if raster is not None and args.raster_classes is None:
+            args.raster_classes = SAMPLE_RASTER_CLASSES
         used_samples = [k for k, v in samples.items() if v is not None]
     bar = progress(total=_STEPS, desc="report")
     try:

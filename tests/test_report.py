@@ -1,0 +1,365 @@
+"""The land-efficiency report: files, sections, offline HTML, quality labels, Chinese charts.
+
+The report is built once per module on the synthetic rectangles of ``conftest.py``, the bundled
+synthetic enterprise sample, a small hand-made parcel layer and a tiny land-cover GeoTIFF
+(both built here, labelled synthetic).
+"""
+
+from __future__ import annotations
+
+import html as _html
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_synthetic_boundaries
+from xclz_geo import charts
+from xclz_geo.crs import transformer
+from xclz_geo.datasets import data_path
+from xclz_geo.errors import FontUnavailableError, InputFileError
+from xclz_geo.report import build_report, is_sample, sample_inputs
+from xclz_geo.zone import Zone
+
+ENTERPRISES = data_path("samples", "enterprises_synthetic.csv", must_exist=False)
+
+#: hand-made parcels in the xuancheng rectangle: (DLBM, 统计类别, supplied, idle, floor m², footprint m², invest 万元, tax 万元, industry)
+PARCELS = [
+    ("0601", "A2", "是", "否", 60000.0, 24000.0, 30000.0, 900.0, "3484"),   # ordinary plant
+    ("0601", "A2", "是", "否", 8000.0, 6000.0, 4000.0, 20.0, "3484"),       # low FAR, low coverage, low tax
+    ("0601", "A2", "是", "是", 0.0, 0.0, 0.0, 0.0, "2929"),                 # idle
+    ("0602", "A2", "是", "否", 30000.0, 15000.0, 8000.0, 300.0, "5951"),    # warehouse
+    ("0701", "A1", "是", "否", 80000.0, 8000.0, None, None, None),          # housing
+    ("0810", "A4", "是", "否", 20000.0, 6000.0, None, 50.0, None),          # public
+    ("1003", "A51", "是", "否", None, None, None, None, None),              # road
+    ("0101", "B11", "否", "否", None, None, None, None, None),              # farmland, not yet available
+    ("1106", "C1", "否", "否", None, None, None, None, None),               # water, not buildable
+]
+PARCEL_SIDE_M = 300.0
+
+
+def make_parcels():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    to_gk = transformer("EPSG:4490", "EPSG:4549")
+    x0, y0 = to_gk.transform(118.775, 30.915)  # centre of the synthetic xuancheng rectangle
+    rows, geoms = [], []
+    for i, (dlbm, led, sup, idle, fa, fp, inv, tax, ind) in enumerate(PARCELS):
+        cx = x0 - 1000 + (i % 3) * (PARCEL_SIDE_M + 50)
+        cy = y0 - 1000 + (i // 3) * (PARCEL_SIDE_M + 50)
+        geoms.append(box(cx, cy, cx + PARCEL_SIDE_M, cy + PARCEL_SIDE_M))
+        rows.append({"地块编号": f"T{i + 1:02d}", "DLBM": dlbm, "统计类别": led, "是否已供应": sup, "是否闲置": idle,
+                     "总建筑面积(平方米)": fa, "建筑基底面积(平方米)": fp, "固定资产投资(万元)": inv, "税收(万元)": tax,
+                     "行业代码": ind, "quality": "synthetic"})
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4549").to_crs("EPSG:4490")
+
+
+def make_raster(path: Path) -> Path:
+    """A 100 m land-cover grid over the xuancheng rectangle: left half class 50 (built-up), right half 10 (tree)."""
+    import rasterio
+    from affine import Affine
+
+    to_gk = transformer("EPSG:4490", "EPSG:4549")
+    x0, y0 = to_gk.transform(118.775, 30.915)
+    n = 60
+    data = np.full((n, n), 10, dtype="uint8")
+    data[:, : n // 2] = 50
+    tr = Affine(100.0, 0.0, x0 - 3000, 0.0, -100.0, y0 + 3000)
+    with rasterio.open(path, "w", driver="GTiff", width=n, height=n, count=1, dtype="uint8", crs="EPSG:4549",
+                       transform=tr, nodata=0) as dst:
+        dst.write(data, 1)
+        dst.update_tags(quality="synthetic")
+    return path
+
+
+@pytest.fixture(scope="module")
+def zone():
+    return Zone.from_boundaries(make_synthetic_boundaries())
+
+
+@pytest.fixture(scope="module")
+def built(zone, tmp_path_factory):
+    if not ENTERPRISES.exists():
+        pytest.skip("data/samples/enterprises_synthetic.csv is not in this checkout")
+    tmp = tmp_path_factory.mktemp("report")
+    raster = make_raster(tmp / "landcover.tif")
+    out = tmp / "out"
+    res = build_report(zone=zone, enterprises=ENTERPRISES, parcels=make_parcels(), raster=raster,
+                       raster_classes={10: "林地 tree", 50: "建设用地 built-up"}, out_dir=out)
+    return res
+
+
+@pytest.fixture(scope="module")
+def page(built) -> str:
+    return built.html_path.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ files and sections
+
+
+def test_three_files_written(built):
+    assert built.html_path.is_file() and built.html_path.suffix == ".html"
+    assert built.xlsx_path.is_file() and built.xlsx_path.suffix == ".xlsx"
+    assert built.gpkg_path is not None and built.gpkg_path.is_file()
+    assert not list(built.html_path.parent.glob(".*tmp*")), "temporary files left behind"
+
+
+def test_every_section_present_and_run(built, page):
+    for sid in ("inputs", "areas", "map", "landuse", "landcover", "intensity", "efficiency", "underused", "method"):
+        sec = built.section(sid)
+        assert sec.status == "ok", f"{sid}: {sec.reason}"
+        assert f'id="sec-{sid}" data-status="ok"' in page
+    for title in ("面积核对", "土地利用构成", "TD/T 1029", "亩均效益", "低效用地"):
+        assert title in page
+
+
+def test_area_table_has_every_part(built):
+    t = next(t for t in built.tables if t.key == "area_check")
+    assert list(t.df["part_id"]) == ["xuancheng", "guangde_main", "guangde_west"]
+    # the rectangles are sized to the official areas
+    assert np.allclose(t.df["measured_km2"], t.df["official_km2"], rtol=1e-3)
+
+
+def test_landuse_composition_in_mu(built):
+    t = next(t for t in built.tables if t.key == "landuse_by_group")
+    x = t.df[t.df["part_id"] == "xuancheng"]
+    # nine 300 m × 300 m parcels = 9 × 135 亩
+    assert x["area_mu"].sum() == pytest.approx(9 * PARCEL_SIDE_M**2 * 15 / 10000, rel=1e-6)
+    assert set(t.df["part_id"]) <= {"xuancheng", "guangde_main", "guangde_west"}
+
+
+def test_landcover_shares(built):
+    t = next(t for t in built.tables if t.key == "landcover_by_class")
+    x = t.df[t.df["part_id"] == "xuancheng"]
+    # the grid covers 6 km × 6 km around the rectangle's centre; the rectangle is √29.8 ≈ 5.46 km wide,
+    # so it lies inside the grid and is split in two equal halves
+    by_name = x.groupby("name")["area_mu"].sum()
+    assert by_name["林地 tree"] == pytest.approx(by_name["建设用地 built-up"], rel=1e-3)
+    assert by_name.sum() == pytest.approx(29.8 * 1500, rel=2e-3)
+
+
+def test_tdt1029_table_beside_national_average(built):
+    t = next(t for t in built.tables if t.key == "tdt1029_indicators")
+    names = set(t.df["name_zh"])
+    assert {"土地开发率", "工业用地率", "综合容积率", "土地闲置率"} <= names
+    assert t.df["national"].notna().sum() >= 5
+    row = t.df.set_index("name_zh").loc["工业用地率"]
+    # A2 = 4 parcels, A = 4 + A1 + A4 + A51 = 7 parcels, all of equal area
+    assert row["宣城经开区"] == pytest.approx(4 / 7 * 100, rel=1e-6)
+    assert "formula_confirmed = false" in t.caveat
+
+
+def test_efficiency_tables_and_caveat(built):
+    t = next(t for t in built.tables if t.key == "class_distribution")
+    assert set(t.df["class"]) <= {"A", "B", "C", "D"}
+    assert "confirmed" in built.caveats[0] or "not official" in built.caveats[0]
+    assert "not official" in t.caveat
+    scores = next(t for t in built.tables if t.key == "enterprise_scores")
+    src = pd.read_csv(ENTERPRISES, encoding="utf-8-sig")
+    assert len(scores.df) == len(src), "every enterprise row is in the report"
+    assert int(t.df["count"].sum()) == int((scores.df["status"] == "evaluated").sum())
+
+
+def test_underused_freeable_mu_consistent(built, page):
+    sec = built.section("underused")
+    t = next(t for t in built.tables if t.key == "underused_land")
+    assert (t.df["freeable_mu"] > 0).all()
+    assert sec.facts["total_freeable_mu"] == pytest.approx(float(t.df["freeable_mu"].sum()))
+    # the idle parcel T03 (135 亩) frees all its land
+    idle = t.df[t.df["parcel_id"] == "T03"]
+    assert len(idle) == 1 and idle["freeable_mu"].iloc[0] == pytest.approx(135.0, rel=1e-6)
+    m = re.search(r'id="freeable-mu">[^<]*?([\d,]+\.\d) 亩', page)
+    assert m and float(m.group(1).replace(",", "")) == pytest.approx(sec.facts["total_freeable_mu"], abs=0.05)
+
+
+# ------------------------------------------------------------------ offline and labels
+
+
+_EXTERNAL = re.compile(r"""<(?:script|img|iframe)\b[^>]*\bsrc\s*=\s*["']?\s*(?:https?:)?//|<link\b[^>]*\bhref\s*=\s*["']?\s*(?:https?:)?//|@import\s+(?:url\()?["']?\s*(?:https?:)?//""", re.I)
+
+
+def test_html_has_no_external_script_or_stylesheet(page):
+    assert not _EXTERNAL.search(page)
+    # the embedded map is an escaped srcdoc document: check it too
+    docs = [_html.unescape(d) for d in re.findall(r'srcdoc="([^"]*)"', page)]
+    assert docs, "the map is embedded"
+    for d in docs:
+        assert "<script" in d and "L.map" in d.replace(" ", "") or "leaflet" in d.lower()
+        assert not _EXTERNAL.search(d), _EXTERNAL.search(d).group(0)
+
+
+def test_charts_are_data_uris(page, built):
+    srcs = re.findall(r'<img[^>]*src="([^"]+)"', page)
+    assert len(srcs) == len(built.charts) >= 6
+    assert all(s.startswith("data:image/png;base64,") for s in srcs)
+
+
+def test_every_table_and_chart_carries_quality(built, page):
+    for t in built.tables:
+        assert t.quality, t.key
+    for t in built.tables:
+        if t.key.startswith(("area", "landuse", "landcover", "tdt1029", "class_", "efficiency", "enterprise", "underused")):
+            assert "synthetic" in t.quality, (t.key, t.quality)
+    tables_html = re.findall(r'<table id="([^"]+)" data-quality="([^"]*)"', page)
+    assert {k for k, _ in tables_html} == {t.key for t in built.tables}
+    assert all(q for _, q in tables_html)
+    for c in built.charts:
+        assert "synthetic" in c.quality, c.key
+    assert page.count("数据质量") >= len(built.tables) + len(built.charts)
+    assert 'id="quality-banner"' in page and 'id="method-caveat"' in page
+
+
+def test_xlsx_one_sheet_per_table_with_quality(built):
+    from openpyxl import load_workbook
+
+    wb = load_workbook(built.xlsx_path, read_only=True)
+    assert wb.sheetnames[0] == "about"
+    assert wb.sheetnames[1:] == [t.key for t in built.tables]
+    for t in built.tables:
+        df = pd.read_excel(built.xlsx_path, sheet_name=t.key)
+        assert len(df) == len(t.df), t.key
+        assert "数据质量 quality" in df.columns
+        assert (df["数据质量 quality"] == t.quality).all()
+        if t.caveat:
+            assert (df["说明 caveat"] == t.caveat).all()
+    about = pd.read_excel(built.xlsx_path, sheet_name="about", header=None).astype(str)
+    assert about.apply(lambda col: col.str.contains("synthetic")).any().any()
+    wb.close()
+
+
+def test_gpkg_layers_carry_quality(built):
+    import pyogrio
+
+    layers = [str(n) for n in pyogrio.list_layers(built.gpkg_path)[:, 0]]
+    assert set(layers) >= {"zone_parts", "enterprises", "landuse_parcels", "underused_land"}
+    import geopandas as gpd
+
+    for name in layers:
+        g = gpd.read_file(built.gpkg_path, layer=name)
+        assert "quality" in g.columns and g["quality"].notna().all() and (g["quality"] != "").all(), name
+        assert len(g) > 0
+    ent = gpd.read_file(built.gpkg_path, layer="enterprises")
+    assert (ent["quality"] == "synthetic").all()
+    assert ent["method_caveat"].str.contains("not official").all()
+    src = pd.read_csv(ENTERPRISES, encoding="utf-8-sig")
+    lonlat = pd.to_numeric(src["经度"], errors="coerce").notna() & pd.to_numeric(src["纬度"], errors="coerce").notna()
+    assert len(ent) == int(lonlat.sum())
+
+
+def test_missing_inputs_are_not_available_not_invented(zone, tmp_path):
+    res = build_report(zone=zone, out_dir=tmp_path)
+    text = res.html_path.read_text(encoding="utf-8")
+    for sid, why in (("landuse", "no parcels given"), ("landcover", "no land-cover raster given"),
+                     ("efficiency", "no enterprise table given"), ("underused", "neither parcels")):
+        sec = res.section(sid)
+        assert sec.status == "not available" and why in sec.reason
+        assert not sec.tables and not sec.charts
+        block = text.split(f'id="sec-{sid}"', 1)[1].split("</section>", 1)[0]
+        assert "not available: " + why in block
+        assert "<table" not in block and "<img" not in block
+    assert res.section("areas").status == "ok"
+    assert not res.caveats  # no method ran, no method caveat
+
+
+def test_out_must_be_a_folder(zone, tmp_path):
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    with pytest.raises(InputFileError, match="folder"):
+        build_report(zone=zone, out_dir=f)
+
+
+def test_samples_are_labelled_synthetic():
+    for name, p in sample_inputs().items():
+        if p is not None:
+            assert is_sample(p)
+            assert "synthetic" in p.name
+    assert not is_sample(Path("/tmp/enterprises.csv"))
+
+
+# ------------------------------------------------------------------ Chinese charts
+
+
+def test_chart_png_uses_a_cjk_font_without_missing_glyphs():
+    df = pd.DataFrame({"规上": [21, 47, 31, 5], "规下": [6, 15, 9, 2]},
+                      index=["A 优先发展类", "B 鼓励提升类", "C 规范转型类", "D 调控帮扶类"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = charts.bar_chart(df, title="亩均效益分类：各类企业数", note="数据质量 synthetic 合成样例", ylabel="企业数（家）",
+                               stacked=True)
+        png = charts.figure_png(fig)
+    glyph = [str(w.message) for w in caught if "missing from" in str(w.message) or "Glyph" in str(w.message)]
+    assert not glyph, glyph
+    fonts = charts.fonts_used(fig)
+    assert fonts, "the chart has Chinese text"
+    from matplotlib.ft2font import FT2Font
+
+    for path in fonts:
+        font = FT2Font(path)
+        for ch in "亩均效益分类企业数规上下优先发展类鼓励提升规范转型调控帮扶":
+            assert font.get_char_index(ord(ch)) != 0, f"{path} has no glyph for {ch}"
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    from xclz_geo.browser import png_stats
+
+    assert not png_stats(png).is_blank()
+
+
+def test_report_charts_were_drawn_with_the_cjk_font(built):
+    cjk = charts.cjk_font()
+    for c in built.charts:
+        assert c.fonts, c.key
+        assert all(Path(f).name == Path(cjk.path).name or "CJK" in f or "Han" in f for f in c.fonts), (c.key, c.fonts)
+
+
+def test_no_cjk_font_is_an_error_not_boxes(monkeypatch, tmp_path):
+    monkeypatch.setenv("XCLZ_CJK_FONT", str(tmp_path / "missing.ttf"))
+    charts.cjk_font.cache_clear()
+    try:
+        with pytest.raises(FontUnavailableError, match="fonts-noto-cjk"):
+            charts.bar_chart(pd.DataFrame({"x": [1.0]}, index=["甲"]), title="标题")
+    finally:
+        monkeypatch.delenv("XCLZ_CJK_FONT")
+        charts.cjk_font.cache_clear()
+
+
+def test_nan_bars_are_left_out_not_drawn_as_zero():
+    df = pd.DataFrame({"亩均税收": [10.0, math.nan]}, index=["甲", "乙"])
+    fig = charts.bar_chart(df, title="测试")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert "10.0" in texts
+    assert "0.0" not in texts and "nan" not in texts
+
+
+# ------------------------------------------------------------------ browser
+
+
+@pytest.mark.browser
+def test_report_opens_offline_without_console_errors(built):
+    from xclz_geo.browser import HeadlessBrowser, browser_unavailable_reason
+
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with HeadlessBrowser(width_px=1280, height_px=900, offline=True) as b:
+        rep = b.open(built.html_path, ready_js="return document.readyState === 'complete';", timeout_s=60)
+        d = b.driver
+        imgs = d.execute_script("return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);")
+        assert imgs and all(ok and w > 0 for ok, w in imgs)
+        frame = d.find_element("css selector", "iframe.map")
+        d.execute_script("arguments[0].scrollIntoView();", frame)
+        d.switch_to.frame(frame)
+        import time
+
+        t0 = time.monotonic()
+        while not d.execute_script("return window.xclzMapReady === true;") and time.monotonic() - t0 < 30:
+            time.sleep(0.1)
+        assert d.execute_script("return window.xclzMapReady === true;")
+        assert d.execute_script("return document.querySelectorAll('path.leaflet-interactive').length;") >= 3
+        d.switch_to.default_content()
+        errors = rep.console_errors + b.console_errors()
+    assert errors == []
