@@ -439,3 +439,15 @@ def test_cli_digitize_dxf_with_name_field_and_crs(tmp_path, capsys):
     assert main([*args, "--crs", "EPSG:4549", "--json"]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["crs"] == "EPSG:4549" and rec["sides"][2]["features"][0]["side_of_feature"]["side"] == "W"
+
+
+@pytest.mark.parametrize("bank, x_edge", [("西侧", X0 - 60), ("东侧", X0 + 60)])
+def test_river_outline_bank_follows_the_side_of_feature(bank, x_edge):
+    """A river drawn as an area (both banks, 120 m apart): 西侧 takes the west bank, 东侧 the east one."""
+    lines = rect_lines()
+    river = Polygon([(X0 - 60, Y0 - 400), (X0 + 60, Y0 - 400), (X0 + 60, Y0 + H + 400), (X0 - 60, Y0 + H + 400)])
+    lines[3] = ("界河", list(river.exterior.coords))
+    res = digitize(f"东至东路,南至南路,西至界河{bank},北至北路", net(lines))
+    assert iou(res.polygon, box(x_edge, Y0, X0 + W, Y0 + H)) >= 0.995
+    west = next(s for s in res.record["sides"] if s["direction"] == "W")["features"][0]
+    assert west["side_of_feature"]["applied"].startswith("yes")

@@ -29,8 +29,10 @@
    features on their compass sides is chosen (the reference point only breaks ties).
 
 Interpretation of ``西至无量溪河西侧``: the west boundary is the west side (bank) of the
-river, so the river lies inside the area. A centreline network has no width, so the
-boundary follows the centreline; the record says so (``side_of_feature``).
+river, so the river lies inside the area. Where the network has both banks (a river drawn
+as an area, whose outline becomes lines) or two carriageways, the corners and the path take
+the named side; a centreline network has no width, so there the boundary follows the
+centreline. The record says which (``side_of_feature.applied``).
 """
 
 from __future__ import annotations
@@ -344,10 +346,27 @@ class _Graph:
             self.add_edge(LineString([self.xy[p], self.xy[q]]))
             self.bridges.append({"gap_m": round(g, 2), "at": [round(float(xy[p][0]), 2), round(float(xy[p][1]), 2)]})
 
-    def shortest_path(self, a: int, b: int) -> tuple[list[tuple[float, float]], list[int]] | None:
-        """Coordinates of the shortest path from node ``a`` to ``b`` and the edges used."""
+    def shortest_path(self, a: int, b: int, *, prefer: str | None = None,
+                      ) -> tuple[list[tuple[float, float]], list[int]] | None:
+        """Coordinates of the shortest path from node ``a`` to ``b`` and the edges used.
+
+        ``prefer`` (a compass code) makes edges lying further that way cheaper (up to half
+        price), so that of two parallel routes — the two banks of a river outline, the two
+        carriageways of a road — the one on that side is taken. A single route is unaffected.
+        """
         if a == b:
             return [self.xy[a]], []
+        weight: dict[int, float] = {}
+        if prefer in SIDE_VECTORS:
+            d = _dir_of(prefer)
+            live = self.live_edges()
+            mids = {i: self.edges[i].interpolate(0.5, normalized=True) for i in live}
+            proj = {i: mids[i].x * d[0] + mids[i].y * d[1] for i in live}
+            lo, hi = min(proj.values()), max(proj.values())
+            span = hi - lo
+            for i in live:
+                s = (hi - proj[i]) / span if span > 0 else 0.0
+                weight[i] = self.edges[i].length * (0.5 + 0.5 * s)
         dist = {a: 0.0}
         prev: dict[int, tuple[int, int]] = {}
         heap = [(0.0, a)]
@@ -360,7 +379,7 @@ class _Graph:
             for i in self.adj[n]:
                 u, v = self.ends[i]
                 m = v if u == n else u
-                nd = d + self.edges[i].length
+                nd = d + (weight[i] if weight else self.edges[i].length)
                 if nd < dist.get(m, math.inf) - 1e-9:
                     dist[m] = nd
                     prev[m] = (n, i)
@@ -446,6 +465,7 @@ class _Item:
     graph: _Graph | None = None
     constraint_info: list[dict[str, Any]] = field(default_factory=list)
     ambiguous: bool = False
+    side_route_differs: bool = False
 
     @property
     def geom(self) -> Any:
@@ -795,9 +815,15 @@ def digitize(
             err.gap_m = exc.gap  # type: ignore[attr-defined]
             err.corner = it.label  # type: ignore[attr-defined]
             raise err from None
+        prefer = it.feature.side_of_feature if it.feature.side_of_feature in SIDE_VECTORS else None
         res = it.graph.shortest_path(a, b)
         if res is None:  # pragma: no cover - bridge() guarantees connectivity
             raise AssemblyError(f"{it.label}: no path between its corners")
+        if prefer:
+            res_side = it.graph.shortest_path(a, b, prefer=prefer)
+            it.side_route_differs = it.side_route_differs or (res_side is not None and res_side[1] != res[1])
+            if res_side is not None:
+                res = res_side
         coords, used = res
         # end exactly on the corners so that neighbouring paths share their end points
         coords = [tuple(c_in["_xy_b"])] + list(coords[1:-1]) + [tuple(c_out["_xy_a"])] if len(coords) >= 2 else coords
@@ -872,7 +898,9 @@ def digitize(
                     "reading": ("boundary on the feature's centre line" if f.side_of_feature == "C" else
                                 f"boundary along the {f.side_of_feature} side of {f.name}: the feature lies "
                                 f"{'inside' if inside else 'outside'} the area"),
-                    "applied": "no: the network has centre lines only, so the boundary follows the centre line",
+                    "applied": (f"yes: of the parallel routes along {f.name} (banks, carriageways) the "
+                                f"{f.side_of_feature} one is used" if it.side_route_differs else
+                                "no: the network has one line here (a centre line), so the boundary follows it"),
                 }
             fr["ambiguous"] = it.ambiguous
             if it.ambiguous:
@@ -1144,7 +1172,17 @@ def _corner(
             uniq.setdefault(_key(x, y), (x, y))
         pts = list(uniq.values())
         if len(pts) > 1:
-            pts.sort(key=lambda p: _corner_score(p, a, b, prev_it, next_it, centre))
+            # a bank/carriageway named by side (西侧) decides first; then the corner geometry
+            sof = [_dir_of(it.feature.side_of_feature) for it in (a, b) if it.feature.side_of_feature in SIDE_VECTORS]
+
+            def sof_rank(p: tuple[float, float]) -> float:
+                return -round(sum(p[0] * d[0] + p[1] * d[1] for d in sof), 0)
+
+            pts.sort(key=lambda p: (sof_rank(p), _corner_score(p, a, b, prev_it, next_it, centre)))
+            if sof and len({sof_rank(p) for p in pts}) > 1:
+                for it in (a, b):
+                    if it.feature.side_of_feature in SIDE_VECTORS:
+                        it.side_route_differs = True  # the named bank/carriageway decided the corner
         x, y = pts[0]
         rec.update({"method": "intersection", "gap_m": 0.0, "candidates": len(pts),
                     "point": [round(x, 3), round(y, 3)], "lonlat": _lonlat(to_geo, x, y), "_xy_a": (x, y), "_xy_b": (x, y)})
