@@ -240,6 +240,8 @@ class LocateGrid:
     covered_lut: np.ndarray
     parts: list[PartGeometry]
     build_seconds: float = 0.0
+    quality: str | None = None
+    part_names_zh: tuple[str, ...] = ()
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     # -- properties -----------------------------------------------------------------
@@ -537,29 +539,36 @@ class _Builder:
 # ------------------------------------------------------------------ building and caching
 
 
-def zone_part_geometries(zone: Any) -> tuple[list[PartGeometry], Any, str]:
-    """The zone's parts in its Gauss-Krüger CRS, the CRS, and a fresh geometry key.
+def zone_key(zone: Any) -> str:
+    """Cache key of a zone's geometry and uncertainties, computed afresh on every call.
 
-    The key is computed now (not the zone's cached hash) so that a zone whose ``parts``
-    were replaced or edited gets a new grid; it also covers the uncertainty values.
+    Not the zone's cached ``geometry_hash``: a zone whose ``parts`` were replaced or
+    edited in place gets a new key, and so does a change of ``positional_uncertainty_m``
+    or of a part's block. Cheap (one vectorised WKB export and a SHA-256).
     """
     import hashlib
 
-    from .zone import Zone
+    import shapely
 
-    ghash = Zone.geometry_hash.func(zone)  # type: ignore[attr-defined]
-    if ghash == zone.__dict__.get("geometry_hash"):
-        parts_gk = zone.parts_gk
-    else:
-        parts_gk = zone.parts.to_crs(zone.gk_crs) if zone.parts.crs is not None else zone.parts
+    parts = zone.parts
+    crs = parts.crs
+    h = hashlib.sha256(crs.srs.encode() if crs is not None else b"no crs")
+    for w in shapely.to_wkb(np.asarray(parts.geometry.values, dtype=object)):
+        h.update(b"\0" if w is None else w)
+    for col in ("part_id", "block_id", "positional_uncertainty_m"):
+        h.update(repr(parts[col].to_numpy().tolist()).encode())
+    return h.hexdigest()
+
+
+def zone_part_geometries(zone: Any) -> tuple[list[PartGeometry], Any]:
+    """The zone's parts in its Gauss-Krüger CRS (projected afresh), and that CRS."""
+    parts_gk = zone.parts.to_crs(zone.gk_crs) if zone.parts.crs is not None else zone.parts
     u = [float(v) if v == v else 0.0 for v in zone.parts["positional_uncertainty_m"]]
-    h = hashlib.sha256(ghash.encode())
-    h.update(repr(u).encode())
     parts = [
         PartGeometry(index=i, part_id=str(pid), block_id=str(bid), geometry=geom, uncertainty_m=max(uu, 0.0))
         for i, (pid, bid, geom, uu) in enumerate(zip(zone.parts["part_id"], zone.parts["block_id"], parts_gk.geometry, u))
     ]
-    return parts, zone.gk_crs, h.hexdigest()
+    return parts, zone.gk_crs
 
 
 _CACHE: dict[tuple[str, str, float | None], LocateGrid] = {}
@@ -596,22 +605,25 @@ def build_grid(
         When no part has a polygon.
     """
     frame = frame or make_frame()
-    parts, gk, key = zone_part_geometries(zone)
-    if not any(p.has_geometry for p in parts):
-        raise BoundaryError(
-            "the zone has no part polygons to locate points in; give a boundaries file (--boundaries FILE) "
-            "or build data/boundaries/zone.geojson"
-        )
-    ck = (key, frame.key, cell_m, target_cells)
+    ck = (zone_key(zone), frame.key, cell_m, target_cells)
     if cache:
         with _CACHE_LOCK:
             hit = _CACHE.get(ck)  # type: ignore[arg-type]
         if hit is not None:
             return hit
+    parts, gk = zone_part_geometries(zone)
+    if not any(p.has_geometry for p in parts):
+        raise BoundaryError(
+            "the zone has no part polygons to locate points in; give a boundaries file (--boundaries FILE) "
+            "or build data/boundaries/zone.geojson"
+        )
     size = float(cell_m) if cell_m is not None else _cell_size(parts, target_cells=target_cells)
     if not (math.isfinite(size) and size > 0):
         raise ValueError(f"cell_m must be a positive number of metres, got {cell_m!r}")
     grid = _Builder(parts, frame, gk, size).build()
+    grid.quality = getattr(zone, "worst_quality", None)
+    names = zone.parts["name_zh"] if "name_zh" in zone.parts.columns else zone.parts["part_id"]
+    grid.part_names_zh = tuple(str(v) for v in names)
     if cache:
         with _CACHE_LOCK:
             _CACHE[ck] = grid  # type: ignore[index]
@@ -635,6 +647,6 @@ def cache_size() -> int:
 
 __all__ = [
     "EXACT", "INSIDE", "INVALID", "OUTSIDE", "UNCERTAIN", "Frame", "LocateGrid", "PartGeometry",
-    "build_grid", "cache_size", "clear_cache", "make_frame", "zone_part_geometries",
+    "build_grid", "cache_size", "clear_cache", "make_frame", "zone_key", "zone_part_geometries",
 ]
 

@@ -1,0 +1,415 @@
+"""Benchmark: point in zone — ``locate_xy`` against raw ``shapely.contains_xy`` and ``geopandas.sjoin``.
+
+Zones:
+
+* ``bundled`` — ``data/boundaries/zone.geojson`` (schematic, 3 parts), when present;
+* ``star1000`` — three synthetic 1,000-vertex star-shaped parts at the synthetic centres of
+  ``tests/conftest.py``, sized to the official areas (29.8, 26.21, 3.77 km²), quality
+  ``official`` (uncertainty 0) so that the status *is* the containment.
+
+Points: uniform random in the bounding box of the zone's parts (lon/lat, WGS84), 10⁵, 10⁶, 10⁷.
+
+Methods, all on the same points:
+
+* ``lib_lonlat_1t`` / ``lib_lonlat_2t`` — ``locate_xy(lon, lat, zone)`` status + part, 1 or 2 threads
+  (lon/lat in, no projection needed outside boundary cells);
+* ``lib_gk_1t`` — ``locate_xy(x, y, zone, crs=GK)`` with Gauss-Krüger input;
+* ``raw_contains_union_1t`` / ``_2t`` — ``shapely.contains_xy`` on one prepared MultiPolygon of all
+  parts (GK points, projection not timed; 2 threads with one prepared copy per thread): the
+  practical limit of the plain library for inside/outside;
+* ``raw_contains_parts_1t`` — ``contains_xy`` once per prepared part (what a part id needs);
+* ``sjoin`` — ``geopandas.sjoin(points, parts, predicate="within")`` with the points
+  GeoDataFrame prebuilt (building it is not timed);
+* ``lib_distance`` — ``locate_xy(..., with_distance=True)`` (exact signed distances, 10⁵ only).
+
+10⁷-point cases run in a subprocess each, to measure the peak RSS they add. Each timing is
+the best of ``--repeat`` runs (10⁷: one run). Answers are checked: for ``star1000`` the library's
+part equals ``contains_xy``'s on every point; for ``bundled`` the library's status and part
+equal plain shapely's ``intersects_xy`` + ``dwithin`` on a sample of 200,000 points.
+
+Grid build: time (cache off) and memory of the grid arrays, per zone and input frame.
+CSV → CSV end to end: ``xclz-geo locate --input big.csv --out out.csv`` in a subprocess for
+10⁶ and 10⁷ rows (id, name, lon, lat), wall time and peak RSS, with and without distances.
+
+Results: ``benchmarks/results/locate.json``.
+Run: ``.venv/bin/python benchmarks/bench_locate.py [--quick] [--repeat 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+GK = "EPSG:4549"
+RESULTS = ROOT / "benchmarks" / "results" / "locate.json"
+
+
+# ------------------------------------------------------------------ zones and points
+
+
+def star_zone():
+    import geopandas as gpd
+    import shapely
+
+    from conftest import SYNTHETIC_PARTS
+    from xclz_geo.crs import transformer
+    from xclz_geo.zone import Zone
+
+    to_gk = transformer("EPSG:4490", GK)
+    rows, geoms = [], []
+    t = np.linspace(0, 2 * np.pi, 1000, endpoint=False)
+    for pid, bid, zh, en, area_km2, (lon, lat) in SYNTHETIC_PARTS:
+        cx, cy = to_gk.transform(lon, lat)
+        shape = 1 + 0.25 * np.sin(7 * t) + 0.04 * np.sin(61 * t)
+        ring = np.column_stack([np.cos(t) * shape, np.sin(t) * shape])
+        unit = shapely.Polygon(ring).area
+        s = math.sqrt(area_km2 * 1e6 / unit)
+        geoms.append(shapely.Polygon(np.column_stack([cx + s * ring[:, 0], cy + s * ring[:, 1]])))
+        rows.append(dict(part_id=pid, block_id=bid, name_zh=zh, name_en=en, official_area_km2=area_km2,
+                         quality="official", positional_uncertainty_m=0.0, source="synthetic benchmark stars"))
+    gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=GK).to_crs("EPSG:4490")
+    return Zone.from_boundaries(gdf)
+
+
+def bundled_zone():
+    from xclz_geo.datasets import data_path
+    from xclz_geo.zone import Zone
+
+    p = data_path("boundaries", "zone.geojson", must_exist=False)
+    if not p.exists():
+        return None
+    return Zone.from_boundaries(p)
+
+
+def load_zone(name: str):
+    return star_zone() if name == "star1000" else bundled_zone()
+
+
+def points(zone, n: int, seed: int = 0):
+    import shapely
+
+    from xclz_geo.crs import transformer
+
+    b = shapely.total_bounds(zone.parts.to_crs("EPSG:4490").geometry.to_numpy())
+    rng = np.random.default_rng(seed)
+    lon = rng.uniform(b[0], b[2], n)
+    lat = rng.uniform(b[1], b[3], n)
+    gx, gy = transformer("EPSG:4490", zone.gk_crs).transform(lon, lat)
+    return lon, lat, np.asarray(gx), np.asarray(gy)
+
+
+# ------------------------------------------------------------------ methods
+
+
+def _prepared_parts(zone):
+    import shapely
+
+    parts = [shapely.from_wkb(shapely.to_wkb(g)) for g in zone.parts_gk.geometry if g is not None]
+    for p in parts:
+        shapely.prepare(p)
+    return parts
+
+
+def _union(zone):
+    import shapely
+
+    u = shapely.from_wkb(shapely.to_wkb(shapely.union_all(zone.parts_gk.geometry.to_numpy())))
+    shapely.prepare(u)
+    return u
+
+
+def method(name: str, zone, lon, lat, gx, gy):
+    """Return a zero-argument callable running ``name`` on the points (setup not timed)."""
+    import shapely
+
+    from xclz_geo.locate import locate_xy
+
+    if name == "lib_lonlat_1t":
+        return lambda: locate_xy(lon, lat, zone, threads=1)
+    if name == "lib_lonlat_2t":
+        return lambda: locate_xy(lon, lat, zone, threads=2)
+    if name == "lib_gk_1t":
+        return lambda: locate_xy(gx, gy, zone, crs=GK, threads=1)
+    if name == "lib_distance":
+        return lambda: locate_xy(lon, lat, zone, with_distance=True)
+    if name == "raw_contains_union_1t":
+        u = _union(zone)
+        return lambda: shapely.contains_xy(u, gx, gy)
+    if name == "raw_contains_parts_1t":
+        parts = _prepared_parts(zone)
+
+        def run():
+            out = np.full(gx.shape[0], -1, dtype=np.int32)
+            for k, p in enumerate(parts):
+                out[shapely.contains_xy(p, gx, gy)] = k
+            return out
+
+        return run
+    if name == "raw_contains_union_2t":
+        from concurrent.futures import ThreadPoolExecutor
+
+        copies = [_union(zone), _union(zone)]  # one prepared copy per thread (libgeos/geos#825)
+        half = gx.shape[0] // 2
+        pool = ThreadPoolExecutor(2)
+        sl = [slice(0, half), slice(half, None)]
+
+        def run():
+            fs = [pool.submit(shapely.contains_xy, copies[i], gx[sl[i]], gy[sl[i]]) for i in range(2)]
+            return np.concatenate([f.result() for f in fs])
+
+        return run
+    if name == "sjoin":
+        import geopandas as gpd
+
+        pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(gx, gy), crs=zone.gk_crs)
+        parts = zone.parts_gk[["part_id", "geometry"]]
+        return lambda: gpd.sjoin(pts, parts, how="left", predicate="within")
+    raise ValueError(name)
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def timed(fn, repeat: int) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run_case(zone_name: str, name: str, n: int) -> dict:
+    """One 10⁷ case in this process: time, and the peak RSS added by the call."""
+    zone = load_zone(zone_name)
+    lon, lat, gx, gy = points(zone, n)
+    fn = method(name, zone, lon, lat, gx, gy)
+    if name.startswith("lib"):
+        from xclz_geo.grid import build_grid, make_frame
+
+        build_grid(zone, frame=make_frame(crs=GK) if "gk" in name else make_frame())
+    import gc
+
+    gc.collect()
+    before = _current_rss_mb()
+    peak_before = rss_mb()
+    t0 = time.perf_counter()
+    fn()
+    secs = time.perf_counter() - t0
+    return {"seconds": secs, "peak_rss_mb": rss_mb(), "rss_before_mb": before,
+            "added_peak_mb": max(rss_mb() - max(before, 0.0), 0.0), "peak_before_call_mb": peak_before}
+
+
+def _current_rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:  # pragma: no cover
+        return float("nan")
+
+
+def subprocess_case(zone_name: str, name: str, n: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--case", zone_name, name, str(n)], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ checks
+
+
+def check_answers(zone_name: str, zone, lon, lat, gx, gy) -> dict:
+    import shapely
+
+    from xclz_geo.locate import locate_xy
+
+    res = locate_xy(lon, lat, zone)
+    if zone_name == "star1000":
+        parts = _prepared_parts(zone)
+        ref = np.full(gx.shape[0], -1, dtype=np.int32)
+        for k, p in enumerate(parts):
+            ref[shapely.intersects_xy(p, gx, gy)] = k
+        return {"points": int(gx.shape[0]), "mismatches": int((ref != res.part_index).sum()),
+                "reference": "shapely.intersects_xy per part"}
+    m = min(200_000, gx.shape[0])
+    parts = list(zone.parts_gk.geometry)
+    us = list(zone.parts["positional_uncertainty_m"])
+    ins = np.full(m, -1)
+    unc = np.full(m, -1)
+    pts = shapely.points(gx[:m], gy[:m])
+    for k, (p, u) in enumerate(zip(parts, us)):
+        ins[(ins < 0) & shapely.intersects_xy(p, gx[:m], gy[:m])] = k
+        if u > 0:
+            unc[(unc < 0) & shapely.dwithin(p.boundary, pts, u)] = k
+    status = np.where(unc >= 0, 2, np.where(ins >= 0, 1, 0))
+    part = np.where(ins >= 0, ins, unc)
+    bad = (status != res.status[:m]) | (part != res.part_index[:m])
+    return {"points": m, "mismatches": int(bad.sum()), "reference": "shapely.intersects_xy + dwithin per part"}
+
+
+# ------------------------------------------------------------------ CSV end to end
+
+
+def write_csv(path: Path, n: int, zone) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    step = 2_000_000
+    with pacsv.CSVWriter(path, pa.schema([("id", pa.int64()), ("name", pa.string()), ("lon", pa.float64()),
+                                          ("lat", pa.float64())])) as w:
+        for a in range(0, n, step):
+            b = min(a + step, n)
+            lon, lat, _, _ = points(zone, b - a, seed=a + 1)
+            ids = np.arange(a, b)
+            w.write_table(pa.table({"id": ids, "name": pa.array([f"site {i}" for i in ids]),
+                                    "lon": np.round(lon, 7), "lat": np.round(lat, 7)}))
+
+
+def csv_end_to_end(src: Path, dst: Path, extra: list[str], boundaries: Path | None) -> dict:
+    args = ["locate", "--input", str(src), "--out", str(dst)] + extra
+    if boundaries is not None:
+        args += ["--boundaries", str(boundaries)]
+    code = (
+        "import json, resource, sys, time, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from xclz_geo.cli.main import main\n"
+        "t0 = time.perf_counter()\n"
+        f"rc = main({args!r})\n"
+        "secs = time.perf_counter() - t0\n"
+        "print(json.dumps({'rc': rc, 'seconds': secs, 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ main
+
+
+def machine() -> dict:
+    import shapely
+
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__, "shapely": shapely.__version__, "geos": ".".join(map(str, shapely.geos_version)),
+            "platform": platform.platform()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="10⁵ and 10⁶ only, no 10⁷, CSV at 10⁶ only")
+    ap.add_argument("--case", nargs=3, metavar=("ZONE", "METHOD", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    if args.case:
+        print(json.dumps(run_case(args.case[0], args.case[1], int(args.case[2]))))
+        return
+
+    from xclz_geo.grid import build_grid, make_frame
+
+    result: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "zones": {}}
+    sizes = [100_000, 1_000_000] + ([] if args.quick else [10_000_000])
+    methods = ["lib_lonlat_1t", "lib_lonlat_2t", "lib_gk_1t", "raw_contains_union_1t", "raw_contains_union_2t",
+               "raw_contains_parts_1t", "sjoin"]
+    zone_names = ["star1000"] + (["bundled"] if bundled_zone() is not None else [])
+    for zname in zone_names:
+        zone = load_zone(zname)
+        zr: dict = {"parts": list(zone.part_ids), "quality": zone.worst_quality,
+                    "vertices": [int(__import__("shapely").get_num_coordinates(g)) for g in zone.parts.geometry],
+                    "uncertainty_m": [float(u) for u in zone.parts["positional_uncertainty_m"]],
+                    "area_km2": [round(float(a) / 1e6, 3) for a in zone.parts_gk.area], "grid": {}, "points": {}}
+        for fname, frame in (("wgs84", make_frame()), ("gcj02", make_frame(datum="gcj02")), ("gk", make_frame(crs=GK))):
+            t = timed(lambda: build_grid(zone, frame=frame, cache=False), args.repeat)
+            g = build_grid(zone, frame=frame)
+            zr["grid"][fname] = {"build_seconds": t, "memory_mb": g.nbytes / 2**20, "cell_m": g.cell_m,
+                                 "cells": int(g.nx * g.ny), "exact_cell_share": g.exact_fraction}
+        for n in sizes:
+            row: dict = {}
+            if n < 10_000_000:
+                lon, lat, gx, gy = points(zone, n)
+                for m in methods + (["lib_distance"] if n == 100_000 else []):
+                    fn = method(m, zone, lon, lat, gx, gy)
+                    fn()  # warm up (builds and caches the grid, threads, prepared copies)
+                    secs = timed(fn, args.repeat if m != "lib_distance" else 1)
+                    row[m] = {"seconds": secs, "mpts_per_s": n / secs / 1e6}
+                if n == 1_000_000:
+                    zr["check"] = check_answers(zname, zone, lon, lat, gx, gy)
+            else:
+                for m in methods:
+                    r = subprocess_case(zname, m, n)
+                    r["mpts_per_s"] = n / r["seconds"] / 1e6
+                    row[m] = r
+            base1 = row["raw_contains_union_1t"]["seconds"]
+            row["ratios"] = {
+                "lib_lonlat_1t_vs_raw_union_1t": base1 / row["lib_lonlat_1t"]["seconds"],
+                "lib_lonlat_2t_vs_raw_union_1t": base1 / row["lib_lonlat_2t"]["seconds"],
+                "lib_gk_1t_vs_raw_union_1t": base1 / row["lib_gk_1t"]["seconds"],
+                "lib_lonlat_1t_vs_raw_parts_1t": row["raw_contains_parts_1t"]["seconds"] / row["lib_lonlat_1t"]["seconds"],
+                "lib_lonlat_2t_vs_raw_union_2t": row["raw_contains_union_2t"]["seconds"] / row["lib_lonlat_2t"]["seconds"],
+                "lib_lonlat_2t_vs_lib_lonlat_1t": row["lib_lonlat_1t"]["seconds"] / row["lib_lonlat_2t"]["seconds"],
+                "lib_lonlat_1t_vs_sjoin": row["sjoin"]["seconds"] / row["lib_lonlat_1t"]["seconds"],
+            }
+            zr["points"][str(n)] = row
+            print(f"{zname} n={n:,}: " + ", ".join(f"{k} {v['mpts_per_s']:.1f} M/s" for k, v in row.items() if k != "ratios"),
+                  flush=True)
+            print("   ratios: " + ", ".join(f"{k} {v:.1f}×" for k, v in row["ratios"].items()), flush=True)
+        result["zones"][zname] = zr
+
+    # CSV → CSV end to end (bundled zone when present, else the stars written to a file)
+    csv_sizes = [1_000_000] + ([] if args.quick else [10_000_000])
+    result["csv"] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpd = Path(tmp)
+        zone = bundled_zone()
+        boundaries = None
+        if zone is None:
+            zone = star_zone()
+            boundaries = tmpd / "stars.geojson"
+            zone.parts.to_file(boundaries)
+        for n in csv_sizes:
+            src = tmpd / f"sites_{n}.csv"
+            t0 = time.perf_counter()
+            write_csv(src, n, zone)
+            entry: dict = {"rows": n, "input_mb": src.stat().st_size / 2**20, "write_input_seconds": time.perf_counter() - t0}
+            entry["status_only"] = csv_end_to_end(src, tmpd / "out.csv", ["--no-distance"], boundaries)
+            entry["with_distance"] = csv_end_to_end(src, tmpd / "out.csv", [], boundaries)
+            for k in ("status_only", "with_distance"):
+                entry[k]["rows_per_s"] = n / entry[k]["seconds"]
+            with open(tmpd / "out.csv", encoding="utf-8-sig") as f:
+                entry["output_rows"] = sum(1 for _ in f) - 1
+            result["csv"][str(n)] = entry
+            print(f"CSV {n:,} rows: status only {entry['status_only']['seconds']:.1f} s "
+                  f"(peak {entry['status_only']['peak_rss_mb']:.0f} MB), with distance "
+                  f"{entry['with_distance']['seconds']:.1f} s (peak {entry['with_distance']['peak_rss_mb']:.0f} MB)", flush=True)
+            src.unlink()
+    result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
