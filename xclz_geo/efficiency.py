@@ -289,30 +289,33 @@ def _parse_numbers(values: "pd.Series", fld: Field, header: str, factor: float, 
     import numpy as np
     import pandas as pd
 
-    out = np.full(len(values), np.nan)
-    for i, v in enumerate(values.tolist()):
-        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-            x = float(v)
-            if math.isnan(x):
-                continue
-        else:
-            s = _clean_text(v)
-            if s is None:
-                continue
-            s2 = s.replace(",", "").replace("，", "").replace(" ", "")
-            try:
-                x = float(s2)
-            except ValueError:
-                errors.setdefault(i, []).append(f"{header} {s!r} is not a number")
-                continue
-        if not math.isfinite(x):
-            errors.setdefault(i, []).append(f"{header} {v!r} is not a finite number")
-            continue
-        if x < 0 and not fld.signed:
-            errors.setdefault(i, []).append(f"{header} is negative ({x:g}); it cannot be")
-            continue
-        out[i] = x * factor
-    return pd.Series(out, index=values.index, dtype=float)
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        txt = pd.Series([None if pd.isna(v) else str(v) for v in values], index=values.index, dtype=object)
+        num = pd.to_numeric(values, errors="coerce").astype(float)
+    else:
+        obj = values.astype(object)
+        num = pd.to_numeric(obj, errors="coerce").astype(float)  # fast path: plain numbers
+        txt = obj.where(obj.notna(), None)
+        slow = num.isna() & txt.notna()
+        if slow.any():  # thousands separators, full-width digits, blanks and '-' for missing
+            t2 = obj[slow].map(_clean_text)
+            txt = txt.copy()
+            txt[slow] = t2
+            cleaned = t2.dropna().astype(str).str.replace(r"[,，\s]", "", regex=True)
+            num[cleaned.index] = pd.to_numeric(cleaned, errors="coerce").astype(float)
+    given = txt.notna()
+    bad_text = given & num.isna()
+    inf = np.isinf(num.to_numpy())
+    neg = (num < 0).to_numpy() & (not fld.signed)
+    for i in np.flatnonzero(bad_text.to_numpy()):
+        errors.setdefault(int(i), []).append(f"{header} {txt.iat[i]!r} is not a number")
+    for i in np.flatnonzero(inf):
+        errors.setdefault(int(i), []).append(f"{header} {txt.iat[i]!r} is not a finite number")
+    for i in np.flatnonzero(neg):
+        errors.setdefault(int(i), []).append(f"{header} is negative ({num.iat[i]:g}); it cannot be")
+    out = num.to_numpy(copy=True)
+    out[inf | neg] = np.nan
+    return pd.Series(out * factor, index=values.index, dtype=float)
 
 
 def _parse_bool(values: "pd.Series", header: str, errors: dict[int, list[str]]) -> "pd.Series":
@@ -336,12 +339,13 @@ def _parse_bool(values: "pd.Series", header: str, errors: dict[int, list[str]]) 
 def _parse_text(values: "pd.Series") -> "pd.Series":
     import pandas as pd
 
-    out = []
-    for v in values.tolist():
-        if isinstance(v, float) and not math.isnan(v) and v.is_integer():
-            v = int(v)  # codes read as numbers from XLSX: 3011.0 → "3011"
-        out.append(_clean_text(v))
-    return pd.Series(out, index=values.index, dtype=object)
+    obj = values.astype(object)
+    # codes read as numbers from XLSX: 3011.0 → "3011"
+    obj = obj.map(lambda v: int(v) if isinstance(v, float) and not math.isnan(v) and v.is_integer() else v)
+    txt = obj.where(obj.notna(), None).astype("string").str.normalize("NFKC").str.strip()
+    low = txt.str.lower()
+    txt = txt.where(~(low.isin(list(_MISSING_TOKENS)) | txt.isna()), None)
+    return pd.Series(txt.astype(object).where(txt.notna(), None), index=values.index, dtype=object)
 
 
 def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | None = None) -> EnterpriseTable:
@@ -365,8 +369,19 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         raw = source.reset_index(drop=True).copy()
         where = "enterprise table"
     else:
-        if Path(source).suffix.lower() == ".parquet":
+        suffix = Path(source).suffix.lower()
+        if suffix == ".parquet":
             raw = read_table(source)
+        elif suffix in (".csv", ".txt"):
+            # the fast C parser when the header line shows the separator; else io's sniffing parser
+            from .io import detect_text_encoding
+
+            enc = detect_text_encoding(source)
+            with open(source, encoding=enc, errors="replace") as fh:
+                head = fh.readline()
+            sep = "," if "," in head else ("\t" if "\t" in head else None)
+            opts: dict[str, Any] = {"sep": sep} if sep else {}
+            raw = read_table(source, encoding=enc, dtype=str, keep_default_na=False, **opts)
         else:
             raw = read_table(source, sheet=sheet, dtype=str, keep_default_na=False)
         where = str(source)
@@ -987,25 +1002,32 @@ class EvaluationResult:
         return self.summary
 
 
-def _industry_prefix(code: Any) -> str | None:
-    if code is None:
+_NON_DIGIT = re.compile(r"\D")
+
+
+def _industry_digits(code: Any) -> str | None:
+    """Digits of an industry code, a lost leading zero restored ("6" → "06"); ``None`` when there are none."""
+    if code is None or (isinstance(code, float) and math.isnan(code)):
         return None
-    digits = re.sub(r"\D", "", str(code))
+    digits = _NON_DIGIT.sub("", str(code))
     if not digits:
         return None
-    if len(digits) == 1:  # "6" lost its leading zero in Excel
-        digits = "0" + digits
-    return digits[:2]
+    return digits.zfill(2)
 
 
-def _scope_status(row: "pd.Series", scope: dict[str, Any]) -> tuple[str | None, str | None, bool, str | None]:
+def _industry_prefix(code: Any) -> str | None:
+    digits = _industry_digits(code)
+    return digits[:2] if digits else None
+
+
+def _scope_status(row: Mapping[str, Any], scope: dict[str, Any]) -> tuple[str | None, str | None, bool, str | None]:
     """(status or None when in scope, reason, above_scale, reason code) for one parsed row."""
     notes: list[str] = []
     if row["exempt_reason"]:
         return "not_evaluated", f"不参评原因: {row['exempt_reason']}", False, "exempt"
-    pre = _industry_prefix(row["industry_code"])
-    if pre is not None:
-        digits = re.sub(r"\D", "", str(row["industry_code"])).zfill(2)
+    digits = _industry_digits(row["industry_code"])
+    if digits is not None:
+        pre = digits[:2]
         for ex in scope.get("exempt_industry_prefixes", []):
             if digits.startswith(ex):
                 return "not_evaluated", f"public utility (行业代码 {row['industry_code']}): {scope.get('exempt_reason_zh', 'exempt by the method')}", False, "utility"
@@ -1070,14 +1092,14 @@ def evaluate(
     table = enterprises if isinstance(enterprises, EnterpriseTable) else read_enterprises(enterprises)
     d = table.data
     n = len(d)
-    status = pd.Series(["evaluated"] * n, index=d.index, dtype=object)
+    st_l: list[str] = ["evaluated"] * n
     reason: list[list[str]] = [[] for _ in range(n)]
     rcode: list[str | None] = [None] * n
-    group = pd.Series([None] * n, index=d.index, dtype=object)
+    grp_l: list[str | None] = [None] * n
 
     # 1. unreadable values
     for i, msgs in table.errors.items():
-        status.iat[i] = "invalid"
+        st_l[i] = "invalid"
         reason[i].extend(msgs)
         rcode[i] = "unreadable_value"
     # 2. duplicate credit codes
@@ -1086,18 +1108,19 @@ def evaluate(
     for code, idx in dup.groupby(dup).groups.items():
         rows = [int(d.index.get_loc(k)) for k in idx]
         for i in rows:
-            status.iat[i] = "invalid"
+            st_l[i] = "invalid"
             rcode[i] = rcode[i] or "duplicate_credit_code"
             others = ", ".join(str(r + 1) for r in rows if r != i)
             reason[i].append(f"统一社会信用代码 {code} also on data row(s) {others}: one legal person = one row; merge them")
     # 3. scope, land, group; 4. required inputs
-    for i in range(n):
-        if status.iat[i] == "invalid":
+    required = list(prof.scope.get("required_inputs", []))
+    keys = ["exempt_reason", "industry_code", "land_mu", "above_scale", "revenue_wan", *required]
+    for i, row in enumerate(d[list(dict.fromkeys(keys))].to_dict("records")):
+        if st_l[i] == "invalid":
             continue
-        row = d.iloc[i]
         st, why, above, code = _scope_status(row, prof.scope)
         if st is not None:
-            status.iat[i] = st
+            st_l[i] = st
             rcode[i] = code
             reason[i].append(why or "")
             continue
@@ -1105,17 +1128,18 @@ def evaluate(
             reason[i].append(why)
         gid = "above_scale" if above else "below_scale"
         if gid not in prof.groups:
-            status.iat[i] = "not_evaluated"
+            st_l[i] = "not_evaluated"
             rcode[i] = "no_group_in_method"
             reason[i].append(f"method '{prof.id}' has no group for {GROUP_NAMES_ZH[gid]} firms")
             continue
-        group.iat[i] = gid
-        missing_req = [FIELD_BY_KEY[k].header_zh for k in prof.scope.get("required_inputs", []) if pd.isna(row[k])]
+        grp_l[i] = gid
+        missing_req = [FIELD_BY_KEY[k].header_zh for k in required if pd.isna(row[k])]
         if missing_req:
-            status.iat[i] = "invalid"
+            st_l[i] = "invalid"
             rcode[i] = "missing_required"
             reason[i].append(f"{', '.join(missing_req)} missing: required by method '{prof.id}' (write 0 for a true zero)")
-    group[status != "evaluated"] = None
+    status = pd.Series(st_l, index=d.index, dtype=object)
+    group = pd.Series([g if s_ == "evaluated" else None for g, s_ in zip(grp_l, st_l)], index=d.index, dtype=object)
 
     ind_ids = list(dict.fromkeys([*ALWAYS_OUTPUT, *prof.indicator_ids]))
     values = compute_indicators(d, ind_ids)
