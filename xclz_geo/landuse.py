@@ -1010,7 +1010,7 @@ def landuse_by_part(
 # ====================================================================== raster: exact coverage engine
 
 
-def boundary_coverage(geoms_pix: Sequence[Any], *, dense_limit_cells: int = 32_000_000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def boundary_coverage(geoms_pix: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact coverage fractions of the cells crossed by polygon boundaries, in pixel space.
 
     Cell ``(row, col)`` is the unit square ``[col, col+1] × [row, row+1]`` of the
@@ -1025,11 +1025,6 @@ def boundary_coverage(geoms_pix: Sequence[Any], *, dense_limit_cells: int = 32_0
     ----------
     geoms_pix
         Polygons or MultiPolygons in pixel coordinates.
-    dense_limit_cells
-        When the polygons' bounding boxes hold at most this many cells together, and at most
-        four per boundary piece, pieces are grouped by cell with a dense scatter (linear
-        time); otherwise by sorting.
-
     Returns
     -------
     poly, row, col, frac : numpy arrays
@@ -1087,49 +1082,34 @@ def boundary_coverage(geoms_pix: Sequence[Any], *, dense_limit_cells: int = 32_0
     if len(p) == 0:
         return empty
     npoly = len(g)
-    # per-polygon bounding box of its cells (from the polygon bounds: pieces lie inside them)
+    # group pieces by cell, cells ordered by (polygon, column, row): pieces are already in polygon
+    # order, so a stable sort by a key local to the polygon's bounding box, then by polygon, does it;
+    # with keys of 16 bits numpy's stable sort is a radix sort (linear time)
     b = shapely.bounds(g)
-    has = np.zeros(npoly, dtype=bool)
-    has[p] = True
-    b = np.where(has[:, None], b, 0.0)
-    r0 = np.floor(b[:, 1]).astype(np.int64); c0 = np.floor(b[:, 0]).astype(np.int64)
-    h = np.where(has, np.floor(b[:, 3]).astype(np.int64) - r0 + 1, 0)
-    w = np.where(has, np.floor(b[:, 2]).astype(np.int64) - c0 + 1, 0)
-    sizes = h * w
-    total = int(sizes.sum())
-    if total <= dense_limit_cells and total <= 4 * len(p):
-        # dense scatter: flat index = offset[p] + (col - c0) * h + (row - r0), columns contiguous
-        offset = np.cumsum(sizes) - sizes
-        flat = offset[p] + (col - c0[p]) * h[p] + (row - r0[p])
-        cpart = np.bincount(flat, part, total)
-        cfull = np.bincount(flat, full, total)
-        hit = np.bincount(flat, minlength=total) > 0
-        cs = np.cumsum(cfull)
-        # suffix sum within each column segment: (cumsum at the segment's last cell) − cumsum
-        cell = np.flatnonzero(hit)
-        cp = np.searchsorted(offset, cell, side="right") - 1
-        # skip polygons with zero size (searchsorted lands on the last of equal offsets)
-        local = cell - offset[cp]
-        cc = local // h[cp]
-        seg_end = offset[cp] + cc * h[cp] + h[cp] - 1
-        frac = cpart[cell] + (cs[seg_end] - cs[cell])
-        rr = local - cc * h[cp] + r0[cp]
-        cc = cc + c0[cp]
-    else:
-        o = np.lexsort((row, col, p))
-        p, row, col, part, full = p[o], row[o], col[o], part[o], full[o]
-        new = np.ones(len(p), dtype=bool)
-        new[1:] = (p[1:] != p[:-1]) | (col[1:] != col[:-1]) | (row[1:] != row[:-1])
-        cid = np.cumsum(new) - 1
-        ncell = int(cid[-1]) + 1
-        cpart2 = np.bincount(cid, part, ncell)
-        cfull2 = np.bincount(cid, full, ncell)
-        cp, rr, cc = p[new], row[new], col[new]
-        grp = np.ones(ncell, dtype=bool)
-        grp[1:] = (cp[1:] != cp[:-1]) | (cc[1:] != cc[:-1])
-        gid = np.cumsum(grp) - 1
-        gend = np.cumsum(np.bincount(gid, cfull2))
-        frac = cpart2 + (gend[gid] - np.cumsum(cfull2))
+    r0 = np.floor(np.nan_to_num(b[:, 1])).astype(np.int64)
+    c0 = np.floor(np.nan_to_num(b[:, 0])).astype(np.int64)
+    h = np.floor(np.nan_to_num(b[:, 3])).astype(np.int64) - r0 + 1
+    local = (col - c0[p]) * h[p] + (row - r0[p])
+    lk = local.astype(np.uint16) if local.max() < 65536 else local
+    pk = p.astype(np.uint16) if npoly < 65536 else p
+    o = np.lexsort((lk, pk))
+    p, part, full, local = p[o], part[o], full[o], local[o]
+    new = np.ones(len(p), dtype=bool)
+    new[1:] = (p[1:] != p[:-1]) | (local[1:] != local[:-1])
+    cid = np.cumsum(new) - 1
+    ncell = int(cid[-1]) + 1
+    cpart = np.bincount(cid, part, ncell)
+    cfull = np.bincount(cid, full, ncell)
+    cp, cl = p[new], local[new]
+    cc = cl // h[cp]
+    rr = cl - cc * h[cp] + r0[cp]
+    cc = cc + c0[cp]
+    # suffix sum of the full terms over the later (higher-row) cells of the same polygon and column
+    grp = np.ones(ncell, dtype=bool)
+    grp[1:] = (cp[1:] != cp[:-1]) | (cc[1:] != cc[:-1])
+    gid = np.cumsum(grp) - 1
+    gend = np.cumsum(np.bincount(gid, cfull))
+    frac = cpart + (gend[gid] - np.cumsum(cfull))
     return cp.astype(np.int64), rr.astype(np.int64), cc.astype(np.int64), np.clip(frac, 0.0, 1.0)
 
 
@@ -1224,7 +1204,10 @@ def _geojson_parts(geoms: np.ndarray) -> tuple[list[dict[str, Any]], np.ndarray]
     rings, ridx = shapely.get_rings(parts, return_index=True)
     coords, cidx = shapely.get_coordinates(rings, return_index=True)
     ring_cuts = np.flatnonzero(np.diff(cidx)) + 1
-    ring_coords = np.split(coords, ring_cuts)
+    # plain lists: rasterio walks coordinates in Python, and lists are twice as fast as arrays there
+    flat = coords.tolist()
+    bounds_ = [0, *ring_cuts.tolist(), len(flat)]
+    ring_coords = [flat[a:b] for a, b in zip(bounds_[:-1], bounds_[1:])] if len(flat) else []
     ring_part = ridx[cidx[np.concatenate([[0], ring_cuts]).astype(np.int64)]] if len(cidx) else np.array([], dtype=np.int64)
     part_cuts = np.flatnonzero(np.diff(ring_part)) + 1
     out = []

@@ -1,0 +1,142 @@
+"""Tests of ``xclz-geo landuse`` (run in-process through ``xclz_geo.cli.main.main``)."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import box
+
+from xclz_geo.cli.main import main
+
+SAMPLES = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+@pytest.fixture
+def boundaries_file(tmp_path, synthetic_boundaries):
+    p = tmp_path / "boundaries.geojson"
+    synthetic_boundaries.to_file(p, driver="GeoJSON")
+    return p
+
+
+@pytest.fixture
+def parcels_file(tmp_path, synthetic_boundaries):
+    x0, y0, _, _ = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[0].bounds
+    gdf = gpd.GeoDataFrame(
+        {"DLBM": ["0601", "0508", "0699"], "DLMC": ["工业用地", "物流仓储用地", "未知"]},
+        geometry=[box(x0, y0, x0 + 300, y0 + 200), box(x0 + 300, y0, x0 + 400, y0 + 200), box(x0 + 500, y0, x0 + 510, y0 + 10)],
+        crs="EPSG:4549",
+    )
+    p = tmp_path / "dltb.gpkg"
+    gdf.to_file(p, driver="GPKG")
+    return p
+
+
+@pytest.fixture
+def raster_file(tmp_path, synthetic_boundaries):
+    x0, y0, x1, y1 = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[2].bounds  # guangde_west
+    T = Affine(30.0, 0.0, x0 - 300.0, 0.0, -30.0, y1 + 300.0)
+    h, w = int((y1 - y0 + 600) / 30) + 1, int((x1 - x0 + 600) / 30) + 1
+    data = np.where(np.arange(w) % 2 == 0, 1, 8).astype(np.uint8)[None, :].repeat(h, axis=0)
+    p = tmp_path / "clcd.tif"
+    with rasterio.open(p, "w", driver="GTiff", height=h, width=w, count=1, dtype="uint8", crs="EPSG:4549",
+                       transform=T, nodata=0) as dst:
+        dst.write(data, 1)
+    return p
+
+
+def run(capsys, *argv):
+    rc = main(list(argv))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_parcels_json_shape_and_unknown_code_exit_1(capsys, boundaries_file, parcels_file):
+    rc, out, err = run(capsys, "landuse", "--parcels", str(parcels_file), "--boundaries", str(boundaries_file), "--json")
+    assert rc == 1  # the unknown code 0699 is reported, and the exit status says so
+    doc = json.loads(out)
+    assert set(doc) >= {"parts", "method"}
+    part = next(p for p in doc["parts"] if p["part_id"] == "xuancheng")
+    assert {"part_id", "classes", "outside_raster_m2", "nodata_m2"} <= set(part)
+    classes = {c["code"]: c for c in part["classes"]}
+    assert classes["0601"]["area_m2"] == pytest.approx(60_000, rel=1e-9)
+    assert classes["0601"]["area_mu"] == pytest.approx(90.0, rel=1e-9)
+    assert classes["0508"]["share"] == pytest.approx(20_000 / 29.8e6, rel=1e-6)
+    assert "0699" in classes
+    assert doc["unknown_codes"][0]["code"] == "0699"
+    assert doc["method"]["scheme"] == "sandiao"
+    assert doc["method"]["quality"]["zone"] == "synthetic"
+    assert "0699" in err  # the warning names the code
+
+
+def test_parcels_level_1_group_and_out_files(capsys, tmp_path, boundaries_file, parcels_file):
+    rc, out, _ = run(capsys, "landuse", "--parcels", str(parcels_file), "--boundaries", str(boundaries_file),
+                     "--level", "group", "--json")
+    doc = json.loads(out)
+    codes = {c["code"] for c in doc["parts"][0]["classes"]}
+    assert {"industrial", "logistics", "unknown"} <= codes
+    csv = tmp_path / "out.csv"
+    rc, out, _ = run(capsys, "landuse", "--parcels", str(parcels_file), "--boundaries", str(boundaries_file),
+                     "--level", "1", "--out", str(csv))
+    assert rc == 1 and "xuancheng" in out
+    df = pd.read_csv(csv, encoding="utf-8-sig", dtype={"code": str})
+    row = df[(df["part_id"] == "xuancheng") & (df["code"] == "05")]
+    assert row["area_m2"].iloc[0] == pytest.approx(20_000, rel=1e-9)  # 三调 05 holds 0508
+    assert (df["quality_zone"] == "synthetic").all()
+    xlsx = tmp_path / "out.xlsx"
+    run(capsys, "landuse", "--parcels", str(parcels_file), "--boundaries", str(boundaries_file), "--out", str(xlsx))
+    sheets = pd.read_excel(xlsx, sheet_name=None)
+    assert {"classes", "parts", "groups", "parcels", "unknown_codes", "overlaps", "method"} <= set(sheets)
+    assert len(sheets["parcels"]) == 3
+
+
+def test_raster_json_with_builtin_classes(capsys, boundaries_file, raster_file):
+    rc, out, _ = run(capsys, "landuse", "--raster", str(raster_file), "--classes", "clcd",
+                     "--boundaries", str(boundaries_file), "--json")
+    doc = json.loads(out)
+    assert rc == 1  # two parts lie outside this small raster: reported, exit 1
+    parts = {p["part_id"]: p for p in doc["parts"]}
+    west = parts["guangde_west"]
+    assert west["status"] == "ok" and west["outside_raster_m2"] == pytest.approx(0, abs=1e-6)
+    names = {c["name"] for c in west["classes"]}
+    assert names == {"耕地", "不透水面(建设用地)"}
+    assert sum(c["area_m2"] for c in west["classes"]) == pytest.approx(3.77e6, rel=1e-6)
+    assert parts["xuancheng"]["status"] == "outside the raster"
+    assert parts["xuancheng"]["outside_raster_m2"] == pytest.approx(29.8e6, rel=1e-6)
+    m = doc["method"]
+    assert m["raster_crs"] == "EPSG:4549" and m["cell_size"] == "30 m × 30 m"
+    assert m["quality"] == {"zone": "synthetic", "data": "unknown"}
+
+
+def test_bad_input_exit_2(capsys, tmp_path, boundaries_file, parcels_file, raster_file):
+    rc, _, err = run(capsys, "landuse", "--parcels", str(tmp_path / "missing.gpkg"), "--boundaries", str(boundaries_file))
+    assert rc == 2 and "not found" in err
+    rc, _, err = run(capsys, "landuse", "--parcels", str(parcels_file), "--code-field", "NOPE", "--boundaries", str(boundaries_file))
+    assert rc == 2 and "NOPE" in err and "Traceback" not in err
+    rc, _, err = run(capsys, "landuse", "--raster", str(raster_file), "--classes", str(tmp_path / "nope.csv"),
+                     "--boundaries", str(boundaries_file))
+    assert rc == 2 and "nope.csv" in err
+    rc, _, err = run(capsys, "landuse", "--parcels", str(parcels_file), "--classes", "clcd", "--boundaries", str(boundaries_file))
+    assert rc == 2 and "--classes" in err
+    with pytest.raises(SystemExit):
+        main(["landuse", "--parcels", str(parcels_file), "--raster", str(raster_file)])
+
+
+def test_bundled_samples(capsys):
+    rc, out, _ = run(capsys, "landuse", "--parcels", str(SAMPLES / "landuse_parcels_synthetic.gpkg"), "--json")
+    doc = json.loads(out)
+    assert rc == 1  # the sample carries one deliberately unknown code
+    assert [u["code"] for u in doc["unknown_codes"]] == ["0699"]
+    assert doc["method"]["quality"]["data"] == "synthetic"
+    for p in doc["parts"]:
+        assert p["gap_m2"] == pytest.approx(0, abs=1.0)  # the sample tiles every part
+    rc, out, _ = run(capsys, "landuse", "--raster", str(SAMPLES / "landcover_synthetic.tif"), "--classes", "clcd", "--json")
+    doc = json.loads(out)
+    assert rc == 0
+    assert doc["method"]["quality"]["data"] == "synthetic"
+    assert all(p["outside_raster_m2"] == pytest.approx(0, abs=1e-3) for p in doc["parts"])
