@@ -507,3 +507,13 @@ def test_parquet_input_and_zone_without_polygons(tmp_path):
         r = evaluate(p, zone=zone)
     assert list(r.scores["class"]) == ["A", "B", "C"]
     assert r.summary["by_part"] == []
+
+
+def test_point_layer_keeps_every_row():
+    df = three_firms()
+    df["经度"] = [118.75, None, 119.46]
+    df["纬度"] = [30.95, None, 95.0]
+    lay = evaluate(df).layer()
+    assert len(lay) == 3 and lay.crs.to_epsg() == 4326
+    assert lay.geometry.iloc[0].x == pytest.approx(118.75)
+    assert lay.geometry.iloc[1] is None and lay.geometry.iloc[2] is None  # missing, latitude out of range

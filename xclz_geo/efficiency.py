@@ -1001,6 +1001,28 @@ class EvaluationResult:
         """The summary (JSON-able)."""
         return self.summary
 
+    def layer(self) -> "gpd.GeoDataFrame":
+        """The scores as a point layer in WGS84 (EPSG:4326) from 经度/纬度, converted from the datum
+        they were given in; rows without usable coordinates keep an empty geometry (none dropped)."""
+        import geopandas as gpd
+        import numpy as np
+
+        from .crs import convert_datum, in_china
+
+        d = self.table.data if self.table is not None else None
+        n = len(self.scores)
+        lon = d["lon"].to_numpy(dtype=float) if d is not None else np.full(n, np.nan)
+        lat = d["lat"].to_numpy(dtype=float) if d is not None else np.full(n, np.nan)
+        datum = (self.summary.get("location") or {}).get("datum", "wgs84")
+        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        if datum not in ("wgs84", "cgcs2000") and ok.any():
+            ok &= np.asarray(in_china(lon, lat), dtype=bool)
+            if ok.any():
+                lon[ok], lat[ok] = convert_datum(lon[ok], lat[ok], from_datum=datum, to_datum="wgs84")
+        geom = gpd.points_from_xy(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0), crs="EPSG:4326")
+        geom = [g if k else None for g, k in zip(geom, ok)]
+        return gpd.GeoDataFrame(self.scores.copy(), geometry=geom, crs="EPSG:4326")
+
 
 _NON_DIGIT = re.compile(r"\D")
 
