@@ -517,3 +517,45 @@ def test_point_layer_keeps_every_row():
     assert len(lay) == 3 and lay.crs.to_epsg() == 4326
     assert lay.geometry.iloc[0].x == pytest.approx(118.75)
     assert lay.geometry.iloc[1] is None and lay.geometry.iloc[2] is None  # missing, latitude out of range
+
+
+def _profile(tmp_path, text):
+    p = tmp_path / "p.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_ties_end_to_end_share_the_higher_class(tmp_path):
+    # one indicator, floor 0; 10 firms with 亩均税收 10, 8, 8, 7 … → the two 8s straddle the A cut (2 firms)
+    p = _profile(tmp_path, PROFILE.replace('labels = ["优", "中", "差"]', 'labels = ["A", "B", "C", "D"]')
+                 .replace("shares = [0.3, 0.4, 0.3]", "shares = [0.2, 0.45, 0.3, 0.05]"))
+    taxes = [100, 80, 80, 70, 60, 50, 40, 30, 20, 10]
+    df = pd.DataFrame([firm(f"T{i}", land=10, tax=t) for i, t in enumerate(taxes)])
+    s = evaluate(df, method=p).scores
+    assert list(s["rank"][:4]) == [1, 2, 2, 4]
+    assert list(s["class"][:4]) == ["A", "A", "A", "B"]
+    p2 = _profile(tmp_path, p.read_text(encoding="utf-8").replace("confirmed = true\n[groups", 'ties = "lower"\nconfirmed = true\n[groups'))
+    s2 = evaluate(df, method=p2).scores
+    assert list(s2["class"][:4]) == ["A", "B", "B", "B"]
+
+
+@pytest.mark.parametrize("rule", ["zero", "min_score"])
+def test_missing_rules(tmp_path, rule):
+    text = PROFILE.replace('kind = "minmax"', f'kind = "minmax"\nmissing = "{rule}"').replace(
+        'indicators = [ { id = "tax_per_mu", weight = 100.0, confirmed = true } ]',
+        'indicators = [ { id = "tax_per_mu", weight = 50.0, confirmed = true }, { id = "revenue_per_energy", weight = 50.0, confirmed = true } ]')
+    df = pd.DataFrame([firm("a", rev=1000, energy=100), firm("b", rev=3000, energy=100), firm("c", energy=None)])
+    s = evaluate(df, method=_profile(tmp_path, text)).scores.set_index(H["code"])
+    # floor 0: a (10) → 0, b (30) → 50; c undefined → 0 by both rules (the minimum score is 0 too)
+    assert s.loc["a", "score_revenue_per_energy"] == pytest.approx(0.0)
+    assert s.loc["b", "score_revenue_per_energy"] == pytest.approx(50.0)
+    assert s.loc["c", "score_revenue_per_energy"] == pytest.approx(0.0)
+    assert rule in s.loc["c", "reason"]
+
+
+def test_ratio_cap_and_population_mean(tmp_path):
+    text = (PROFILE.replace('kind = "minmax"\nfloor = 0.0', 'kind = "ratio"\nbenchmark = "population_mean"\ncap_multiple = 1.5'))
+    df = pd.DataFrame([firm("a", land=10, tax=10), firm("b", land=10, tax=20), firm("c", land=10, tax=90)])
+    s = evaluate(df, method=_profile(tmp_path, text)).scores.set_index(H["code"])
+    # firm values 1, 2, 9 → mean 4; scores 100 × x / 4 = 25, 50, 225 → capped at 150
+    assert list(s["score_tax_per_mu"]) == pytest.approx([25.0, 50.0, 150.0])
