@@ -94,3 +94,29 @@ def test_cli_bundled_sample_with_bundled_zone(tmp_path):
     assert summ["location"]["boundaries_quality"] == "schematic"
     s = pd.read_csv(out / "scores.csv", encoding="utf-8-sig")
     assert len(s) == 150 and {"part_id", "block_id", "locate_status"} <= set(s.columns)
+
+
+def test_cli_parcels_write_intensity_and_underused(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    x0, y0 = 380_000.0, 3_420_000.0
+    parcels = gpd.GeoDataFrame(
+        {"地块编号": ["P1", "P2"], "统计类别": ["A2", "B21"], "是否已供应": ["是", "是"], "是否闲置": ["否", "是"],
+         "总建筑面积(平方米)": [3000.0, None], "建筑基底面积(平方米)": [2000.0, None], "行业代码": ["2927", None]},
+        geometry=[box(x0, y0, x0 + 100, y0 + 100), box(x0 + 200, y0, x0 + 300, y0 + 100)], crs="EPSG:4549")
+    pf = tmp_path / "parcels.gpkg"
+    parcels.to_file(pf, driver="GPKG")
+    src = tmp_path / "f.csv"
+    table().to_csv(src, index=False)
+    out = tmp_path / "o"
+    rc = main(["efficiency", "--enterprises", str(src), "--parcels", str(pf), "--out", str(out), "--no-zone",
+               "--tax-share-of-median", "0"])
+    assert rc == 0
+    u = pd.read_csv(out / "underused.csv", encoding="utf-8-sig").set_index("parcel_id")
+    # P1: 容积率 0.3 < 0.8 (industry 29) → 15 亩 × (1 − 0.3/0.8); 建筑系数 20% < 30% → smaller gap. P2 idle: 15 亩
+    assert u.loc["P1", "freeable_mu"] == pytest.approx(15 * (1 - 0.3 / 0.8))
+    assert u.loc["P2", "flags"] == "idle"
+    summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summ["underused"]["total_freeable_mu"] == pytest.approx(15 * (1 - 0.3 / 0.8) + 15)
+    assert (out / "underused.gpkg").exists() and (out / "intensity.csv").exists()

@@ -26,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", default="anhui", metavar="anhui|zhejiang|PROFILE.toml",
                    help="method profile (default anhui; see data/methods/README.md)")
     p.add_argument("--benchmarks", metavar="FILE", help="fixed benchmarks CSV (group, indicator, benchmark) for ratio methods")
+    p.add_argument("--parcels", metavar="FILE", help="parcel layer with status attributes: also write DIR/intensity.csv "
+                   "(TD/T 1029 indicators) and DIR/underused.csv + DIR/underused.gpkg (under-used land)")
+    p.add_argument("--tax-share-of-median", type=float, default=0.5, metavar="X",
+                   help="under-used: 亩均税收 below X × the zone median (default 0.5; 0 switches the rule off)")
+    p.add_argument("--coverage-min-pct", type=float, default=30.0, metavar="PCT",
+                   help="under-used: 建筑系数 below PCT %% (default 30, the 2008 control indicators; 0 switches it off)")
     add_boundaries_option(p)
     p.add_argument("--no-zone", action="store_true", help="do not locate firms in the zone (no per-part summary)")
     p.add_argument("--datum", default="wgs84", help="datum of 经度/纬度: wgs84 (default), cgcs2000, gcj02, bd09")
@@ -76,6 +82,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             zone = None
     res = evaluate(table, method=method, zone=zone, benchmarks=args.benchmarks, datum=args.datum)
     out.mkdir(parents=True, exist_ok=True)
+    land_msg = _land(args, res, zone, out) if args.parcels else None
     scores = res.scores
     write_table(scores, out / "scores.csv")
     _write_xlsx(res, out / "scores.xlsx")
@@ -97,8 +104,32 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(f"note: {res.summary['disclaimer']}")
         if res.summary["data_quality"] != "unlabelled":
             print(f"data quality: {res.summary['data_quality']}")
+        if land_msg:
+            print(land_msg)
         print(f"wrote {out / 'scores.csv'}, {out / 'scores.xlsx'}, {out / 'summary.json'}")
     return 1 if args.strict and c["invalid"] else 0
+
+
+def _land(args: argparse.Namespace, res, zone, out: Path) -> str:  # noqa: ANN001
+    """TD/T 1029 indicators and under-used land from --parcels (with the evaluated firms)."""
+    from ..intensity import UnderusedRules, intensity, underused
+    from ..io import read_vector, write_table
+
+    parcels = read_vector(args.parcels)
+    ti = intensity(parcels, zone=zone)
+    write_table(ti.table, out / "intensity.csv")
+    rules = UnderusedRules.defaults()
+    rules.tax_share_of_median = args.tax_share_of_median or None
+    rules.coverage_min_pct = args.coverage_min_pct or None
+    u = underused(parcels=parcels, firms=res, zone=zone, rules=rules)
+    write_table(u.table, out / "underused.csv")
+    if len(u.layer):
+        write_table(u.layer, out / "underused.gpkg")
+    res.summary["intensity"] = {"units": ti.summary["units"], "notes": ti.summary["notes"], "quality": ti.summary["quality"]}
+    res.summary["underused"] = u.summary
+    return (f"under-used: {u.summary['underused']} of {u.summary['checked']} parcels/firms, "
+            f"{u.total_freeable_mu:,.1f} 亩 could be freed (estimate); wrote intensity.csv, underused.csv"
+            + (", underused.gpkg" if len(u.layer) else ""))
 
 
 def _write_xlsx(res, path: Path) -> None:  # noqa: ANN001
