@@ -318,11 +318,14 @@ def _cell_size(parts: list[PartGeometry], *, target_cells: int) -> float:
     xmin, ymin, xmax, ymax = shapely.total_bounds(np.array(geoms, dtype=object))
     margin = max((p.uncertainty_m for p in parts if p.has_geometry), default=0.0) * 1.1
     area = (xmax - xmin + 2 * margin + 1.0) * (ymax - ymin + 2 * margin + 1.0)
-    # the cell size that spends the target number of cells on the zone's extent, but no
-    # coarser than 1/200 of the smallest part's size (so small parts get interior cells)
+    # the cell size that spends the target number of cells on the zone's extent, but
+    # * no coarser than 1/50 of the smallest part's size (small parts get interior cells), and
+    # * fine enough that the exact band (about 3 cells wide along every boundary, bands
+    #   included) covers at most ~2% of the extent: c <= 0.02 * area / (3 * boundary length)
     c = math.sqrt(area / max(target_cells, 1))
     smallest = min(math.sqrt(max(float(shapely.area(g)), 1.0)) for g in geoms)
-    c = min(max(c, smallest / 2000.0), smallest / 200.0) if smallest > 0 else c
+    length = sum(float(shapely.length(g)) for g in geoms) * 2.0  # part boundaries and band edges
+    c = min(c, smallest / 50.0, 0.02 * area / (3.0 * max(length, 1.0)))
     c = max(c, math.sqrt(area / 5e7))  # hard cap of ~50 M cells
     return float(min(max(c, MIN_CELL_M), MAX_CELL_M))
 

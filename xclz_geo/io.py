@@ -277,46 +277,96 @@ def write_table(
     return p
 
 
-def iter_csv_chunks(
-    path: str | Path,
-    *,
-    chunk_rows: int = 200_000,
-    encoding: str | None = None,
-    dtype: Any = str,
-) -> "Any":
-    """Read a CSV/TSV in chunks of ``chunk_rows`` rows (bounded memory), cells as text.
+def csv_layout(path: str | Path, *, encoding: str | None = None) -> tuple[str, str, list[str], int]:
+    """Encoding, delimiter, column names and a typical row length (bytes) of a CSV/TSV file.
 
-    The encoding (UTF-8, UTF-8 with BOM, GBK/GB18030) and the delimiter (``,`` ``;`` tab
-    ``|``) are detected from the start of the file. Empty cells stay empty strings (no
-    ``NaN`` conversion), so every value can be written back unchanged.
-
-    Yields
-    ------
-    pandas.DataFrame
-        One chunk at a time, with a running RangeIndex.
+    The delimiter (``,`` ``;`` tab ``|``) is sniffed from the header line; duplicate or empty
+    column names are made unique the way pandas does (``name.1``, ``Unnamed: 3``).
     """
     import csv
 
-    import pandas as pd
-
     p = _exists(path)
     enc = encoding or detect_text_encoding(p)
-    with open(p, encoding=enc, newline="") as f:
-        sample = f.read(64 * 1024)
+    with open(p, "rb") as f:
+        raw = f.read(256 * 1024)
+    text = raw.decode(enc, errors="replace")
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise InputDataError(f"{p}: the file is empty (no header row)")
     if p.suffix.lower() == ".tsv":
         sep = "\t"
     else:
-        first = sample.splitlines()[0] if sample else ""
         try:
-            sep = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter if first else ","
+            sep = csv.Sniffer().sniff(lines[0], delimiters=",;\t|").delimiter
         except csv.Error:
             sep = ","
+    header = next(csv.reader([lines[0]], delimiter=sep))
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        name = name.strip() or f"Unnamed: {i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    body = lines[1:-1] if len(raw) == 256 * 1024 else lines[1:]
+    row_bytes = max((len(ln.encode(enc, errors="replace")) + 1 for ln in body), default=64)
+    return enc, sep, names, row_bytes
+
+
+def iter_csv_batches(
+    path: str | Path,
+    *,
+    chunk_rows: int = 250_000,
+    encoding: str | None = None,
+) -> "Any":
+    """Stream a CSV/TSV as pyarrow RecordBatches of about ``chunk_rows`` rows, every cell as text.
+
+    Encoding (UTF-8, UTF-8 with BOM, GBK/GB18030) and delimiter are detected. Empty cells
+    stay empty strings, so every value can be written back unchanged. Memory stays bounded
+    by the batch size.
+
+    Yields
+    ------
+    pyarrow.RecordBatch
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    p = _exists(path)
+    enc, sep, names, row_bytes = csv_layout(p, encoding=encoding)
+    block = int(min(max(chunk_rows * row_bytes, 2 * row_bytes + 64), 256 << 20))
+    arrow_enc = "utf8" if enc.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig") else enc
     try:
-        reader = pd.read_csv(p, encoding=enc, sep=sep, dtype=dtype, keep_default_na=False, na_filter=False,
-                             chunksize=chunk_rows, engine="c")
-        with reader:
-            yield from reader
-    except pd.errors.EmptyDataError:
-        raise InputDataError(f"{p}: the file is empty (no header row)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{p}: cannot read as CSV ({str(exc).splitlines()[0]}); check the delimiter and encoding") from None
+        reader = pacsv.open_csv(
+            p,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=arrow_enc, block_size=block),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        for batch in reader:
+            if batch.num_rows:
+                yield batch
+    except pa.ArrowInvalid as exc:
+        msg = str(exc).splitlines()[0]
+        raise InputFileError(f"{p}: cannot read as CSV ({msg}); check the delimiter, quoting and encoding") from None
+
+
+def iter_csv_chunks(
+    path: str | Path,
+    *,
+    chunk_rows: int = 250_000,
+    encoding: str | None = None,
+) -> "Any":
+    """Like :func:`iter_csv_batches`, as pandas DataFrames (text columns) with a running index."""
+    import pandas as pd
+
+    start = 0
+    for batch in iter_csv_batches(path, chunk_rows=chunk_rows, encoding=encoding):
+        df = batch.to_pandas()
+        df.index = pd.RangeIndex(start, start + len(df))
+        start += len(df)
+        yield df

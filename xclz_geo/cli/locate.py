@@ -290,10 +290,11 @@ def _encoding(src: Path) -> str:
 
 
 def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
-    """Chunked CSV → CSV (streamed, atomic) or CSV → any other format (collected)."""
+    """Chunked CSV → CSV (Arrow batches streamed to a temporary file, moved into place at the end)
+    or CSV → any other format (collected, then written atomically)."""
     import pandas as pd
 
-    from ..io import iter_csv_chunks
+    from ..io import iter_csv_batches
 
     counts = {"inside": 0, "outside": 0, "uncertain": 0, "invalid": 0}
     stream = dst.suffix.lower() in (".csv", ".txt")
@@ -304,23 +305,30 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
     try:
         if stream:
             dst.parent.mkdir(parents=True, exist_ok=True)
-            fh = open(tmp, "w", encoding="utf-8-sig", newline="")
+            fh = open(tmp, "wb")
+            fh.write(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows Chinese text correctly
         first = True
-        for chunk in iter_csv_chunks(src, chunk_rows=args.chunk_rows):
-            out, c = _locate_frame(args, zone, chunk, dst, with_distance, source=str(src))
+        start = 0
+        for batch in iter_csv_batches(src, chunk_rows=args.chunk_rows):
+            if stream:
+                c = _locate_batch_to_csv(args, zone, batch, fh, with_distance, header=first, source=str(src))
+            else:
+                df = batch.to_pandas()
+                df.index = pd.RangeIndex(start, start + len(df))
+                out, c = _locate_frame(args, zone, df, dst, with_distance, source=str(src))
+                collected.append(out)
+            start += batch.num_rows
             for k, v in c.items():
                 counts[k] += v
-            if stream:
-                out.to_csv(fh, header=first, index=False)
-            else:
-                collected.append(out)
             first = False
-            bar.update(len(chunk))
+            bar.update(batch.num_rows)
         if stream:
             assert fh is not None
             if first:  # a header without rows: write the header with the added columns
-                cols = list(pd.read_csv(src, nrows=0, encoding=_encoding(src)).columns)
-                pd.DataFrame(columns=cols + [c for c in OUT_COLUMNS if c not in cols]).to_csv(fh, index=False)
+                from ..io import csv_layout
+
+                cols = csv_layout(src)[2]
+                _write_csv_header(fh, cols + [c for c in OUT_COLUMNS if c not in cols])
             fh.close()
             fh = None
             os.replace(tmp, dst)
@@ -332,9 +340,9 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
 
                 raise InputDataError(f"{src}: no rows")
             if isinstance(collected[0], gpd.GeoDataFrame):
-                out = gpd.GeoDataFrame(pd.concat(collected, ignore_index=True), geometry="geometry", crs=collected[0].crs)
+                out = gpd.GeoDataFrame(pd.concat(collected), geometry="geometry", crs=collected[0].crs)
             else:
-                out = pd.concat(collected, ignore_index=True)
+                out = pd.concat(collected)
             _write(out, dst)
     finally:
         bar.close()
@@ -343,3 +351,47 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
         if tmp.exists():
             tmp.unlink()
     return counts
+
+
+def _write_csv_header(fh: Any, names: list[str]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(names)
+    fh.write(buf.getvalue().encode("utf-8"))
+
+
+def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: Any, with_distance: bool, *,
+                         header: bool, source: str) -> dict[str, int]:
+    """Locate one Arrow batch of text columns and append it, with the xclz_* columns, to the CSV."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    from ..locate import STATUS_LABELS, detect_xy_columns, locate_table
+
+    names = batch.schema.names
+    xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)
+    coords = batch.select([xc, yc]).to_pandas()
+    res, notes = locate_table(coords, zone, x=xc, y=yc, datum=args.datum, crs=args.crs,
+                              with_distance=with_distance, threads=args.threads, source=source)
+    k = len(res.part_ids)
+    pidx = pa.array(np.where(res.part_index >= 0, res.part_index, k))
+    new = {
+        "xclz_status": pc.take(pa.array(list(STATUS_LABELS)), pa.array(res.status)),
+        "xclz_block": pc.take(pa.array(list(res.block_ids) + [None], type=pa.string()), pidx),
+        "xclz_part": pc.take(pa.array(list(res.part_ids) + [None], type=pa.string()), pidx),
+        "xclz_distance_m": pa.array(np.round(res.distance_m, 2) if with_distance and res.distance_m is not None
+                                    else np.full(len(res), np.nan), from_pandas=True),
+        "xclz_note": pa.array(notes, type=pa.string()),
+    }
+    cols = [batch.column(i) for i in range(batch.num_columns) if names[i] not in new]
+    keep = [n for n in names if n not in new]
+    table = pa.Table.from_arrays(cols + list(new.values()), names=keep + list(new))
+    if header:
+        _write_csv_header(fh, table.schema.names)
+    # Arrow's "needed" style quotes every text value (and no number): valid CSV, the same for any chunking
+    pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return res.counts()
