@@ -193,6 +193,16 @@ def test_html_has_no_external_script_or_stylesheet(page):
         assert not _EXTERNAL.search(d), _EXTERNAL.search(d).group(0)
 
 
+def test_map_layers_are_named_with_their_quality(page, built):
+    doc = _html.unescape(re.search(r'srcdoc="([^"]*)"', page).group(1))
+    doc = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), doc)  # layer-control names are JSON-escaped
+    assert re.search(r"低效用地 Under-used land \(\d+\) · synthetic; boundaries synthetic", doc)
+    assert re.search(r"企业 [ABCD] 类 \(\d+\) · synthetic", doc)
+    assert "土地利用地块 Land-use parcels · synthetic" in doc
+    assert "confirmed = false" in doc
+    assert built.section("map").facts["overlays"]
+
+
 def test_charts_are_data_uris(page, built):
     srcs = re.findall(r'<img[^>]*src="([^"]+)"', page)
     assert len(srcs) == len(built.charts) >= 6
@@ -243,6 +253,9 @@ def test_gpkg_layers_carry_quality(built):
         g = gpd.read_file(built.gpkg_path, layer=name)
         assert "quality" in g.columns and g["quality"].notna().all() and (g["quality"] != "").all(), name
         assert len(g) > 0
+    lu = gpd.read_file(built.gpkg_path, layer="landuse_parcels")
+    assert {"group", "zone_status"} <= set(lu.columns)
+    assert set(lu.loc[lu["DLBM"] == "0601", "group"]) == {"industrial"}
     ent = gpd.read_file(built.gpkg_path, layer="enterprises")
     assert (ent["quality"] == "synthetic").all()
     assert ent["method_caveat"].str.contains("not official").all()
@@ -360,6 +373,9 @@ def test_report_opens_offline_without_console_errors(built):
             time.sleep(0.1)
         assert d.execute_script("return window.xclzMapReady === true;")
         assert d.execute_script("return document.querySelectorAll('path.leaflet-interactive').length;") >= 3
+        # fitted to the zone, not stuck at the maximum zoom of a map created in an unsized frame
+        zoom = d.execute_script("var k = Object.keys(window).filter(x => x.startsWith('map_'))[0]; return window[k].getZoom();")
+        assert 7 <= zoom <= 14
         d.switch_to.default_content()
         errors = rep.console_errors + b.console_errors()
     assert errors == []

@@ -526,7 +526,7 @@ def _pct(df: "pd.DataFrame", col: str = "share") -> "pd.DataFrame":
 
 
 def _composition_chart(table: "pd.DataFrame", *, id_col: str, name_col: str, zone: "Zone", key: str, title_zh: str,
-                       title: str, quality: str) -> ReportChart | None:
+                       title: str, quality: str, colours: Mapping[str, str] | None = None) -> ReportChart | None:
     """Stacked horizontal bars: part × class → 亩 (the 8 largest classes, the rest as 其他)."""
     import pandas as pd
 
@@ -547,21 +547,23 @@ def _composition_chart(table: "pd.DataFrame", *, id_col: str, name_col: str, zon
         piv = piv[top].assign(**{"其他": piv.drop(columns=top).sum(axis=1)})
     piv.index.name = None
     palette = ["#e31a1c", "#ff7f00", "#fdbf6f", "#33a02c", "#b2df8a", "#1f78b4", "#a6cee3", "#6a3d9a", "#cab2d6", "#b15928"]
+    cols = [colours.get(str(c), "#bdbdbd") for c in piv.columns] if colours else palette[: piv.shape[1]]
     fig = charts.bar_chart(piv, title=title_zh, note=_chart_note(quality), ylabel="面积（亩）", stacked=True, horizontal=True,
-                           value_format="{:,.0f}", width_in=8.5, colours=palette[: piv.shape[1]])
+                           value_format="{:,.0f}", width_in=8.5, colours=cols)
     return _chart(key, title, fig, quality)
 
 
 def _landuse_section(zone: "Zone", parcels: "gpd.GeoDataFrame | None", parcels_q: str, *, code_field: str | None,
-                     boundary_q: str) -> ReportSection:
+                     boundary_q: str) -> tuple[ReportSection, "pd.DataFrame | None"]:
+    """(section, per-parcel ``group``/``zone_status`` by input position, or None)."""
     sec = ReportSection("landuse", "土地利用构成（地块）Land-use composition from parcels")
     if parcels is None:
-        return sec.unavailable("no parcels given (--parcels FILE)")
+        return sec.unavailable("no parcels given (--parcels FILE)"), None
     lu = _optional_module("landuse")
     if lu is None or not hasattr(lu, "landuse_by_part"):
-        return sec.unavailable("xclz_geo.landuse is not part of this installation")
+        return sec.unavailable("xclz_geo.landuse is not part of this installation"), None
     if not zone.has_geometry:
-        return sec.unavailable("the zone has no part polygons to overlay")
+        return sec.unavailable("the zone has no part polygons to overlay"), None
     q = _label(data=parcels_q, boundaries=boundary_q)
     res, notes = _collect_warnings(lu.landuse_by_part, zone, parcels, code_field=code_field, data_quality=parcels_q)
     sec.notes.extend(notes)
@@ -575,8 +577,10 @@ def _landuse_section(zone: "Zone", parcels: "gpd.GeoDataFrame | None", parcels_q
         grp.insert(1, "part_name", grp["part_id"].map(lambda v: parts_zh.get(v, v)))
     sec.tables.append(ReportTable("landuse_by_group", "各片区用地构成（报告分组）Land use per part, by group", grp, q,
                                   labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS))
+    colours = {str(n): GROUP_COLOURS.get(str(g), "#bdbdbd") for g, n in zip(res.by_group["group"], res.by_group["name"])}
     chart = _composition_chart(res.by_group, id_col="part_id", name_col="name", zone=zone, key="chart_landuse",
-                               title_zh="各片区土地利用构成（亩）", title="各片区土地利用构成 Land use per part", quality=q)
+                               title_zh="各片区土地利用构成（亩）", title="各片区土地利用构成 Land use per part", quality=q,
+                               colours=colours)
     if chart is not None:
         sec.charts.append(chart)
     code = _pct(res.by_code)
@@ -588,7 +592,14 @@ def _landuse_section(zone: "Zone", parcels: "gpd.GeoDataFrame | None", parcels_q
         sec.tables.append(ReportTable("landuse_unknown_codes", "未识别地类代码 Unknown land-use codes", res.unknown_codes, q,
                                       labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS))
     sec.facts = {"data_quality": parcels_q, "scheme": m.get("scheme")}
-    return sec
+    per_parcel = None
+    if {"row", "code", "status"} <= set(res.parcels.columns) and hasattr(lu, "classify_codes"):
+        import pandas as pd
+
+        cls = lu.classify_codes(res.parcels["code"].tolist(), scheme=m.get("scheme") or "auto")
+        per_parcel = pd.DataFrame({"group": cls["group"].to_numpy(), "zone_status": res.parcels["status"].to_numpy()},
+                                  index=res.parcels["row"].to_numpy())
+    return sec, per_parcel
 
 
 def _landcover_section(zone: "Zone", raster: Any, *, classes: Any, declared: Mapping[str, str] | None,
@@ -652,8 +663,157 @@ def _found_quality(df: Any) -> str | None:
     return None
 
 
-def _map_section(zone: "Zone", *, sites: "gpd.GeoDataFrame | None", extra_layers: Mapping[str, "gpd.GeoDataFrame"],
-                 basemap: str | None, tmp_dir: Path) -> ReportSection:
+#: colours of the land-use report groups (maps and charts)
+GROUP_COLOURS = {
+    "industrial": "#e31a1c", "logistics": "#ff7f00", "residential": "#fdbf6f", "commercial": "#6a3d9a",
+    "public": "#1f78b4", "transport": "#8c8c8c", "green": "#33a02c", "water": "#a6cee3", "farmland": "#b2df8a",
+    "unused_other": "#cab2d6", "unknown": "#bdbdbd",
+}
+
+#: overlay layers of the embedded map: GeoPackage layer → (name in the layer control, popup columns)
+_OVERLAYS = {
+    "landuse_parcels": ("土地利用地块 Land-use parcels", ("parcel_id", "地块编号", "BSM", "DLBM", "DLMC", "group", "供地状态", "quality")),
+    "underused_land": ("低效用地 Under-used land", ("kind", "parcel_id", "name", "part_id", "land_mu", "far", "coverage_pct",
+                                                  "tax_per_mu", "flags", "freeable_mu", "reason", "quality")),
+    "enterprises": ("企业 Enterprises", ("name", "credit_code", "group", "land_mu", "tax_per_mu", "total_score", "rank", "class",
+                                        "status", "reason", "part_id", "quality", "method_caveat")),
+}
+
+
+def _popup_html(row: Any, cols: Sequence[str], title: str) -> str:
+    e = html.escape
+    cells = []
+    for c in cols:
+        if c not in row.index:
+            continue
+        text, _ = _fmt(row[c], ",.2f" if isinstance(row[c], float) else None)
+        if text in ("", "—", "nan", "None"):
+            continue
+        cells.append(f"<tr><th>{e(str(c))}</th><td>{e(text)}</td></tr>")
+    return f'<div class="xclz-popup"><b>{e(title)}</b><table>{"".join(cells)}</table></div>'
+
+
+def _overlay_js(fc: dict[str, Any], *, attribution: str) -> str:
+    """``L.geoJSON`` with per-feature style, circle markers for points, popups."""
+    import json
+
+    data = json.dumps(fc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    return (
+        "L.geoJSON(" + data + ", {attribution: " + json.dumps(attribution, ensure_ascii=False) + ", "
+        "style: function(f){ return f.properties._style; }, "
+        "pointToLayer: function(f, ll){ return L.circleMarker(ll, f.properties._style); }, "
+        "onEachFeature: function(f, l){ l.bindPopup(f.properties._popup, {maxWidth: 460}); }})"
+    )
+
+
+def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -> list[str]:
+    """Draw the report's own layers (enterprises by class, under-used land, land-use parcels) on a
+    :func:`xclz_geo.maps.zone_map`, each named with its quality label, plus a legend; the layer control
+    and the ready flag are moved after them so they are listed and counted. Returns the layer names."""
+    from .charts import CLASS_COLOURS
+
+    E = maps._elements()
+    datum = getattr(m, "xclz_info", {}).get("datum", "wgs84")
+    names: list[str] = []
+    legend: list[tuple[str, str]] = []
+
+    def add(gdf: "gpd.GeoDataFrame", name: str, styles: list[dict[str, Any]], popups: list[str], *, show: bool = True) -> None:
+        shown = maps._to_display(gdf, datum=datum)
+        props = [{"_style": st, "_popup": pp} for st, pp in zip(styles, popups)]
+        fc = maps._features(shown, props)
+        if fc["features"]:
+            E["JsLayer"](_overlay_js(fc, attribution=""), name=name, show=show).add_to(m)
+            names.append(name)
+
+    lu = layers.get("landuse_parcels")
+    if lu is not None and len(lu):
+        title, cols = _OVERLAYS["landuse_parcels"]
+        q = str(lu["quality"].iloc[0])
+        grp = lu["group"] if "group" in lu.columns else None
+        styles = [{"color": "#555", "weight": 0.6, "fillColor": GROUP_COLOURS.get(str(g), "#bdbdbd") if grp is not None else "#bdbdbd",
+                   "fillOpacity": 0.55} for g in (grp if grp is not None else [None] * len(lu))]
+        popups = [_popup_html(r, cols, title) for _, r in lu.iterrows()]
+        add(lu, f"{title} · {q}", styles, popups, show=False)
+    un = layers.get("underused_land")
+    if un is not None and len(un):
+        title, cols = _OVERLAYS["underused_land"]
+        q = str(un["quality"].iloc[0])
+        styles = [{"color": "#b10026", "weight": 2, "fillColor": "#fc4e2a", "fillOpacity": 0.45, "radius": 7, "dashArray": "4 3"}
+                  for _ in range(len(un))]
+        popups = [_popup_html(r, cols, title) for _, r in un.iterrows()]
+        add(un, f"{title} ({len(un)}) · {_short_quality(q)}", styles, popups)
+        legend.append(("#fc4e2a", f"{title} ({_short_quality(q)})"))
+    ent = layers.get("enterprises")
+    if ent is not None and len(ent):
+        title, cols = _OVERLAYS["enterprises"]
+        q = str(ent["quality"].iloc[0])
+        klass = ent["class"].fillna("").astype(str)
+        for lab in [*sorted(set(klass) - {""}), ""]:
+            sub = ent[klass == lab]
+            if not len(sub):
+                continue
+            colour = CLASS_COLOURS.get(lab, "#9e9e9e")
+            label = f"{lab} 类" if lab else "未分类 not evaluated / invalid"
+            styles = [{"color": "#222", "weight": 1, "fillColor": colour, "fillOpacity": 0.9, "radius": 5} for _ in range(len(sub))]
+            popups = [_popup_html(r, cols, f"{title}: {r.get('name') or ''}") for _, r in sub.iterrows()]
+            add(sub, f"企业 {label} ({len(sub)}) · {q}", styles, popups)
+            legend.append((colour, f"企业 {label}"))
+        if (ent.get("method_caveat", "") != "").any():
+            legend.append(("", "classes use unconfirmed weights (confirmed = false)"))
+    if legend:
+        items = "".join(
+            (f'<div><span style="display:inline-block;width:11px;height:11px;border-radius:50%;border:1px solid #222;'
+             f'background:{c};margin-right:5px"></span>{html.escape(t)}</div>') if c else
+            f'<div style="color:#a12622;font-size:11px">{html.escape(t)}</div>'
+            for c, t in legend
+        )
+        box = ('<div style="background:rgba(255,255,255,.94);padding:6px 9px;border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.35);'
+               f'font:12px/1.5 sans-serif"><b>报告图层 Report layers</b>{items}</div>')
+        js = ("(function(){ var c = L.control({position: 'bottomleft'}); c.onAdd = function(){ var d = L.DomUtil.create('div'); "
+              "d.innerHTML = " + json_dumps(box) + "; return d; }; c.addTo({map}); })();")
+        E["Script"](js, name="XclzReportLegend").add_to(m)
+    import folium
+    from folium.map import FitBounds
+
+    # Embedded in an <iframe>, the map may be created before the frame is laid out (size 0 × 0), so
+    # Leaflet's first fitBounds picks the maximum zoom. Fit again once the container has a size.
+    fb = next((v for v in m._children.values() if isinstance(v, FitBounds)), None)
+    if fb is not None:
+        js = ("(function(map){ var b = " + json_dumps(fb.bounds) + ", o = " + json_dumps(fb.options) + "; "
+              "var s = map.getSize(), pending = (s.x === 0 || s.y === 0); "
+              "function fix(){ map.invalidateSize(false); var n = map.getSize(); "
+              "if (pending && n.x > 0 && n.y > 0) { pending = false; map.fitBounds(b, o); } } "
+              "if (window.ResizeObserver) { new ResizeObserver(fix).observe(map.getContainer()); } "
+              "window.addEventListener('load', fix); window.addEventListener('resize', fix); })({map});")
+        E["Script"](js, name="XclzReportRefit").add_to(m)
+    for key in [k for k, v in m._children.items() if isinstance(v, folium.LayerControl) or getattr(v, "_name", "") == "XclzReady"]:
+        m._children.move_to_end(key)
+    return names
+
+
+def _short_quality(label: str) -> str:
+    """``"parcels: synthetic · enterprises: synthetic · boundaries: schematic"`` → ``"synthetic; boundaries schematic"``."""
+    data: list[str] = []
+    bnd: list[str] = []
+    for part in label.split(" · "):
+        key, sep, val = part.partition(": ")
+        if not sep:
+            data.append(part)
+        elif key == "boundaries":
+            bnd.append(f"boundaries {val}")
+        else:
+            data.append(val)
+    return "; ".join([*dict.fromkeys(data), *bnd])
+
+
+def json_dumps(obj: Any) -> str:
+    """JSON for a <script>: Chinese kept, ``</`` escaped."""
+    import json
+
+    return json.dumps(obj, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _map_section(zone: "Zone", *, layers: Mapping[str, "gpd.GeoDataFrame"], basemap: str | None) -> ReportSection:
     sec = ReportSection("map", "地图 Map")
     maps = _optional_module("maps")
     if maps is None or not hasattr(maps, "zone_map"):
@@ -663,20 +823,18 @@ def _map_section(zone: "Zone", *, sites: "gpd.GeoDataFrame | None", extra_layers
     kw: dict[str, Any] = {}
     if basemap is not None:
         kw["basemap"] = basemap
-    if sites is not None and len(sites):
-        kw["sites"] = sites
     m = maps.zone_map(zone, **kw)
-    tmp = tmp_dir / ".report_map.html"
-    try:
-        maps.save_map(m, tmp, inline_assets=True)
-        doc = tmp.read_text(encoding="utf-8")
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    overlays = _add_overlays(m, maps, layers)
+    doc = maps.render_html(m, inline=True) if hasattr(maps, "render_html") else None
+    if doc is None:  # pragma: no cover - older maps module
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as td:
+            doc = maps.save_map(m, Path(td) / "map.html", inline_assets=True).read_text(encoding="utf-8")
     sec.html_extra = (
         '<iframe class="map" title="zone map" sandbox="allow-scripts" srcdoc="' + html.escape(doc, quote=True) + '"></iframe>'
     )
-    sec.facts = {"basemap": basemap or "default", "sites": int(len(sites)) if sites is not None else 0}
+    sec.facts = {"basemap": basemap or "none", "overlays": overlays}
     return sec
 
 
@@ -812,7 +970,7 @@ th,td{border:1px solid #ccd;padding:3px 7px;vertical-align:top} th{background:#e
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:10px 0 18px} figcaption{font-weight:bold;margin-bottom:4px}
 .charts img{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
-iframe.map{width:100%;height:560px;border:1px solid #bbb;background:#fff}
+iframe.map{width:100%;height:700px;border:1px solid #bbb;background:#fff}
 nav a{margin-right:12px} .tablewrap{overflow-x:auto}
 .fact{font-size:1.15em;font-weight:bold;color:#1a5e20}
 footer{color:#666;font-size:.8em;margin:30px auto 24px}
@@ -1027,7 +1185,7 @@ def build_report(
     if eval_res is not None:
         inputs.append(ReportInput("enterprises 企业", _source_text(enterprises), eff_q, rows=int(eval_res.summary["input"]["rows"])))
     say("land-use composition")
-    lu_sec = _landuse_section(zone, parcels_gdf, parcels_q, code_field=code_field, boundary_q=boundary_q)
+    lu_sec, per_parcel = _landuse_section(zone, parcels_gdf, parcels_q, code_field=code_field, boundary_q=boundary_q)
     say("land-cover composition")
     if raster_classes is None and is_sample(raster) and Path(raster).name == SAMPLE_FILES["raster"][1]:
         raster_classes = SAMPLE_RASTER_CLASSES
@@ -1039,11 +1197,9 @@ def build_report(
         zone, parcels_gdf, eval_res, parcels_q=parcels_q, eff_q=eff_q, boundary_q=boundary_q, rules=underused_rules)
 
     say("map layers")
-    layers = _map_layers(zone, eval_res, parcels_gdf, under_layer, boundary_q=boundary_q, eff_q=eff_q, parcels_q=parcels_q, caveat=caveat, datum=datum)
+    layers = _map_layers(zone, eval_res, parcels_gdf, under_layer, boundary_q=boundary_q, eff_q=eff_q, parcels_q=parcels_q, caveat=caveat, datum=datum, per_parcel=per_parcel)
     say("map")
-    sites = layers.get("enterprises")
-    map_sec = _map_section(zone, sites=sites, extra_layers={k: v for k, v in layers.items() if k not in ("zone_parts", "enterprises")},
-                           basemap=basemap, tmp_dir=out)
+    map_sec = _map_section(zone, layers=layers, basemap=basemap)
     if map_sec.status == "ok":
         map_sec.intro = ("Interactive map, works offline (no basemap tiles are fetched unless a tile basemap was chosen). "
                          f"Layers: {', '.join(layers)} — boundaries {boundary_q}" + (f", enterprises {eff_q}" if eff_q else "") + ".")
@@ -1263,7 +1419,7 @@ def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame |
 
 
 def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None", under_layer: Any, *, boundary_q: str, eff_q: str,
-                parcels_q: str, caveat: str, datum: str = "wgs84") -> dict[str, "gpd.GeoDataFrame"]:
+                parcels_q: str, caveat: str, datum: str = "wgs84", per_parcel: "pd.DataFrame | None" = None) -> dict[str, "gpd.GeoDataFrame"]:
     """The GeoPackage / map layers, each with a ``quality`` column."""
     import geopandas as gpd
     import pandas as pd
@@ -1302,6 +1458,9 @@ def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None",
             layers["enterprises"] = pts
     if parcels is not None and len(parcels):
         p = parcels.copy()
+        if per_parcel is not None and len(per_parcel) == len(p):
+            for c in per_parcel.columns:
+                p[c] = per_parcel[c].reindex(range(len(p))).to_numpy()
         p["quality"] = parcels_q or UNLABELLED
         layers["landuse_parcels"] = p
     if under_layer is not None and len(under_layer):
