@@ -303,3 +303,22 @@ def test_random_scope_like_text_only_raises_parse_errors(text):
         assert exc.offset is not None and 0 <= exc.offset <= len(text)
         return
     assert scope.parts and all(p.sizhi is not None and p.sizhi.sides for p in scope.parts)
+
+
+def test_bundled_spec_agrees_with_the_source_paragraph(plan_paragraph):
+    from dataclasses import replace
+
+    from xclz_geo.sizhi import compare_scope_with_spec
+    from xclz_geo.zone import load_spec
+
+    spec = load_spec()
+    scope = parse_implementation_scope(plan_paragraph)
+    res = compare_scope_with_spec(scope, spec)
+    assert [(r["part_id"], r["paragraph_part"], r["ok"]) for r in res] == [
+        ("xuancheng", "宣城经开区", True), ("guangde_main", "主园区", True), ("guangde_west", "西区", True)]
+    # a spec with a typo in a 四至 and a wrong area is caught
+    bad_parts = (replace(spec.parts[0], sizhi_zh=spec.parts[0].sizhi_zh.replace("创业路", "创新路")),
+                 replace(spec.parts[1], official_area_km2=26.3), spec.parts[2])
+    res = compare_scope_with_spec(scope, replace(spec, parts=bad_parts))
+    assert [r["ok"] for r in res] == [False, False, True]
+    assert "创新路" in res[0]["differences"][0] and "26.3" in res[1]["differences"][0]

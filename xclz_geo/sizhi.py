@@ -37,6 +37,7 @@ character offset of the problem; it never guesses silently.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -1035,6 +1036,69 @@ def parse_implementation_scope(
     return ScopeSpec(total_area_km2=total, blocks=tuple(out_blocks), text=text, notes=tuple(notes))
 
 
+def compare_scope_with_spec(scope: ScopeSpec, spec: Any, *, rounding_km2: float = 0.01) -> list[dict[str, Any]]:
+    """Check a zone spec (``spec.toml``) against the 实施范围 paragraph it was copied from.
+
+    Each spec part is paired with the paragraph's part whose name ends its ``name_zh``
+    (``广德经开区西区`` ↔ ``西区``; a block that is its own part matches by its name). Areas
+    and the parsed 四至 (sides, feature names in order, refs, offsets, side-of-feature,
+    constraints, 等) are compared.
+
+    Parameters
+    ----------
+    scope
+        The parsed paragraph (:func:`parse_implementation_scope`).
+    spec
+        A :class:`~xclz_geo.zone.ZoneSpec` (anything with ``parts`` carrying ``id``,
+        ``name_zh``, ``official_area_km2`` and ``sizhi_zh``).
+
+    Returns
+    -------
+    list of dict
+        One entry per spec part: ``part_id``, ``paragraph_part`` (or ``None``), ``ok`` and
+        ``differences`` (human-readable strings).
+    """
+
+    def sig(b: BoundarySpec) -> list[tuple[Any, ...]]:
+        return [(sd.direction, sd.not_exhaustive,
+                 tuple((f.name, f.ref, f.offset_m, f.offset_direction, f.side_of_feature,
+                        tuple((c.feature.name, c.direction) for c in f.constraints)) for f in sd.features))
+                for sd in b.sides]
+
+    out: list[dict[str, Any]] = []
+    parts = list(scope.parts)
+    for sp in spec.parts:
+        name = str(getattr(sp, "name_zh", ""))
+        match = [p for p in parts if name == p.name or name.endswith(p.name)]
+        match.sort(key=lambda p: -len(p.name))
+        diffs: list[str] = []
+        if not match:
+            out.append({"part_id": sp.id, "paragraph_part": None, "ok": False,
+                        "differences": [f"no part of the paragraph matches {name!r} "
+                                        f"(paragraph parts: {', '.join(p.name for p in parts)})"]})
+            continue
+        pp = match[0]
+        area = getattr(sp, "official_area_km2", None)
+        if area is not None and pp.area_km2 is not None and abs(float(area) - pp.area_km2) > rounding_km2 / 2:
+            diffs.append(f"area {area} km² in the spec, {pp.area_km2} km² in the paragraph")
+        text = str(getattr(sp, "sizhi_zh", "") or "")
+        if not text:
+            diffs.append("the spec has no 四至 text")
+        elif pp.sizhi is not None:
+            try:
+                mine = parse_sizhi(text)
+            except SizhiParseError as exc:
+                diffs.append(f"the spec's 四至 does not parse: {exc}")
+            else:
+                a, b = sig(mine), sig(pp.sizhi)
+                if a != b:
+                    for x, y in itertools.zip_longest(a, b):
+                        if x != y:
+                            diffs.append(f"spec {x} ≠ paragraph {y}")
+        out.append({"part_id": sp.id, "paragraph_part": pp.name, "ok": not diffs, "differences": diffs})
+    return out
+
+
 def iter_feature_refs(spec: BoundarySpec, *, with_constraints: bool = True) -> Iterable[FeatureRef]:
     """Every feature of a spec (and, optionally, the features its constraints name)."""
     for s in spec.sides:
@@ -1046,7 +1110,7 @@ def iter_feature_refs(spec: BoundarySpec, *, with_constraints: bool = True) -> I
 
 
 __all__ = [
-    "BlockScope", "BoundarySpec", "CLOCKWISE", "Constraint", "EXPRESSWAY_REFS", "FeatureRef", "KINDS",
+    "BlockScope", "BoundarySpec", "CLOCKWISE", "Constraint", "compare_scope_with_spec", "EXPRESSWAY_REFS", "FeatureRef", "KINDS",
     "PartScope", "SIDE_CODES", "SIDE_LABELS", "SIDE_VECTORS", "ScopeSpec", "Side", "guess_kind",
     "iter_feature_refs", "normalize_text", "parse_chinese_number", "parse_implementation_scope",
     "parse_ref", "parse_sizhi",
