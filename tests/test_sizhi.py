@@ -322,3 +322,14 @@ def test_bundled_spec_agrees_with_the_source_paragraph(plan_paragraph):
     res = compare_scope_with_spec(scope, replace(spec, parts=bad_parts))
     assert [r["ok"] for r in res] == [False, False, True]
     assert "创新路" in res[0]["differences"][0] and "26.3" in res[1]["differences"][0]
+
+
+def test_heading_and_bracketed_route_number():
+    spec = parse_sizhi("四至范围:东至沪渝高速公路(G50),南至某路")
+    f = spec.side("E").features[0]
+    assert (f.name, f.ref, f.kind) == ("沪渝高速公路", "G50", "road")
+    assert parse_sizhi("该地块四至为东至某路").directions == ("E",)
+    with pytest.raises(SizhiParseError, match="brackets say"):
+        parse_sizhi("东至318国道(G205)")
+    with pytest.raises(SizhiParseError, match="no side after"):
+        parse_sizhi("四至为:")

@@ -19,8 +19,10 @@ noted as *not exhaustive*, the feature kind guessed from the name and the qualif
   digitizer records the qualifier and says so;
 * **parenthetical notes** with half- or full-width brackets: ``外环路(G50高速以北)`` is a
   :class:`Constraint` (the part, and the section of 外环路 used, lie north of the G50);
-  ``(北段)`` is a section note; ``(原某路)`` an alternative name; anything else is kept
-  verbatim in :attr:`FeatureRef.notes`.
+  ``(北段)`` is a section note; ``(原某路)`` an alternative name; ``(G50)`` the route number;
+  anything else is kept verbatim in :attr:`FeatureRef.notes`.
+
+A heading such as ``四至范围:`` or ``该地块四至为`` before the first side is skipped.
 
 Road numbers: ``318国道``, ``G318国道`` and ``G318`` all mean ref ``G318``; ``S215省道`` means
 ``S215``; ``G50高速`` and ``沪渝高速`` both mean ``G50`` (see :data:`EXPRESSWAY_REFS`).
@@ -113,6 +115,8 @@ _PAIR = {")": "(", "]": "[", "】": "【", "〕": "〔", "］": "［"}
 _CLAUSE_SEPS = ",;。\n"
 _ITEM_SEPS = "、/"
 _CONJ = ("以及", "及", "和", "与")
+#: a heading the text may start with: 四至为 / 四至范围: / 该地块四至: / 其四至是
+_PREFIX_RE = re.compile(r"(?:其|该(?:区域|地块|园区|片区|区块)?的?)?四至(?:范围)?(?:为|是|如下)?\s*:?\s*")
 _NAME_OK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9·\-—_#号 ]+$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -654,6 +658,8 @@ def _parse_paren(t: str, s: int, e: int, *, expressway_refs: Mapping[str, str] |
         return "constraint", Constraint(feature=f, direction=SIDE_CODES[m.group("dir")], text=content)
     if re.fullmatch(rf"(?:{_SIDE_ALT}|中)段", content):
         return "section", content
+    if re.fullmatch(r"[GSXYgsxy]\d{1,4}", content.replace(" ", "")):
+        return "ref", content.replace(" ", "").upper()
     m = re.fullmatch(r"(?:原|旧称|旧|即|又称|俗称|亦称|也称)(?P<alt>.+)", content)
     if m:
         return "alt", m.group("alt").strip()
@@ -677,6 +683,7 @@ def _parse_item(t: str, s: int, e: int, *, side_label: str, expressway_refs: Map
         s, e = _strip_span(t, s, e)
     # brackets: take them out, remember their content
     constraints: list[Constraint] = []
+    bracket_ref: str | None = None
     section = None
     alts: list[str] = []
     notes: list[str] = []
@@ -698,6 +705,8 @@ def _parse_item(t: str, s: int, e: int, *, side_label: str, expressway_refs: Map
                 section = val
             elif kind_ == "alt":
                 alts.append(val)
+            elif kind_ == "ref":
+                bracket_ref = val
             else:
                 notes.append(val)
             cur = j + 1
@@ -762,6 +771,13 @@ def _parse_item(t: str, s: int, e: int, *, side_label: str, expressway_refs: Map
     elif first_b == first_a:
         raise SizhiParseError(f"{what}: feature name missing before the brackets", offset=s, text=t)
     name, kind, ref, ksrc = _parse_name(t, name_start, name_end, what=what, expressway_refs=expressway_refs, kinds=kinds)
+    if bracket_ref is not None:
+        if ref is not None and ref != bracket_ref:
+            raise SizhiParseError(f"{what}: {name} means {ref} but the brackets say {bracket_ref}",
+                                  offset=name_start, text=t)
+        ref = bracket_ref
+        if kind == "unknown" and ksrc == "guessed":
+            kind = "road"
     f = FeatureRef(
         name=name, kind=kind, ref=ref, offset_m=offset_m, offset_direction=offset_dir, offset_approximate=approx,
         side_of_feature=side_of, constraints=tuple(constraints), section=section, alt_names=tuple(alts),
@@ -859,6 +875,11 @@ def parse_sizhi(
     s, e = _strip_span(t, 0, len(t))
     if s >= e:
         raise SizhiParseError("四至 text is empty", offset=0, text=text)
+    m = _PREFIX_RE.match(t, s)
+    if m and m.end() > s:
+        s, e = _strip_span(t, m.end(), e)
+        if s >= e:
+            raise SizhiParseError("四至 text has no side after its heading", offset=m.end(), text=text)
     return _parse_sides(t, s, e, expressway_refs=expressway_refs, kinds=kinds, original=text)
 
 
