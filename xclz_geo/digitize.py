@@ -792,7 +792,7 @@ def digitize(
         a, b = ring[i], ring[(i + 1) % n]
         prev_it, next_it = ring[(i - 1) % n], ring[(i + 2) % n]
         corners.append(_corner(a, b, prev_it, next_it, centre=centre, tol=tol, to_geo=to_geo,
-                               connectors=connectors, ref_xy=ref_xy))
+                               connectors=connectors))
 
     # ---------------------------------------------------------------- trim each feature between its corners
     paths: list[tuple[_Item, Any, list[int]]] = []
@@ -1145,7 +1145,7 @@ def _ray_from(g: _Graph, node: int, length: float) -> "LineString":
 
 def _corner(
     a: _Item, b: _Item, prev_it: _Item, next_it: _Item, *, centre: tuple[float, float], tol: float, to_geo: Any,
-    connectors: list[tuple[Any, dict[str, Any]]], ref_xy: tuple[float, float] | None,
+    connectors: list[tuple[Any, dict[str, Any]]],
 ) -> dict[str, Any]:
     """Where feature ``a`` hands over to feature ``b``: intersection, extension or gap closure."""
     import shapely
@@ -1160,12 +1160,13 @@ def _corner(
         for p in shapely.get_parts(inter):
             if p.geom_type == "Point":
                 pts.append((p.x, p.y))
-            else:
-                for q in shapely.get_parts(shapely.boundary(p)) if p.geom_type != "Point" else []:
-                    pts.append((q.x, q.y))
-                if p.geom_type in ("LineString", "MultiLineString") and not pts:
-                    c = p.representative_point()
-                    pts.append((c.x, c.y))
+                continue
+            # a shared section (the two features run together): its ends are the candidates
+            ends = [(q.x, q.y) for q in shapely.get_parts(shapely.boundary(p))]
+            if not ends:  # a closed shared loop has no boundary
+                c = p.representative_point()
+                ends = [(c.x, c.y)]
+            pts.extend(ends)
     if pts:
         uniq: dict[tuple[float, float], tuple[float, float]] = {}
         for x, y in pts:
@@ -1201,8 +1202,7 @@ def _corner(
     assert ga_graph is not None and gb_graph is not None
     ends_a = sorted(_endpoints(ga_graph), key=lambda nd: Point(ga_graph.xy[nd]).distance(gb))[:2]
     ends_b = sorted(_endpoints(gb_graph), key=lambda nd: Point(gb_graph.xy[nd]).distance(ga))[:2]
-    limit_a = allow if not a.feature.has_offset else max(allow, tol)
-    limit_b = allow if not b.feature.has_offset else max(allow, tol)
+    limit_a = limit_b = allow
     rays_a = [(nd, _ray_from(ga_graph, nd, 3 * allow + tol)) for nd in ends_a]
     rays_b = [(nd, _ray_from(gb_graph, nd, 3 * allow + tol)) for nd in ends_b]
 
