@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import LineString, Polygon, box
 
 from xclz_geo.crs import transformer
 from xclz_geo.digitize import DigitizeResult, digitize

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pytest
 import shapely
 from shapely.geometry import LineString, Polygon, box
