@@ -103,6 +103,7 @@ class ReportTable:
     formats: dict[str, str] = field(default_factory=dict)
     collapsed: bool = False
     note: str = ""
+    html_columns: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -693,13 +694,10 @@ def _popup_html(row: Any, cols: Sequence[str], title: str) -> str:
     return f'<div class="xclz-popup"><b>{e(title)}</b><table>{"".join(cells)}</table></div>'
 
 
-def _overlay_js(fc: dict[str, Any], *, attribution: str) -> str:
+def _overlay_js(maps: Any, fc: dict[str, Any], *, attribution: str) -> str:
     """``L.geoJSON`` with per-feature style, circle markers for points, popups."""
-    import json
-
-    data = json.dumps(fc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
     return (
-        "L.geoJSON(" + data + ", {attribution: " + json.dumps(attribution, ensure_ascii=False) + ", "
+        "L.geoJSON(" + maps._js(fc) + ", {attribution: " + maps._js(attribution) + ", "
         "style: function(f){ return f.properties._style; }, "
         "pointToLayer: function(f, ll){ return L.circleMarker(ll, f.properties._style); }, "
         "onEachFeature: function(f, l){ l.bindPopup(f.properties._popup, {maxWidth: 460}); }})"
@@ -722,7 +720,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
         props = [{"_style": st, "_popup": pp} for st, pp in zip(styles, popups)]
         fc = maps._features(shown, props)
         if fc["features"]:
-            E["JsLayer"](_overlay_js(fc, attribution=""), name=name, show=show).add_to(m)
+            E["JsLayer"](_overlay_js(maps, fc, attribution=""), name=name, show=show).add_to(m)
             names.append(name)
 
     lu = layers.get("landuse_parcels")
@@ -770,7 +768,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
         box = ('<div style="background:rgba(255,255,255,.94);padding:6px 9px;border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.35);'
                f'font:12px/1.5 sans-serif"><b>报告图层 Report layers</b>{items}</div>')
         js = ("(function(){ var c = L.control({position: 'bottomleft'}); c.onAdd = function(){ var d = L.DomUtil.create('div'); "
-              "d.innerHTML = " + json_dumps(box) + "; return d; }; c.addTo({map}); })();")
+              "d.innerHTML = " + maps._js(box) + "; return d; }; c.addTo({map}); })();")
         E["Script"](js, name="XclzReportLegend").add_to(m)
     import folium
     from folium.map import FitBounds
@@ -779,7 +777,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
     # Leaflet's first fitBounds picks the maximum zoom. Fit again once the container has a size.
     fb = next((v for v in m._children.values() if isinstance(v, FitBounds)), None)
     if fb is not None:
-        js = ("(function(map){ var b = " + json_dumps(fb.bounds) + ", o = " + json_dumps(fb.options) + "; "
+        js = ("(function(map){ var b = " + maps._js(fb.bounds) + ", o = " + maps._js(fb.options) + "; "
               "var s = map.getSize(), pending = (s.x === 0 || s.y === 0); "
               "function fix(){ map.invalidateSize(false); var n = map.getSize(); "
               "if (pending && n.x > 0 && n.y > 0) { pending = false; map.fitBounds(b, o); } } "
@@ -804,13 +802,6 @@ def _short_quality(label: str) -> str:
         else:
             data.append(val)
     return "; ".join([*dict.fromkeys(data), *bnd])
-
-
-def json_dumps(obj: Any) -> str:
-    """JSON for a <script>: Chinese kept, ``</`` escaped."""
-    import json
-
-    return json.dumps(obj, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _map_section(zone: "Zone", *, layers: Mapping[str, "gpd.GeoDataFrame"], basemap: str | None) -> ReportSection:
@@ -967,6 +958,7 @@ h3{font-size:1.02em;margin:18px 0 6px}
 .caveat{display:block;font-size:.8em;color:#a12622;margin-top:2px;font-weight:normal}
 table{border-collapse:collapse;font-size:.86em;background:#fff;margin:4px 0 8px}
 th,td{border:1px solid #ccd;padding:3px 7px;vertical-align:top} th{background:#e8f0fb;text-align:left}
+td{white-space:nowrap} td.w{white-space:normal;min-width:16em;max-width:34em}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:10px 0 18px} figcaption{font-weight:bold;margin-bottom:4px}
 .charts img{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
@@ -1009,6 +1001,8 @@ def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
     e = html.escape
     df = t.df
     cols = [c for c in df.columns if getattr(df[c], "dtype", None) is None or str(df[c].dtype) != "geometry"]
+    if t.html_columns:
+        cols = [c for c in cols if c in t.html_columns]
     head = "".join(f"<th>{e(str(t.labels.get(c, c)))}</th>" for c in cols)
     body = []
     rows = df[cols].itertuples(index=False, name=None)
@@ -1019,7 +1013,10 @@ def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
         cells = []
         for c, v in zip(cols, row):
             text, num = _fmt(v, t.formats.get(c))
-            cells.append(f'<td class="n">{e(text)}</td>' if num else f"<td>{e(text)}</td>")
+            if num:
+                cells.append(f'<td class="n">{e(text)}</td>')
+            else:
+                cells.append(f'<td class="w">{e(text)}</td>' if len(text) > 30 else f"<td>{e(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
         body.append(f'<tr><td colspan="{max(len(cols), 1)}">（无记录 no rows）</td></tr>')
@@ -1390,8 +1387,11 @@ def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame |
     formats = dict(land_mu=",.1f", far=".2f", coverage_pct=".1f", tax_per_mu=".2f", far_min=".2f", coverage_min_pct=".0f",
                    tax_threshold_per_mu=".2f", freeable_mu=",.1f")
     sec.tables.append(ReportTable("underused_land", "低效用地清单 Under-used parcels and firms", flagged, q,
-                                  note="freeable_mu: the land the current use would need at the threshold intensity — an estimate, not a decision.",
-                                  labels=labels, formats=formats))
+                                  note="可盘活 freeable_mu: the land the current use would need at the threshold intensity — an estimate, "
+                                       "not a decision. Every column (thresholds, flags) is in the XLSX sheet underused_land.",
+                                  labels=labels, formats=formats,
+                                  html_columns=("kind", "parcel_id", "name", "part_name", "ledger_class", "industry_code", "land_mu",
+                                                "far", "coverage_pct", "tax_per_mu", "freeable_mu", "reason")))
     byf = pd.DataFrame([dict(flag=k, **v) for k, v in (s.get("by_flag") or {}).items()])
     if len(byf):
         byf.insert(1, "flag_zh", byf["flag"].map({"low_tax": "亩均税收偏低", "low_far": "容积率不达标", "low_coverage": "建筑系数不达标",
