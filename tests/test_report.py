@@ -246,7 +246,7 @@ def test_gpkg_layers_carry_quality(built):
     import pyogrio
 
     layers = [str(n) for n in pyogrio.list_layers(built.gpkg_path)[:, 0]]
-    assert set(layers) >= {"zone_parts", "enterprises", "landuse_parcels", "underused_land"}
+    assert set(layers) >= {"zone_parts", "enterprises", "landuse_parcels", "underused_parcels", "underused_firms"}
     import geopandas as gpd
 
     for name in layers:

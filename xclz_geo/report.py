@@ -708,6 +708,8 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
     """Draw the report's own layers (enterprises by class, under-used land, land-use parcels) on a
     :func:`xclz_geo.maps.zone_map`, each named with its quality label, plus a legend; the layer control
     and the ready flag are moved after them so they are listed and counted. Returns the layer names."""
+    import pandas as pd
+
     from .charts import CLASS_COLOURS
 
     E = maps._elements()
@@ -732,7 +734,8 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
                    "fillOpacity": 0.55} for g in (grp if grp is not None else [None] * len(lu))]
         popups = [_popup_html(r, cols, title) for _, r in lu.iterrows()]
         add(lu, f"{title} · {q}", styles, popups, show=False)
-    un = layers.get("underused_land")
+    parts_un = [layers[k] for k in ("underused_parcels", "underused_firms") if layers.get(k) is not None and len(layers[k])]
+    un = pd.concat(parts_un, ignore_index=True) if parts_un else None
     if un is not None and len(un):
         title, cols = _OVERLAYS["underused_land"]
         q = str(un["quality"].iloc[0])
@@ -1420,7 +1423,8 @@ def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame |
 
 def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None", under_layer: Any, *, boundary_q: str, eff_q: str,
                 parcels_q: str, caveat: str, datum: str = "wgs84", per_parcel: "pd.DataFrame | None" = None) -> dict[str, "gpd.GeoDataFrame"]:
-    """The GeoPackage / map layers, each with a ``quality`` column."""
+    """The GeoPackage / map layers (``zone_parts``, ``enterprises``, ``landuse_parcels``, ``underused_parcels``,
+    ``underused_firms``), each with a ``quality`` column."""
     import geopandas as gpd
     import pandas as pd
 
@@ -1464,5 +1468,12 @@ def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None",
         p["quality"] = parcels_q or UNLABELLED
         layers["landuse_parcels"] = p
     if under_layer is not None and len(under_layer):
-        layers["underused_land"] = under_layer
+        # one geometry type per GeoPackage layer: flagged parcels (polygons) and flagged firms (points)
+        gt = under_layer.geometry.geom_type
+        poly = under_layer[gt.isin(["Polygon", "MultiPolygon"])]
+        pts = under_layer[gt == "Point"]
+        if len(poly):
+            layers["underused_parcels"] = poly.reset_index(drop=True)
+        if len(pts):
+            layers["underused_firms"] = pts.reset_index(drop=True)
     return layers
