@@ -450,3 +450,14 @@ def test_river_outline_bank_follows_the_side_of_feature(bank, x_edge):
     assert iou(res.polygon, box(x_edge, Y0, X0 + W, Y0 + H)) >= 0.995
     west = next(s for s in res.record["sides"] if s["direction"] == "W")["features"][0]
     assert west["side_of_feature"]["applied"].startswith("yes")
+
+
+def test_diagonal_side_cuts_a_corner():
+    lines = rect_lines()
+    # 斜路 cuts the north-east corner: from (W-1000, H+300) down to (W+300, H-1000)
+    lines.append(("斜路", [(X0 + W - 1300, Y0 + H + 300), (X0 + W + 300, Y0 + H - 1300)]))
+    res = digitize("北至北路,东北至斜路,东至东路,南至南路,西至西路", net(lines))
+    expected = Polygon([(X0, Y0), (X0 + W, Y0), (X0 + W, Y0 + H - 1000), (X0 + W - 1000, Y0 + H), (X0, Y0 + H)])
+    assert iou(res.polygon, expected) >= 0.97
+    assert [s["direction"] for s in res.record["sides"]] == ["N", "NE", "E", "S", "W"]
+    assert all(s["compass_ok"] for s in res.record["sides"])

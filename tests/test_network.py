@@ -214,3 +214,14 @@ def test_osm_name_tag_can_be_chosen():
     n = load_network(FIX / "digitize_grid.osm", name_field="alt_name")
     # only 祥花线 has an alt_name; the others fall back to their other name tags
     assert "祥花公路" in set(n["name"]) and "经四路" in set(n["name"])
+
+
+def test_osm_pbf_reads_like_the_xml():
+    pbf = load_network(FIX / "digitize_grid.osm.pbf")
+    xml = load_network(FIX / "digitize_grid.osm")
+    cols = list(NETWORK_COLUMNS)
+    assert pbf[cols].equals(xml[cols])
+    assert pbf.geometry.geom_equals_exact(xml.geometry, tolerance=1e-6).all()
+    res = digitize(MK.OSM_TEXT, pbf)
+    x0, y0 = MK.OSM_ORIGIN
+    assert iou(res.polygon, box(x0, y0, x0 + MK.OSM_W, y0 + MK.OSM_H)) >= 0.97
