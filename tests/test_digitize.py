@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import LineString, Point, Polygon, box
 
 from xclz_geo.crs import transformer
 from xclz_geo.digitize import DigitizeResult, digitize
@@ -461,3 +461,17 @@ def test_diagonal_side_cuts_a_corner():
     assert iou(res.polygon, expected) >= 0.97
     assert [s["direction"] for s in res.record["sides"]] == ["N", "NE", "E", "S", "W"]
     assert all(s["compass_ok"] for s in res.record["sides"])
+
+
+def test_broken_feature_and_not_exhaustive_hint():
+    lines = rect_lines()
+    lines[1] = ("东路", [(X0 + W, Y0 - 400), (X0 + W, Y0 + 900)])
+    lines.append(("东路", [(X0 + W, Y0 + 1200), (X0 + W, Y0 + H + 400)]))  # a 300 m hole in 东路
+    with pytest.raises(AssemblyError, match="broken by a gap of 300.0 m") as ei:
+        digitize(RECT_TEXT, net(lines), cluster_distance_m=500)
+    assert ei.value.location_gk.distance(Point(X0 + W, Y0 + 1050)) < 1
+    # a side ending with 等 may leave out a link: the message says so
+    lines = rect_lines()
+    lines[1] = ("东路", [(X0 + W, Y0 + 400), (X0 + W, Y0 + H + 400)])
+    with pytest.raises(AssemblyError, match="等"):
+        digitize("东至东路等,南至南路,西至西路,北至北路", net(lines))

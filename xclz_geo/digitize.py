@@ -812,6 +812,7 @@ def digitize(
                 f"raise --tolerance-m above {math.ceil(exc.gap)} or mend the network"
             )
             err.location = Point(lon, lat)  # type: ignore[attr-defined]
+            err.location_gk = Point(*exc.at)  # type: ignore[attr-defined]
             err.gap_m = exc.gap  # type: ignore[attr-defined]
             err.corner = it.label  # type: ignore[attr-defined]
             raise err from None
