@@ -475,3 +475,16 @@ def test_broken_feature_and_not_exhaustive_hint():
     lines[1] = ("东路", [(X0 + W, Y0 + 400), (X0 + W, Y0 + H + 400)])
     with pytest.raises(AssemblyError, match="等"):
         digitize("东至东路等,南至南路,西至西路,北至北路", net(lines))
+
+
+def test_work_crs_is_the_zone_of_the_matched_features():
+    """A province-wide lon/lat network spanning several GK zones: the zone of the named roads is used."""
+    g = net(rect_lines(), crs="EPSG:4490")
+    far = gpd.GeoDataFrame({"name": ["远路"], "ref": [""]}, geometry=[LineString([(110.0, 30.0), (110.1, 30.0)])],
+                           crs="EPSG:4490")
+    import pandas as pd
+
+    both = gpd.GeoDataFrame(pd.concat([g, far], ignore_index=True), crs="EPSG:4490")
+    res = digitize(RECT_TEXT, both)
+    assert res.crs.to_epsg() == 4549
+    assert res.area_m2 == pytest.approx(W * H, rel=1e-3)

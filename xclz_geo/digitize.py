@@ -668,12 +668,6 @@ def digitize(
             raise InputDataError("the network has no CRS; set one (gdf.set_crs('EPSG:4490')) or load it with crs=")
         index = NetworkIndex(network)
     net = index.network
-    if crs is not None:
-        work_crs = _crs.require_metric_crs(crs, purpose="digitize")
-    else:
-        work_crs = _crs.gk_crs_for(net)
-    to_geo = _crs.transformer(work_crs, _crs.CGCS2000_GEOGRAPHIC)
-
     matches: list[tuple[Side, FeatureRef, "NameMatch"]] = []
     for side, f in spec.features():
         matches.append((side, f, index.match(f, allow_fuzzy=allow_fuzzy, context=f"{side.label}至")))
@@ -695,6 +689,15 @@ def digitize(
                          | {int(r) for m in constraint_matches.values() if m is not None for r in m.rows})
     geoms_src = np.asarray(net.geometry.values, dtype=object)[rows_needed]
     src_crs = net.crs
+    if crs is not None:
+        work_crs = _crs.require_metric_crs(crs, purpose="digitize")
+    else:
+        # the GK zone of the network when it is in one, else the zone of the matched features
+        # (not of the whole network, which may span two zones)
+        gk = _crs.gk_zone_of_crs(src_crs)
+        work_crs = gk.crs if gk is not None and not gk.prefixed else _crs.gk_crs_for(
+            shapely.total_bounds(geoms_src), crs=src_crs)
+    to_geo = _crs.transformer(work_crs, _crs.CGCS2000_GEOGRAPHIC)
     if _crs.same_crs(src_crs, work_crs):
         geoms_gk = geoms_src
     else:
