@@ -339,6 +339,25 @@ def test_no_cjk_font_is_an_error_not_boxes(monkeypatch, tmp_path):
         charts.cjk_font.cache_clear()
 
 
+def test_report_without_cjk_font_omits_charts_and_says_so(zone, tmp_path, monkeypatch):
+    if not ENTERPRISES.exists():
+        pytest.skip("no bundled enterprise sample")
+    monkeypatch.setenv("XCLZ_CJK_FONT", str(tmp_path / "missing.ttf"))
+    charts.cjk_font.cache_clear()
+    try:
+        res = build_report(zone=zone, enterprises=ENTERPRISES, out_dir=tmp_path / "out")
+    finally:
+        monkeypatch.delenv("XCLZ_CJK_FONT")
+        charts.cjk_font.cache_clear()
+    assert res.charts == []
+    assert res.notes and "fonts-noto-cjk" in res.notes[0]
+    sec = res.section("efficiency")
+    assert sec.status == "ok" and sec.tables
+    assert any(n.startswith("charts not drawn:") for n in sec.notes)
+    page = res.html_path.read_text(encoding="utf-8")
+    assert 'id="report-note"' in page and "<img" not in page
+
+
 def test_nan_bars_are_left_out_not_drawn_as_zero():
     df = pd.DataFrame({"亩均税收": [10.0, math.nan]}, index=["甲", "乙"])
     fig = charts.bar_chart(df, title="测试")

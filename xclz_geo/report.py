@@ -33,6 +33,7 @@ import html
 import importlib
 import math
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -162,6 +163,7 @@ class ReportResult:
     layers: list[str]
     caveats: list[str]
     generated: str
+    notes: list[str] = field(default_factory=list)
 
     def section(self, sid: str) -> ReportSection:
         """The section with this id (``KeyError`` otherwise)."""
@@ -190,6 +192,7 @@ class ReportResult:
             "inputs": [vars(i) for i in self.inputs],
             "layers": list(self.layers),
             "caveats": list(self.caveats),
+            "notes": list(self.notes),
             "sections": [
                 {
                     "id": s.id,
@@ -312,7 +315,42 @@ def _finite(v: Any) -> float | None:
 # ------------------------------------------------------------------ charts
 
 
-def _chart(key: str, title: str, fig: "Figure", quality: str, caveat: str = "") -> ReportChart:
+#: set by :func:`build_report` to why charts cannot be drawn (no CJK font), else ``None``
+_NO_CHARTS: ContextVar[str | None] = ContextVar("xclz_report_no_charts", default=None)
+
+
+def _bar(*args: Any, **kwargs: Any) -> "Figure | None":
+    """:func:`xclz_geo.charts.bar_chart`, or ``None`` when charts cannot be drawn (no CJK font)."""
+    if _NO_CHARTS.get():
+        return None
+    from . import charts
+
+    return charts.bar_chart(*args, **kwargs)
+
+
+def _box(*args: Any, **kwargs: Any) -> "Figure | None":
+    """:func:`xclz_geo.charts.box_chart`, or ``None`` when charts cannot be drawn (no CJK font)."""
+    if _NO_CHARTS.get():
+        return None
+    from . import charts
+
+    return charts.box_chart(*args, **kwargs)
+
+
+def _append(sec: ReportSection, chart: "ReportChart | None") -> None:
+    """Add a chart; without one (no CJK font) the section says the chart was not drawn, once."""
+    if chart is not None:
+        sec.charts.append(chart)
+        return
+    why = _NO_CHARTS.get()
+    note = f"charts not drawn: {why}"
+    if why and note not in sec.notes:
+        sec.notes.append(note)
+
+
+def _chart(key: str, title: str, fig: "Figure | None", quality: str, caveat: str = "") -> ReportChart | None:
+    if fig is None:
+        return None
     from . import charts
 
     fonts = tuple(sorted(charts.fonts_used(fig)))
@@ -482,25 +520,25 @@ def _efficiency_section(
         ct = pd.crosstab(ev["group"].map(eff.GROUP_NAMES_ZH).fillna(ev["group"]), ev["class"]).reindex(columns=labels, fill_value=0)
         ct = ct.T
         ct.index = [f"{lab} {cls_name.get(lab, '')}".strip() for lab in ct.index]
-        fig = charts.bar_chart(ct, title="亩均效益分类：各类企业数", note=_chart_note(q, caveat), ylabel="企业数（家）",
+        fig = _bar(ct, title="亩均效益分类：各类企业数", note=_chart_note(q, caveat), ylabel="企业数（家）",
                                stacked=True, value_format="{:,.0f}")
-        sec.charts.append(_chart("chart_class_counts", "亩均效益分类：各类企业数 Firms per class", fig, q, caveat))
+        _append(sec, _chart("chart_class_counts", "亩均效益分类：各类企业数 Firms per class", fig, q, caveat))
         if "part_id" in ev.columns:
             place = ev["part_id"].map(lambda v: parts_zh.get(v) if isinstance(v, str) and v else None)
             place = place.fillna(ev.get("locate_status", pd.Series("", index=ev.index)).map(
                 lambda st: "区外" if st == "outside" else "未定位"))
             ctp = pd.crosstab(place, ev["class"]).reindex(columns=labels, fill_value=0)
             ctp = ctp.reindex([n for n in [*parts_zh.values(), "区外", "未定位"] if n in ctp.index])
-            fig = charts.bar_chart(ctp, title="各片区企业分类构成", note=_chart_note(ql, caveat), ylabel="企业数（家）", stacked=True,
+            fig = _bar(ctp, title="各片区企业分类构成", note=_chart_note(ql, caveat), ylabel="企业数（家）", stacked=True,
                                    colours=charts.CLASS_COLOURS, value_format="{:,.0f}", horizontal=True)
-            sec.charts.append(_chart("chart_class_by_part", "各片区企业分类构成 Classes per part", fig, ql, caveat))
+            _append(sec, _chart("chart_class_by_part", "各片区企业分类构成 Classes per part", fig, ql, caveat))
         tpm = pd.to_numeric(ev["tax_per_mu"], errors="coerce")
         groups = {f"{lab} {cls_name.get(lab, '')}".strip(): tpm[ev["class"] == lab].tolist() for lab in labels}
         colours = {f"{lab} {cls_name.get(lab, '')}".strip(): charts.CLASS_COLOURS.get(lab, "#9ecae1") for lab in labels}
         med = float(tpm.median()) if tpm.notna().any() else float("nan")
-        fig = charts.box_chart(groups, title="各类企业亩均税收（万元/亩）", note=_chart_note(q, caveat), ylabel="亩均税收（万元/亩）",
+        fig = _box(groups, title="各类企业亩均税收（万元/亩）", note=_chart_note(q, caveat), ylabel="亩均税收（万元/亩）",
                                colours=colours, reference=(med, f"参评企业中位数 {med:.1f}"))
-        sec.charts.append(_chart("chart_tax_per_mu_by_class", "各类企业亩均税收 Tax per mu by class", fig, q, caveat))
+        _append(sec, _chart("chart_tax_per_mu_by_class", "各类企业亩均税收 Tax per mu by class", fig, q, caveat))
         for key, df, idcol, names in (("part", res.by_part(), "part", parts_zh),):
             if df.empty or "tax_per_mu" not in df:
                 continue
@@ -511,9 +549,9 @@ def _efficiency_section(
                 land = pd.to_numeric(d2["land_mu"], errors="coerce")
                 rev = pd.to_numeric(d2["revenue_wan"], errors="coerce")
                 per["亩均营业收入 ÷ 10"] = (rev / land.where(land > 0)) / 10.0
-            fig = charts.bar_chart(per, title="各片区亩均效益（万元/亩）", note=_chart_note(ql), ylabel="万元/亩", horizontal=True,
+            fig = _bar(per, title="各片区亩均效益（万元/亩）", note=_chart_note(ql), ylabel="万元/亩", horizontal=True,
                                    colours=["#2b8cbe", "#a6bddb"])
-            sec.charts.append(_chart("chart_per_mu_by_part", "各片区亩均税收与营业收入 Per-mu tax and revenue per part", fig, ql))
+            _append(sec, _chart("chart_per_mu_by_part", "各片区亩均税收与营业收入 Per-mu tax and revenue per part", fig, ql))
     return sec, res, dq, caveat
 
 
@@ -549,7 +587,7 @@ def _composition_chart(table: "pd.DataFrame", *, id_col: str, name_col: str, zon
     piv.index.name = None
     palette = ["#e31a1c", "#ff7f00", "#fdbf6f", "#33a02c", "#b2df8a", "#1f78b4", "#a6cee3", "#6a3d9a", "#cab2d6", "#b15928"]
     cols = [colours.get(str(c), "#bdbdbd") for c in piv.columns] if colours else palette[: piv.shape[1]]
-    fig = charts.bar_chart(piv, title=title_zh, note=_chart_note(quality), ylabel="面积（亩）", stacked=True, horizontal=True,
+    fig = _bar(piv, title=title_zh, note=_chart_note(quality), ylabel="面积（亩）", stacked=True, horizontal=True,
                            value_format="{:,.0f}", width_in=8.5, colours=cols)
     return _chart(key, title, fig, quality)
 
@@ -583,7 +621,7 @@ def _landuse_section(zone: "Zone", parcels: "gpd.GeoDataFrame | None", parcels_q
                                title_zh="各片区土地利用构成（亩）", title="各片区土地利用构成 Land use per part", quality=q,
                                colours=colours)
     if chart is not None:
-        sec.charts.append(chart)
+        _append(sec, chart)
     code = _pct(res.by_code)
     sec.tables.append(ReportTable("landuse_by_code", "各片区用地构成（按地类）Land use per part, by code", code, q,
                                   labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS, collapsed=True))
@@ -631,7 +669,7 @@ def _landcover_section(zone: "Zone", raster: Any, *, classes: Any, declared: Map
                                key="chart_landcover", title_zh="各片区土地覆盖构成（亩）", title="各片区土地覆盖构成 Land cover per part",
                                quality=q)
     if chart is not None:
-        sec.charts.append(chart)
+        _append(sec, chart)
     bc = _pct(res.by_class).rename(columns={"id": "part_id"})
     sec.tables.append(ReportTable("landcover_by_class", "各片区土地覆盖（按类别）Land cover per part, by class", bc, q,
                                   labels=_LANDUSE_LABELS, formats=_LANDUSE_FORMATS, collapsed=True))
@@ -1060,6 +1098,8 @@ def render_html(result: ReportResult, *, title: str) -> str:
                    f"every table, chart and map layer below carries its label.<ul>{items}</ul></div>")
     for c in result.caveats:
         out.append(f'<div class="banner method" id="method-caveat"><b>方法说明 Method caveat.</b> {e(c)}</div>')
+    for n in result.notes:
+        out.append(f'<div class="banner" id="report-note"><b>注意 Note.</b> {e(n)}</div>')
     out.append("<nav>" + "".join(f'<a href="#sec-{e(s.id)}">{e(s.title.split(" ")[0])}</a>' for s in result.sections) + "</nav></header><main>")
     for s in result.sections:
         out.append(f'<section id="sec-{e(s.id)}" data-status="{e(s.status)}"><h2>{e(s.title)}</h2>')
@@ -1160,6 +1200,28 @@ def build_report(
     InputFileError, InputDataError
         An input cannot be read or is malformed (the message names the file and field).
     """
+    from .charts import cjk_font
+    from .errors import FontUnavailableError
+
+    try:
+        cjk_font()
+        no_charts = None
+    except FontUnavailableError as exc:
+        no_charts = str(exc)
+    token = _NO_CHARTS.set(no_charts)
+    try:
+        return _build(zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=method, out_dir=out_dir,
+                      title=title, basename=basename, tolerance_pct=tolerance_pct, code_field=code_field,
+                      raster_classes=raster_classes, datum=datum, basemap=basemap, input_quality=input_quality,
+                      underused_rules=underused_rules, progress=progress)
+    finally:
+        _NO_CHARTS.reset(token)
+
+
+def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method: Any, out_dir: str | Path, title: str | None,
+           basename: str, tolerance_pct: float, code_field: str | None, raster_classes: Any, datum: str, basemap: str | None,
+           input_quality: Mapping[str, str] | None, underused_rules: Mapping[str, Any] | None,
+           progress: Callable[[str], None] | None) -> ReportResult:
     say = progress or (lambda msg: None)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -1223,10 +1285,13 @@ def build_report(
     written_gpkg = write_gpkg(layers, gpkg_path)
     result = ReportResult(html_path, xlsx_path, written_gpkg, sections, inputs, [k for k, v in layers.items() if v is not None and len(v)],
                           caveats, generated)
+    if _NO_CHARTS.get():
+        result.notes.append(f"Charts were not drawn: {_NO_CHARTS.get()}. Tables, map and files are complete.")
     say("writing XLSX")
     about = [("generated", generated), ("xclz_geo", _version()), ("zone", title or _default_title(zone))]
     about += [(f"input: {i.name}", f"{i.source} — quality {i.quality}") for i in inputs]
     about += [("caveat", c) for c in caveats]
+    about += [("note", n) for n in result.notes]
     about += [(f"section: {s.id}", "not available: " + s.reason) for s in sections if s.status != "ok"]
     write_xlsx(result.tables, xlsx_path, about=about)
     say("writing HTML")
@@ -1343,9 +1408,9 @@ def _intensity_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame",
     if len(pct):
         data = pct.set_index("name_zh")[[c for c in value_cols if c in pct.columns] + ["national"]].rename(columns={"national": "全国平均"})
         data.index.name = None
-        fig = charts.bar_chart(data, title="土地集约利用指标与全国平均（%）", note=_chart_note(q), ylabel="%", horizontal=True,
+        fig = _bar(data, title="土地集约利用指标与全国平均（%）", note=_chart_note(q), ylabel="%", horizontal=True,
                                value_format="{:.0f}", width_in=8.5, height_in=max(3.2, 0.75 * len(data) + 1.4))
-        sec.charts.append(_chart("chart_tdt1029", "土地集约利用指标与全国平均 Indicators (%) vs national averages", fig, q, caveat))
+        _append(sec, _chart("chart_tdt1029", "土地集约利用指标与全国平均 Indicators (%) vs national averages", fig, q, caveat))
     sec.intro = ("A = 已建成城镇建设用地, A2 = 工矿仓储用地, B = 其他可开发土地, D = 已供应, G = 闲置 (统计类别 of the parcels). "
                  "Money indicators are in 万元/公顷 as in the MNR statistics (÷ 15 for 万元/亩).")
     sec.facts = {"units": {k: v for k, v in res.summary.get("units", {}).items()}, "quality": q}
@@ -1411,9 +1476,9 @@ def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame |
                                       formats=dict(count=",.0f", land_mu=",.1f", freeable_mu=",.1f")))
         data = byp.set_index("part_name")[["land_mu", "freeable_mu"]].rename(columns={"land_mu": "低效用地", "freeable_mu": "可盘活"})
         data.index.name = None
-        fig = charts.bar_chart(data, title="各片区低效用地与可盘活面积（亩）", note=_chart_note(q), ylabel="亩", horizontal=True,
+        fig = _bar(data, title="各片区低效用地与可盘活面积（亩）", note=_chart_note(q), ylabel="亩", horizontal=True,
                                colours=["#fdae61", "#d7191c"], value_format="{:,.0f}")
-        sec.charts.append(_chart("chart_underused", "各片区低效用地 Under-used land per part", fig, q))
+        _append(sec, _chart("chart_underused", "各片区低效用地 Under-used land per part", fig, q))
     layer = res.layer
     if layer is not None and len(layer):
         layer = layer.copy()

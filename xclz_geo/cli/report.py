@@ -103,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         w(f"land that could be freed (estimate): {under.facts['total_freeable_mu']:,.1f} 亩 [{under.facts['quality']}]\n")
     for c in result.caveats:
         w(f"caveat: {c}\n")
+    for n in result.notes:
+        w(f"note: {n}\n")
     w(f"HTML: {result.html_path}\n")
     w(f"XLSX: {result.xlsx_path}\n")
     w(f"GPKG: {result.gpkg_path if result.gpkg_path else '(no map layers: nothing written)'}\n")
