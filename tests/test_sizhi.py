@@ -333,3 +333,9 @@ def test_heading_and_bracketed_route_number():
         parse_sizhi("东至318国道(G205)")
     with pytest.raises(SizhiParseError, match="no side after"):
         parse_sizhi("四至为:")
+
+
+def test_unreadable_qualifier_is_an_error_not_a_name():
+    with pytest.raises(SizhiParseError, match="qualifier") as ei:
+        parse_sizhi("北至奇秀路以北100米至200米")
+    assert ei.value.offset == 5

@@ -635,6 +635,11 @@ def _parse_name(t: str, s: int, e: int, *, what: str, expressway_refs: Mapping[s
         raise SizhiParseError(
             f"{what}: {name!r} contains {m.group(0)!r}; start each side on its own clause after a comma",
             offset=s + m.start(), text=t)
+    q = re.search(rf"(?:以|之)(?:{_SIDE_ALT})", name)
+    if q:
+        raise SizhiParseError(
+            f"{what}: cannot read the qualifier {name[q.start():]!r} of {name[:q.start()]!r}; write it as "
+            "以北500米 / 以北一公里处 / 北侧", offset=s + q.start(), text=t)
     if kinds and name in kinds:
         kind = kinds[name]
         if kind not in KINDS:
