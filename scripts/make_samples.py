@@ -135,7 +135,7 @@ def make_parcels(parts, n_total: int, rng: np.random.Generator):
 def make_raster(path: Path, parcels, parts, rng: np.random.Generator) -> None:
     import rasterio
     from rasterio.features import rasterize
-    from affine import Affine
+    from rasterio.transform import Affine
 
     def from_origin(west: float, north: float, xsize: float, ysize: float) -> Affine:
         # rasterio's from_origin, without affine 3's PendingDeprecationWarning

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from affine import Affine
+from rasterio.transform import Affine
 from shapely.geometry import box
 
 from xclz_geo.cli.main import main

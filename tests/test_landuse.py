@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
-from affine import Affine
+from rasterio.transform import Affine
 
 
 def from_origin(west: float, north: float, xsize: float, ysize: float) -> Affine:

@@ -1227,8 +1227,8 @@ def landcover_by_polygons(
     gk_crs: Any = None,
     data_quality: str | None = None,
     polygons_quality: str | None = None,
-    tile_px: int = 2048,
-    max_window_cells: int = 4_000_000,
+    tile_px: int = 1024,
+    max_window_cells: int = 2_000_000,
 ) -> LandcoverResult:
     """Exact-coverage class areas of a categorical raster inside arbitrary polygons.
 
@@ -1279,7 +1279,7 @@ def landcover_by_polygons(
     import shapely
     from rasterio.features import rasterize
     from rasterio.windows import Window
-    from affine import Affine
+    from rasterio.transform import Affine
 
     from . import crs as _crs
 
@@ -1366,13 +1366,8 @@ def landcover_by_polygons(
             )
             bounds_pix[uidx] = shapely.bounds(geoms_pix[uidx])
             area_pix[uidx] = shapely.area(geoms_pix[uidx])
-            bp, br, bc, bf = boundary_coverage(geoms_pix[uidx])
-            bp = uidx[bp]
-        else:
-            bp = br = bc = np.array([], dtype=np.int64)
-            bf = np.array([], dtype=float)
-        # boundary cells sorted by polygon, so a polygon's cells are a slice
-        bstart = np.searchsorted(bp, np.arange(n + 1))
+        # boundary cells of the window group being processed (computed per group: bounded memory)
+        bnd: dict[str, np.ndarray] = {}
         shapes: list[list[dict[str, Any]]] = [[] for _ in range(n)]
         if len(uidx):
             gj, owner = _geojson_parts(geoms_r[uidx])
@@ -1396,8 +1391,10 @@ def landcover_by_polygons(
             local = np.zeros(n, dtype=np.int64)
             local[sel] = np.arange(1, len(sel) + 1)
             shp = [(d, int(local[k])) for k in sel for d in shapes[k]]
-            bsel = np.concatenate([np.arange(bstart[k], bstart[k + 1]) for k in sel]) if len(sel) else np.array([], dtype=np.int64)
-            sbr, sbc, sbf, sbp = br[bsel], bc[bsel], bf[bsel], local[bp[bsel]]
+            member = np.zeros(n, dtype=bool)
+            member[sel] = True
+            bsel = member[bnd["p"]]
+            sbr, sbc, sbf, sbp = bnd["r"][bsel], bnd["c"][bsel], bnd["f"][bsel], local[bnd["p"][bsel]]
             outs = []
             for a0 in range(r0, r1, band_rows):
                 a1 = min(a0 + band_rows, r1)
@@ -1406,7 +1403,7 @@ def landcover_by_polygons(
                 cc0, cc1 = max(c0, 0), min(c1, W)
                 wt = Affine(T.a, 0.0, T.c + c0 * T.a, 0.0, T.e, T.f + a0 * T.e)
                 labels = rasterize(shp, out_shape=(nrow, ncols), transform=wt, fill=0, all_touched=False, dtype="int32")
-                key = labels.astype(np.int64)
+                key = labels if (len(sel) + 1) * 258 < 2**31 - 1 and small else labels.astype(np.int64)
                 on = rr1 > rr0 and cc1 > cc0
                 sl = (slice(rr0 - a0, rr1 - a0), slice(cc0 - c0, cc1 - c0))
                 if on:
@@ -1428,9 +1425,9 @@ def landcover_by_polygons(
                         key += 257
                     else:
                         sub = key[sl]
-                        sub += data if voff == 0 else data.astype(np.int64) + voff
+                        sub += data if voff == 0 else data.astype(key.dtype) + voff
                         if isnod is not None and isnod.any():
-                            sub[isnod] += 256 - (data[isnod].astype(np.int64) + voff)
+                            sub[isnod] += 256 - (data[isnod].astype(key.dtype) + voff)
                         if sub.shape != key.shape:
                             outside = np.ones(key.shape, dtype=bool)
                             outside[sl] = False
@@ -1467,11 +1464,12 @@ def landcover_by_polygons(
                     rr = sbr[bm] - a0
                     cc = sbc[bm] - c0
                     lid = sbp[bm]
-                    centre = labels[rr, cc] == lid
+                    kb = key[rr, cc].astype(np.int64)
+                    centre = kb // K == lid
                     corr = sbf[bm] - centre
                     if geographic:
                         corr = corr * row_area(sbr[bm].astype(float))
-                    cnt += np.bincount(lid * K + (key[rr, cc] - labels[rr, cc].astype(np.int64) * K), weights=corr, minlength=nb)
+                    cnt += np.bincount(lid * K + kb % K, weights=corr, minlength=nb)
                 cnt = cnt.reshape(len(sel) + 1, K)[1:]
                 if not geographic:
                     cnt *= cell_area_const
@@ -1505,6 +1503,8 @@ def landcover_by_polygons(
             if r1 <= 0 or c1 <= 0 or r0 >= H or c0 >= W:
                 outside_whole.extend(int(k) for k in sel)
                 continue
+            gp_, gr_, gc_, gf_ = boundary_coverage(geoms_pix[sel])
+            bnd.update(p=sel[gp_], r=gr_, c=gc_, f=gf_)
             if geographic:
                 alone = np.array([k for k in sel if int(k) in overl], dtype=np.int64)
                 rest = np.array([k for k in sel if int(k) not in overl], dtype=np.int64)
@@ -1645,7 +1645,7 @@ def landcover_by_part(
     classes: Any = None,
     band: int = 1,
     data_quality: str | None = None,
-    max_window_cells: int = 4_000_000,
+    max_window_cells: int = 2_000_000,
 ) -> LandcoverResult:
     """Exact-coverage land-cover class areas per part of a zone.
 
