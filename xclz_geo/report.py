@@ -135,6 +135,7 @@ class ReportSection:
     notes: list[str] = field(default_factory=list)
 
     def unavailable(self, reason: str) -> "ReportSection":
+        """Mark the section ``not available`` with the reason shown in its place (no table, no number)."""
         self.status = "not available"
         self.reason = reason
         return self
@@ -302,14 +303,6 @@ def _collect_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
         else:  # not ours: hand it back to the caller's filters
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return res, notes
-
-
-def _finite(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 # ------------------------------------------------------------------ charts
@@ -568,8 +561,6 @@ def _composition_chart(table: "pd.DataFrame", *, id_col: str, name_col: str, zon
                        title: str, quality: str, colours: Mapping[str, str] | None = None) -> ReportChart | None:
     """Stacked horizontal bars: part × class → 亩 (the 8 largest classes, the rest as 其他)."""
     import pandas as pd
-
-    from . import charts
 
     if table.empty or not {id_col, name_col, "area_mu"} <= set(table.columns):
         return None
@@ -1363,8 +1354,6 @@ def _intensity_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame",
                       q: str, parcels_q: str) -> None:
     import pandas as pd
 
-    from . import charts
-
     res, notes = _collect_warnings(mod.intensity, parcels, zone=zone_or_none, quality=parcels_q)
     sec.notes.extend(notes + list(res.summary.get("notes", [])))
     t = res.table
@@ -1419,8 +1408,6 @@ def _intensity_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame",
 def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame | None", eval_res: Any, zone: "Zone",
                       zone_or_none: "Zone | None", *, rules: Mapping[str, Any] | None, q: str) -> Any:
     import pandas as pd
-
-    from . import charts
 
     r = mod.UnderusedRules.defaults()
     for k, v in (rules or {}).items():
