@@ -476,6 +476,7 @@ def _efficiency_section(
             ReportTable(f"efficiency_{key}", title, df, ql, caveat,
                         labels={idcol: "编号 id", "name_zh": "名称", "count": "参评企业数", "land_mu": "用地 (亩)", "tax_wan": "税收 (万元)",
                                 "revenue_wan": "营业收入 (万元)", "tax_per_mu": "亩均税收 (万元/亩)",
+                                "uncertain": "其中定位不确定 located uncertain",
                                 **{f"class_{lab}": f"{lab} 类" for lab in labels}},
                         formats=dict(count=",.0f", land_mu=",.1f", tax_wan=",.1f", revenue_wan=",.0f", tax_per_mu=".2f",
                                      **{f"class_{lab}": ",.0f" for lab in labels}))
