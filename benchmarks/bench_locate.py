@@ -330,7 +330,8 @@ def main() -> None:
 
     from xclz_geo.grid import build_grid, make_frame
 
-    result: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "zones": {}}
+    result: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "load_average_at_start": list(os.getloadavg()), "zones": {}}
     sizes = [100_000, 1_000_000] + ([] if args.quick else [10_000_000])
     methods = ["lib_lonlat_1t", "lib_lonlat_2t", "lib_gk_1t", "raw_contains_union_1t", "raw_contains_union_2t",
                "raw_contains_parts_1t", "sjoin"]
@@ -406,6 +407,9 @@ def main() -> None:
                   f"{entry['with_distance']['seconds']:.1f} s (peak {entry['with_distance']['peak_rss_mb']:.0f} MB)", flush=True)
             src.unlink()
     result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    result["load_average_at_end"] = list(os.getloadavg())
+    result["note"] = ("2-core machine shared with other jobs: a load average near or above 2 means the second "
+                      "thread had no free core; compare methods within one run only")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS}")

@@ -137,6 +137,8 @@ def test_xlsx_in_bd09_with_chinese_headers(capsys, tmp_path, zone_file):
     assert len(back) == 7
     assert back["xclz_status"].tolist() == EXPECTED
     assert back["企业名称"].tolist()[0] == "甲公司"
+    notes = back["xclz_note"].fillna("").tolist()
+    assert "blank" in notes[2] and "not a number" in notes[3] and "outside China" in notes[6]
 
 
 def test_geojson_points_to_gpkg_and_geoparquet(capsys, tmp_path, zone_file):

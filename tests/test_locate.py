@@ -366,3 +366,10 @@ def test_synthetic_fixture_zone_user_story_site(synthetic_zone):
     assert d > 0
     assert df["status"].iloc[0] == ("inside" if d > 500 else "uncertain")
     assert math.isfinite(d)
+
+
+def test_locate_xy_is_exported_at_package_level(official_zone):
+    import xclz_geo
+
+    lon, lat = to_lonlat(X0 + 500, Y0 + 500)
+    assert xclz_geo.locate_xy([lon], [lat], official_zone).status.tolist() == [L.INSIDE]

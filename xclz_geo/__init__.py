@@ -19,3 +19,11 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 from .errors import XclzGeoError  # noqa: E402
 
 __all__ = ["XclzGeoError", "__version__"]
+
+
+def __getattr__(name: str):  # lazy: ``import xclz_geo`` stays cheap
+    if name == "locate_xy":
+        from .locate import locate_xy
+
+        return locate_xy
+    raise AttributeError(f"module 'xclz_geo' has no attribute {name!r}")

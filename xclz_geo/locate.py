@@ -601,7 +601,8 @@ def parse_coordinates(values: Any) -> tuple[np.ndarray, np.ndarray]:
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         v = s.to_numpy(dtype=float, na_value=np.nan)
-        reason = np.where(np.isfinite(v), R_OK, R_MISSING).astype(np.uint8)
+        # in a numeric column (Excel, Parquet) a missing value is an empty cell
+        reason = np.where(np.isfinite(v), R_OK, np.where(np.isnan(v), R_BLANK, R_MISSING)).astype(np.uint8)
         return v, reason
     text = s.astype("string")
     stripped = text.str.strip()
