@@ -20,7 +20,10 @@ Methods, all on the same points:
 * ``raw_contains_parts_1t`` — ``contains_xy`` once per prepared part (what a part id needs);
 * ``sjoin`` — ``geopandas.sjoin(points, parts, predicate="within")`` with the points
   GeoDataFrame prebuilt (building it is not timed);
-* ``lib_distance`` — ``locate_xy(..., with_distance=True)`` (exact signed distances, 10⁵ only).
+* ``lib_distance`` — ``locate_xy(..., with_distance=True)`` (exact signed distances, 10⁵ only);
+* ``lib_gcj02_1t`` — ``locate_xy`` on the same points given in GCJ-02 (10⁵, 10⁶);
+* ``pyproj_lonlat_to_gk`` — projecting the lon/lat points to Gauss-Krüger alone (10⁵, 10⁶): what a
+  plain-library script pays before ``contains_xy`` can run (not included in the raw timings).
 
 10⁷-point cases run in a subprocess each, to measure the peak RSS they add. Each timing is
 the best of ``--repeat`` runs (10⁷: one run). Answers are checked: for ``star1000`` the library's
@@ -146,6 +149,16 @@ def method(name: str, zone, lon, lat, gx, gy):
         return lambda: locate_xy(lon, lat, zone, threads=2)
     if name == "lib_gk_1t":
         return lambda: locate_xy(gx, gy, zone, crs=GK, threads=1)
+    if name == "lib_gcj02_1t":
+        from xclz_geo.crs import wgs84_to_gcj02
+
+        glon, glat = wgs84_to_gcj02(lon, lat)  # conversion not timed: the input arrives in GCJ-02
+        return lambda: locate_xy(glon, glat, zone, datum="gcj02", threads=1)
+    if name == "pyproj_lonlat_to_gk":
+        from xclz_geo.crs import transformer
+
+        t = transformer("EPSG:4490", zone.gk_crs)
+        return lambda: t.transform(lon, lat)
     if name == "lib_distance":
         return lambda: locate_xy(lon, lat, zone, with_distance=True)
     if name == "raw_contains_union_1t":
@@ -351,7 +364,7 @@ def main() -> None:
             row: dict = {}
             if n < 10_000_000:
                 lon, lat, gx, gy = points(zone, n)
-                for m in methods + (["lib_distance"] if n == 100_000 else []):
+                for m in methods + (["lib_distance"] if n == 100_000 else []) + ["lib_gcj02_1t", "pyproj_lonlat_to_gk"]:
                     fn = method(m, zone, lon, lat, gx, gy)
                     fn()  # warm up (builds and caches the grid, threads, prepared copies)
                     secs = timed(fn, args.repeat if m != "lib_distance" else 1)

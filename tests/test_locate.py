@@ -373,3 +373,25 @@ def test_locate_xy_is_exported_at_package_level(official_zone):
 
     lon, lat = to_lonlat(X0 + 500, Y0 + 500)
     assert xclz_geo.locate_xy([lon], [lat], official_zone).status.tolist() == [L.INSIDE]
+
+
+def test_the_three_distance_methods_agree(official_zone, monkeypatch):
+    """Brute force, chunk-pruned brute force and GEOS STRtree nearest give the same distances."""
+    gx, gy = _random_points_with_hard_cases(official_zone, 5000, seed=13)
+    gx[-5:] += 50_000.0  # far away points
+    grid = L.build_grid(official_zone, frame=L.make_frame(crs=GK))
+    tree, _ = grid.segment_tree()
+    assert len(tree.geometries) > 1000
+    chunked = L._chunked_distance(grid, gx, gy)
+    brute = L._brute_distance(grid, gx, gy)
+    idx, d = tree.query_nearest(shapely.points(gx, gy), return_distance=True, all_matches=False)
+    nearest = np.empty_like(d)
+    nearest[idx[0]] = d
+    assert np.abs(chunked - nearest).max() < 1e-6
+    assert np.abs(brute - nearest).max() < 1e-6
+    # and locate_xy uses each of them depending on the segment count
+    for brute_max, chunked_max in ((10**6, 10**6), (0, 10**6), (0, 0)):
+        monkeypatch.setattr(L, "BRUTE_FORCE_MAX_SEGMENTS", brute_max)
+        monkeypatch.setattr(L, "CHUNKED_MAX_SEGMENTS", chunked_max)
+        res = locate_xy(gx, gy, official_zone, crs=GK, with_distance=True)
+        assert np.abs(np.abs(res.distance_m) - nearest).max() < 1e-6

@@ -261,9 +261,13 @@ def _covers_any(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
     return out
 
 
-#: up to this many boundary segments, distances are computed by vectorised brute force
-#: (about 3 ns per point and segment); above it, by GEOS STRtree nearest (about 6 µs per point)
-BRUTE_FORCE_MAX_SEGMENTS = 1500
+#: distance method by the number of boundary segments: vectorised brute force up to
+#: BRUTE_FORCE_MAX_SEGMENTS (about 3 ns per point and segment), chunk-pruned brute force up to
+#: CHUNKED_MAX_SEGMENTS, GEOS STRtree nearest above (about 6–10 µs per point)
+BRUTE_FORCE_MAX_SEGMENTS = 512
+CHUNKED_MAX_SEGMENTS = 20_000
+#: segments per chunk of the chunk-pruned method
+CHUNK_SEGMENTS = 32
 
 
 def _boundary_distance(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
@@ -276,10 +280,71 @@ def _boundary_distance(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray) -> np.n
     nseg = len(tree.geometries)
     if nseg <= BRUTE_FORCE_MAX_SEGMENTS:
         return _brute_distance(grid, gx, gy)
+    if nseg <= CHUNKED_MAX_SEGMENTS:
+        return _chunked_distance(grid, gx, gy)
     pts = shapely.points(gx, gy)
     idx, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
     out = np.full(gx.shape[0], np.nan)
     out[idx[0]] = dist
+    return out
+
+
+def _chunks(grid: LocateGrid) -> tuple[np.ndarray, ...]:
+    """Segments padded to whole chunks, with each chunk's bounding box and anchor vertex."""
+    ch = getattr(grid, "_seg_chunks", None)
+    if ch is None:
+        ax, ay, dx, dy, inv = _segments(grid)
+        g = CHUNK_SEGMENTS
+        pad = (-ax.shape[0]) % g
+        if pad:  # repeat the last segment: duplicates do not change a minimum
+            ax, ay, dx, dy, inv = (np.concatenate([a, np.repeat(a[-1:], pad)]) for a in (ax, ay, dx, dy, inv))
+        ex, ey = ax + dx, ay + dy
+        sh = (-1, g)
+        x0 = np.minimum(ax, ex).reshape(sh).min(axis=1)
+        x1 = np.maximum(ax, ex).reshape(sh).max(axis=1)
+        y0 = np.minimum(ay, ey).reshape(sh).min(axis=1)
+        y1 = np.maximum(ay, ey).reshape(sh).max(axis=1)
+        ch = (ax, ay, dx, dy, inv, x0, x1, y0, y1, ax.reshape(sh)[:, 0].copy(), ay.reshape(sh)[:, 0].copy())
+        grid._seg_chunks = ch  # type: ignore[attr-defined]
+    return ch
+
+
+def _chunked_distance(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray, block: int = 512) -> np.ndarray:
+    """Nearest-segment distance, exact, pruning chunks of segments by bounding boxes.
+
+    For each point an upper bound is the distance to the nearest chunk anchor (a boundary
+    vertex); a chunk whose bounding box is farther than that cannot hold the nearest
+    segment. The remaining chunks' segments are measured exactly.
+    """
+    ax, ay, dx, dy, inv, x0, x1, y0, y1, anx, any_ = _chunks(grid)
+    g = CHUNK_SEGMENTS
+    lane = np.arange(g)
+    out = np.empty(gx.shape[0], dtype=float)
+    for a in range(0, gx.shape[0], block):
+        px = gx[a : a + block]
+        py = gy[a : a + block]
+        qx = px[:, None] - anx[None, :]
+        qy = py[:, None] - any_[None, :]
+        ub = (qx * qx + qy * qy).min(axis=1)
+        lx = np.maximum(x0[None, :] - px[:, None], px[:, None] - x1[None, :])
+        np.maximum(lx, 0.0, out=lx)
+        ly = np.maximum(y0[None, :] - py[:, None], py[:, None] - y1[None, :])
+        np.maximum(ly, 0.0, out=ly)
+        lx *= lx
+        ly *= ly
+        lx += ly
+        i, c = np.nonzero(lx <= ub[:, None])
+        seg = (c * g)[:, None] + lane[None, :]
+        sx = px[i][:, None] - ax[seg]
+        sy = py[i][:, None] - ay[seg]
+        ddx, ddy = dx[seg], dy[seg]
+        t = (sx * ddx + sy * ddy) * inv[seg]
+        np.clip(t, 0.0, 1.0, out=t)
+        sx -= t * ddx
+        sy -= t * ddy
+        d2 = (sx * sx + sy * sy).min(axis=1)
+        starts = np.flatnonzero(np.r_[True, i[1:] != i[:-1]])
+        out[a : a + px.shape[0]] = np.sqrt(np.minimum.reduceat(d2, starts))
     return out
 
 
