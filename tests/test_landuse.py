@@ -21,7 +21,6 @@ from shapely.geometry import Polygon, box
 
 from xclz_geo import landuse as lu
 from xclz_geo.errors import CRSError, DataQualityWarning, InputDataError
-from xclz_geo.zone import Zone
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -45,12 +44,6 @@ def class_regions(data: np.ndarray, transform, value) -> shapely.Geometry:
     a, e, c, f = transform.a, transform.e, transform.c, transform.f
     boxes = shapely.box(c + cols * a, f + (rows + 1) * e, c + (cols + 1) * a, f + rows * e)
     return shapely.union_all(boxes)
-
-
-def quiet(fn, *a, **k):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataQualityWarning)
-        return fn(*a, **k)
 
 
 # ---------------------------------------------------------------- code tables
@@ -463,3 +456,20 @@ def test_samples_are_synthetic_and_usable():
         assert tif.stat().st_size < 5e6
     readme = (DATA / "samples" / "README.md").read_text(encoding="utf-8")
     assert "landuse_parcels_synthetic.gpkg" in readme and "landcover_synthetic.tif" in readme
+
+
+def test_overlapping_polygons_on_a_lonlat_raster(tmp_path):
+    rng = np.random.default_rng(3)
+    T = from_origin(119.0, 31.0, 0.0002, 0.0002)
+    data = rng.integers(1, 4, size=(300, 300)).astype(np.uint8)
+    path = write_raster(tmp_path / "ll.tif", data, transform=T, crs="EPSG:4326")
+    a = box(119.01, 30.96, 119.03, 30.98)
+    b = box(119.02, 30.97, 119.04, 30.99)  # overlaps a by a quarter
+    g = gpd.GeoDataFrame({"part_id": ["a", "b"]}, geometry=[a, b], crs="EPSG:4326")
+    both = lu.landcover_by_polygons(g, path)
+    for k, pid in enumerate(["a", "b"]):
+        alone = lu.landcover_by_polygons(g.iloc[[k]], path)
+        x = both.by_class[both.by_class["id"] == pid].set_index("value")["area_m2"]
+        y = alone.by_class.set_index("value")["area_m2"]
+        assert np.allclose(x.sort_index().to_numpy(), y.sort_index().to_numpy(), rtol=1e-12)
+        assert x.sum() == pytest.approx(both.polygons.set_index("id").loc[pid, "area_m2"], rel=1e-9)
