@@ -215,7 +215,8 @@ class LocateGrid:
     nx, ny
         Number of cells.
     codes
-        ``uint16``/``uint32`` array of shape ``(ny, nx)``: settled status/part or exact marker.
+        ``uint8``/``uint16``/``uint32`` array of shape ``(ny, nx)`` (the smallest that holds the
+        ``5 K + 2`` codes of ``K`` parts): settled status/part or exact marker.
     status_lut, part_lut, covered_lut
         Per code: status (:data:`EXACT` for exact cells), part index (-1 none; for exact cells the
         single candidate part or -2 for several), whether the drawn polygon covers the cell.
@@ -501,7 +502,7 @@ class _Builder:
         #   1+4K       exact predicate, several candidate parts
         #   2+4K+k     exact predicate, part k only
         n_codes = 5 * K + 2
-        dtype = np.uint16 if n_codes < 65535 else np.uint32
+        dtype = np.uint8 if n_codes <= 255 else (np.uint16 if n_codes <= 65535 else np.uint32)
         codes = np.zeros((ny, nx), dtype=dtype)
         has_in = inside_first >= 0
         has_unc = unc_first >= 0

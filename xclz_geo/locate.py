@@ -68,7 +68,7 @@ STATUS_LABELS = ("outside", "inside", "uncertain", "invalid")
 #: batches larger than this run on a thread pool
 PARALLEL_MIN_POINTS = 500_000
 #: chunk size of the threaded path
-CHUNK_POINTS = 1 << 19
+CHUNK_POINTS = 1 << 20
 
 # reasons of invalid rows (index = code stored in LocateResult.reason)
 R_OK, R_MISSING, R_LAT, R_LON, R_CHINA, R_TRANSFORM, R_BLANK, R_TEXT, R_NOT_POINT, R_EMPTY = range(10)
@@ -391,8 +391,11 @@ def _brute_distance(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray, block: int
     return out
 
 
-#: points per block of the lookup loop (temporaries stay in the CPU cache)
+#: points per block of the lookup loop on one thread (temporaries stay in the CPU cache)
 BLOCK_POINTS = 1 << 15
+#: points per block on the thread pool: fewer, longer numpy calls hold the GIL less often
+#: (measured on 2 cores, 4·10⁶ points: 32K-point blocks scaled 1.3×, 1M-point blocks about 1.5×)
+PARALLEL_BLOCK_POINTS = 1 << 20
 
 _SCRATCH = threading.local()
 
@@ -405,6 +408,7 @@ def _scratch(size: int) -> dict[str, np.ndarray]:
             "fy": np.empty(size, dtype=float),
             "ix": np.empty(size, dtype=np.intp),
             "iy": np.empty(size, dtype=np.intp),
+            "code_u1": np.empty(size, dtype=np.uint8),
             "code_u2": np.empty(size, dtype=np.uint16),
             "code_u4": np.empty(size, dtype=np.uint32),
             "ok": np.empty(size, dtype=bool),
@@ -482,12 +486,14 @@ def _locate_chunk(
     part: np.ndarray,
     reason_out: np.ndarray,
     dist_out: np.ndarray | None,
+    block: int | None = None,
 ) -> None:
     n = fx.shape[0]
-    bufs = _scratch(min(n, BLOCK_POINTS))
+    block = block or BLOCK_POINTS
+    bufs = _scratch(min(n, block))
     exact_idx = []
-    for a in range(0, n, BLOCK_POINTS):
-        b = min(a + BLOCK_POINTS, n)
+    for a in range(0, n, block):
+        b = min(a + block, n)
         _lookup_block(grid, fx[a:b], fy[a:b], status[a:b], part[a:b], reason_out[a:b], bufs)
         e = np.flatnonzero(status[a:b] == EXACT)
         if e.size:
@@ -586,12 +592,14 @@ def locate_xy(
     dist = np.empty(n, dtype=float) if with_distance else None
     nthreads = default_threads() if threads is None else max(1, int(threads))
     if n > PARALLEL_MIN_POINTS and nthreads > 1:
-        step = max(CHUNK_POINTS, math.ceil(n / (nthreads * 4)))
+        # about CHUNK_POINTS per chunk, at least one chunk per thread
+        per_thread = max(1, round(n / (nthreads * CHUNK_POINTS)))
+        step = math.ceil(n / (nthreads * per_thread))
         bounds = [(i, min(i + step, n)) for i in range(0, n, step)]
         pool = _executor(nthreads)
         futures = [
             pool.submit(_locate_chunk, grid, fx[a:b], fy[a:b], with_distance, status[a:b], part[a:b], reason[a:b],
-                        None if dist is None else dist[a:b])
+                        None if dist is None else dist[a:b], PARALLEL_BLOCK_POINTS)
             for a, b in bounds
         ]
         for f in futures:
