@@ -1,8 +1,9 @@
 """Benchmark: exact-coverage land cover per part and per parcel, against the peers, in one run.
 
 A 10,000 × 10,000 uint8 categorical GeoTIFF (10 m cells, EPSG:4549, tiled 256 × 256, DEFLATE)
-is generated in a temporary folder, covering the three synthetic parts of ``tests/conftest.py``
-(or the bundled zone when ``data/boundaries/zone.geojson`` exists and ``--bundled`` is given).
+is generated in a temporary folder, covering the three parts of the bundled (schematic) zone
+``data/boundaries/zone.geojson`` (or the synthetic rectangles of ``tests/conftest.py`` when that file
+is missing or ``--synthetic`` is given).
 Two workloads:
 
 * the three parts;
@@ -21,7 +22,7 @@ Accuracy: per polygon and class, |xclz_geo − exactextract| / exactextract area
 cell), the worst over all polygons and the total over all classes. Results go to
 ``benchmarks/results/landuse.json``.
 
-Run: ``.venv/bin/python benchmarks/bench_landuse.py [--repeat 5] [--bundled]``.
+Run: ``.venv/bin/python benchmarks/bench_landuse.py [--repeat 11] [--synthetic]``.
 """
 
 from __future__ import annotations
@@ -241,14 +242,15 @@ def compare(a: dict, b: dict, min_area: float) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--bundled", action="store_true", help="use data/boundaries/zone.geojson instead of the synthetic rectangles")
+    ap.add_argument("--synthetic", action="store_true",
+                    help="use the synthetic rectangles of tests/conftest.py even when data/boundaries/zone.geojson exists")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "landuse.json"))
     ap.add_argument("--child", nargs=3, metavar=("METHOD", "RASTER", "POLYS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
         return 0
-    parts, parts_src = make_parts(args.bundled)
+    parts, parts_src = make_parts(not args.synthetic)
     parcels = make_parcels(parts, 1000)
     out = {"machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
                        "processor": platform.processor() or platform.machine()},
