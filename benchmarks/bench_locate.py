@@ -25,8 +25,10 @@ Methods, all on the same points:
 * ``pyproj_lonlat_to_gk`` — projecting the lon/lat points to Gauss-Krüger alone (10⁵, 10⁶): what a
   plain-library script pays before ``contains_xy`` can run (not included in the raw timings).
 
-10⁷-point cases run in a subprocess each, to measure the peak RSS they add. Each timing is
-the best of ``--repeat`` runs (10⁷: one run). Answers are checked: for ``star1000`` the library's
+10⁷-point cases run in a fresh subprocess each (best of two), to measure the peak RSS they add;
+the library gets one warm-up call on 2% of the points there (grid, thread pool, per-thread buffers),
+as the raw methods prepare their geometries before timing. Other timings are the best of ``--repeat``
+runs after a warm-up call. Answers are checked: for ``star1000`` the library's
 part equals ``contains_xy``'s on every point; for ``bundled`` the library's status and part
 equal plain shapely's ``intersects_xy`` + ``dwithin`` on a sample of 200,000 points.
 
@@ -215,9 +217,10 @@ def run_case(zone_name: str, name: str, n: int) -> dict:
     lon, lat, gx, gy = points(zone, n)
     fn = method(name, zone, lon, lat, gx, gy)
     if name.startswith("lib"):
-        from xclz_geo.grid import build_grid, make_frame
-
-        build_grid(zone, frame=make_frame(crs=GK) if "gk" in name else make_frame())
+        # build the grid, start the thread pool and page in the per-thread buffers and prepared
+        # copies on 2% of the points (the raw methods prepare their geometries before timing too)
+        m = n // 50
+        method(name, zone, lon[:m], lat[:m], gx[:m], gy[:m])()
     import gc
 
     gc.collect()
@@ -238,10 +241,17 @@ def _current_rss_mb() -> float:
         return float("nan")
 
 
-def subprocess_case(zone_name: str, name: str, n: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--case", zone_name, name, str(n)], capture_output=True, text=True,
-                         check=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def subprocess_case(zone_name: str, name: str, n: int, runs: int = 2) -> dict:
+    """Best of ``runs`` fresh subprocesses (these 2-core machines are shared: timings vary)."""
+    best: dict | None = None
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, __file__, "--case", zone_name, name, str(n)], capture_output=True,
+                             text=True, check=True, cwd=ROOT)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        if best is None or r["seconds"] < best["seconds"]:
+            best = r
+    assert best is not None
+    return best
 
 
 # ------------------------------------------------------------------ checks

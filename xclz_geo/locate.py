@@ -394,8 +394,9 @@ def _brute_distance(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray, block: int
 #: points per block of the lookup loop on one thread (temporaries stay in the CPU cache)
 BLOCK_POINTS = 1 << 15
 #: points per block on the thread pool: fewer, longer numpy calls hold the GIL less often
-#: (measured on 2 cores, 4·10⁶ points: 32K-point blocks scaled 1.3×, 1M-point blocks about 1.5×)
-PARALLEL_BLOCK_POINTS = 1 << 20
+#: (measured on 2 cores, 4·10⁶ points: 32K-point blocks scaled 1.3×, 128K-point blocks about 1.5×,
+#: larger blocks no better and slower to start: their scratch buffers must be paged in)
+PARALLEL_BLOCK_POINTS = 1 << 17
 
 _SCRATCH = threading.local()
 
