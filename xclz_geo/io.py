@@ -264,7 +264,7 @@ def write_table(
                     side = tmp.with_suffix(ext)
                     if side.exists():
                         os.replace(side, p.with_suffix(ext))
-        elif suffix == ".parquet":
+        elif suffix in (".parquet", ".geoparquet"):
             (df.to_parquet(tmp, index=index) if is_geo else df.to_parquet(tmp, index=index))
         else:
             raise InputDataError(

@@ -98,14 +98,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputDataError(f"{dst}: the output would overwrite the input; choose another OUT file")
     gdf = read_vector(src, layer=args.layer)
     out = convert_file_frame(gdf, from_datum=args.from_datum, to_datum=args.to_datum, source=str(src))
-    if dst.suffix.lower() == ".geoparquet":
-        import os
-
-        tmp = dst.with_name(f".{dst.stem}.xclz.parquet")
-        write_table(out, tmp)
-        os.replace(tmp, dst)
-    else:
-        write_table(out, dst)
+    write_table(out, dst)
     summary = {"input": str(src), "output": str(dst), "features": int(len(out)), "from": args.from_datum,
                "to": args.to_datum, "crs": out.crs.to_string()}
     if args.json:

@@ -81,6 +81,15 @@ def run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ one site
 
 
+def _number(text: str) -> Any:
+    """The number a command-line value spells, or the text itself when it is none."""
+    try:
+        v = float(text)
+    except ValueError:
+        return text
+    return v if math.isfinite(v) else text
+
+
 def _fmt_m(v: float) -> str:
     return f"{abs(v):,.0f} m" if abs(v) >= 10 else f"{abs(v):.1f} m"
 
@@ -99,8 +108,8 @@ def _run_single(args: argparse.Namespace) -> int:
     d = float(res.distance_m[0]) if res.distance_m is not None else math.nan
     row = zone.parts.iloc[k] if k >= 0 else None
     info: dict[str, Any] = {
-        "input": {"x": args.coords[0], "y": args.coords[1], "datum": None if args.crs else _crs.normalize_datum(args.datum),
-                  "crs": args.crs},
+        "input": {"x": _number(args.coords[0]), "y": _number(args.coords[1]),
+                  "datum": None if args.crs else _crs.normalize_datum(args.datum), "crs": args.crs},
         "status": status,
         "part_id": None if row is None else str(row["part_id"]),
         "block_id": None if row is None else str(row["block_id"]),
@@ -275,11 +284,6 @@ def _write(out: Any, dst: Path) -> None:
 
     if dst.suffix.lower() in (".xlsx", ".xlsm") and len(out) > 1_048_575:
         raise InputDataError(f"{dst}: {len(out):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
-    if dst.suffix.lower() == ".geoparquet":  # write_table knows GeoParquet as .parquet
-        tmp = dst.with_name(f".{dst.stem}.xclz.parquet")
-        write_table(out, tmp)
-        os.replace(tmp, dst)
-        return
     write_table(out, dst)
 
 
