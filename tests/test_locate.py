@@ -395,3 +395,14 @@ def test_the_three_distance_methods_agree(official_zone, monkeypatch):
         monkeypatch.setattr(L, "CHUNKED_MAX_SEGMENTS", chunked_max)
         res = locate_xy(gx, gy, official_zone, crs=GK, with_distance=True)
         assert np.abs(np.abs(res.distance_m) - nearest).max() < 1e-6
+
+
+def test_geodataframe_with_named_columns_uses_the_columns(official_zone):
+    import geopandas as gpd
+
+    lon, lat = to_lonlat([X0 + 500, X0 - 500], [Y0 + 500, Y0 + 500])
+    # geometry says "inside" for both rows, the named columns say otherwise for the second
+    geom = [shapely.Point(lon[0], lat[0])] * 2
+    gdf = gpd.GeoDataFrame({"经度": lon, "纬度": lat}, geometry=geom, crs="EPSG:4326")
+    assert locate(gdf, official_zone)["status"].tolist() == ["inside", "inside"]
+    assert locate(gdf, official_zone, x="经度", y="纬度")["status"].tolist() == ["inside", "outside"]

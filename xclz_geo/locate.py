@@ -761,20 +761,15 @@ def locate_table(
 ) -> tuple[LocateResult, np.ndarray]:
     """Locate the rows of a (Geo)DataFrame; returns the result and per-row notes.
 
-    With ``x``/``y`` (or detectable lon/lat column names) the columns are used; a
-    GeoDataFrame without them uses its point geometries and its CRS. Rows that cannot be
-    read come out ``invalid`` with a note; no row is dropped.
+    A GeoDataFrame is located by its point geometries in its CRS, unless ``x``/``y`` name
+    columns; a plain DataFrame by its ``x``/``y`` columns or the detected lon/lat ones. Rows
+    that cannot be read come out ``invalid`` with a note; no row is dropped.
     """
     import geopandas as gpd
     import shapely
 
+    # a GeoDataFrame is located by its geometry unless x/y columns are named explicitly
     use_geometry = isinstance(df, gpd.GeoDataFrame) and x is None and y is None
-    if use_geometry:
-        try:
-            detect_xy_columns(df.columns, source=source)
-            use_geometry = False
-        except InputDataError:
-            use_geometry = True
     if use_geometry:
         geoms = df.geometry.to_numpy()
         n = len(geoms)
