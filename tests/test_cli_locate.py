@@ -229,3 +229,15 @@ def test_convert_refuses_features_outside_china_and_writes_nothing(capsys, tmp_p
     gpkg = tmp_path / "out.gpkg"
     assert run_cli(capsys, "convert", src, gpkg, "--from", "wgs84", "--to", "cgcs2000")[0] == 0
     assert gpd.read_file(gpkg).crs.to_epsg() == 4490
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_header_only_csv_gives_header_only_output(capsys, tmp_path, zone_file, suffix):
+    src = tmp_path / "empty.csv"
+    src.write_text("名称,经度,纬度\n", encoding="utf-8")
+    dst = tmp_path / f"out{suffix}"
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", dst, "--boundaries", zone_file)
+    assert code == 0, err
+    back = pd.read_csv(dst, encoding="utf-8-sig") if suffix == ".csv" else pd.read_excel(dst)
+    assert len(back) == 0
+    assert list(back.columns)[-5:] == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_note"]

@@ -339,10 +339,11 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
         else:
             import geopandas as gpd
 
-            if not collected:
-                from ..errors import InputDataError
+            if not collected:  # a header without rows: an empty table with the added columns
+                from ..io import csv_layout
 
-                raise InputDataError(f"{src}: no rows")
+                cols = csv_layout(src)[2]
+                collected.append(pd.DataFrame(columns=cols + [c for c in OUT_COLUMNS if c not in cols]))
             if isinstance(collected[0], gpd.GeoDataFrame):
                 out = gpd.GeoDataFrame(pd.concat(collected), geometry="geometry", crs=collected[0].crs)
             else:
