@@ -213,8 +213,6 @@ def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from ..errors import InputDataError
     from ..io import read_table, read_vector
 
@@ -262,9 +260,8 @@ def _is_geoparquet(path: Path) -> bool:
 
 def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_distance: bool, *, source: str) -> tuple[Any, dict[str, int]]:
     import geopandas as gpd
-    import numpy as np
 
-    from ..locate import locate_table, parse_coordinates, detect_xy_columns
+    from ..locate import detect_xy_columns, locate_table, parse_coordinates
 
     res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
                               with_distance=with_distance, threads=args.threads, source=source)
@@ -285,12 +282,6 @@ def _write(out: Any, dst: Path) -> None:
     if dst.suffix.lower() in (".xlsx", ".xlsm") and len(out) > 1_048_575:
         raise InputDataError(f"{dst}: {len(out):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
     write_table(out, dst)
-
-
-def _encoding(src: Path) -> str:
-    from ..io import detect_text_encoding
-
-    return detect_text_encoding(src)
 
 
 def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
