@@ -43,7 +43,6 @@ from . import units
 from .errors import (
     BoundaryError,
     CRSError,
-    CRSMismatchError,
     DataQualityWarning,
     GeometryRepairWarning,
     InputDataError,
@@ -539,13 +538,7 @@ def import_boundaries(
         # often write projected metres that way: treat the CRS as undeclared
         gdf = gdf.set_crs(None, allow_override=True)
         implicit_note = "the GeoJSON has no crs member and its coordinates are not degrees, so its CRS was undeclared; "
-    if crs is not None:
-        if gdf.crs is None:
-            gdf = gdf.set_crs(_crs.to_crs(crs))
-        elif not _crs.same_crs(gdf.crs, crs):
-            raise CRSMismatchError(
-                f"{src}: the file declares {gdf.crs.to_string()} but {crs} was given; drop --crs or reproject the file"
-            )
+    gdf = _crs.assign_crs(gdf, crs, source=src, option="--crs")
     for col, value in (select or {}).items():
         if col not in gdf.columns:
             cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)

@@ -329,6 +329,37 @@ def ensure_same_crs(*objs: Any, names: tuple[str, ...] | None = None) -> CRS:
     return first
 
 
+def assign_crs(gdf: Any, crs: Any | None, *, source: str = "input", option: str = "the crs option") -> Any:
+    """Declare the CRS of a GeoDataFrame read from a file that has none; never reproject.
+
+    Parameters
+    ----------
+    gdf
+        GeoDataFrame (or GeoSeries) as read.
+    crs
+        The CRS the user says the coordinates are in; ``None`` returns ``gdf`` unchanged.
+    source
+        File name for messages.
+    option
+        How the user gave the CRS (e.g. ``"--crs"``), for the message.
+
+    Raises
+    ------
+    CRSMismatchError
+        When the file declares a different CRS (assigning would silently move the data).
+    """
+    if crs is None:
+        return gdf
+    if gdf.crs is None:
+        return gdf.set_crs(to_crs(crs))
+    if not same_crs(gdf.crs, crs):
+        raise CRSMismatchError(
+            f"{source}: the file declares {gdf.crs.to_string()} but {crs} was given; "
+            f"drop {option} or reproject the file"
+        )
+    return gdf
+
+
 def planar_area_m2(geoms: Any, *, crs: Any) -> np.ndarray:
     """Planar areas in m² of geometries in a metric CRS (refuses degrees and Web Mercator)."""
     import shapely

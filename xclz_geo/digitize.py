@@ -56,7 +56,7 @@ from .sizhi import CLOCKWISE, SIDE_LABELS, SIDE_VECTORS, BoundarySpec, FeatureRe
 if TYPE_CHECKING:
     import geopandas as gpd
     from pyproj import CRS
-    from shapely.geometry import LineString, Point, Polygon
+    from shapely.geometry import LineString, Polygon
 
     from .network import NameMatch, NetworkIndex
 

@@ -1381,7 +1381,6 @@ def _agg(df: "pd.DataFrame", keys: list[str], labels: list[str] | None = None) -
 
 def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table: EnterpriseTable,
              group_stats: dict[str, Any], zone: "Zone | None", locinfo: dict[str, Any] | None) -> dict[str, Any]:
-    import pandas as pd
 
     from .intensity import industry_names
 

@@ -124,7 +124,6 @@ def read_vector(
     import geopandas as gpd
 
     from . import crs as _crs
-    from .errors import CRSMismatchError
 
     p = _exists(path)
     suffix = p.suffix.lower()
@@ -171,15 +170,7 @@ def read_vector(
                 except Exception:
                     hint = ""
             raise InputFileError(f"{p}: cannot read as a vector file ({msg}){hint}") from None
-    if crs is not None:
-        if gdf.crs is None:
-            gdf = gdf.set_crs(_crs.to_crs(crs))
-        elif not _crs.same_crs(gdf.crs, crs):
-            raise CRSMismatchError(
-                f"{p}: the file declares {gdf.crs.to_string()} but {crs} was given; "
-                "drop the option or reproject the file"
-            )
-    return gdf
+    return _crs.assign_crs(gdf, crs, source=str(p))
 
 
 def read_table(

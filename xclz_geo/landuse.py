@@ -786,7 +786,6 @@ def landuse_by_part(
     InputDataError
         When the code field is missing or ``level`` is not 1–3.
     """
-    import geopandas as gpd
     import pandas as pd
     import shapely
 
