@@ -131,3 +131,15 @@ def test_web_mercator_detection():
     assert crs.is_web_mercator("EPSG:3857")
     assert not crs.is_web_mercator("EPSG:4549")
     assert np.isclose(crs.GEOD.a, 6378137.0)
+
+
+def test_assign_crs_declares_but_never_reprojects():
+    import geopandas as gpd
+
+    g = gpd.GeoDataFrame(geometry=[box(448000, 3419000, 449000, 3420000)])
+    out = crs.assign_crs(g, "EPSG:4549", source="red_line.dxf")
+    assert out.crs.to_epsg() == 4549 and out.geometry.iloc[0].equals(g.geometry.iloc[0])
+    assert crs.assign_crs(out, None) is out
+    assert crs.assign_crs(out, 4549).crs.to_epsg() == 4549
+    with pytest.raises(CRSMismatchError, match="red_line.dxf: the file declares EPSG:4549 but EPSG:4528 was given; drop --crs"):
+        crs.assign_crs(out, "EPSG:4528", source="red_line.dxf", option="--crs")
