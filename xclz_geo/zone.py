@@ -585,7 +585,7 @@ class PartArea:
     deviation_mu: float | None
     deviation_pct: float | None
     geodesic_deviation_pct: float | None
-    quality: str
+    quality: str | None  # None when the part has no geometry
     status: str  # "pass" | "fail" | "no geometry" | "no official area"
     crs: str | None
 
@@ -721,7 +721,7 @@ def area_report(zone: Zone, *, tolerance_pct: float = 1.0, rounding_km2: float =
         if geom is None or geom.is_empty:
             parts.append(
                 PartArea(row["part_id"], row["block_id"], row["name_zh"], row["name_en"], official,
-                         None, None, None, None, None, None, "none", "no geometry", None)
+                         None, None, None, None, None, None, None, "no geometry", None)
             )
             continue
         measured = float(_crs.planar_area_m2([geom_gk], crs=gk)[0]) / units.M2_PER_KM2

@@ -27,9 +27,11 @@ def _f(v: float | None, fmt: str) -> str:
     return "—" if v is None else format(v, fmt)
 
 
-def _quality(label: str, uncertainty_m: float | None) -> str:
+def _quality(label: str | None, uncertainty_m: float | None) -> str:
     """``schematic ±4 km`` / ``official``: the label with the positional uncertainty when there is one."""
-    if uncertainty_m is None or uncertainty_m != uncertainty_m or uncertainty_m <= 0 or label == "none":
+    if label is None:
+        return "—"
+    if uncertainty_m is None or uncertainty_m != uncertainty_m or uncertainty_m <= 0:
         return label
     return f"{label} ±{uncertainty_m / 1000:g} km" if uncertainty_m >= 1000 else f"{label} ±{uncertainty_m:g} m"
 
