@@ -50,6 +50,7 @@ def test_areas_json_nulls_without_geometry(tmp_path):
     assert code == 0
     doc = json.loads(out)
     assert all(p["measured_km2"] is None and p["status"] == "no geometry" for p in doc["parts"])
+    assert all(p["quality"] is None for p in doc["parts"])
 
 
 def test_areas_table(tmp_path):
