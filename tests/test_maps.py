@@ -22,8 +22,12 @@ from xclz_geo.errors import BasemapError, InputDataError, MapAssetError
 from xclz_geo.maps import (
     BASEMAPS,
     STATUS_COLOURS,
+    LegendEntry,
+    add_layer,
+    add_legend_entry,
     external_sources,
     inline_assets,
+    popup_table,
     render_html,
     save_map,
     site_lonlat,
@@ -334,7 +338,7 @@ def test_site_lonlat_datums():
     gk = xcrs.transformer("EPSG:4490", "EPSG:4549").transform(118.78, 30.92)
     lon2, lat2 = site_lonlat(pd.DataFrame({"e": [gk[0]], "n": [gk[1]]}), x="e", y="n", datum="EPSG:4549")
     assert abs(lon2[0] - 118.78) < 1e-8 and abs(lat2[0] - 30.92) < 1e-8
-    with pytest.raises(InputDataError, match="--x COL --y COL"):
+    with pytest.raises(InputDataError, match="--x COL"):
         site_lonlat(pd.DataFrame({"a": [1]}))
 
 
@@ -398,3 +402,115 @@ def test_cli_map_with_sites(boundaries_file, tmp_path, capsys):
     assert rc == 0 and info["sites"] == 60
     assert sum(info["site_status"].values()) == 60  # every row comes out with a status
     assert "企业00003" in out.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------ public API for more layers
+
+
+def _legend_text(page: str) -> str:
+    """The legend HTML of a page (it sits JSON-encoded in the controls script)."""
+    mt = re.search(r"d\.innerHTML = (\"(?:[^\"\\]|\\.)*\");\s*L\.DomEvent\.disableClickPropagation\(d\); L\.DomEvent\.disableScroll", page)
+    assert mt, "no legend in the page"
+    return json.loads(mt.group(1))
+
+
+def test_add_layer_draws_styled_popups_quality_and_legend(synthetic_zone):
+    import geopandas as gpd
+
+    pts = gpd.GeoDataFrame(
+        {"name": ["甲<b>", "乙", "丙"]},
+        geometry=gpd.points_from_xy([118.78, 118.80, None], [30.92, 30.93, None]),
+        crs="EPSG:4490",
+    )
+    m = zone_map(synthetic_zone, layers=("parts",))
+    popups = [popup_table([("名称", n)], title="企业") for n in pts["name"]]
+    drawn = add_layer(m, pts, name="企业 A 类 (3)", style={"color": "#222", "fillColor": "#1a9850", "radius": 5},
+                      popups=popups, quality="synthetic", legend="企业 A 类", legend_section="报告图层 Report layers")
+    assert drawn == 2  # the row without geometry is not drawn
+    page = render_html(m)
+    ours = [fc for fc in geojson_layers(page) if fc["features"] and fc["features"][0]["geometry"]["type"] == "Point"]
+    assert len(ours) == 1
+    feats = ours[0]["features"]
+    assert [f["geometry"]["coordinates"] for f in feats] == [[118.78, 30.92], [118.8, 30.93]]
+    assert all(f["properties"]["_style"]["fillColor"] == "#1a9850" for f in feats)
+    assert "甲&lt;b&gt;" in feats[0]["properties"]["_popup"] and "<b>企业</b>" in feats[0]["properties"]["_popup"]
+    # listed in the layer control, with its quality: the layer is defined before the control
+    layer_var = re.search(r"var (xclz_layer_\w+|\w+) = L\.geoJSON\(\{\"type\":\"FeatureCollection\",\"features\":\[\{\"type\":\"Feature\",\"properties\":\{\"_style\":\{\"color\":\"#222\"", page)
+    assert layer_var
+    control = re.search(r"var layer_control_\w+_layers = \{(.*?)\};", page, re.S)
+    assert page.index(layer_var.group(0)) < control.start()
+    assert json.dumps("企业 A 类 (3) · synthetic") in control.group(1)
+    # in the map's own legend, under its heading, with the fill colour as symbol
+    legend = _legend_text(page)
+    assert "<h4>报告图层 Report layers</h4>" in legend
+    assert 'background:#1a9850"></span>企业 A 类' in legend
+    assert legend.index("图例 Legend") < legend.index("报告图层")
+
+
+def test_add_layer_on_gaode_is_shifted_like_the_parts(synthetic_zone):
+    import geopandas as gpd
+
+    pts = gpd.GeoDataFrame({"a": [1]}, geometry=gpd.points_from_xy([118.78], [30.92]), crs="EPSG:4326")
+    m = zone_map(synthetic_zone, basemap="gaode", layers=("parts",))
+    add_layer(m, pts, name="p", style={"color": "#000"})
+    (fc,) = [fc for fc in geojson_layers(render_html(m)) if fc["features"] and fc["features"][0]["geometry"]["type"] == "Point"]
+    x, y = fc["features"][0]["geometry"]["coordinates"]
+    gx, gy = xcrs.wgs84_to_gcj02(118.78, 30.92)
+    assert abs(x - gx) < 1e-6 and abs(y - gy) < 1e-6 and abs(x - 118.78) > 1e-4
+
+
+def test_add_layer_polygons_per_row_styles_and_legend_shapes(synthetic_zone, synthetic_boundaries):
+    m = zone_map(synthetic_zone, layers=("parts",))
+    styles = [{"color": "#555", "fillColor": c} for c in ("#111111", "#222222", "#333333")]
+    assert add_layer(m, synthetic_boundaries, name="parcels", style=styles, legend="地块 parcels", show=False) == 3
+    add_legend_entry(m, "classes use unconfirmed weights (confirmed = false)")
+    add_legend_entry(m, "road", colour="#b45309", shape="line", section="Other")
+    legend = _legend_text(render_html(m))
+    assert '<span class="sw" style="background:#111111' in legend  # polygons: a swatch in the first row's colour
+    assert '<div class="note caveat">classes use unconfirmed weights (confirmed = false)</div>' in legend
+    assert "<h4>Other</h4>" in legend and "border-top:3px solid #b45309" in legend
+    assert LegendEntry("x<y", "#fff").html().endswith("x&lt;y</div>")
+
+
+def test_add_layer_input_errors(synthetic_zone, synthetic_boundaries):
+    import folium
+    import geopandas as gpd
+
+    m = zone_map(synthetic_zone, layers=("parts",))
+    with pytest.raises(InputDataError, match="no CRS"):
+        add_layer(m, gpd.GeoDataFrame(geometry=gpd.points_from_xy([118.8], [30.9])), name="x")
+    with pytest.raises(InputDataError, match="style has 1 entries for 3 rows"):
+        add_layer(m, synthetic_boundaries, name="x", style=[{"color": "#000"}])
+    with pytest.raises(InputDataError, match="popups has 2 entries for 3 rows"):
+        add_layer(m, synthetic_boundaries, name="x", popups=["a", "b"])
+    with pytest.raises(InputDataError, match="not made by xclz_geo.maps.zone_map"):
+        add_layer(folium.Map(), synthetic_boundaries, name="x")
+    with pytest.raises(InputDataError, match="unknown legend shape"):
+        add_legend_entry(m, "x", colour="#000", shape="star")
+    # an empty layer adds nothing, not even a legend line
+    assert add_layer(m, synthetic_boundaries.iloc[:0], name="empty", legend="empty layer") == 0
+    assert "empty layer" not in render_html(m)
+
+
+def test_map_fits_in_javascript_not_with_an_immediate_fitbounds(synthetic_zone):
+    m = zone_map(synthetic_zone, layers=("parts",))
+    (s, w), (n, e) = m.xclz_info["bounds"]
+    b = synthetic_zone.parts.to_crs("EPSG:4326").total_bounds
+    assert math.isclose(w, b[0], abs_tol=1e-3) and math.isclose(s, b[1], abs_tol=1e-3)
+    assert math.isclose(e, b[2], abs_tol=1e-3) and math.isclose(n, b[3], abs_tol=1e-3)
+    page = render_html(m, inline=False)  # Leaflet itself not inlined
+    # the only fitBounds is the one that waits for the container to have a size (no folium FitBounds)
+    assert page.count(".fitBounds(") == 1 and "ResizeObserver" in page and "clientWidth === 0" in page
+
+
+def test_site_lonlat_reads_cells_like_locate(synthetic_zone):
+    df = pd.DataFrame({"名称": ["a", "b", "c", "d"], "经度": ["118.78°", "118,80", "", "东"], "纬度": [30.92, 30.93, 30.9, 30.9]})
+    lon, lat = site_lonlat(df)
+    assert lon[0] == 118.78 and lon[1] == 118.80 and lat[1] == 30.93
+    assert np.isnan(lon[2:]).all()
+    # those rows are counted in the legend but not drawn
+    df["xclz_status"] = ["inside", "inside", "invalid", "invalid"]
+    page = render_html(zone_map(synthetic_zone, sites=df, layers=("sites",)))
+    assert "2 without coordinates, not drawn" in page
+    with pytest.raises(InputDataError, match="cannot tell which column"):
+        site_lonlat(pd.DataFrame({"a": [1.0], "lat": [30.0]}))

@@ -207,3 +207,61 @@ def test_100k_sites_first_render_and_size(browser, synthetic_zone, tmp_path):
         f"{base_html.stat().st_size / 1e6:.2f} MB / open→ready {base_report.load_s:.2f} s / built {base_build_s:.1f} s vs ours "
         f"{ours_3k.stat().st_size / 1e6:.2f} MB / {ours_3k_report.load_s:.2f} s"
     )
+
+
+def _wait(d, js: str, timeout_s: float = 15.0) -> bool:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        if d.execute_script(js):
+            return True
+        time.sleep(0.05)
+    return bool(d.execute_script(js))
+
+
+MAP_JS = "var m = Object.values(window).find(v => v instanceof L.Map);"
+
+
+def test_map_in_an_unsized_frame_fits_once_the_frame_has_a_size(browser, synthetic_zone, tmp_path):
+    """A map created in a 0 × 0 frame must not open at the maximum zoom: it fits when the frame gets a size."""
+    m = zone_map(synthetic_zone, layers=("parts",))
+    save_map(m, tmp_path / "map.html")
+    host = tmp_path / "host.html"
+    host.write_text(
+        '<!doctype html><html><body style="margin:0">'
+        '<iframe id="f" src="map.html" style="width:0;height:0;border:0"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    assert browser.open(host, ready_js="return document.readyState === 'complete';").ready
+    d = browser.driver
+    d.switch_to.frame(d.find_element("css selector", "#f"))
+    try:
+        assert _wait(d, "return window.xclzMapReady === true || typeof L !== 'undefined';")
+        # not fitted while the frame has no size (a fit now would pick the maximum zoom)
+        assert d.execute_script(MAP_JS + "return [m.xclzFitted, m.getZoom()];") == [False, 11]
+    finally:
+        d.switch_to.default_content()
+    d.execute_script("var f = document.getElementById('f'); f.style.width = '1000px'; f.style.height = '700px';")
+    d.switch_to.frame(d.find_element("css selector", "#f"))
+    try:
+        assert _wait(d, MAP_JS + "return m.xclzFitted === true;"), "the map never fitted after the frame got a size"
+        zoom, max_zoom = d.execute_script(MAP_JS + "return [m.getZoom(), m.getMaxZoom()];")
+        assert zoom < max_zoom and 7 <= zoom <= 14
+        (s, w), (n, e) = m.xclz_info["bounds"]
+        # the whole zone is in view
+        assert d.execute_script(MAP_JS + "return m.getBounds().contains(L.latLngBounds(arguments[0]));", [[s, w], [n, e]])
+    finally:
+        d.switch_to.default_content()
+    shot = browser.screenshot(tmp_path / "framed.png")
+    assert not png_stats(shot).is_blank()
+    assert browser.console_errors() == []
+
+
+def test_map_in_a_sized_page_fits_at_once(browser, synthetic_zone, tmp_path):
+    m = zone_map(synthetic_zone, layers=("parts",))
+    html = save_map(m, tmp_path / "direct.html")
+    assert browser.open(html, ready_js=READY).ready
+    d = browser.driver
+    fitted, zoom = d.execute_script(MAP_JS + "return [m.xclzFitted, m.getZoom()];")
+    assert fitted is True and 7 <= zoom <= 14
+    (s, w), (n, e) = m.xclz_info["bounds"]
+    assert d.execute_script(MAP_JS + "return m.getBounds().contains(L.latLngBounds(arguments[0]));", [[s, w], [n, e]])

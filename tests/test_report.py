@@ -203,6 +203,20 @@ def test_map_layers_are_named_with_their_quality(page, built):
     assert built.section("map").facts["overlays"]
 
 
+def test_report_layers_are_in_the_maps_own_legend(page):
+    doc = _html.unescape(re.search(r'srcdoc="([^"]*)"', page).group(1))
+    doc = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), doc)
+    # one legend (the map's), holding the report's layers under their heading; no second legend control
+    legend = re.search(r"d\.innerHTML = (\"(?:[^\"\\]|\\.)*\");", doc)
+    assert legend
+    text = legend.group(1)
+    assert "图例 Legend" in text and "报告图层 Report layers" in text
+    assert re.search(r"企业 [ABCD] 类", text) and "低效用地 Under-used land" in text
+    assert "confirmed = false" in text
+    assert "XclzReportLegend" not in doc and "XclzReportRefit" not in doc
+    assert doc.count("L.control({position") == 0
+
+
 def test_charts_are_data_uris(page, built):
     srcs = re.findall(r'<img[^>]*src="([^"]+)"', page)
     assert len(srcs) == len(built.charts) >= 6
@@ -395,6 +409,8 @@ def test_report_opens_offline_without_console_errors(built):
         # fitted to the zone, not stuck at the maximum zoom of a map created in an unsized frame
         zoom = d.execute_script("var k = Object.keys(window).filter(x => x.startsWith('map_'))[0]; return window[k].getZoom();")
         assert 7 <= zoom <= 14
+        legend = d.execute_script("return document.querySelector('.xclz-legend').innerText;")
+        assert "报告图层 Report layers" in legend and "企业" in legend
         d.switch_to.default_content()
         errors = rep.console_errors + b.console_errors()
     assert errors == []

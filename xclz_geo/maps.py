@@ -45,9 +45,9 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -259,13 +259,16 @@ def _simplify_gk(gdf: "gpd.GeoDataFrame", *, gk_crs: Any, tolerance_m: float) ->
 
 
 def _features(gdf: "gpd.GeoDataFrame", props: list[dict[str, Any]]) -> dict[str, Any]:
-    """GeoJSON FeatureCollection with 6-decimal coordinates and the given properties."""
+    """GeoJSON FeatureCollection with 6-decimal coordinates and the given properties.
+
+    Missing, empty and NaN geometries (``POINT (NaN NaN)`` from ``points_from_xy`` of blanks) are left out."""
     import shapely
 
-    geoms = _round_coords(gdf.geometry.values)
+    geoms = _round_coords(np.asarray(gdf.geometry.values, dtype=object))
+    drawable = np.isfinite(shapely.bounds(geoms)).all(axis=1)
     feats = []
-    for g, p in zip(geoms, props):
-        if g is None or g.is_empty:
+    for g, p, ok in zip(geoms, props, drawable):
+        if not ok:
             continue
         feats.append({"type": "Feature", "properties": p, "geometry": json.loads(shapely.to_geojson(g))})
     return {"type": "FeatureCollection", "features": feats}
@@ -312,9 +315,6 @@ def gcj02_shift_m(lon: float, lat: float) -> float:
 
 # ------------------------------------------------------------------ sites
 
-_LONLAT_GUESSES = (("xclz_lon", "xclz_lat"), ("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"), ("经度", "纬度"), ("x", "y"))
-
-
 def site_lonlat(
     sites: "pd.DataFrame",
     *,
@@ -329,8 +329,10 @@ def site_lonlat(
     sites
         A GeoDataFrame of points (any CRS), or a table with coordinate columns.
     x, y
-        Coordinate columns; guessed among ``xclz_lon/xclz_lat``, ``lon/lat``, ``longitude/latitude``,
-        ``经度/纬度``, ``x/y`` when omitted.
+        Coordinate columns; found by :func:`xclz_geo.locate.detect_xy_columns` when omitted
+        (``lon``/``lng``/``longitude``/``经度``/``x`` …). Cells are read by
+        :func:`xclz_geo.locate.parse_coordinates` (text, ``°`` and decimal commas included); a
+        cell that is no number gives ``NaN``.
     datum
         Datum tag of the columns (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``) or a CRS such as
         ``EPSG:4549`` for Gauss-Krüger metres.
@@ -338,10 +340,11 @@ def site_lonlat(
     Raises
     ------
     InputDataError
-        When the coordinate columns are missing.
+        When the coordinate columns are missing or ambiguous.
     """
     import geopandas as gpd
-    import pandas as pd
+
+    from .locate import detect_xy_columns, parse_coordinates
 
     n = len(sites)
     if isinstance(sites, gpd.GeoDataFrame) and x is None and y is None and sites.geometry.name in sites.columns:
@@ -355,22 +358,9 @@ def site_lonlat(
         lon[ok.to_numpy()] = pts[ok].x.to_numpy()
         lat[ok.to_numpy()] = pts[ok].y.to_numpy()
         return lon, lat
-    if x is None or y is None:
-        lower = {str(c).lower(): c for c in sites.columns}
-        for gx, gy in _LONLAT_GUESSES:
-            if gx in lower and gy in lower:
-                x, y = lower[gx], lower[gy]
-                break
-        else:
-            raise InputDataError(
-                f"site table: no coordinate columns found among {', '.join(map(str, sites.columns[:12]))}; "
-                "name them with --x COL --y COL"
-            )
-    for col in (x, y):
-        if col not in sites.columns:
-            raise InputDataError(f"site table: column {col!r} not found; columns are {', '.join(map(str, sites.columns))}")
-    xs = pd.to_numeric(sites[x], errors="coerce").to_numpy(dtype=float)
-    ys = pd.to_numeric(sites[y], errors="coerce").to_numpy(dtype=float)
+    xc, yc = detect_xy_columns(sites.columns, x=x, y=y, source="site table")
+    xs, _ = parse_coordinates(sites[xc])
+    ys, _ = parse_coordinates(sites[yc])
     try:
         tag = _crs.normalize_datum(datum)
     except DatumError:
@@ -507,7 +497,9 @@ def _elements() -> dict[str, type]:
         ]
 
     class Script(MacroElement):
-        """Raw JavaScript (``{map}`` is replaced by the map's variable) plus optional header CSS."""
+        """Raw JavaScript (``{map}`` is replaced by the map's variable) plus optional header CSS.
+
+        ``js`` may be a callable returning the text, called when the page is rendered."""
 
         _template = Template(
             """
@@ -515,16 +507,21 @@ def _elements() -> dict[str, type]:
             {% if this.css %}<style>{{ this.css }}</style>{% endif %}
             {% endmacro %}
             {% macro script(this, kwargs) %}
-            {{ this.js.replace("{map}", this._parent.get_name()) }}
+            {{ this.script_text() }}
             {% endmacro %}
             """
         )
 
-        def __init__(self, js: str, *, css: str = "", name: str = "XclzScript") -> None:
+        def __init__(self, js: "str | Callable[[], str]", *, css: str = "", name: str = "XclzScript") -> None:
             super().__init__()
             self._name = name
             self.js = js
             self.css = css
+
+        def script_text(self) -> str:
+            """The JavaScript (a callable ``js`` is called now, at render time)."""
+            js = self.js() if callable(self.js) else self.js
+            return js.replace("{map}", self._parent.get_name())
 
     _ELEMENTS.update(JsLayer=JsLayer, ClusterLayer=ClusterLayer, Script=Script)
     return _ELEMENTS
@@ -549,6 +546,7 @@ _BASE_CSS = """
 .xclz-legend .sw { flex: 0 0 26px; height: 12px; }
 .xclz-legend .dot { flex: 0 0 12px; height: 12px; border-radius: 50%; border: 1px solid #333; }
 .xclz-legend .note { color: #4b5563; font-size: 11px; margin-top: 4px; }
+.xclz-legend .caveat { color: #a12622; }
 .xclz-mousepos { background: rgba(255,255,255,.85); padding: 1px 6px; font: 11px monospace; border-radius: 3px; }
 .xclz-bar a { display: flex !important; align-items: center; justify-content: center; cursor: pointer; }
 .xclz-bar svg { width: 16px; height: 16px; }
@@ -719,6 +717,36 @@ _SITE_LAYER_JS = r"""(function(){
   return g;
 })()"""
 
+#: Leaflet ``fitBounds`` options of the initial view (room for the title, layer control and legend)
+FIT_OPTIONS = {"paddingTopLeft": [60, 90], "paddingBottomRight": [320, 60]}
+
+# Fit the view to the data once the map's container has a size. A map created in a frame or box that
+# is not laid out yet (an <iframe srcdoc> of a report, a hidden tab) is 0 × 0 px, and Leaflet's
+# fitBounds at that size picks the maximum zoom; so wait for the container to get a size
+# (ResizeObserver, window resize/load), then invalidateSize + fitBounds, once.
+_FIT_JS = r"""
+(function(map){
+  var b = __BOUNDS__, o = __OPTIONS__, box = map.getContainer(), ro = null;
+  function fit() {
+    if (b === null || box.clientWidth === 0 || box.clientHeight === 0) return;
+    map.invalidateSize(false);
+    map.fitBounds(b, o);
+    b = null;
+    map.xclzFitted = true;
+    if (ro) ro.disconnect();
+    window.removeEventListener('resize', fit);
+    window.removeEventListener('load', fit);
+  }
+  map.xclzFitted = false;
+  fit();
+  if (b !== null) {
+    if (window.ResizeObserver) { ro = new ResizeObserver(fit); ro.observe(box); }
+    window.addEventListener('resize', fit);
+    window.addEventListener('load', fit);
+  }
+})({map});
+"""
+
 _READY_JS = r"""
 (function(map){
   window.xclzMapReady = false;
@@ -744,6 +772,7 @@ def _legend_html(
     basemap: Basemap,
     simplify_note: str,
     gcj_note: str | None,
+    layers: Mapping[str, Sequence["LegendEntry"]] | None = None,
 ) -> str:
     h = ['<h4>图例 Legend</h4>']
     for bid, label, colour in blocks:
@@ -773,12 +802,35 @@ def _legend_html(
                 f'<div class="row"><span class="dot" style="background:{colour}"></span>'
                 f'{_esc(STATUS_LABELS.get(s, s))}: {counts[s]:,}{_esc(extra)}</div>'
             )
+    for section, entries in (layers or {}).items():
+        if entries:
+            h.append(f'<h4>{_esc(section)}</h4>')
+            h.extend(e.html() for e in entries)
     if gcj_note:
         h.append(f'<div class="note"><b>GCJ-02:</b> {_esc(gcj_note)}</div>')
     h.append(f'<div class="note">{_esc(simplify_note)}</div>')
     attrs = [("Basemap 底图", basemap.attribution)] + [(lbl, attr) for lbl, attr in _legend_sources(context)]
     h.append('<div class="note"><b>Sources 来源:</b> ' + "; ".join(f"{_esc(k)}: {v}" for k, v in attrs) + "</div>")
     return "".join(h)
+
+
+@dataclass
+class _MapLegend:
+    """What the legend of a :func:`zone_map` shows; :meth:`html` is called when the page is rendered."""
+
+    blocks: list[tuple[str, str, str]]
+    dashed_note: str | None
+    solid: bool
+    no_geometry: list[str]
+    sites: tuple[list[str], dict[str, int], dict[str, int], str] | None
+    context: list[tuple[str, str, str]]
+    basemap: Basemap
+    simplify_note: str
+    gcj_note: str | None
+    layers: dict[str, list["LegendEntry"]] = field(default_factory=dict)
+
+    def html(self) -> str:
+        return _legend_html(**{k: getattr(self, k) for k in self.__dataclass_fields__})
 
 
 def _legend_sources(context: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
@@ -1015,13 +1067,11 @@ def zone_map(
 
     if not bounds and "counties" in layers:
         bounds.append((118.47, 30.56, 119.65, 31.33))
+    fit = None
     if bounds:
         arr = np.array(bounds)
-        m.fit_bounds(
-            [[float(arr[:, 1].min()), float(arr[:, 0].min())], [float(arr[:, 3].max()), float(arr[:, 2].max())]],
-            padding_top_left=(60, 90),
-            padding_bottom_right=(320, 60),
-        )
+        fit = [[float(arr[:, 1].min()), float(arr[:, 0].min())], [float(arr[:, 3].max()), float(arr[:, 2].max())]]
+        E["Script"](_FIT_JS.replace("__BOUNDS__", _js(fit)).replace("__OPTIONS__", _js(FIT_OPTIONS)), name="XclzFit").add_to(m)
 
     # -- controls, legend, title
     centre = zone.parts[has_geom].to_crs(_crs.WGS84).union_all().centroid if has_geom.any() else None
@@ -1036,7 +1086,7 @@ def zone_map(
         f"Polygons simplified for display: parts {simplify_tolerance_m:g} m, context {context_tolerance_m:g} m "
         f"({getattr(gk, 'name', 'Gauss-Krüger')}). Measured areas use the unsimplified polygons."
     )
-    legend = _legend_html(
+    legend = _MapLegend(
         blocks=[x for x in block_labels if x[0] in set(parts.loc[has_geom, "block_id"])] if "parts" in layers else [],
         dashed_note=dashed_note,
         solid=solid,
@@ -1061,10 +1111,10 @@ def zone_map(
     datum_label = "GCJ-02 display 高德坐标" if datum == "gcj02" else "WGS84/CGCS2000"
     controls = (
         _CONTROLS_JS.replace("__DATUM_LABEL__", _js(datum_label))
-        .replace("__LEGEND_HTML__", _js(legend))
         .replace("__TITLE_HTML__", _js(title_html))
     )
-    E["Script"](controls, css=_BASE_CSS, name="XclzControls").add_to(m)
+    # the legend is written when the page is rendered, so layers added by add_layer() are in it
+    E["Script"](lambda: controls.replace("__LEGEND_HTML__", _js(legend.html())), css=_BASE_CSS, name="XclzControls").add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     E["Script"](_READY_JS, name="XclzReady").add_to(m)
     m.xclz_info = {  # type: ignore[attr-defined]
@@ -1074,17 +1124,220 @@ def zone_map(
         "n_sites": 0 if sites is None else len(sites),
         "title": title,
         "date": day,
+        "bounds": fit,
     }
+    m.xclz_legend = legend  # type: ignore[attr-defined]
     return m
 
 
-def _geojson_js(fc: dict[str, Any], *, attribution: str) -> str:
+def _geojson_js(fc: dict[str, Any], *, attribution: str, popup_max_width_px: int = 440) -> str:
+    """``L.geoJSON`` with per-feature ``_style`` (points as circle markers), ``_popup`` and ``_tooltip``."""
     return (
         "L.geoJSON(" + _js(fc) + ", {attribution: " + _js(attribution) + ", "
         "style: function(f){ return f.properties._style; }, "
-        "onEachFeature: function(f, l){ if (f.properties._popup) l.bindPopup(f.properties._popup, {maxWidth: 440}); "
+        "pointToLayer: function(f, ll){ return L.circleMarker(ll, f.properties._style); }, "
+        "onEachFeature: function(f, l){ if (f.properties._popup) l.bindPopup(f.properties._popup, {maxWidth: "
+        + str(int(popup_max_width_px)) + "}); "
         "if (f.properties._tooltip) l.bindTooltip(f.properties._tooltip, {sticky: true}); }})"
     )
+
+
+# ------------------------------------------------------------------ more layers on a zone map
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One line of a map legend.
+
+    Attributes
+    ----------
+    label
+        The text (escaped when written).
+    colour
+        CSS colour of the symbol; ``None`` makes the line a note without symbol (e.g. a caveat).
+    shape
+        ``"dot"`` (points), ``"swatch"`` (areas) or ``"line"``.
+    """
+
+    label: str
+    colour: str | None = None
+    shape: str = "dot"
+
+    def html(self) -> str:
+        """The legend line as HTML."""
+        if self.colour is None:
+            return f'<div class="note caveat">{_esc(self.label)}</div>'
+        c = _esc(self.colour)
+        if self.shape == "swatch":
+            sym = f'<span class="sw" style="background:{c};opacity:.75;border:1px solid #333"></span>'
+        elif self.shape == "line":
+            sym = f'<span class="sw" style="border-top:3px solid {c};height:0"></span>'
+        else:
+            sym = f'<span class="dot" style="background:{c}"></span>'
+        return f'<div class="row">{sym}{_esc(self.label)}</div>'
+
+
+def popup_table(rows: Sequence[tuple[str, Any]], *, title: str | None = None, note: str | None = None) -> str:
+    """HTML of a popup: an optional bold title, a two-column table and an optional grey note.
+
+    Parameters
+    ----------
+    rows
+        ``(header, value)`` pairs; both are shown as text (escaped here).
+    title, note
+        Plain text above and below the table.
+    """
+    head = f"<b>{_esc(title)}</b>" if title else ""
+    body = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
+    tail = f"<div style='color:#6b7280;font-size:11px'>{_esc(note)}</div>" if note else ""
+    return f"<div class='xclz-popup'>{head}<table>{body}</table>{tail}</div>"
+
+
+def _map_state(m: "folium.Map", what: str) -> tuple[dict[str, Any], _MapLegend]:
+    info = getattr(m, "xclz_info", None)
+    legend = getattr(m, "xclz_legend", None)
+    if info is None or legend is None:
+        raise InputDataError(f"{what}: the map was not made by xclz_geo.maps.zone_map; make it with zone_map(zone, …) first")
+    return info, legend
+
+
+def _add_before_controls(m: "folium.Map", element: Any) -> None:
+    """Add ``element`` before the layer control and the ready flag, so the control lists it."""
+    import folium
+
+    keys = list(m._children)
+    idx = next((i for i, k in enumerate(keys)
+                if isinstance(m._children[k], folium.LayerControl) or getattr(m._children[k], "_name", "") == "XclzReady"), None)
+    m.add_child(element, index=idx)
+
+
+def add_legend_entry(m: "folium.Map", label: str, *, colour: str | None = None, shape: str = "dot",
+                     section: str = "图层 Layers") -> None:
+    """Add a line to the legend of a :func:`zone_map` (under the heading ``section``).
+
+    Parameters
+    ----------
+    m
+        A map made by :func:`zone_map`.
+    label
+        Text of the line.
+    colour
+        CSS colour of the symbol; ``None`` writes the line as a note (e.g. a caveat) without symbol.
+    shape
+        ``"dot"``, ``"swatch"`` or ``"line"``.
+    section
+        Heading the line goes under; sections are listed in the order they were first used, after
+        the sites.
+
+    Raises
+    ------
+    InputDataError
+        When ``m`` was not made by :func:`zone_map`, or for an unknown ``shape``.
+    """
+    _, legend = _map_state(m, "add_legend_entry")
+    if shape not in ("dot", "swatch", "line"):
+        raise InputDataError(f"add_legend_entry: unknown legend shape {shape!r}; choose dot, swatch or line")
+    legend.layers.setdefault(section, []).append(LegendEntry(label, colour, shape))
+
+
+def add_layer(
+    m: "folium.Map",
+    gdf: "gpd.GeoDataFrame",
+    *,
+    name: str,
+    style: "Mapping[str, Any] | Sequence[Mapping[str, Any]] | None" = None,
+    popups: Sequence[str] | None = None,
+    tooltips: Sequence[str] | None = None,
+    quality: str | None = None,
+    legend: "str | LegendEntry | None" = None,
+    legend_section: str = "图层 Layers",
+    show: bool = True,
+    attribution: str = "",
+    popup_max_width_px: int = 440,
+) -> int:
+    """Draw a GeoDataFrame as one more overlay of a :func:`zone_map`, listed in its layer control.
+
+    The layer is shown in the map's display datum (shifted WGS84 → GCJ-02 on the Gaode basemaps,
+    like every other overlay), with 6-decimal coordinates; points are drawn as circle markers.
+    Rows without geometry are not drawn.
+
+    Parameters
+    ----------
+    m
+        A map made by :func:`zone_map`.
+    gdf
+        The layer, in any CRS (it must have one).
+    name
+        Name in the layer control.
+    style
+        Leaflet path options (``color``, ``weight``, ``fillColor``, ``fillOpacity``, ``radius`` for
+        points, ``dashArray`` …): one mapping for every feature, or one per row.
+    popups
+        HTML of each row's popup (e.g. from :func:`popup_table`); ``None`` for no popups.
+    tooltips
+        HTML of each row's hover tooltip; ``None`` for none.
+    quality
+        Quality label of the data (``synthetic``, ``schematic`` …); appended to the name as
+        ``"name · quality"`` so the layer control says what the data are.
+    legend
+        A legend line for the layer: its text (the symbol takes the style's ``fillColor`` or
+        ``color`` and the shape of the geometries), or a :class:`LegendEntry`.
+    legend_section
+        Legend heading the line goes under.
+    show
+        Whether the layer is switched on when the map opens.
+    attribution
+        Attribution HTML of the data (shown while the layer is on).
+    popup_max_width_px
+        Maximum popup width in pixels.
+
+    Returns
+    -------
+    int
+        The number of features drawn (``0``: nothing was added, not even the legend line).
+
+    Raises
+    ------
+    InputDataError
+        When ``m`` was not made by :func:`zone_map`, the layer has no CRS, or ``style``/``popups``/
+        ``tooltips`` do not have one entry per row.
+    """
+    info, _ = _map_state(m, f"add_layer {name!r}")
+    if gdf.crs is None:
+        raise InputDataError(f"add_layer {name!r}: the GeoDataFrame has no CRS; set one (e.g. gdf.set_crs('EPSG:4490')) first")
+    n = len(gdf)
+    styles = [dict(style or {})] * n if style is None or isinstance(style, Mapping) else [dict(s) for s in style]
+    for what, seq in (("style", styles), ("popups", popups), ("tooltips", tooltips)):
+        if seq is not None and len(seq) != n:
+            raise InputDataError(f"add_layer {name!r}: {what} has {len(seq)} entries for {n} rows; give one per row")
+    props: list[dict[str, Any]] = []
+    for i in range(n):
+        p: dict[str, Any] = {"_style": styles[i]}
+        if popups is not None:
+            p["_popup"] = popups[i]
+        if tooltips is not None:
+            p["_tooltip"] = tooltips[i]
+        props.append(p)
+    fc = _features(_to_display(gdf, datum=info.get("datum", "wgs84")), props)
+    drawn = len(fc["features"])
+    if not drawn:
+        return 0
+    label = f"{name} · {quality}" if quality else name
+    E = _elements()
+    _add_before_controls(m, E["JsLayer"](_geojson_js(fc, attribution=attribution, popup_max_width_px=popup_max_width_px),
+                                         name=label, show=show))
+    if legend is not None:
+        if isinstance(legend, LegendEntry):
+            entry = legend
+        else:
+            first = styles[0] if styles else {}
+            colour = first.get("fillColor") or first.get("color") or OTHER_STATUS_COLOUR
+            types = set(gdf.geometry.geom_type.dropna())
+            shape = ("swatch" if types & {"Polygon", "MultiPolygon"} else
+                     "line" if types & {"LineString", "MultiLineString"} else "dot")
+            entry = LegendEntry(str(legend), str(colour), shape)
+        add_legend_entry(m, entry.label, colour=entry.colour, shape=entry.shape, section=legend_section)
+    return drawn
 
 
 def _part_popup(r: Any, a: Any, tolerance_m: float) -> str:
@@ -1095,19 +1348,18 @@ def _part_popup(r: Any, a: Any, tolerance_m: float) -> str:
     dev = a.deviation_pct if a is not None else None
     unc = getattr(r, "positional_uncertainty_m", float("nan"))
     rows = [
-        ("名称", _esc(r.name_zh)),
-        ("Name", _esc(r.name_en)),
-        ("Part / block", f"{_esc(r.part_id)} / {_esc(r.block_id)}"),
+        ("名称", r.name_zh),
+        ("Name", r.name_en),
+        ("Part / block", f"{r.part_id} / {r.block_id}"),
         ("官方面积 official", f"{_fmt(off_km2, '.2f', ' km²')} = {_fmt(units.km2_to_mu(off_km2) if off_km2 is not None else None, ',.0f', ' 亩')}"),
         ("实测面积 measured", f"{_fmt(mea_km2, '.3f', ' km²')} = {_fmt(units.km2_to_mu(mea_km2) if mea_km2 is not None else None, ',.0f', ' 亩')}"
          + (f" ({dev:+.2f}%)" if dev is not None else "")),
-        ("质量 quality", _esc(r.quality) + (" — not official 非法定" if str(r.quality) in DASHED_QUALITIES else "")),
+        ("质量 quality", f"{r.quality}" + (" — not official 非法定" if str(r.quality) in DASHED_QUALITIES else "")),
         ("位置不确定度", _fmt(float(unc) if unc is not None else None, ",.0f", " m")),
-        ("来源 source", _esc(r.source)),
+        ("来源 source", r.source),
     ]
-    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    note = f"<div style='color:#6b7280;font-size:11px'>measured in {_esc(a.crs) if a is not None and a.crs else 'Gauss-Krüger'}; outline simplified to {tolerance_m:g} m for display</div>"
-    return f"<div class='xclz-popup'><table>{body}</table>{note}</div>"
+    note = f"measured in {a.crs if a is not None and a.crs else 'Gauss-Krüger'}; outline simplified to {tolerance_m:g} m for display"
+    return popup_table(rows, note=note)
 
 
 # ------------------------------------------------------------------ saving
@@ -1229,14 +1481,19 @@ def export_png(html_path: str | Path, png_path: str | Path, *, width_px: int = 1
 
 __all__ = [
     "BASEMAPS",
+    "FIT_OPTIONS",
     "LAYERS",
     "STATUS_COLOURS",
     "Basemap",
+    "LegendEntry",
+    "add_layer",
+    "add_legend_entry",
     "export_png",
     "external_sources",
     "gcj02_shift_m",
     "get_basemap",
     "inline_assets",
+    "popup_table",
     "render_html",
     "save_map",
     "site_lonlat",

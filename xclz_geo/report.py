@@ -711,69 +711,54 @@ _OVERLAYS = {
 }
 
 
-def _popup_html(row: Any, cols: Sequence[str], title: str) -> str:
-    e = html.escape
-    cells = []
+def _popup_html(maps: Any, row: Any, cols: Sequence[str], title: str) -> str:
+    """Popup of one row: the non-empty ``cols`` as a table (:func:`xclz_geo.maps.popup_table`)."""
+    rows = []
     for c in cols:
         if c not in row.index:
             continue
         text, _ = _fmt(row[c], ",.2f" if isinstance(row[c], float) else None)
         if text in ("", "—", "nan", "None"):
             continue
-        cells.append(f"<tr><th>{e(str(c))}</th><td>{e(text)}</td></tr>")
-    return f'<div class="xclz-popup"><b>{e(title)}</b><table>{"".join(cells)}</table></div>'
+        rows.append((str(c), text))
+    return maps.popup_table(rows, title=title)
 
 
-def _overlay_js(maps: Any, fc: dict[str, Any], *, attribution: str) -> str:
-    """``L.geoJSON`` with per-feature style, circle markers for points, popups."""
-    return (
-        "L.geoJSON(" + maps._js(fc) + ", {attribution: " + maps._js(attribution) + ", "
-        "style: function(f){ return f.properties._style; }, "
-        "pointToLayer: function(f, ll){ return L.circleMarker(ll, f.properties._style); }, "
-        "onEachFeature: function(f, l){ l.bindPopup(f.properties._popup, {maxWidth: 460}); }})"
-    )
+#: legend heading of the report's own layers on the map
+REPORT_LEGEND_SECTION = "报告图层 Report layers"
 
 
 def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -> list[str]:
-    """Draw the report's own layers (enterprises by class, under-used land, land-use parcels) on a
-    :func:`xclz_geo.maps.zone_map`, each named with its quality label, plus a legend; the layer control
-    and the ready flag are moved after them so they are listed and counted. Returns the layer names."""
+    """Draw the report's own layers (land-use parcels, under-used land, enterprises by class) on a
+    :func:`xclz_geo.maps.zone_map` with :func:`xclz_geo.maps.add_layer`, each named with its quality label
+    and listed in the map's legend. Returns the layer names."""
     import pandas as pd
 
     from .charts import CLASS_COLOURS
 
-    E = maps._elements()
-    datum = getattr(m, "xclz_info", {}).get("datum", "wgs84")
     names: list[str] = []
-    legend: list[tuple[str, str]] = []
 
-    def add(gdf: "gpd.GeoDataFrame", name: str, styles: list[dict[str, Any]], popups: list[str], *, show: bool = True) -> None:
-        shown = maps._to_display(gdf, datum=datum)
-        props = [{"_style": st, "_popup": pp} for st, pp in zip(styles, popups)]
-        fc = maps._features(shown, props)
-        if fc["features"]:
-            E["JsLayer"](_overlay_js(maps, fc, attribution=""), name=name, show=show).add_to(m)
-            names.append(name)
+    def add(gdf: "gpd.GeoDataFrame", name: str, *, quality: str, **kw: Any) -> None:
+        if maps.add_layer(m, gdf, name=name, quality=quality, legend_section=REPORT_LEGEND_SECTION,
+                          popup_max_width_px=460, **kw):
+            names.append(f"{name} · {quality}")
 
     lu = layers.get("landuse_parcels")
     if lu is not None and len(lu):
         title, cols = _OVERLAYS["landuse_parcels"]
-        q = str(lu["quality"].iloc[0])
-        grp = lu["group"] if "group" in lu.columns else None
-        styles = [{"color": "#555", "weight": 0.6, "fillColor": GROUP_COLOURS.get(str(g), "#bdbdbd") if grp is not None else "#bdbdbd",
-                   "fillOpacity": 0.55} for g in (grp if grp is not None else [None] * len(lu))]
-        popups = [_popup_html(r, cols, title) for _, r in lu.iterrows()]
-        add(lu, f"{title} · {q}", styles, popups, show=False)
+        grp = lu["group"] if "group" in lu.columns else pd.Series([None] * len(lu))
+        styles = [{"color": "#555", "weight": 0.6, "fillColor": GROUP_COLOURS.get(str(g), "#bdbdbd"), "fillOpacity": 0.55}
+                  for g in grp]
+        add(lu, title, quality=str(lu["quality"].iloc[0]), style=styles,
+            popups=[_popup_html(maps, r, cols, title) for _, r in lu.iterrows()], show=False)
     parts_un = [layers[k] for k in ("underused_parcels", "underused_firms") if layers.get(k) is not None and len(layers[k])]
     un = pd.concat(parts_un, ignore_index=True) if parts_un else None
     if un is not None and len(un):
         title, cols = _OVERLAYS["underused_land"]
-        q = str(un["quality"].iloc[0])
-        styles = [{"color": "#b10026", "weight": 2, "fillColor": "#fc4e2a", "fillOpacity": 0.45, "radius": 7, "dashArray": "4 3"}
-                  for _ in range(len(un))]
-        popups = [_popup_html(r, cols, title) for _, r in un.iterrows()]
-        add(un, f"{title} ({len(un)}) · {_short_quality(q)}", styles, popups)
-        legend.append(("#fc4e2a", f"{title} ({_short_quality(q)})"))
+        q = _short_quality(str(un["quality"].iloc[0]))
+        add(un, f"{title} ({len(un)})", quality=q,
+            style={"color": "#b10026", "weight": 2, "fillColor": "#fc4e2a", "fillOpacity": 0.45, "radius": 7, "dashArray": "4 3"},
+            popups=[_popup_html(maps, r, cols, title) for _, r in un.iterrows()], legend=f"{title} ({q})")
     ent = layers.get("enterprises")
     if ent is not None and len(ent):
         title, cols = _OVERLAYS["enterprises"]
@@ -783,42 +768,13 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
             sub = ent[klass == lab]
             if not len(sub):
                 continue
-            colour = CLASS_COLOURS.get(lab, "#9e9e9e")
             label = f"{lab} 类" if lab else "未分类 not evaluated / invalid"
-            styles = [{"color": "#222", "weight": 1, "fillColor": colour, "fillOpacity": 0.9, "radius": 5} for _ in range(len(sub))]
-            popups = [_popup_html(r, cols, f"{title}: {r.get('name') or ''}") for _, r in sub.iterrows()]
-            add(sub, f"企业 {label} ({len(sub)}) · {q}", styles, popups)
-            legend.append((colour, f"企业 {label}"))
+            add(sub, f"企业 {label} ({len(sub)})", quality=q,
+                style={"color": "#222", "weight": 1, "fillColor": CLASS_COLOURS.get(lab, "#9e9e9e"), "fillOpacity": 0.9, "radius": 5},
+                popups=[_popup_html(maps, r, cols, f"{title}: {r.get('name') or ''}") for _, r in sub.iterrows()],
+                legend=f"企业 {label}")
         if (ent.get("method_caveat", "") != "").any():
-            legend.append(("", "classes use unconfirmed weights (confirmed = false)"))
-    if legend:
-        items = "".join(
-            (f'<div><span style="display:inline-block;width:11px;height:11px;border-radius:50%;border:1px solid #222;'
-             f'background:{c};margin-right:5px"></span>{html.escape(t)}</div>') if c else
-            f'<div style="color:#a12622;font-size:11px">{html.escape(t)}</div>'
-            for c, t in legend
-        )
-        box = ('<div style="background:rgba(255,255,255,.94);padding:6px 9px;border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.35);'
-               f'font:12px/1.5 sans-serif"><b>报告图层 Report layers</b>{items}</div>')
-        js = ("(function(){ var c = L.control({position: 'bottomleft'}); c.onAdd = function(){ var d = L.DomUtil.create('div'); "
-              "d.innerHTML = " + maps._js(box) + "; return d; }; c.addTo({map}); })();")
-        E["Script"](js, name="XclzReportLegend").add_to(m)
-    import folium
-    from folium.map import FitBounds
-
-    # Embedded in an <iframe>, the map may be created before the frame is laid out (size 0 × 0), so
-    # Leaflet's first fitBounds picks the maximum zoom. Fit again once the container has a size.
-    fb = next((v for v in m._children.values() if isinstance(v, FitBounds)), None)
-    if fb is not None:
-        js = ("(function(map){ var b = " + maps._js(fb.bounds) + ", o = " + maps._js(fb.options) + "; "
-              "var s = map.getSize(), pending = (s.x === 0 || s.y === 0); "
-              "function fix(){ map.invalidateSize(false); var n = map.getSize(); "
-              "if (pending && n.x > 0 && n.y > 0) { pending = false; map.fitBounds(b, o); } } "
-              "if (window.ResizeObserver) { new ResizeObserver(fix).observe(map.getContainer()); } "
-              "window.addEventListener('load', fix); window.addEventListener('resize', fix); })({map});")
-        E["Script"](js, name="XclzReportRefit").add_to(m)
-    for key in [k for k, v in m._children.items() if isinstance(v, folium.LayerControl) or getattr(v, "_name", "") == "XclzReady"]:
-        m._children.move_to_end(key)
+            maps.add_legend_entry(m, "classes use unconfirmed weights (confirmed = false)", section=REPORT_LEGEND_SECTION)
     return names
 
 
@@ -849,12 +805,7 @@ def _map_section(zone: "Zone", *, layers: Mapping[str, "gpd.GeoDataFrame"], base
         kw["basemap"] = basemap
     m = maps.zone_map(zone, **kw)
     overlays = _add_overlays(m, maps, layers)
-    doc = maps.render_html(m, inline=True) if hasattr(maps, "render_html") else None
-    if doc is None:  # pragma: no cover - older maps module
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as td:
-            doc = maps.save_map(m, Path(td) / "map.html", inline_assets=True).read_text(encoding="utf-8")
+    doc = maps.render_html(m, inline=True)
     sec.html_extra = (
         '<iframe class="map" title="zone map" sandbox="allow-scripts" srcdoc="' + html.escape(doc, quote=True) + '"></iframe>'
     )
