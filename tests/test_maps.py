@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -514,3 +515,33 @@ def test_site_lonlat_reads_cells_like_locate(synthetic_zone):
     assert "2 without coordinates, not drawn" in page
     with pytest.raises(InputDataError, match="cannot tell which column"):
         site_lonlat(pd.DataFrame({"a": [1.0], "lat": [30.0]}))
+
+
+def test_cli_map_png_without_chromium_is_a_clear_error(boundaries_file, tmp_path, capsys, monkeypatch):
+    """selenium is a main dependency; chromium/chromedriver are system packages: their absence says what to install."""
+    import selenium  # noqa: F401  (installed with xclz_geo itself)
+
+    from xclz_geo.cli.main import main
+
+    monkeypatch.setenv("XCLZ_CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setenv("XCLZ_CHROMEDRIVER", str(tmp_path / "no-chromedriver"))
+    out = tmp_path / "m.html"
+    rc = main(["map", "--out", str(out), "--boundaries", str(boundaries_file), "--png", str(tmp_path / "m.png")])
+    err = capsys.readouterr().err
+    assert rc != 0 and "Traceback" not in err
+    assert "no-chromium" in err and "no-chromedriver" in err
+    assert "apt-get install chromium chromium-driver" in err
+    assert str(out) in err and "only the PNG is missing" in err
+    assert out.exists() and not (tmp_path / "m.png").exists()
+
+
+def test_selenium_is_a_main_dependency():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert any(d.replace(" ", "").startswith("selenium") for d in project["dependencies"])
+    assert not any(d.startswith("selenium") for d in project["optional-dependencies"].get("test", []))

@@ -123,7 +123,7 @@ def browser_unavailable_reason() -> str | None:
     try:
         import selenium  # noqa: F401
     except ImportError:
-        return "selenium is not installed (pip install selenium, or the project's [test] extra)"
+        return "selenium is not installed (it is a dependency of xclz_geo: pip install selenium)"
     try:
         find_browser()
     except BrowserUnavailableError as exc:
@@ -192,7 +192,7 @@ class HeadlessBrowser:
             from selenium import webdriver
             from selenium.webdriver.chrome.service import Service
         except ImportError:
-            raise BrowserUnavailableError("selenium is not installed; pip install selenium (the project's [test] extra)") from None
+            raise BrowserUnavailableError("selenium is not installed; it is a dependency of xclz_geo: pip install selenium") from None
         self._profile = tempfile.mkdtemp(prefix="xclz-chromium-")
         opts = webdriver.ChromeOptions()
         opts.binary_location = paths.chromium
