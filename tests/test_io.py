@@ -73,3 +73,20 @@ def test_vector_crs_option(tmp_path, synthetic_boundaries):
         io.read_vector(f, crs="EPSG:4549")
     with pytest.raises(InputFileError, match="cannot read as a vector file"):
         io.read_vector(f, layer="nope")
+
+
+def test_atomic_path_replaces_only_on_success(tmp_path):
+    from xclz_geo.io import atomic_path
+
+    target = tmp_path / "sub" / "out.html"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == target.parent and tmp != target
+        tmp.write_text("new", encoding="utf-8")
+        assert not target.exists()  # nothing visible before the block ends
+    assert target.read_text(encoding="utf-8") == "new"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("half", encoding="utf-8")
+            raise RuntimeError("writer failed")
+    assert target.read_text(encoding="utf-8") == "new"  # the old file is kept
+    assert sorted(p.name for p in target.parent.iterdir()) == ["out.html"]  # no temporary left behind

@@ -13,8 +13,9 @@ Every failure names the file and says what to do.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .errors import InputDataError, InputFileError
 
@@ -361,3 +362,28 @@ def iter_csv_chunks(
         df.index = pd.RangeIndex(start, start + len(df))
         start += len(df)
         yield df
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; it replaces ``path`` when the block ends without error.
+
+    The parent folder is created. On an error the temporary file is removed and ``path`` is left as it
+    was, so a reader never sees a half-written output.
+
+    Examples
+    --------
+    >>> with atomic_path("out/report.html") as tmp:  # doctest: +SKIP
+    ...     tmp.write_text(page, encoding="utf-8")
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+    if tmp.exists():
+        tmp.unlink()
+    try:
+        yield tmp
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

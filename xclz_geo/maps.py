@@ -1453,13 +1453,12 @@ def save_map(m: "folium.Map", path: str | Path, *, inline_assets: bool = True) -
     Path
         The file written.
     """
+    from .io import atomic_path
+
     page = render_html(m, inline=inline_assets)
     out = Path(path)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return out
 
 

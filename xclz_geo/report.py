@@ -32,7 +32,6 @@ import datetime as _dt
 import html
 import importlib
 import math
-import os
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import units
 from .errors import InputDataError, InputFileError
+from .io import atomic_path
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -312,22 +312,23 @@ def _collect_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
 _NO_CHARTS: ContextVar[str | None] = ContextVar("xclz_report_no_charts", default=None)
 
 
-def _bar(*args: Any, **kwargs: Any) -> "Figure | None":
-    """:func:`xclz_geo.charts.bar_chart`, or ``None`` when charts cannot be drawn (no CJK font)."""
+def _figure(draw: str, *args: Any, **kwargs: Any) -> "Figure | None":
+    """``xclz_geo.charts.<draw>(…)``, or ``None`` when charts cannot be drawn (no CJK font)."""
     if _NO_CHARTS.get():
         return None
     from . import charts
 
-    return charts.bar_chart(*args, **kwargs)
+    return getattr(charts, draw)(*args, **kwargs)
+
+
+def _bar(*args: Any, **kwargs: Any) -> "Figure | None":
+    """:func:`xclz_geo.charts.bar_chart` through :func:`_figure`."""
+    return _figure("bar_chart", *args, **kwargs)
 
 
 def _box(*args: Any, **kwargs: Any) -> "Figure | None":
-    """:func:`xclz_geo.charts.box_chart`, or ``None`` when charts cannot be drawn (no CJK font)."""
-    if _NO_CHARTS.get():
-        return None
-    from . import charts
-
-    return charts.box_chart(*args, **kwargs)
+    """:func:`xclz_geo.charts.box_chart` through :func:`_figure`."""
+    return _figure("box_chart", *args, **kwargs)
 
 
 def _append(sec: ReportSection, chart: "ReportChart | None") -> None:
@@ -895,13 +896,8 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
             from openpyxl.utils import get_column_letter
 
             sh.column_dimensions[get_column_letter(i)].width = min(max(10, len(str(h)) + 4), 40)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    try:
+    with atomic_path(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -910,10 +906,7 @@ def write_gpkg(layers: Mapping[str, "gpd.GeoDataFrame"], path: Path) -> Path | N
     layers = {k: v for k, v in layers.items() if v is not None and len(v)}
     if not layers:
         return None
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    if tmp.exists():
-        tmp.unlink()
-    try:
+    with atomic_path(path) as tmp:
         for name, gdf in layers.items():
             out = gdf.copy()
             for c in out.columns:
@@ -921,10 +914,6 @@ def write_gpkg(layers: Mapping[str, "gpd.GeoDataFrame"], path: Path) -> Path | N
                     out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else
                                         (v if isinstance(v, (str, int, float, bool)) else str(v)))
             out.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -1239,13 +1228,8 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     write_xlsx(result.tables, xlsx_path, about=about)
     say("writing HTML")
     doc = render_html(result, title=title or _default_title(zone))
-    tmp = html_path.with_name(f".{html_path.stem}.tmp.html")
-    try:
+    with atomic_path(html_path) as tmp:
         tmp.write_text(doc, encoding="utf-8")
-        os.replace(tmp, html_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return result
 
 
