@@ -55,3 +55,11 @@ def synthetic_zone(synthetic_boundaries):
     from xclz_geo.zone import Zone
 
     return Zone.from_boundaries(synthetic_boundaries)
+
+
+@pytest.fixture
+def boundaries_file(tmp_path, synthetic_boundaries):
+    """The synthetic boundaries written to a GeoJSON file (for ``--boundaries FILE``)."""
+    f = tmp_path / "zone.geojson"
+    synthetic_boundaries.to_file(f, driver="GeoJSON")
+    return f

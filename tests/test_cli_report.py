@@ -43,13 +43,6 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
         assert n in errors[0], errors[0]
 
 
-@pytest.fixture
-def boundaries_file(tmp_path, synthetic_boundaries):
-    f = tmp_path / "zone.geojson"
-    synthetic_boundaries.to_file(f, driver="GeoJSON")
-    return f
-
-
 def test_missing_enterprise_file_in_a_subprocess(tmp_path, boundaries_file):
     code, out, err = run_sub("report", "--boundaries", str(boundaries_file), "--enterprises", str(tmp_path / "nope.csv"),
                              "--out", str(tmp_path / "out"))

@@ -79,13 +79,6 @@ def sites_table(n: int, *, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"企业名称": [f"企业{i:05d}" for i in range(n)], "lon": lon, "lat": lat, "xclz_status": status})
 
 
-@pytest.fixture
-def boundaries_file(synthetic_boundaries, tmp_path):
-    p = tmp_path / "parts.geojson"
-    synthetic_boundaries.to_file(p, driver="GeoJSON")
-    return p
-
-
 # ------------------------------------------------------------------ self-contained HTML
 
 
