@@ -12,7 +12,15 @@
   their own columns — plain markers for a few thousand, clustered (Leaflet.markercluster)
   up to tens of thousands, canvas-rendered circles above that, so 100,000 sites stay usable;
 * layer control, legend, metric scale bar, fullscreen button, mouse position, a
-  distance/area measuring tool, title and date.
+  distance/area measuring tool, title and date;
+* the view is fitted to the data once the map's container has a size, so a map created in a
+  frame that is not laid out yet (an ``<iframe srcdoc>``, a hidden tab) does not open at the
+  maximum zoom.
+
+More layers go onto a zone map with :func:`add_layer` (a styled GeoDataFrame with popups,
+its quality label in the layer control and a line in the map's own legend),
+:func:`add_legend_entry` and :func:`popup_table`; :mod:`xclz_geo.report` draws its
+enterprise and land-use layers this way.
 
 :func:`save_map` writes the map as **one self-contained HTML file**: every script and
 stylesheet is inlined from installed Python packages (XStatic-Leaflet,
@@ -960,8 +968,7 @@ def zone_map(
             }
             for r in counties.itertuples()
         ]
-        fc = _features(counties, props)
-        E["JsLayer"](_geojson_js(fc, attribution=_esc(COUNTY_ATTRIBUTION_SHORT)), name="县区界 County outlines (宣州区, 广德市)").add_to(m)
+        _geojson_layer(counties, props, name="县区界 County outlines (宣州区, 广德市)", attribution=_esc(COUNTY_ATTRIBUTION_SHORT)).add_to(m)
         context_legend.append(("County outlines 县区界 (宣州区, 广德市)", "#525252", "2px dotted"))
 
     # -- context: G50
@@ -977,8 +984,7 @@ def zone_map(
             }
             for name, ref, osm_id in zip(roads["name"], roads["ref"], roads["@id"])
         ]
-        fc = _features(roads, props)
-        E["JsLayer"](_geojson_js(fc, attribution="G50 " + G50_ATTRIBUTION), name="G50 沪渝高速 (OSM bridge segments)").add_to(m)
+        _geojson_layer(roads, props, name="G50 沪渝高速 (OSM bridge segments)", attribution="G50 " + G50_ATTRIBUTION).add_to(m)
         context_legend.append(("G50 沪渝高速 — OSM bridge segments only", "#b45309", "4px solid"))
 
     # -- parts
@@ -1029,10 +1035,9 @@ def zone_map(
             unc = drawn.loc[drawn["quality"].isin(DASHED_QUALITIES), "positional_uncertainty_m"].max()
             unc_txt = f", position uncertain by up to ±{unc:,.0f} m" if np.isfinite(unc) else ""
             dashed_note = f"{'/'.join(qualities)} boundary — NOT the official red line{unc_txt}; use --boundaries with the official file"
-        fc = _features(shown, props)
         quals = ", ".join(q for q in ("official", "surveyed", "osm", "schematic", "synthetic") if q in set(drawn["quality"].astype(str)))
-        E["JsLayer"](_geojson_js(fc, attribution=_esc(f"Zone parts: {quals} (sources in the popups)")),
-                     name="开发区范围 Zone parts").add_to(m)
+        _geojson_layer(shown, props, name="开发区范围 Zone parts",
+                       attribution=_esc(f"Zone parts: {quals} (sources in the popups)")).add_to(m)
         b = shown.total_bounds
         bounds.append(tuple(float(v) for v in b))
     elif "parts" in layers and not has_geom.any():
@@ -1130,9 +1135,12 @@ def zone_map(
     return m
 
 
-def _geojson_js(fc: dict[str, Any], *, attribution: str, popup_max_width_px: int = 440) -> str:
-    """``L.geoJSON`` with per-feature ``_style`` (points as circle markers), ``_popup`` and ``_tooltip``."""
-    return (
+def _geojson_layer(shown: "gpd.GeoDataFrame", props: list[dict[str, Any]], *, name: str, attribution: str, show: bool = True,
+                   popup_max_width_px: int = 440) -> Any:
+    """A layer-control entry drawing ``shown`` (display lon/lat) as ``L.geoJSON`` with per-feature ``_style``
+    (points as circle markers), ``_popup`` and ``_tooltip``; ``.n_features`` says how many features it has."""
+    fc = _features(shown, props)
+    js = (
         "L.geoJSON(" + _js(fc) + ", {attribution: " + _js(attribution) + ", "
         "style: function(f){ return f.properties._style; }, "
         "pointToLayer: function(f, ll){ return L.circleMarker(ll, f.properties._style); }, "
@@ -1140,6 +1148,9 @@ def _geojson_js(fc: dict[str, Any], *, attribution: str, popup_max_width_px: int
         + str(int(popup_max_width_px)) + "}); "
         "if (f.properties._tooltip) l.bindTooltip(f.properties._tooltip, {sticky: true}); }})"
     )
+    layer = _elements()["JsLayer"](js, name=name, show=show)
+    layer.n_features = len(fc["features"])
+    return layer
 
 
 # ------------------------------------------------------------------ more layers on a zone map
@@ -1318,14 +1329,12 @@ def add_layer(
         if tooltips is not None:
             p["_tooltip"] = tooltips[i]
         props.append(p)
-    fc = _features(_to_display(gdf, datum=info.get("datum", "wgs84")), props)
-    drawn = len(fc["features"])
+    layer = _geojson_layer(_to_display(gdf, datum=info.get("datum", "wgs84")), props, name=f"{name} · {quality}" if quality else name,
+                           attribution=attribution, show=show, popup_max_width_px=popup_max_width_px)
+    drawn = layer.n_features
     if not drawn:
         return 0
-    label = f"{name} · {quality}" if quality else name
-    E = _elements()
-    _add_before_controls(m, E["JsLayer"](_geojson_js(fc, attribution=attribution, popup_max_width_px=popup_max_width_px),
-                                         name=label, show=show))
+    _add_before_controls(m, layer)
     if legend is not None:
         if isinstance(legend, LegendEntry):
             entry = legend
