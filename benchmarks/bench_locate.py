@@ -25,10 +25,12 @@ Methods, all on the same points:
 * ``pyproj_lonlat_to_gk`` — projecting the lon/lat points to Gauss-Krüger alone (10⁵, 10⁶): what a
   plain-library script pays before ``contains_xy`` can run (not included in the raw timings).
 
-10⁷-point cases run in a fresh subprocess each (best of two), to measure the peak RSS they add;
+10⁷-point cases run in a fresh subprocess each (median of three), to measure the peak RSS they add;
 the library gets one warm-up call on 2% of the points there (grid, thread pool, per-thread buffers),
-as the raw methods prepare their geometries before timing. Other timings are the best of ``--repeat``
-runs after a warm-up call. Answers are checked: for ``star1000`` the library's
+as the raw methods prepare their geometries before timing. Other timings are the median of ``--repeat``
+runs after a warm-up call (``best_seconds``: the fastest). ``parallel_control_*``: a plain numpy kernel on
+1 and 2 threads at the start and end of the run — what a second thread could give on this shared machine
+at that time. Answers are checked: for ``star1000`` the library's
 part equals ``contains_xy``'s on every point; for ``bundled`` the library's status and part
 equal plain shapely's ``intersects_xy`` + ``dwithin`` on a sample of 200,000 points.
 
@@ -37,7 +39,7 @@ CSV → CSV end to end: ``xclz-geo locate --input big.csv --out out.csv`` in a s
 10⁶ and 10⁷ rows (id, name, lon, lat), wall time and peak RSS, with and without distances.
 
 Results: ``benchmarks/results/locate.json``.
-Run: ``.venv/bin/python benchmarks/bench_locate.py [--quick] [--repeat 3]``.
+Run: ``.venv/bin/python benchmarks/bench_locate.py [--quick] [--repeat 7]``.
 """
 
 from __future__ import annotations
@@ -202,13 +204,40 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def timed(fn, repeat: int) -> float:
-    best = math.inf
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """Median and best wall time of ``repeat`` runs (after the caller's warm-up)."""
+    ts = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts)), float(min(ts))
+
+
+def parallel_control(n: int = 10_000_000, repeat: int = 7) -> dict:
+    """How much a second thread can give right now: a plain numpy kernel on 1 and 2 threads.
+
+    These 2-core machines are shared: when another job holds a core, no method scales, and the
+    library's 2-thread figures should be read against this control measured in the same run.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = np.random.default_rng(0).random(n)
+    o = np.empty(n)
+    h = n // 2
+
+    def kern(sl: slice) -> None:
+        for _ in range(3):
+            np.sqrt(a[sl], out=o[sl])
+
+    pool = ThreadPoolExecutor(2)
+    one = lambda: kern(slice(0, n))  # noqa: E731
+    two = lambda: [f.result() for f in [pool.submit(kern, slice(0, h)), pool.submit(kern, slice(h, n))]]  # noqa: E731
+    one(), two()
+    t1, _ = timed(one, repeat)
+    t2, _ = timed(two, repeat)
+    pool.shutdown()
+    return {"numpy_1t_seconds": t1, "numpy_2t_seconds": t2, "speedup_2t": t1 / t2, "load_average": list(os.getloadavg())}
 
 
 def run_case(zone_name: str, name: str, n: int) -> dict:
@@ -260,17 +289,22 @@ def _current_rss_mb() -> float:
         return float("nan")
 
 
-def subprocess_case(zone_name: str, name: str, n: int, runs: int = 2) -> dict:
-    """Best of ``runs`` fresh subprocesses (these 2-core machines are shared: timings vary)."""
-    best: dict | None = None
+def subprocess_case(zone_name: str, name: str, n: int, runs: int = 3) -> dict:
+    """Median of ``runs`` fresh subprocesses (these 2-core machines are shared: timings vary).
+
+    ``seconds`` is the median run's time, ``best_seconds`` the fastest; memory figures are the
+    median run's.
+    """
+    rs = []
     for _ in range(runs):
         out = subprocess.run([sys.executable, __file__, "--case", zone_name, name, str(n)], capture_output=True,
                              text=True, check=True, cwd=ROOT)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        if best is None or r["seconds"] < best["seconds"]:
-            best = r
-    assert best is not None
-    return best
+        rs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rs.sort(key=lambda r: r["seconds"])
+    med = dict(rs[len(rs) // 2])
+    med["best_seconds"] = rs[0]["seconds"]
+    med["runs"] = runs
+    return med
 
 
 # ------------------------------------------------------------------ checks
@@ -361,7 +395,7 @@ def machine() -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="10⁵ and 10⁶ only, no 10⁷, CSV at 10⁶ only")
     ap.add_argument("--case", nargs=3, metavar=("ZONE", "METHOD", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -374,6 +408,7 @@ def main() -> None:
 
     result: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "load_average_at_start": list(os.getloadavg()), "zones": {}}
+    result["parallel_control_at_start"] = parallel_control()
     sizes = [100_000, 1_000_000] + ([] if args.quick else [10_000_000])
     methods = ["lib_lonlat_1t", "lib_lonlat_2t", "lib_gk_1t", "raw_contains_union_1t", "raw_contains_union_2t",
                "raw_contains_parts_1t", "sjoin"]
@@ -385,7 +420,7 @@ def main() -> None:
                     "uncertainty_m": [float(u) for u in zone.parts["positional_uncertainty_m"]],
                     "area_km2": [round(float(a) / 1e6, 3) for a in zone.parts_gk.area], "grid": {}, "points": {}}
         for fname, frame in (("wgs84", make_frame()), ("gcj02", make_frame(datum="gcj02")), ("gk", make_frame(crs=GK))):
-            t = timed(lambda: build_grid(zone, frame=frame, cache=False), args.repeat)
+            t, _ = timed(lambda: build_grid(zone, frame=frame, cache=False), args.repeat)
             g = build_grid(zone, frame=frame)
             zr["grid"][fname] = {"build_seconds": t, "memory_mb": g.nbytes / 2**20, "cell_m": g.cell_m,
                                  "cells": int(g.nx * g.ny), "exact_cell_share": g.exact_fraction}
@@ -396,8 +431,8 @@ def main() -> None:
                 for m in methods + (["lib_distance"] if n == 100_000 else []) + ["lib_gcj02_1t", "pyproj_lonlat_to_gk"]:
                     fn = method(m, zone, lon, lat, gx, gy)
                     fn()  # warm up (builds and caches the grid, threads, prepared copies)
-                    secs = timed(fn, args.repeat if m != "lib_distance" else 1)
-                    row[m] = {"seconds": secs, "mpts_per_s": n / secs / 1e6}
+                    secs, best = timed(fn, args.repeat if m != "lib_distance" else 1)
+                    row[m] = {"seconds": secs, "best_seconds": best, "mpts_per_s": n / secs / 1e6}
                 if n == 1_000_000:
                     zr["check"] = check_answers(zname, zone, lon, lat, gx, gy)
             else:
@@ -415,6 +450,7 @@ def main() -> None:
                 "lib_lonlat_2t_vs_lib_lonlat_1t": row["lib_lonlat_1t"]["seconds"] / row["lib_lonlat_2t"]["seconds"],
                 "lib_lonlat_1t_vs_sjoin": row["sjoin"]["seconds"] / row["lib_lonlat_1t"]["seconds"],
             }
+            row["ratios"]["raw_union_2t_vs_raw_union_1t"] = base1 / row["raw_contains_union_2t"]["seconds"]
             zr["points"][str(n)] = row
             print(f"{zname} n={n:,}: " + ", ".join(f"{k} {v['mpts_per_s']:.1f} M/s" for k, v in row.items() if k != "ratios"),
                   flush=True)
@@ -448,6 +484,7 @@ def main() -> None:
                   f"(peak {entry['status_only']['peak_rss_mb']:.0f} MB), with distance "
                   f"{entry['with_distance']['seconds']:.1f} s (peak {entry['with_distance']['peak_rss_mb']:.0f} MB)", flush=True)
             src.unlink()
+    result["parallel_control_at_end"] = parallel_control()
     result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     result["load_average_at_end"] = list(os.getloadavg())
     result["note"] = ("2-core machine shared with other jobs: a load average near or above 2 means the second "

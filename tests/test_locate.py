@@ -229,6 +229,23 @@ def test_threaded_path_gives_the_same_answers(schematic_zone, monkeypatch):
     np.testing.assert_array_equal(one.distance_m, two.distance_m)
 
 
+def test_threaded_status_only_path_gives_the_same_answers(schematic_zone, monkeypatch):
+    # status and part only: one contiguous chunk per thread, each block on its own scratch buffers
+    gx, gy = _random_points_with_hard_cases(schematic_zone, 40_000, seed=11)
+    lon, lat = to_lonlat(gx, gy)
+    one = locate_xy(lon, lat, schematic_zone, threads=1)
+    monkeypatch.setattr(L, "PARALLEL_MIN_POINTS", 1000)
+    monkeypatch.setattr(L, "PARALLEL_BLOCK_POINTS", 4096)
+    two = locate_xy(lon, lat, schematic_zone, threads=2)
+    assert (one.status == two.status).all()
+    assert (one.part_index == two.part_index).all()
+    assert set(np.unique(two.status)) == {0, 1, 2}
+    # the oracle on the same points as pyproj places them in GK
+    ox, oy = crs.transformer("EPSG:4490", GK).transform(lon, lat)
+    ref_status, ref_part, _ = oracle(schematic_zone, np.asarray(ox), np.asarray(oy), with_distance=False)
+    assert (two.status == ref_status).all() and (two.part_index == ref_part).all()
+
+
 # ------------------------------------------------------------------ datums
 
 
