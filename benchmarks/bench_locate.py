@@ -26,7 +26,8 @@ Methods, all on the same points:
   plain-library script pays before ``contains_xy`` can run (not included in the raw timings).
 
 10⁷-point cases run in a fresh subprocess each (median of three), to measure the peak RSS they add;
-the library gets one warm-up call on 2% of the points there (grid, thread pool, per-thread buffers),
+the library gets one warm-up call on 2% of the points there, at least 10⁶ so that the thread pool runs
+(grid, thread pool, per-thread buffers, prepared copies and pyproj transformers),
 as the raw methods prepare their geometries before timing. Other timings are the median of ``--repeat``
 runs after a warm-up call (``best_seconds``: the fastest). ``parallel_control_*``: a plain numpy kernel on
 1 and 2 threads at the start and end of the run — what a second thread could give on this shared machine
@@ -246,9 +247,12 @@ def run_case(zone_name: str, name: str, n: int) -> dict:
     lon, lat, gx, gy = points(zone, n)
     fn = method(name, zone, lon, lat, gx, gy)
     if name.startswith("lib"):
-        # build the grid, start the thread pool and page in the per-thread buffers and prepared
-        # copies on 2% of the points (the raw methods prepare their geometries before timing too)
-        m = n // 50
+        # build the grid, start the thread pool and page in the per-thread buffers, prepared
+        # copies and pyproj transformers on 2% of the points, but at least enough points for the
+        # threaded path (the raw methods prepare their geometries before timing too)
+        from xclz_geo.locate import PARALLEL_MIN_POINTS
+
+        m = min(n, max(n // 50, 2 * PARALLEL_MIN_POINTS + 1))
         method(name, zone, lon[:m], lat[:m], gx[:m], gy[:m])()
     import gc
 
