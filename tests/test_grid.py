@@ -165,3 +165,40 @@ def test_parts_without_geometry_are_skipped(synthetic_boundaries):
     lon, lat = crs.transformer("EPSG:4549", "EPSG:4490").transform(*shapely.get_coordinates(
         synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[1].centroid)[0])
     assert locate((lon, lat), z)["status"].iloc[0] == "outside"
+
+
+def test_many_parts_use_a_wider_packed_grid_with_the_same_answers():
+    # 20 parts do not fit the int8 packed grid (part * 8 + status up to 127): int16 is used, and
+    # status and part still equal the exact predicate, overlapping parts included (first wins)
+    rows, geoms = [], []
+    for k in range(20):
+        cx, cy = X0 + (k % 5) * 1500.0, Y0 + (k // 5) * 1500.0
+        geoms.append(shapely.Point(cx, cy).buffer(900.0, quad_segs=8))  # neighbours overlap
+        rows.append(dict(part_id=f"p{k}", block_id=f"b{k}", quality="schematic", positional_uncertainty_m=60.0))
+    z = Zone.from_boundaries(gpd.GeoDataFrame(rows, geometry=geoms, crs=GK), spec=False)
+    g = G.build_grid(z, frame=G.make_frame(crs=GK))
+    assert g.packed.dtype == np.int16
+    rng = np.random.default_rng(4)
+    gx = rng.uniform(X0 - 1500, X0 + 7500, 200_000)
+    gy = rng.uniform(Y0 - 1500, Y0 + 6000, 200_000)
+    from xclz_geo.locate import locate_xy
+
+    res = locate_xy(gx, gy, z, crs=GK)
+    status, part, _ = oracle(z, gx, gy, with_distance=False)
+    assert (res.status == status).all()
+    assert (res.part_index == part).all()
+    assert {0, 1, 2} <= set(np.unique(res.status).tolist())
+    assert len(np.unique(part[part >= 0])) == 20
+
+
+def test_packed_grid_holds_the_status_and_part_of_every_cell():
+    g = G.build_grid(make_zone(uncertainty_m=100))
+    assert g.packed.dtype == np.int8 and g.packed.shape == g.codes.shape
+    part = g.packed.astype(np.int32) >> G.PACKED_SHIFT
+    status = g.packed.astype(np.int32) & ((1 << G.PACKED_SHIFT) - 1)
+    want_status = g.status_lut[g.codes].astype(np.int32)
+    want_status[want_status == G.EXACT] = G.PACKED_EXACT
+    assert (part == g.part_lut[g.codes]).all()
+    assert (status == want_status).all()
+    # exact cells are a small share: the boxes of consecutive boundary samples, not a dilation
+    assert 0 < g.exact_fraction < 0.05
