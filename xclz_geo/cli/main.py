@@ -18,14 +18,14 @@ from typing import Sequence
 #: subcommand modules, in the order they appear in ``--help``
 SUBCOMMANDS = [
     "areas",
-    "boundaries",
-    "map",
-    "efficiency",
     "digitize",
+    "boundaries",
     "locate",
     "convert",
-    "report",
+    "map",
     "landuse",
+    "efficiency",
+    "report",
 ]
 
 
