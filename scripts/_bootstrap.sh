@@ -16,13 +16,33 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VPY="$ROOT/.venv/bin/python"
 EXTRAS="${XCLZ_EXTRAS:-}"
-STAMP=".venv/.xclz-installed"
-WANT="$(cat pyproject.toml | sha256sum | cut -c1-16)${EXTRAS}"
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+HASH="$(sha256sum pyproject.toml | cut -c1-16)"
+stamp_ok() { [ -f ".venv/.xclz-installed-$1" ] && [ "$(cat ".venv/.xclz-installed-$1")" = "$HASH" ]; }
+# an install with the test extras also satisfies the plain one
+if ! stamp_ok "${EXTRAS:-base}" && ! { [ -z "$EXTRAS" ] && stamp_ok test; }; then
   echo ">> installing xclz_geo${EXTRAS:+[$EXTRAS]} into .venv (first run takes a few minutes)"
   "$VPY" -m pip install --quiet --upgrade pip
   "$VPY" -m pip install --quiet -e ".${EXTRAS:+[$EXTRAS]}"
-  echo "$WANT" > "$STAMP"
+  echo "$HASH" > ".venv/.xclz-installed-${EXTRAS:-base}"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
 export MPLBACKEND=Agg
+
+# ensure_debian_packages PKG... — install missing Debian packages when root with apt-get;
+# otherwise say what is missing and what will be skipped. Never fails the script.
+ensure_debian_packages() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo ">> installing ${missing[*]} with apt-get"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/tmp/xclz-apt.log 2>&1 \
+      || echo ">> apt-get failed (see /tmp/xclz-apt.log): what needs ${missing[*]} will be skipped with a reason"
+  else
+    echo ">> not root or no apt-get: cannot install ${missing[*]}; what needs them will be skipped with a reason"
+  fi
+  return 0
+}
