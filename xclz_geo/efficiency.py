@@ -659,6 +659,10 @@ def _perr(where: str, key: str, msg: str) -> MethodProfileError:
     return MethodProfileError(f"{where}: {key}: {msg}")
 
 
+#: what a profile value of each kind must be, for the message (``{key}`` is the full key)
+_KIND_NAMES: dict[type, str] = {bool: "true or false", str: "text", list: "a list", dict: "a table [{key}]"}
+
+
 def _get(table: Mapping[str, Any], key: str, where: str, prefix: str, kind: Any, default: Any = ...) -> Any:
     full = f"{prefix}.{key}" if prefix else key
     if key not in table:
@@ -670,22 +674,9 @@ def _get(table: Mapping[str, Any], key: str, where: str, prefix: str, kind: Any,
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
             raise _perr(where, full, f"expected a number, got {v!r}")
         return float(v)
-    if kind is bool:
-        if not isinstance(v, bool):
-            raise _perr(where, full, f"expected true or false, got {v!r}")
-        return v
-    if kind is str:
-        if not isinstance(v, str):
-            raise _perr(where, full, f"expected text, got {v!r}")
-        return v
-    if kind is list:
-        if not isinstance(v, list):
-            raise _perr(where, full, f"expected a list, got {v!r}")
-        return v
-    if kind is dict:
-        if not isinstance(v, dict):
-            raise _perr(where, full, f"expected a table [{full}], got {v!r}")
-        return v
+    expected = _KIND_NAMES.get(kind)
+    if expected is not None and not isinstance(v, kind):
+        raise _perr(where, full, f"expected {expected.format(key=full)}, got {v!r}")
     return v
 
 
