@@ -65,7 +65,7 @@ def make_parts(bundled: bool):
 
 def make_parcels(parts, n_total: int, seed: int = 7):
     import geopandas as gpd
-    import shapely
+    from conftest import random_voronoi_cells
 
     rng = np.random.default_rng(seed)
     areas = parts.geometry.area.to_numpy()
@@ -73,18 +73,7 @@ def make_parcels(parts, n_total: int, seed: int = 7):
     counts[-1] += n_total - counts.sum()
     geoms, pid = [], []
     for (_, row), k in zip(parts.iterrows(), counts):
-        g = row.geometry
-        minx, miny, maxx, maxy = g.bounds
-        pts = []
-        while len(pts) < k:
-            x = rng.uniform(minx, maxx, 4 * k)
-            y = rng.uniform(miny, maxy, 4 * k)
-            inside = shapely.contains_xy(g, x, y)
-            pts.extend(zip(x[inside], y[inside]))
-        pts = shapely.multipoints(np.array(pts[:k]))
-        cells = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=g))
-        cells = shapely.intersection(cells, g)
-        cells = cells[~shapely.is_empty(cells)]
+        cells = random_voronoi_cells(row.geometry, k, rng)
         geoms.extend(cells)
         pid.extend([row["part_id"]] * len(cells))
     gdf = gpd.GeoDataFrame({"parcel": np.arange(len(geoms)), "part_id": pid}, geometry=list(geoms), crs=parts.crs)

@@ -58,6 +58,7 @@ def load_parts():
 def make_parcels(parts, n_total: int, rng: np.random.Generator):
     import geopandas as gpd
     import shapely
+    from conftest import random_voronoi_cells
 
     from xclz_geo import units
 
@@ -73,16 +74,8 @@ def make_parcels(parts, n_total: int, rng: np.random.Generator):
         g = part.geometry
         # parcels cover the part and a 120 m margin, so those along the edge straddle the boundary
         cover = g.buffer(120.0, join_style="mitre")
-        minx, miny, maxx, maxy = cover.bounds
-        pts = []
-        while len(pts) < k:
-            x = rng.uniform(minx, maxx, 4 * k)
-            y = rng.uniform(miny, maxy, 4 * k)
-            ok = shapely.contains_xy(cover, x, y)
-            pts.extend(zip(x[ok], y[ok]))
-        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(np.array(pts[:k])), extend_to=cover))
-        cells = shapely.intersection(cells, cover)
-        cells = cells[~shapely.is_empty(cells) & (shapely.area(cells) > 50)]
+        cells = random_voronoi_cells(cover, k, rng)
+        cells = cells[shapely.area(cells) > 50]
         for cell in cells:
             serial += 1
             code = str(rng.choice(codes, p=weights))

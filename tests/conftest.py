@@ -43,6 +43,28 @@ def make_synthetic_boundaries(*, uncertainty_m: float = 500.0):
     return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4549").to_crs("EPSG:4490")
 
 
+def random_voronoi_cells(polygon, n_cells: int, rng):
+    """Tessellate ``polygon`` into about ``n_cells`` synthetic parcels: Voronoi cells of uniform random seeds.
+
+    Seeds are drawn in batches of ``4 × n_cells`` from ``rng`` until enough fall inside; the cells are
+    clipped to the polygon and empty ones dropped. Used by ``scripts/make_samples.py`` and
+    ``benchmarks/bench_landuse.py`` (synthetic material only).
+    """
+    import numpy as np
+    import shapely
+
+    minx, miny, maxx, maxy = polygon.bounds
+    pts: list = []
+    while len(pts) < n_cells:
+        x = rng.uniform(minx, maxx, 4 * n_cells)
+        y = rng.uniform(miny, maxy, 4 * n_cells)
+        inside = shapely.contains_xy(polygon, x, y)
+        pts.extend(zip(x[inside], y[inside]))
+    seeds = shapely.multipoints(np.array(pts[:n_cells]))
+    cells = shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=polygon)), polygon)
+    return cells[~shapely.is_empty(cells)]
+
+
 @pytest.fixture
 def synthetic_boundaries():
     """Boundaries-schema GeoDataFrame of three synthetic rectangles (EPSG:4490)."""
