@@ -50,8 +50,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from . import crs as _crs
-from .errors import AssemblyError, DataQualityWarning, InputDataError, NameNotResolvedError
-from .sizhi import CLOCKWISE, SIDE_LABELS, SIDE_VECTORS, BoundarySpec, FeatureRef, Side, parse_sizhi
+from .errors import AssemblyError, DataQualityWarning, InputDataError, NameNotResolvedError, SizhiParseError
+from .sizhi import (CLOCKWISE, MAX_OFFSET_M, SIDE_LABELS, SIDE_VECTORS, BoundarySpec, FeatureRef, Side,
+                    format_distance_m, parse_sizhi)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -163,14 +164,12 @@ class DigitizeResult:
 
     def to_geojson(self, path: str | Path, *, include_lines: bool = True) -> Path:
         """Write :meth:`to_geojson_dict` to ``path`` (UTF-8, written atomically)."""
-        import os
+        from .atomic import atomic_path
 
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.tmp")
         text = json.dumps(_jsonable(self.to_geojson_dict(include_lines=include_lines)), ensure_ascii=False, indent=1)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, p)
+        with atomic_path(p) as tmp:  # a unique temporary name, removed on an error or SIGTERM
+            tmp.write_text(text, encoding="utf-8")
         return p
 
 
@@ -761,6 +760,9 @@ def digitize(
             grows = np.unique(line_rows[g])
             if f.has_offset:
                 assert f.offset_m is not None and f.offset_direction is not None
+                if not f.offset_m <= MAX_OFFSET_M:  # a FeatureRef built by hand, not by the parser
+                    raise SizhiParseError(f"{label}: offset {format_distance_m(f.offset_m)} is beyond "
+                                          f"{MAX_OFFSET_M / 1000:g} km; a 四至 offset is metres to a few kilometres")
                 main = _main_line(glines, f.offset_direction, tolerance_m=tol, label=label)
                 off, info = _offset_line(main, f.offset_m, f.offset_direction, extend_m=f.offset_m + tol)
                 clusters.append(shapely.multilinestrings([off]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import print_json
+from ._common import check_output_file, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +69,8 @@ def run_import(args: argparse.Namespace) -> int:
     from ..boundaries import import_boundaries, merge_boundaries, write_boundaries
     from ..datasets import boundaries_path
 
+    # OUT may be the base it updates, never the file being imported (or the spec)
+    check_output_file(args.out, suffixes={".geojson", ".json", ".gpkg"}, inputs=[args.file, args.spec])
     res = import_boundaries(
         args.file,
         part_id=args.part,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json
+from ._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -90,7 +90,9 @@ def _write(result: Any, path: str, level: Any, raster: bool) -> None:
 
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+        from ..io import temp_sibling
+
+        tmp = temp_sibling(p)  # unique per run; removed on SIGTERM
         try:
             with pd.ExcelWriter(tmp) as xw:
                 for name, df in sheets.items():
@@ -108,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
     from ..landuse import landcover_by_part, landuse_by_part
 
     level = _level(args)
+    if args.out:
+        check_output_file(args.out, suffixes={".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}, inputs=input_paths(args))
     zone = load_zone(args)
     raster = args.raster is not None
     if raster:

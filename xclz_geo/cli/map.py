@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json
+from ._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -89,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
         from ..errors import InputDataError
 
         raise InputDataError(f"--out {out}: the map is an HTML file; use a name ending in .html")
+    check_output_file(out, inputs=input_paths(args))
+    if args.png:
+        check_output_file(args.png, option="--png", suffixes={".png"}, inputs=input_paths(args))
     zone = load_zone(args)
     sites = _locate_sites(args, zone) if args.sites else None
     layers = ["parts", "sites"] + ([] if args.no_counties else ["counties"]) + ([] if args.no_g50 else ["g50"])
