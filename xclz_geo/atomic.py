@@ -260,18 +260,26 @@ def atomic_output_set(
         if (f / name).is_dir():
             raise OutputPathError(f"{f / name}: is a folder, but this command writes a file of that name there; "
                                   "move or rename that folder")
+    created = not f.exists()
     f.mkdir(parents=True, exist_ok=True)
     _remove_stale_staging(f)
     stage = f / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     _register(stage)
+    ok = False
     try:
         stage.mkdir()
         out = OutputSet(f, stage, members)
         yield out
         out.commit(lock_timeout_s=lock_timeout_s)
+        ok = True
     finally:
         _remove(stage)
         _unregister(stage)
+        if not ok and created:  # a failed first run leaves no empty folder behind
+            try:
+                f.rmdir()
+            except OSError:
+                pass
 
 
 # ------------------------------------------------------------------ interruption

@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     from ..landuse import landcover_by_part, landuse_by_part
 
     level = _level(args)
-    if args.out:
+    if args.out is not None:
         check_output_file(args.out, suffixes={".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}, inputs=input_paths(args))
     zone = load_zone(args)
     raster = args.raster is not None

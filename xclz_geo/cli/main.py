@@ -42,28 +42,24 @@ class _Parser(argparse.ArgumentParser):
 class _Warnings:
     """The CLI's warning printer: one line per warning, each distinct warning once, repeats counted.
 
-    A multi-line warning (geopandas, GDAL) becomes one line; numpy's ``overflow encountered`` and
-    ``invalid value encountered`` are reworded to name the command's input files, since numpy cannot
-    say which value it was.
+    A multi-line warning (geopandas, GDAL) becomes one line. numpy's ``overflow encountered`` /
+    ``invalid value encountered`` / ``divide by zero`` cannot say which value it was: they are
+    collected and printed once at the end, reworded to name the command's input files, with a count.
     """
 
     def __init__(self, inputs: Sequence[str] = ()) -> None:
         self.inputs = list(inputs)
         self.seen: dict[str, int] = {}
+        self.numeric: dict[str, int] = {}
 
-    def text(self, message: Any, category: type) -> str:
+    def show(self, message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
         from ._common import one_line
 
         msg = one_line(message)
-        if issubclass(category, RuntimeWarning) and "encountered in" in msg:
-            what = msg.split(" encountered", 1)[0]
-            src = ", ".join(self.inputs) if self.inputs else "the inputs"
-            msg = (f"numeric {what} while computing from {src}: a number there is far too large or not a number; "
-                   "the rows concerned are marked invalid or left empty — check the numeric columns")
-        return msg
-
-    def show(self, message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        msg = self.text(message, category)
+        if issubclass(category, RuntimeWarning) and " encountered in " in msg:
+            what = msg.split(" encountered", 1)[0]  # "overflow", "invalid value", "divide by zero"
+            self.numeric[what] = self.numeric.get(what, 0) + 1
+            return
         n = self.seen.get(msg, 0)
         self.seen[msg] = n + 1
         if n == 0:
@@ -74,7 +70,15 @@ class _Warnings:
 
         for msg, n in self.seen.items():
             if n > 1:
-                sys.stderr.write(f"xclz-geo: warning: ({n} times in all) {one_line(msg, max_chars=120)}\n")
+                sys.stderr.write(f"xclz-geo: warning: ({n} times in all) {one_line(msg, max_chars=160)}\n")
+        if self.numeric:
+            kinds = ", ".join(f"{k} ×{n}" for k, n in self.numeric.items())
+            src = ", ".join(self.inputs) if self.inputs else "the inputs"
+            sys.stderr.write(
+                f"xclz-geo: warning: numeric problems while computing from {one_line(src, max_chars=200)} ({kinds}): "
+                "a number there is too large or too small to compute with (e.g. 1e308, or 0 where it divides); "
+                "results derived from it are not meaningful — check the numeric columns for typos\n"
+            )
 
 
 #: errno values of an OSError that the user controls (a path, a disk): exit 2, not an internal error

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
         raise InputDataError(f"--out {out}: the map is an HTML file; use a name ending in .html")
     check_output_file(out, inputs=input_paths(args))
-    if args.png:
+    if args.png is not None:
         check_output_file(args.png, option="--png", suffixes={".png"}, inputs=input_paths(args))
     zone = load_zone(args)
     sites = _locate_sites(args, zone) if args.sites else None
