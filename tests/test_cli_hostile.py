@@ -252,7 +252,8 @@ def test_hostile_boundaries_exit_2_in_one_line(cmd, kind, ws, run_cli):
             "report": ["report", "--boundaries", str(b), "--enterprises", str(ENTERPRISES), "--out", str(ws / "r")],
             "areas": ["areas", "--boundaries", str(b)]}[cmd]
     code, _, err = run_cli(argv)
-    assert code in (1, 2), err  # refused (2) or repaired and reported (1) — never an internal error
+    # an unknown CRS is refused (never read as EPSG:4326); the others are refused or repaired with a warning
+    assert code in ((2,) if kind == "badcrs" else (0, 1, 2)), err
     assert "internal error" not in err and "Traceback" not in err
     assert sum(ln.startswith("xclz-geo: error:") for ln in err.splitlines()) <= 1
 
@@ -275,3 +276,40 @@ def test_nul_cell_to_xlsx_never_an_internal_error(ws, run_cli):
     (ws / "nul.csv").write_text("name,lon,lat\nA\x00B,118.76,30.95\n", encoding="utf-8")
     code, _, err = run_cli(["locate", "--input", str(ws / "nul.csv"), "--out", str(ws / "o.xlsx")])
     assert code in (0, 1, 2) and "internal error" not in err, err
+
+
+# ------------------------------------------------------------------ one-line messages and warnings
+
+
+def test_one_line_shortens_absurd_numbers_but_keeps_codes():
+    from xclz_geo.cli._common import one_line
+
+    assert one_line("a\n  b\tc") == "a b c"
+    assert one_line("以东" + "9" * 23 + "公里") == "以东1e+23公里"
+    assert one_line("x " + "1" * 600 + " y") == "x 1.11e+599 y"
+    assert one_line("信用代码 913418007556287463") == "信用代码 913418007556287463"  # 18 digits: kept
+    assert len(one_line("字" * 5000)) == 600
+
+
+def test_a_fine_output_path_passes_and_creates_nothing(tmp_path):
+    from xclz_geo.cli._common import check_output_file, check_output_folder
+
+    assert check_output_file(tmp_path / "new" / "sub" / "m.html", suffixes={".html"}) == tmp_path / "new" / "sub" / "m.html"
+    assert check_output_folder(tmp_path / "out", members=["a.csv"]) == tmp_path / "out"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_warnings_are_one_line_each_and_grouped(capsys):
+    from xclz_geo.cli.main import _Warnings
+
+    w = _Warnings(["firms.csv"])
+    for _ in range(3):
+        w.show("first line\n  second line of a geopandas warning", UserWarning, "x.py", 1)
+    w.show("overflow encountered in multiply", RuntimeWarning, "numpy.py", 1)
+    w.show("invalid value encountered in divide", RuntimeWarning, "numpy.py", 1)
+    w.summary()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "xclz-geo: warning: first line second line of a geopandas warning"
+    assert lines[1].startswith("xclz-geo: warning: (3 times in all) first line")
+    assert "firms.csv" in lines[2] and "overflow ×1" in lines[2] and "invalid value ×1" in lines[2]
+    assert len(lines) == 3
