@@ -61,6 +61,9 @@ if TYPE_CHECKING:
 
     from .network import NameMatch, NetworkIndex
 
+#: largest gap/extension the digitizer may close (``tolerance_m``); real ones are metres to a few hundred
+MAX_TOLERANCE_M = 10_000.0
+
 #: at most this many cluster combinations are scored (beyond it, far clusters are pruned)
 MAX_COMBINATIONS = 1024
 _EPS = 1e-6
@@ -652,6 +655,9 @@ def digitize(
         raise InputDataError(f"spec must be a 四至 text or a BoundarySpec, not {type(spec).__name__}")
     if not (isinstance(tolerance_m, (int, float)) and math.isfinite(tolerance_m) and tolerance_m >= 0):
         raise InputDataError(f"tolerance_m must be a non-negative number of metres, not {tolerance_m!r}")
+    if tolerance_m > MAX_TOLERANCE_M:
+        raise InputDataError(f"tolerance_m {format_distance_m(tolerance_m)} is beyond {MAX_TOLERANCE_M / 1000:g} km: "
+                             "gaps that wide are not gaps between the roads of one boundary; use metres to a few hundred")
     tol = float(tolerance_m)
     cluster_d = float(cluster_distance_m) if cluster_distance_m is not None else max(tol, 0.01)
 
