@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from . import units
 from .errors import InputDataError, InputFileError
-from .io import atomic_path
+from .io import atomic_path, check_interrupted
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -890,6 +890,7 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
             c.alignment = Alignment(wrap_text=True, vertical="top")
         tail = [t.quality] + ([t.caveat] if t.caveat else [])
         for row in t.df.itertuples(index=False, name=None):
+            check_interrupted()  # Ctrl-C / SIGTERM end a long sheet at once
             sh.append([_excel_value(v) for v in row] + tail)
         sh.freeze_panes = "A2"
         for i, h in enumerate(header, start=1):

@@ -5,6 +5,11 @@ Each subcommand lives in its own module of :mod:`xclz_geo.cli` and exposes
 ``(args) -> int``. Errors of the toolkit (:class:`~xclz_geo.errors.XclzGeoError`)
 become one line on stderr and the error's exit status; anything else is reported as
 an internal error in one line (``--debug`` shows the traceback).
+
+Exit status: 0 ok, 1 a check failed / unresolved, 2 anything the user controls (input files, options,
+output paths, absurd numbers, a full disk), 3 internal error, 130 SIGINT, 143 SIGTERM. SIGINT/SIGTERM
+stop the run within 2 s and remove its temporary files (:mod:`xclz_geo.atomic`). Warnings are one line
+each; a repeated warning is printed once and counted at the end.
 """
 
 from __future__ import annotations
@@ -157,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # last resort: never a raw traceback for a CLI user
         if debug:
             raise
+        if type(exc).__module__.split(".")[0] == "pyogrio":  # GDAL refused a file (reads are wrapped: a write)
+            sys.stderr.write(f"xclz-geo: error: GDAL could not write or read a file: {one_line(exc)}\n")
+            return 2
         sys.stderr.write(
             f"xclz-geo: internal error: {type(exc).__name__}: {one_line(exc)} "
             "(please report it; run again with --debug for the traceback)\n"
