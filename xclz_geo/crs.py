@@ -487,6 +487,50 @@ def check_declared_crs(gdf: Any, path: Any, *, source: str | None = None) -> Any
     return gdf
 
 
+def coordinate_problems(geoms: Any, *, crs: Any, slack_deg: float = 0.5) -> np.ndarray:
+    """Per geometry, why its coordinates cannot be real data in ``crs`` (``""`` when they can).
+
+    Vectorised over the geometries' bounds: not finite, longitude beyond ±180° or latitude
+    beyond ±90° (in a geographic CRS), or outside the CRS's area of use by more than
+    ``slack_deg`` (a CRS without one counts as the world). Missing and empty geometries
+    get ``""`` (other checks report them). Used so that a parcel at lon 573000 in EPSG:4490
+    or at latitude 95 is reported *invalid*, not "outside the zone".
+    """
+    import shapely
+
+    g = np.asarray(geoms, dtype=object)
+    out = np.full(len(g), "", dtype=object)
+    if not len(g):
+        return out
+    present = np.array([x is not None for x in g], dtype=bool)
+    present[present] = ~shapely.is_empty(g[present])
+    if not present.any():
+        return out
+    b = shapely.bounds(g[present])
+    c = to_crs(crs)
+    x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    reason = np.full(len(b), "", dtype=object)
+    if c.is_geographic:
+        lon0, lat0, lon1, lat1 = x0, y0, x1, y1
+        reason[(lat0 < -90) | (lat1 > 90)] = "latitude beyond ±90°"
+        reason[(reason == "") & ((lon0 < -180) | (lon1 > 180))] = "longitude beyond ±180°"
+    else:
+        t = transformer(c, CGCS2000_GEOGRAPHIC)
+        with np.errstate(all="ignore"):
+            lon0, lat0 = t.transform(x0, y0, errcheck=False)
+            lon1, lat1 = t.transform(x1, y1, errcheck=False)
+        lon0, lat0, lon1, lat1 = (np.asarray(v, dtype=float) for v in (lon0, lat0, lon1, lat1))
+    finite = np.isfinite(lon0) & np.isfinite(lat0) & np.isfinite(lon1) & np.isfinite(lat1)
+    reason[(reason == "") & ~finite] = f"coordinates cannot be placed on the earth in {c.name}"
+    aou = c.area_of_use
+    if aou is not None:
+        w, s_, e, n = aou.bounds
+        off = finite & ((lon0 < w - slack_deg) | (lon1 > e + slack_deg) | (lat0 < s_ - slack_deg) | (lat1 > n + slack_deg))
+        reason[(reason == "") & off] = f"outside the area of use of {c.name} ({aou.name})"
+    out[np.flatnonzero(present)] = reason
+    return out
+
+
 def area_of_use_problem(lon_lat_bounds: tuple[float, float, float, float], crs: Any) -> str | None:
     """Why lon/lat bounds cannot be data in ``crs`` (``None`` if they can).
 
