@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 220)
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 260)
     z = report.zone
     title = f"{z['name_zh'] or 'zone'}  {z['name_en'] or ''}".strip()
     table = Table(title=title, caption=f"source: {z['source'] or '—'} · boundaries: {z['boundaries']} · "
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                       ("geodesic km²", "right"),
                       ("dev. km²", "right"), ("dev. 亩", "right"), ("deviation", "right"),
                       ("quality", "left"), ("status", "left")]:
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+        table.add_column(col, justify=just, no_wrap=col in ("part", "name"))  # type: ignore[arg-type]
     for p in report.parts:
         dev = "—" if p.deviation_pct is None else _f(p.deviation_pct, "+.2f") + "%"
         style = {"pass": "green", "fail": "bold red", "no geometry": "yellow"}.get(p.status, "")
