@@ -393,3 +393,15 @@ def test_unreadable_prj_is_refused(tmp_path):
     f.with_suffix(".prj").write_text("not a crs at all", encoding="utf-8")
     with pytest.raises(CRSError, match=r"red\.shp: its \.prj \(not a crs at all\) is not a CRS"):
         read_vector(f)
+
+
+def test_multilayer_geopackage_boundaries_take_the_schema_layer_or_ask(synthetic_boundaries, tmp_path):
+    f = tmp_path / "zone.gpkg"
+    synthetic_boundaries.to_file(f, layer="parts", engine="pyogrio")
+    synthetic_boundaries[["geometry"]].to_file(f, layer="outline", engine="pyogrio")
+    z = Zone.load(boundaries=f)
+    assert z.part_ids == ["xuancheng", "guangde_main", "guangde_west"]
+    synthetic_boundaries.to_file(f, layer="parts_v2", engine="pyogrio")
+    with pytest.raises(BoundaryError, match=r"3 layers \(parts, outline, parts_v2\), 2 in the boundaries schema.*--boundaries-layer"):
+        Zone.load(boundaries=f)
+    assert Zone.load(boundaries=f, layer="parts_v2").part_ids == ["xuancheng", "guangde_main", "guangde_west"]

@@ -348,8 +348,41 @@ def read_boundaries(path: str | Path, *, layer: str | None = None) -> "gpd.GeoDa
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"{p}: boundaries file not found")
+    if layer is None:
+        layer = _boundaries_layer(p)
     gdf = read_vector(p, layer=layer)
-    return check_part_geometries(validate_boundaries(gdf, source=str(p)), source=str(p))
+    src = f"{p} (layer {layer})" if layer is not None else str(p)
+    return check_part_geometries(validate_boundaries(gdf, source=src), source=src)
+
+
+def _boundaries_layer(p: Path) -> str | None:
+    """The layer of a multi-layer file (GeoPackage) that holds the boundaries schema; ``None`` for one layer.
+
+    Never the first layer silently: the one layer with ``part_id``, ``block_id`` and ``quality``
+    columns is taken; none or several raise :class:`BoundaryError` listing the layers.
+    """
+    from .boundaries import _file_layers
+
+    names = _file_layers(p)
+    if not names:
+        return None
+    import pyogrio
+
+    fits = []
+    for name in names:
+        try:
+            fields = {str(f) for f in pyogrio.read_info(p, layer=name)["fields"]}
+        except Exception:
+            continue
+        if {"part_id", "block_id", "quality"} <= fields:
+            fits.append(name)
+    if len(fits) == 1:
+        return fits[0]
+    raise BoundaryError(
+        f"{p}: {len(names)} layers ({', '.join(names)}), "
+        + (f"{len(fits)} in the boundaries schema ({', '.join(fits)})" if fits else "none in the boundaries schema")
+        + "; name one with --boundaries-layer NAME"
+    )
 
 
 #: a part whose repair (``make_valid``) changes its area by more than this is refused, percent
