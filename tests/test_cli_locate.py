@@ -2,7 +2,7 @@
 
 The boundaries are the synthetic rectangles of tests/conftest.py (labelled synthetic,
 500 m uncertainty) written to a GeoJSON file and passed with --boundaries; the sites
-are generated around them and converted to GCJ-02/BD-09 with xclz_geo.crs.
+are generated around them and converted to GCJ-02/BD-09 with xclz_geo.geo.crs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from xclz_geo import crs
+from xclz_geo.geo import crs
 from xclz_geo.cli.main import main
 
 from conftest import make_synthetic_boundaries  # noqa: E402
@@ -283,8 +283,8 @@ def test_point_on_the_boundary_says_so(capsys, mixed_file):
 
 
 def test_every_located_row_carries_xclz_quality(capsys, tmp_path, mixed_file):
-    from xclz_geo.locate import locate
-    from xclz_geo.zone import Zone
+    from xclz_geo.geo.locate import locate
+    from xclz_geo.boundaries.zone import Zone
 
     (l0, a0), (l1, a1) = _centre(0), _centre(1)
     src = tmp_path / "sites.csv"

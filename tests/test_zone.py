@@ -13,7 +13,7 @@ else:  # pragma: no cover
 
 from xclz_geo.datasets import spec_path
 from xclz_geo.errors import BoundaryError, InputFileError, SpecError
-from xclz_geo.zone import Zone, area_report, load_spec, parse_spec, validate_boundaries
+from xclz_geo.boundaries.zone import Zone, area_report, load_spec, parse_spec, validate_boundaries
 
 
 @pytest.fixture
@@ -212,7 +212,7 @@ def test_schematic_warning(synthetic_zone):
 
 
 def test_describe_quality_single_label_when_all_parts_agree(synthetic_zone):
-    from xclz_geo.zone import describe_quality, quality_summary
+    from xclz_geo.boundaries.zone import describe_quality, quality_summary
 
     assert describe_quality(synthetic_zone) == "synthetic"
     s = quality_summary(synthetic_zone)
@@ -222,7 +222,7 @@ def test_describe_quality_single_label_when_all_parts_agree(synthetic_zone):
 
 def test_describe_quality_names_the_parts_when_they_differ():
     from conftest import make_mixed_quality_boundaries
-    from xclz_geo.zone import describe_quality, quality_summary
+    from xclz_geo.boundaries.zone import describe_quality, quality_summary
 
     z = Zone.from_boundaries(make_mixed_quality_boundaries())
     assert describe_quality(z) == "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic"

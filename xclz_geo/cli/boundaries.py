@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import print_json
+from xclz_geo.cli._common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _parse_select(items: list[str]) -> dict[str, list[str]]:
     """``["Layer=红线", "Layer=红线2", "名称=主园区"]`` → ``{"Layer": ["红线", "红线2"], "名称": ["主园区"]}``
     (values of one field are alternatives; different fields must all match)."""
-    from ..errors import InputDataError
+    from xclz_geo.errors import InputDataError
 
     out: dict[str, list[str]] = {}
     for item in items:
@@ -102,7 +102,7 @@ def _print_listing(listing: object, *, json_out: bool, stream: object = None) ->
 
 
 def run_layers(args: argparse.Namespace) -> int:
-    from ..boundaries import list_layers
+    from xclz_geo.boundaries.importing import list_layers
 
     listing = list_layers(args.file, layer=args.layer, crs=args.crs, encoding=args.encoding, where=args.where,
                           part_id=args.part, spec=args.spec)
@@ -113,9 +113,10 @@ def run_layers(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     import sys
 
-    from ..boundaries import LayerChoiceError, import_boundaries, list_layers, merge_boundaries, write_boundaries
-    from ..datasets import boundaries_path
-    from ..errors import InputDataError
+    from xclz_geo.boundaries.importing import (LayerChoiceError, import_boundaries, list_layers, merge_boundaries,
+                                               write_boundaries)
+    from xclz_geo.datasets import boundaries_path
+    from xclz_geo.errors import InputDataError
 
     if args.list:
         listing = list_layers(args.file, layer=args.layer, crs=args.crs, encoding=args.encoding, where=args.where,

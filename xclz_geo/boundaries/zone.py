@@ -29,9 +29,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from . import crs as _crs
-from . import units
-from .errors import BoundaryError, InputFileError, SchematicGeometryWarning, SpecError
+from xclz_geo.geo import crs as _crs
+from xclz_geo import units
+from xclz_geo.errors import BoundaryError, InputFileError, SchematicGeometryWarning, SpecError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -239,7 +239,7 @@ def load_spec(path: str | Path | None = None) -> ZoneSpec:
     SpecError
         The file is not valid TOML, or its content is malformed (the field is named).
     """
-    from .datasets import spec_path
+    from xclz_geo.datasets import spec_path
 
     p = Path(path) if path is not None else spec_path()
     try:
@@ -343,7 +343,7 @@ def read_boundaries(path: str | Path, *, layer: str | None = None) -> "gpd.GeoDa
     CRS is refused, never read as EPSG:4326), validated (:func:`validate_boundaries`) and its
     part geometries checked (:func:`check_part_geometries`).
     """
-    from .io import read_vector
+    from xclz_geo.io import read_vector
 
     p = Path(path)
     if not p.exists():
@@ -361,7 +361,7 @@ def _boundaries_layer(p: Path) -> str | None:
     Never the first layer silently: the one layer with ``part_id``, ``block_id`` and ``quality``
     columns is taken; none or several raise :class:`BoundaryError` listing the layers.
     """
-    from .boundaries import _file_layers
+    from xclz_geo.boundaries.importing import _file_layers
 
     names = _file_layers(p)
     if not names:
@@ -424,7 +424,7 @@ def check_part_geometries(
     import numpy as np
     import shapely
 
-    from .errors import GeometryRepairWarning
+    from xclz_geo.errors import GeometryRepairWarning
 
     if gdf.crs is None or len(gdf) == 0:
         return gdf
@@ -621,7 +621,7 @@ class Zone:
         ``boundaries`` replaces the bundled polygons with a user's file; ``spec`` a
         user's spec.
         """
-        from .datasets import data_path
+        from xclz_geo.datasets import data_path
 
         if boundaries is not None:
             return cls.from_boundaries(boundaries, spec=spec, layer=layer)
@@ -803,6 +803,32 @@ def quality_summary(zone: "Zone") -> dict[str, Any]:
         "quality_by_part": zone.quality_by_part,
         "groups": [g.to_dict() for g in quality_groups(zone)],
     }
+
+
+def load_zone(
+    boundaries: "str | Path | gpd.GeoDataFrame | None" = None,
+    *,
+    spec: str | Path | ZoneSpec | None = None,
+    layer: str | None = None,
+) -> Zone:
+    """Load the zone: the bundled one, or a user's boundaries file (the top-level ``xclz_geo.load_zone``).
+
+    Parameters
+    ----------
+    boundaries
+        A boundaries file (GeoJSON, GeoPackage, Shapefile, GeoParquet …) or GeoDataFrame in the
+        boundaries schema; ``None`` for the bundled (schematic) polygons.
+    spec
+        A zone specification (``spec.toml``) instead of the bundled one.
+    layer
+        Layer of a multi-layer ``boundaries`` file.
+
+    Returns
+    -------
+    Zone
+        Same as :meth:`Zone.load`.
+    """
+    return Zone.load(boundaries=boundaries, spec=spec, layer=layer)
 
 
 # ------------------------------------------------------------------ area report
