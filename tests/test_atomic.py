@@ -1,4 +1,4 @@
-"""Atomic outputs, output sets, the folder lock and interruption (:mod:`xclz_geo.atomic`)."""
+"""Atomic outputs, output sets, the folder lock and interruption (:mod:`xclz_geo._atomic`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from xclz_geo import atomic
-from xclz_geo.atomic import (
+from xclz_geo import _atomic as atomic
+from xclz_geo._atomic import (
     STAGING_PREFIX,
     atomic_output_set,
     atomic_path,

@@ -190,7 +190,7 @@ def test_absurd_offset_is_the_parsers_error_in_one_short_line(distance, ws, run_
 
 
 def test_an_offset_of_100_km_is_still_accepted_by_the_parser():
-    from xclz_geo.sizhi import parse_sizhi
+    from xclz_geo.boundaries.sizhi import parse_sizhi
 
     spec = parse_sizhi("东至经四路以东100公里,南至外环路,西至祥花线,北至318国道")
     offsets = [f.offset_m for s in spec.sides for f in s.features if f.offset_m]
@@ -205,8 +205,6 @@ def test_argparse_errors_are_one_line(run_cli):
 
 # ------------------------------------------------------------------ inputs owned by other helpers
 
-_XFAIL_IMPORTQ = pytest.mark.xfail(strict=True, reason="issue 13 R3/R8: boundaries loading is importq's task "
-                                   "(bowtie parts, latitude 95, duplicate names, unknown CRS)")
 _XFAIL_TABLES = pytest.mark.xfail(strict=True, reason="issue 13 R4/R5: table reading is tables' task "
                                   "(ragged rows, NUL cells)")
 
@@ -240,10 +238,10 @@ def _boundaries(ws: Path, name: str, kind: str) -> Path:
 @pytest.mark.parametrize(
     "cmd,kind",
     [
-        pytest.param("map", "bowtie", marks=_XFAIL_IMPORTQ),
-        pytest.param("map", "lat95", marks=_XFAIL_IMPORTQ),
-        pytest.param("report", "dup", marks=_XFAIL_IMPORTQ),
-        pytest.param("areas", "badcrs", marks=_XFAIL_IMPORTQ),
+        ("map", "bowtie"),  # boundaries loading: importq's (issue 13 R3/R8)
+        ("map", "lat95"),
+        ("report", "dup"),
+        ("areas", "badcrs"),
     ],
 )
 def test_hostile_boundaries_exit_2_in_one_line(cmd, kind, ws, run_cli):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from xclz_geo.atomic import STAGING_PREFIX
+from xclz_geo._atomic import STAGING_PREFIX
 from xclz_geo.datasets import data_path
 
 ENTERPRISES = data_path("samples", "enterprises_synthetic.csv")

@@ -63,7 +63,7 @@ def add_boundaries_option(parser: argparse.ArgumentParser) -> None:
 
 def load_zone(args: argparse.Namespace, *, warn_schematic: bool = True) -> Any:
     """Load the zone the command should use (bundled, or ``--boundaries``/``--spec``)."""
-    from ..zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     zone = Zone.load(
         boundaries=getattr(args, "boundaries", None),
@@ -97,7 +97,7 @@ _NOT_INPUTS = {"out", "output", "png", "func", "command", "text", "title", "name
 
 
 def _err(path: Any, option: str | None, reason: str) -> Exception:
-    from ..errors import OutputPathError
+    from xclz_geo.errors import OutputPathError
 
     where = f"{option} {path}" if option else f"{path}"
     return OutputPathError(f"{one_line(where)}: {reason}")

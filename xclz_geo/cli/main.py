@@ -8,7 +8,7 @@ an internal error in one line (``--debug`` shows the traceback).
 
 Exit status: 0 ok, 1 a check failed / unresolved, 2 anything the user controls (input files, options,
 output paths, absurd numbers, a full disk), 3 internal error, 130 SIGINT, 143 SIGTERM. SIGINT/SIGTERM
-stop the run within 2 s and remove its temporary files (:mod:`xclz_geo.atomic`). Warnings are one line
+stop the run within 2 s and remove its temporary files (:mod:`xclz_geo._atomic`). Warnings are one line
 each; a repeated warning is printed once and counted at the end.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import importlib
 import sys
 import warnings
 from typing import Any, NoReturn, Sequence
@@ -39,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``xclz-geo map: error: … (see xclz-geo map --help)``), exit 2."""
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
-        from ._common import one_line
+        from xclz_geo.cli._common import one_line
 
         self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
@@ -58,7 +57,7 @@ class _Warnings:
         self.numeric: dict[str, int] = {}
 
     def show(self, message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        from ._common import one_line
+        from xclz_geo.cli._common import one_line
 
         msg = one_line(message)
         if issubclass(category, RuntimeWarning) and " encountered in " in msg:
@@ -71,7 +70,7 @@ class _Warnings:
             sys.stderr.write(f"xclz-geo: warning: {msg}\n")
 
     def summary(self) -> None:
-        from ._common import one_line
+        from xclz_geo.cli._common import one_line
 
         for msg, n in self.seen.items():
             if n > 1:
@@ -94,7 +93,7 @@ _USER_ERRNO = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUO
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every subcommand registered."""
-    from .. import __version__
+    from xclz_geo import __version__
 
     parser = _Parser(
         prog="xclz-geo",
@@ -103,10 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xclz-geo {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        module = importlib.import_module(f"xclz_geo.cli.{name}")
+    for module in _subcommand_modules():
         module.register(sub)
     return parser
+
+
+def _subcommand_modules() -> list:
+    """The subcommand modules in the order of :data:`SUBCOMMANDS` (each is thin: it imports the library lazily)."""
+    from xclz_geo.cli import areas, boundaries, convert, digitize, efficiency, landuse, locate, report
+    from xclz_geo.cli import map as map_
+
+    modules = {
+        "areas": areas, "digitize": digitize, "boundaries": boundaries, "locate": locate, "convert": convert,
+        "map": map_, "landuse": landuse, "efficiency": efficiency, "report": report,
+    }
+    return [modules[name] for name in SUBCOMMANDS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,9 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     controls), 3 internal error, 130 stopped by Ctrl-C (SIGINT), 143 stopped by SIGTERM. Every error is one
     line on stderr; warnings are one line each, each distinct warning once.
     """
-    from ..atomic import install_signal_handlers
-    from ..errors import Interrupted, XclzGeoError
-    from ._common import input_paths, one_line
+    from xclz_geo._atomic import install_signal_handlers
+    from xclz_geo.errors import Interrupted, XclzGeoError
+    from xclz_geo.cli._common import input_paths, one_line
 
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_boundaries_option, check_output_folder, input_paths, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, check_output_folder, input_paths, load_zone, print_json, progress
 
-#: steps :func:`xclz_geo.report.build_report` announces (for the progress bar)
+#: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 11
 
 
@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _declared(items: list[str]) -> dict[str, str]:
-    from ..errors import InputDataError
-    from ..zone import QUALITY_LEVELS
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS
 
     out: dict[str, str] = {}
     for item in items:
@@ -59,8 +59,8 @@ def _declared(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..io import atomic_output_set
-    from ..report import DEFAULT_BASENAME, SAMPLE_RASTER_CLASSES, build_report, sample_inputs
+    from xclz_geo.io import atomic_output_set
+    from xclz_geo.outputs.report import DEFAULT_BASENAME, SAMPLE_RASTER_CLASSES, build_report, sample_inputs
 
     # the HTML, XLSX and GeoPackage of one run: written into a temporary folder inside --out, moved in together
     members = [f"{DEFAULT_BASENAME}{ext}" for ext in (".html", ".xlsx", ".gpkg")]

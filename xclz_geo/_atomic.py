@@ -1,4 +1,6 @@
-"""Outputs that appear whole or not at all, as a set, and runs that stop cleanly.
+"""Outputs that appear whole or not at all, as a set, and runs that stop cleanly (used through :mod:`xclz_geo.io`).
+
+Imports only :mod:`xclz_geo.errors` (it sits below ``io`` in the package layers).
 
 * :func:`temp_sibling` — a hidden temporary name beside a target, unique per process and call
   (``.report.12345-9f3a1c2e.tmp.html``), so two runs never share a temporary file.
@@ -30,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from .errors import Interrupted, OutputLockedError, OutputPathError
+from xclz_geo.errors import Interrupted, OutputLockedError, OutputPathError
 
 #: prefix of the temporary folder of an output set (inside the target folder)
 STAGING_PREFIX = ".xclz-geo-tmp-"

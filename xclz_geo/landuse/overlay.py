@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import units
-from .errors import CRSError, DataQualityWarning, GeometryRepairWarning, InputDataError, InputFileError
+from xclz_geo import units
+from xclz_geo.errors import CRSError, DataQualityWarning, GeometryRepairWarning, InputDataError, InputFileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from .zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
 #: code schemes and their table files in ``data/landuse/``
 SCHEMES: dict[str, str] = {
@@ -77,7 +77,7 @@ _MIN_PIECE_M2 = 1e-6
 
 
 def _table_path(name: str) -> Path:
-    from .datasets import data_path
+    from xclz_geo.datasets import data_path
 
     return data_path("landuse", name)
 
@@ -715,7 +715,7 @@ def _prepare_polygons(geoms: Any, *, source: str, label: str) -> tuple[np.ndarra
 def _read_parcels(parcels: Any, *, layer: str | None, encoding: str | None) -> tuple["gpd.GeoDataFrame", str]:
     import geopandas as gpd
 
-    from .io import read_vector
+    from xclz_geo.io import read_vector
 
     if isinstance(parcels, gpd.GeoDataFrame):
         return parcels, "parcels table"
@@ -788,6 +788,7 @@ def landuse_by_part(
     """
     import pandas as pd
     import shapely
+    from xclz_geo.geo import crs as _crs_mod
 
     if level not in (1, 2, 3):
         raise InputDataError(f"level must be 1, 2 or 3, not {level!r}")
@@ -808,8 +809,18 @@ def landuse_by_part(
             DataQualityWarning,
             stacklevel=2,
         )
+    # coordinates that cannot be data in the layer's CRS (lon 573000 in EPSG:4490, latitude 95) are invalid,
+    # not "outside the zone" (xclz_geo.crs.coordinate_problems)
+    bad_xy = _crs_mod.coordinate_problems(gdf.geometry.values, crs=gdf.crs) if n and gdf.crs is not None else np.full(n, "", dtype=object)
+    if (bad_xy != "").any():
+        first = int(np.flatnonzero(bad_xy != "")[0])
+        warnings.warn(f"{source}: {int((bad_xy != '').sum())} parcel(s) with invalid coordinates (first at row {first}: "
+                      f"{bad_xy[first]}); they are counted as 'invalid coordinates'", DataQualityWarning, stacklevel=2)
+        gdf = gdf.copy()
+        gdf.loc[gdf.index[bad_xy != ""], gdf.geometry.name] = None
     geoms_gk = gdf.geometry.to_crs(gk).values if n else np.array([], dtype=object)
     geoms, gstatus = _prepare_polygons(np.asarray(geoms_gk, dtype=object), source=source, label="parcel")
+    gstatus = np.where(bad_xy != "", "invalid coordinates", gstatus)
     usable = np.array([g is not None for g in geoms], dtype=bool)
     parcel_area = np.zeros(n)
     parcel_area[usable] = shapely.area(geoms[usable])
@@ -1138,7 +1149,7 @@ def _class_table(classes: Any) -> tuple["pd.DataFrame | None", str]:
         df = _read_data_csv(RASTER_CLASS_TABLES[key])
         label = f"built-in {key} (data/landuse/{RASTER_CLASS_TABLES[key]})"
     elif isinstance(classes, (str, Path)):
-        from .io import read_table
+        from xclz_geo.io import read_table
 
         df = read_table(classes, dtype=str, comment="#")
         label = str(classes)
@@ -1280,7 +1291,7 @@ def landcover_by_polygons(
     from rasterio.windows import Window
     from rasterio.transform import Affine
 
-    from . import crs as _crs
+    from xclz_geo.geo import crs as _crs
 
     if isinstance(polygons, gpd.GeoSeries):
         polygons = gpd.GeoDataFrame(geometry=polygons)
