@@ -123,3 +123,23 @@ def test_declared_quality_replaces_unlabelled(tmp_path, boundaries_file, run_cli
     assert code == 0, err
     ent = next(i for i in json.loads(stdout)["inputs"] if i["name"].startswith("enterprises"))
     assert ent["quality"] == "surveyed"
+
+
+def test_report_with_parcels_where_nothing_is_underused(tmp_path, boundaries_file, run_cli, synthetic_boundaries):
+    """Issue 13 R2: an empty under-used list is a normal outcome (exit 0, the three files)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    x0, y0, _, _ = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[0].bounds
+    for name, geoms in (("inside", [box(x0, y0, x0 + 200, y0 + 100)]),  # healthy: 容积率 1.5, 建筑系数 40 %
+                        ("outside", [box(x0 - 5000, y0 - 5000, x0 - 4800, y0 - 4900)])):  # nothing to check
+        p = tmp_path / f"{name}.gpkg"
+        gpd.GeoDataFrame({"地块编号": ["A"], "DLBM": ["0601"], "行业代码": ["3484"], "总建筑面积": [30000.0],
+                          "建筑基底面积": [8000.0]}, geometry=geoms, crs="EPSG:4549").to_file(p, driver="GPKG")
+        out = tmp_path / f"out_{name}"
+        code, stdout, err = run_cli("report", "--boundaries", str(boundaries_file), "--parcels", str(p), "--out", str(out),
+                                    "--no-samples")
+        assert code == 0, err
+        assert "internal error" not in err
+        assert (out / "land_efficiency_report.html").exists() and (out / "land_efficiency_report.xlsx").exists()
+        assert "0.0 亩" in stdout

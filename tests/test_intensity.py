@@ -291,3 +291,16 @@ def test_bundled_landuse_sample_runs():
     assert r.summary["quality"] == "synthetic"
     u = underused(parcels=g)
     assert u.summary["by_flag"]["idle"]["count"] == int((g["供地状态"] == "闲置").sum())
+
+
+def test_nothing_underused_is_a_normal_outcome(synthetic_zone):
+    # healthy parcels only (P1 meets every minimum, P2 is residential): no flag, an empty layer, no error
+    healthy = layer().iloc[:2]
+    u = underused(parcels=healthy, rules=UnderusedRules(tax_share_of_median=None))
+    assert u.summary["underused"] == 0 and len(u.layer) == 0 and u.total_freeable_mu == 0.0
+    # nothing checked at all: parcels far outside the zone (issue 13 R2: this raised ValueError)
+    far = healthy.set_geometry(healthy.geometry.translate(-100_000, -100_000))
+    u = underused(parcels=far, zone=synthetic_zone)
+    assert u.summary["checked"] == 0 and u.summary["underused"] == 0
+    assert len(u.layer) == 0 and u.layer.crs.to_epsg() == 4490
+    assert u.summary["by_flag"]["idle"]["count"] == 0

@@ -747,11 +747,12 @@ def underused(
     t["far_min_confirmed"] = far_conf
     t["coverage_min_pct"] = thr_cov
     t["tax_threshold_per_mu"] = tax_thr
-    t["flags"] = flags
-    t["underused"] = t["flags"].ne("")
-    t["freeable_mu"] = free
-    t["reason"] = reasons
-    layer = gpd.GeoDataFrame(t.copy(), geometry=geoms if geoms else None, crs=_crs.CGCS2000_GEOGRAPHIC)
+    t["flags"] = pd.Series(flags, index=t.index, dtype=object)
+    t["underused"] = t["flags"].ne("").astype(bool)
+    t["freeable_mu"] = pd.Series(free, index=t.index, dtype=float)
+    t["reason"] = pd.Series(reasons, index=t.index, dtype=object)
+    # nothing checked or nothing under-used is a normal outcome: an empty layer, never an error
+    layer = gpd.GeoDataFrame(t.copy(), geometry=gpd.GeoSeries(geoms, index=t.index, crs=_crs.CGCS2000_GEOGRAPHIC))
     layer = layer[layer["underused"] & layer.geometry.notna()].reset_index(drop=True)
     total = float(t["freeable_mu"].sum())
     by_flag = {f: {"count": int(t["flags"].str.contains(f).sum()),
