@@ -411,7 +411,9 @@ def test_profile_not_toml_and_missing(tmp_path):
 def test_template_roundtrip(tmp_path):
     p = template(tmp_path / "t.xlsx")
     sheets = pd.read_excel(p, sheet_name=None)
-    assert set(sheets) == {"企业数据", "说明"}
+    assert set(sheets) == {"企业数据", "说明", "字段别名"}
+    aliases = sheets["字段别名"]
+    assert "JZJDMJ" in "、".join(aliases["DBF 短名 (≤10 字节 GBK)"]) and "GDZCTZ" in "、".join(aliases["DBF 短名 (≤10 字节 GBK)"])
     headers = list(sheets["企业数据"].columns)
     assert "统一社会信用代码" in headers and "用地面积(亩)" in headers and "实缴税金(万元)" in headers
     assert "主要污染物排放当量(吨)" in headers and "经度" in headers

@@ -653,6 +653,8 @@ def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
                 "每个独立法人一行；不要合并单元格；数值列只填数字（不要写“约”“万元”等文字）。",
                 "用地面积 以亩为单位；表头写成 用地面积(平方米) 或 用地面积(公顷) 时自动换算。金额以万元为单位（表头写 (元) 时自动换算）。",
                 "未识别的表头会被列出并原样保留在输出中，不参与计算。",
+                "Shapefile(.dbf) 字段名最多 10 字节：可用“字段别名”表中的短名（如 JZJDMJ、GDZCTZ），被截断的中文名（如 建筑基底面）也能识别；"
+                "其他列名用 --field 字段名=列名 指定。",
                 "评价方法见 data/methods/README.md；权重未经核实（confirmed = false）的方法，结果中会注明。",
             ]
         }
@@ -664,6 +666,10 @@ def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
             pd.DataFrame(columns=[f.header_zh for f in flds]).to_excel(xw, sheet_name="企业数据", index=False)
             notes.to_excel(xw, sheet_name="说明", index=False)
             general.to_excel(xw, sheet_name="说明", index=False, startrow=len(notes) + 2)
+            from .fieldnames import alias_rows
+
+            # Chinese, English and DBF-safe short names (≤ 10 bytes GBK) of every input field
+            pd.DataFrame(alias_rows()).to_excel(xw, sheet_name="字段别名", index=False)
             from openpyxl.utils import get_column_letter
 
             ws = xw.sheets["企业数据"]
