@@ -210,3 +210,19 @@ def test_level_2_rolls_suffixed_codes_to_their_parent_by_the_tables(capsys, boun
     assert got["06"] == pytest.approx(areas["0508"] + areas["0601"], rel=1e-9)
     assert got["05"] == pytest.approx(areas["05H1"], rel=1e-9)
     assert got["08"] == pytest.approx(areas["0810"] + areas["08H1"], rel=1e-9)
+
+
+def test_field_option_names_the_code_column(capsys, tmp_path, boundaries_file, synthetic_boundaries):
+    x0, y0, _, _ = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[0].bounds
+    gdf = gpd.GeoDataFrame({"MYCODE": ["0601", "0508"]}, geometry=[box(x0, y0, x0 + 100, y0 + 100), box(x0 + 100, y0, x0 + 200, y0 + 100)],
+                           crs="EPSG:4549")
+    p = tmp_path / "odd.gpkg"
+    gdf.to_file(p, driver="GPKG")
+    rc, _, err = run(capsys, "landuse", "--parcels", str(p), "--boundaries", str(boundaries_file), "--json")
+    assert rc == 2 and "MYCODE" in err  # the code field is not found; the message lists the fields
+    rc, out, _ = run(capsys, "landuse", "--parcels", str(p), "--boundaries", str(boundaries_file), "--json", "--field", "地类编码=MYCODE")
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["method"]["code_field"] == "MYCODE"
+    rc, _, err = run(capsys, "landuse", "--parcels", str(p), "--boundaries", str(boundaries_file), "--field", "税收=MYCODE")
+    assert rc == 2 and "not a field this command uses" in err
