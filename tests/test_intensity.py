@@ -132,7 +132,7 @@ def test_buildings_fill_floor_area():
 def test_bad_ledger_class_and_numbers_are_named():
     g = layer()
     g.loc[2, "统计类别"] = "Z9"
-    with pytest.raises(InputDataError, match="Z9"):
+    with pytest.raises(InputDataError, match=r"feature 3 \(地块编号 P3\): 统计类别 'Z9'"):
         intensity(g)
     g = layer()
     g["税收(万元)"] = g["税收(万元)"].astype(object)

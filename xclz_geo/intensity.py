@@ -270,7 +270,7 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels",
             bad = out[key].notna() & num.isna() & out[key].astype(str).str.strip().ne("")
             if bad.any():
                 i = out.index[bad][0]
-                raise InputDataError(f"{source}: row {i}: {zh} {out.at[i, key]!r} is not a number")
+                raise InputDataError(f"{source}: {_row_label(out, i)}: {zh} {out.at[i, key]!r} is not a number")
             out[key] = num.astype(float)
         elif kind == "bool":
             out[key] = out[key].map(_to_bool)
@@ -281,7 +281,7 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels",
     if bad.any():
         i = out.index[bad][0]
         raise InputDataError(
-            f"{source}: row {i}: 统计类别 {out.at[i, 'ledger_class']!r} is not a TD/T 1029 ledger class; use one of {', '.join(LEDGER_CLASSES)}"
+            f"{source}: {_row_label(out, i)}: 统计类别 {out.at[i, 'ledger_class']!r} is not a TD/T 1029 ledger class; use one of {', '.join(LEDGER_CLASSES)}"
         )
     if out["parcel_id"].isna().all():
         out["parcel_id"] = [f"P{i + 1}" for i in range(len(out))]
@@ -307,6 +307,14 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels",
     return res
 
 
+def _row_label(df: "pd.DataFrame", i: Any) -> str:
+    """``feature 3 (地块编号 P3)``: the row counted from 1 as in a GIS attribute table, and its parcel id when it has one."""
+    pos = df.index.get_loc(i) if i in df.index else i
+    pid = df.at[i, "parcel_id"] if "parcel_id" in df.columns else None
+    pid_txt = f" (地块编号 {pid})" if isinstance(pid, str) and pid else ""
+    return f"feature {int(pos) + 1}{pid_txt}"
+
+
 #: 供地状态 values → (supplied, idle, built)
 SUPPLY_STATUS = {
     "已建成": (True, False, True), "已供应已建成": (True, False, True),
@@ -323,7 +331,7 @@ def _apply_supply_status(out: "pd.DataFrame", source: str) -> None:
     bad = st.notna() & ~st.isin(list(SUPPLY_STATUS))
     if bad.any():
         i = out.index[bad][0]
-        raise InputDataError(f"{source}: row {i}: 供地状态 {st[i]!r} is not one of {', '.join(SUPPLY_STATUS)}")
+        raise InputDataError(f"{source}: {_row_label(out, i)}: 供地状态 {st[i]!r} is not one of {', '.join(SUPPLY_STATUS)}")
     known = st.notna()
     sup = st.map(lambda v: SUPPLY_STATUS[v][0] if v in SUPPLY_STATUS else False)
     idl = st.map(lambda v: SUPPLY_STATUS[v][1] if v in SUPPLY_STATUS else False)
