@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
-from .errors import InputDataError
+from xclz_geo.errors import InputDataError
 
 #: contexts: the enterprise table of ``efficiency``, the parcel layer of the TD/T 1029 indicators,
 #: the code/name fields of ``landuse``

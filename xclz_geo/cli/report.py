@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
-#: steps :func:`xclz_geo.report.build_report` announces (for the progress bar)
+#: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 11
 
 
@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _declared(items: list[str]) -> dict[str, str]:
-    from ..errors import InputDataError
-    from ..zone import QUALITY_LEVELS
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS
 
     out: dict[str, str] = {}
     for item in items:
@@ -62,7 +62,7 @@ def _declared(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fieldnames import check_field_names, parse_field_args, use_field_map
+    from xclz_geo.fieldnames import check_field_names, parse_field_args, use_field_map
 
     fmap = parse_field_args(getattr(args, "field", None))
     check_field_names(fmap, ("efficiency", "parcels", "landuse"))
@@ -74,14 +74,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _is_code_name(name: str) -> bool:
-    from ..fieldnames import names_for, norm
+    from xclz_geo.fieldnames import names_for, norm
 
     f = next(f for f in names_for("landuse") if f.key == "code")
     return norm(name) in {norm(f.name_zh), norm(f.name_en), *(norm(s) for s in f.short)}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
+    from xclz_geo.outputs.report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
 
     declared = _declared(args.data_quality)
     zone = load_zone(args)

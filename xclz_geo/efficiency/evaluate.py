@@ -65,13 +65,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .errors import DataQualityWarning, InputDataError, InputFileError, MethodProfileError
+from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError, MethodProfileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from .zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
 STATUSES = ("evaluated", "not_evaluated", "invalid")
 GROUPS = ("above_scale", "below_scale")
@@ -184,7 +184,7 @@ def _split_unit(h: str) -> tuple[str, str | None]:
 
 
 def _alias_index() -> dict[str, str]:
-    from .fieldnames import short_aliases
+    from xclz_geo.fieldnames import short_aliases
 
     idx: dict[str, str] = {}
     for f in FIELDS:
@@ -246,7 +246,7 @@ def _unit_factor(key: str, unit: str | None) -> float | None:
 def _apply_field_map(cm: ColumnMap, headers: list[str], field_map: Mapping[str, str], *, strict: bool, where: str) -> set[str]:
     """Map ``--field NAME=COLUMN`` entries first; returns the headers taken. NAME may carry a unit
     (``用地面积(平方米)=MJ``), which sets the conversion factor."""
-    from .fieldnames import resolve
+    from xclz_geo.fieldnames import resolve
 
     taken: set[str] = set()
     norm_headers = {_norm_header(h): h for h in headers}
@@ -289,7 +289,7 @@ def map_columns(headers: Iterable[Any], *, field_map: Mapping[str, str] | None =
     Headers that match nothing are listed in ``unknown``; a second header for a field already
     mapped is listed in ``duplicates``.
     """
-    from .fieldnames import truncated_match
+    from xclz_geo.fieldnames import truncated_match
 
     cm = ColumnMap()
     headers = [str(h) for h in headers]
@@ -446,7 +446,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
     """
     import pandas as pd
 
-    from .io import read_table
+    from xclz_geo.io import read_table
 
     if isinstance(source, pd.DataFrame):
         raw = source.reset_index(drop=True).copy()
@@ -457,7 +457,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
             raw = read_table(source)
         elif suffix in (".csv", ".txt"):
             # the fast C parser when the header line shows the separator; else io's sniffing parser
-            from .io import detect_text_encoding
+            from xclz_geo.io import detect_text_encoding
 
             enc = detect_text_encoding(source)
             with open(source, encoding=enc, errors="replace") as fh:
@@ -469,7 +469,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
             raw = read_table(source, sheet=sheet, dtype=str, keep_default_na=False)
         where = str(source)
     raw.columns = [str(c) for c in raw.columns]
-    from .fieldnames import active_field_map
+    from xclz_geo.fieldnames import active_field_map
 
     strict = field_map is not None
     cm = map_columns(raw.columns, field_map=field_map if strict else active_field_map(), strict=strict, where=where)
@@ -574,7 +574,7 @@ def spreadsheet_rows(table: EnterpriseTable, positions: Iterable[int]) -> str:
 def missing_fields(prof: "MethodProfile", table: EnterpriseTable) -> list[dict[str, Any]]:
     """Inputs of the method's indicators that have no column in the table: which indicators
     are empty for every firm because of it, and how to supply it."""
-    from .fieldnames import how_to_supply
+    from xclz_geo.fieldnames import how_to_supply
 
     out: dict[str, dict[str, Any]] = {}
     for iid in prof.indicator_ids:
@@ -666,7 +666,7 @@ def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
             pd.DataFrame(columns=[f.header_zh for f in flds]).to_excel(xw, sheet_name="企业数据", index=False)
             notes.to_excel(xw, sheet_name="说明", index=False)
             general.to_excel(xw, sheet_name="说明", index=False, startrow=len(notes) + 2)
-            from .fieldnames import alias_rows
+            from xclz_geo.fieldnames import alias_rows
 
             # Chinese, English and DBF-safe short names (≤ 10 bytes GBK) of every input field
             pd.DataFrame(alias_rows()).to_excel(xw, sheet_name="字段别名", index=False)
@@ -1036,7 +1036,7 @@ def load_method(name_or_path: "str | Path | MethodProfile" = "anhui") -> MethodP
     MethodProfileError
         Not valid TOML, or a key is missing or malformed (the key is named).
     """
-    from .datasets import data_path
+    from xclz_geo.datasets import data_path
 
     if isinstance(name_or_path, MethodProfile):
         return name_or_path
@@ -1068,7 +1068,7 @@ def load_benchmarks(source: "str | Path | pd.DataFrame | Mapping[str, Any]") -> 
     """
     import pandas as pd
 
-    from .io import read_table
+    from xclz_geo.io import read_table
 
     if isinstance(source, Mapping):
         out: dict[tuple[str, str], float] = {}
@@ -1204,7 +1204,7 @@ class EvaluationResult:
         import geopandas as gpd
         import numpy as np
 
-        from .crs import convert_datum, in_china
+        from xclz_geo.geo.crs import convert_datum, in_china
 
         d = self.table.data if self.table is not None else None
         n = len(self.scores)
@@ -1289,7 +1289,7 @@ def evaluate(
     method
         ``"anhui"`` (default), ``"zhejiang"``, a profile path or a :class:`MethodProfile`.
     zone
-        When given, firms are located by 经度/纬度 (through :func:`xclz_geo.locate.locate`) or by
+        When given, firms are located by 经度/纬度 (through :func:`xclz_geo.geo.locate.locate`) or by
         地块编号 joined to ``parcels``, and summarised per block and part.
     parcels
         Parcel layer with a ``parcel_id`` column; its ``block_id``/``part_id`` are used when present,
@@ -1508,7 +1508,7 @@ def _locate_firms(d: "pd.DataFrame", zone: "Zone", *, parcels: "gpd.GeoDataFrame
     import numpy as np
     import pandas as pd
 
-    from .locate import locate
+    from xclz_geo.geo.locate import locate
 
     out = pd.DataFrame({"block_id": [None] * len(d), "part_id": [None] * len(d), "locate_status": ["no location"] * len(d)},
                        index=d.index, dtype=object)
@@ -1545,7 +1545,7 @@ def _parcel_parts(parcels: "gpd.GeoDataFrame", zone: "Zone") -> dict[str, tuple[
 
     if {"part_id", "block_id"} <= set(parcels.columns):
         return {str(r.parcel_id): (r.block_id, r.part_id, "by parcel") for r in parcels.itertuples()}
-    from .locate import locate
+    from xclz_geo.geo.locate import locate
 
     pts = parcels.geometry.representative_point().to_crs("EPSG:4326")
     df = pd.DataFrame({"lon": pts.x.to_numpy(), "lat": pts.y.to_numpy()})
@@ -1590,7 +1590,7 @@ def _agg(df: "pd.DataFrame", keys: list[str], labels: list[str] | None = None) -
 def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table: EnterpriseTable,
              group_stats: dict[str, Any], zone: "Zone | None", locinfo: dict[str, Any] | None) -> dict[str, Any]:
 
-    from .intensity import industry_names
+    from xclz_geo.efficiency.intensity import industry_names
 
     ev = out[out["status"] == "evaluated"].copy()
     ev["_land"] = d.loc[ev.index, "land_mu"]
