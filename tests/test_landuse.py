@@ -490,3 +490,14 @@ def test_roll_up_rules_are_data():
     assert sd.get("0301Z") == (None, "unknown")
     df = lu.classify_codes(["08H1", "0301Z"], scheme="gbt21010")
     assert list(df["status"]) == ["variant", "unknown"]
+
+
+def test_parcels_with_impossible_coordinates_are_invalid_not_outside(synthetic_zone):
+    g = synthetic_zone.parts.geometry.iloc[0].centroid
+    parcels = gpd.GeoDataFrame({"DLBM": ["0601", "0601", "0601"]},
+                               geometry=[box(g.x - 0.001, g.y - 0.001, g.x + 0.001, g.y + 0.001),
+                                         box(573000, 30.9, 573000.01, 30.91), box(g.x, 95.0, g.x + 0.01, 95.01)],
+                               crs="EPSG:4490")
+    with pytest.warns(DataQualityWarning, match="2 parcel\\(s\\) with invalid coordinates \\(first at row 1: longitude"):
+        res = lu.landuse_by_part(synthetic_zone, parcels, scheme="sandiao")
+    assert res.parcels["status"].tolist() == ["inside", "invalid coordinates", "invalid coordinates"]
