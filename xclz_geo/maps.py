@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import json
 import math
 import os
@@ -61,6 +60,7 @@ import numpy as np
 
 from . import crs as _crs
 from .errors import BasemapError, DatumError, InputDataError, MapAssetError
+from .html_safe import add_csp, css_colour, escape_html, js_literal, tile_origins
 
 if TYPE_CHECKING:
     import folium
@@ -227,12 +227,13 @@ ASSETS = {
 
 
 def _esc(v: Any) -> str:
-    return html.escape("" if v is None else str(v), quote=True)
+    """Text → HTML (:func:`xclz_geo.html_safe.escape_html`, the one escaping helper of maps and reports)."""
+    return escape_html(v)
 
 
 def _js(obj: Any) -> str:
-    """JSON for embedding in a <script>: compact, Chinese kept, ``</`` escaped."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    """A literal for embedding in a <script> (:func:`xclz_geo.html_safe.js_literal`: ``<``, ``>``, ``&`` escaped)."""
+    return js_literal(obj)
 
 
 def _fmt(v: float | None, spec: str, unit: str = "") -> str:
@@ -304,6 +305,19 @@ def resolve_tianditu_key(explicit: str | None = None) -> str:
             "copy the 32-character browser key from the Tianditu console"
         )
     return key
+
+
+def tianditu_key_notice(basemap: str | None, path: str | Path, *, source: str = TIANDITU_KEY_ENV) -> str | None:
+    """One line saying that a Tianditu key is written into ``path`` (``None`` for basemaps without a key).
+
+    A Tianditu *browser* key must sit in the page's tile URLs; anyone who gets the file can read it
+    and use it (within the key's domain/IP whitelist). The commands print this line on every run
+    that writes a key; the key itself is never printed.
+    """
+    if basemap is None or not get_basemap(basemap).needs_key:
+        return None
+    return (f"the Tianditu key (from {source}) is written into {path} (in its tile URLs, readable by anyone "
+            "who gets the file); share it only where the key may be used, or use --basemap none/osm/gaode")
 
 
 def get_basemap(name: str) -> Basemap:
@@ -476,7 +490,7 @@ def _elements() -> dict[str, type]:
         return _ELEMENTS
     from branca.element import MacroElement
     from folium.elements import JSCSSMixin
-    from folium.map import Layer
+    from folium.map import Layer, LayerControl
     from folium.template import Template
 
     class JsLayer(Layer):
@@ -531,7 +545,19 @@ def _elements() -> dict[str, type]:
             js = self.js() if callable(self.js) else self.js
             return js.replace("{map}", self._parent.get_name())
 
-    _ELEMENTS.update(JsLayer=JsLayer, ClusterLayer=ClusterLayer, Script=Script)
+    class SafeLayerControl(LayerControl):
+        """folium's layer control with every layer name escaped (Leaflet inserts the names as HTML)."""
+
+        def render(self, **kwargs: Any) -> None:
+            self.reset()
+            for item in self._parent._children.values():
+                if not isinstance(item, Layer) or not item.control:
+                    continue
+                names = self.overlays if item.overlay else self.base_layers
+                names[escape_html(item.layer_name)] = item.get_name()
+            MacroElement.render(self, **kwargs)
+
+    _ELEMENTS.update(JsLayer=JsLayer, ClusterLayer=ClusterLayer, Script=Script, LayerControl=SafeLayerControl)
     return _ELEMENTS
 
 
@@ -1120,7 +1146,7 @@ def zone_map(
     )
     # the legend is written when the page is rendered, so layers added by add_layer() are in it
     E["Script"](lambda: controls.replace("__LEGEND_HTML__", _js(legend.html())), css=_BASE_CSS, name="XclzControls").add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    E["LayerControl"](collapsed=False, position="topright").add_to(m)
     E["Script"](_READY_JS, name="XclzReady").add_to(m)
     m.xclz_info = {  # type: ignore[attr-defined]
         "basemap": bm.name,
@@ -1178,7 +1204,7 @@ class LegendEntry:
         """The legend line as HTML."""
         if self.colour is None:
             return f'<div class="note caveat">{_esc(self.label)}</div>'
-        c = _esc(self.colour)
+        c = _esc(css_colour(self.colour))
         if self.shape == "swatch":
             sym = f'<span class="sw" style="background:{c};opacity:.75;border:1px solid #333"></span>'
         elif self.shape == "line":
@@ -1439,13 +1465,36 @@ def inline_assets(page: str) -> str:
     return page
 
 
+def map_tile_origins(m: "folium.Map") -> list[str]:
+    """The origins the tile layers of a map load images from (empty for ``basemap="none"``)."""
+    import folium
+
+    out: list[str] = []
+    for child in m._children.values():
+        if isinstance(child, folium.TileLayer) and isinstance(getattr(child, "tiles", None), str):
+            subs = child.options.get("subdomains") or "abc"
+            out += tile_origins(child.tiles, subs)
+    return list(dict.fromkeys(out))
+
+
 def render_html(m: "folium.Map", *, inline: bool = True) -> str:
-    """The map's full HTML page (assets inlined unless ``inline=False``)."""
+    """The map's full HTML page (assets inlined unless ``inline=False``), with its Content-Security-Policy.
+
+    The policy (:func:`xclz_geo.html_safe.add_csp`) allows the page's own inline scripts and styles
+    by hash, images from ``data:``/``blob:`` and the basemap's tile servers only, and nothing else;
+    with ``inline=False`` also the CDN scripts and stylesheets the page links (and images from
+    their hosts, which Leaflet's stylesheet uses).
+    """
     page = m.get_root().render()
     title = getattr(m, "xclz_info", {}).get("title")
     if title:
         page = page.replace("<head>", f"<head>\n    <title>{_esc(title)}</title>", 1)
-    return inline_assets(page) if inline else page
+    if inline:
+        page = inline_assets(page)
+    script_urls = _SCRIPT_RE.findall(page)
+    style_urls = _LINK_RE.findall(page)
+    imgs = map_tile_origins(m) + [o for u in style_urls for o in tile_origins(u)]
+    return add_csp(page, img_origins=imgs, script_urls=script_urls, style_urls=style_urls)
 
 
 def save_map(m: "folium.Map", path: str | Path, *, inline_assets: bool = True) -> Path:
@@ -1501,10 +1550,12 @@ __all__ = [
     "gcj02_shift_m",
     "get_basemap",
     "inline_assets",
+    "map_tile_origins",
     "popup_table",
     "render_html",
     "save_map",
     "site_lonlat",
     "resolve_tianditu_key",
+    "tianditu_key_notice",
     "zone_map",
 ]
