@@ -1071,7 +1071,7 @@ def rename_stale_result_columns(frame: Any, *, source: str = "table") -> tuple[A
 
     from .errors import DataQualityWarning
 
-    arrow = not hasattr(frame, "columns") and hasattr(frame, "rename_columns")  # a pyarrow Table/RecordBatch
+    arrow = hasattr(frame, "schema") and hasattr(frame, "rename_columns")  # a pyarrow Table/RecordBatch
     names = list(frame.schema.names) if arrow else list(frame.columns)
     renamed = stale_result_names(names)
     if not renamed:
