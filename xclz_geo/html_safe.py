@@ -175,7 +175,6 @@ def content_security_policy(
         "style-src-attr 'unsafe-inline'",
         "img-src " + " ".join(dict.fromkeys(["data:", "blob:", *img_origins])),
         "connect-src 'none'",
-        "frame-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",
     ])
