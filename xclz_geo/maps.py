@@ -1305,14 +1305,15 @@ def add_layer(
     gdf
         The layer, in any CRS (it must have one).
     name
-        Name in the layer control.
+        Name in the layer control (text: escaped there, like every layer name).
     style
         Leaflet path options (``color``, ``weight``, ``fillColor``, ``fillOpacity``, ``radius`` for
         points, ``dashArray`` …): one mapping for every feature, or one per row.
     popups
-        HTML of each row's popup (e.g. from :func:`popup_table`); ``None`` for no popups.
+        HTML of each row's popup (e.g. from :func:`popup_table`, which escapes); ``None`` for no popups.
+        User text in it must be escaped (:func:`xclz_geo.html_safe.escape_html`).
     tooltips
-        HTML of each row's hover tooltip; ``None`` for none.
+        HTML of each row's hover tooltip (user text escaped, as for ``popups``); ``None`` for none.
     quality
         Quality label of the data (``synthetic``, ``schematic`` …); appended to the name as
         ``"name · quality"`` so the layer control says what the data are.
@@ -1324,7 +1325,8 @@ def add_layer(
     show
         Whether the layer is switched on when the map opens.
     attribution
-        Attribution HTML of the data (shown while the layer is on).
+        Attribution HTML of the data (shown while the layer is on); written by the program, never
+        user text (escape that with :func:`xclz_geo.html_safe.escape_html`).
     popup_max_width_px
         Maximum popup width in pixels.
 
