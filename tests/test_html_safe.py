@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 from conftest import make_synthetic_boundaries
 
-from xclz_geo import html_safe as hs
+from xclz_geo.outputs import html_safe as hs
 from xclz_geo.cli.main import main
 from xclz_geo.datasets import data_path
 from xclz_geo.errors import DataQualityWarning
-from xclz_geo.locate import rename_stale_result_columns, stale_result_names
+from xclz_geo.geo.locate import rename_stale_result_columns, stale_result_names
 
 #: payloads: an event handler, a script element, an attribute break-out; each sets a flag or the title
 P_IMG = "<img src=x onerror=\"document.title='pwned';window.xclzPwned=1\">"
@@ -131,7 +131,7 @@ def test_unknown_quality_label_warned_once_with_file_and_column():
 
 
 def test_known_qualities_are_the_zone_vocabulary():
-    from xclz_geo.zone import QUALITY_LEVELS
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS
 
     assert hs.KNOWN_QUALITIES == tuple(QUALITY_LEVELS)
 
@@ -208,7 +208,7 @@ def test_map_sites_recomputes_status_and_escapes_everything(tmp_path, capsys):
 
 
 def test_stale_status_in_zone_map_layer_names_is_escaped(synthetic_zone):
-    from xclz_geo.maps import render_html, zone_map
+    from xclz_geo.outputs.maps import render_html, zone_map
 
     sites = pd.DataFrame({"lon": [118.775, 119.465], "lat": [30.915, 30.895], "status": [P_IMG, P_SCRIPT]})
     page = render_html(zone_map(synthetic_zone, sites=sites))
@@ -298,7 +298,7 @@ def test_report_and_its_map_carry_a_csp_without_external_origins(hostile_report)
     ("gaode", [f"https://webrd0{i}.is.autonavi.com" for i in range(1, 5)]),
 ])
 def test_map_csp_allows_only_the_chosen_tile_server(synthetic_zone, basemap, origins):
-    from xclz_geo.maps import render_html, zone_map
+    from xclz_geo.outputs.maps import render_html, zone_map
 
     page = render_html(zone_map(synthetic_zone, basemap=basemap, tianditu_key="abcdef0123456789"))
     pol = hs.read_csp(page)
@@ -307,7 +307,7 @@ def test_map_csp_allows_only_the_chosen_tile_server(synthetic_zone, basemap, ori
 
 
 def test_cdn_map_csp_allows_exactly_the_linked_files(synthetic_zone):
-    from xclz_geo.maps import LEAFLET_CSS_CDN, LEAFLET_JS_CDN, render_html, zone_map
+    from xclz_geo.outputs.maps import LEAFLET_CSS_CDN, LEAFLET_JS_CDN, render_html, zone_map
 
     pol = hs.read_csp(render_html(zone_map(synthetic_zone), inline=False))
     assert LEAFLET_JS_CDN in pol["script-src"] and LEAFLET_CSS_CDN in pol["style-src"]

@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from test_html_safe import P_FILE, P_IMG, P_SCRIPT, make_hostile_inputs
 
-from xclz_geo.browser import HeadlessBrowser, browser_unavailable_reason
+from xclz_geo.outputs.browser import HeadlessBrowser, browser_unavailable_reason
 from xclz_geo.cli.main import main
-from xclz_geo.maps import save_map, zone_map
+from xclz_geo.outputs.maps import save_map, zone_map
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,7 @@ def pages(tmp_path_factory):
     import contextlib
     import io
 
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     d = tmp_path_factory.mktemp("hostile_browser")
     f = make_hostile_inputs(d / "in")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import add_boundaries_option, dumps_json, print_json
+from xclz_geo.cli._common import add_boundaries_option, dumps_json, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,10 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
+    from xclz_geo.errors import InputDataError
 
     if args.action == "template":
-        from ..efficiency import template
+        from xclz_geo.efficiency.evaluate import template
 
         if not args.out:
             raise InputDataError("efficiency template: give --out FILE.xlsx")
@@ -61,10 +61,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..efficiency import evaluate, load_method, read_enterprises
-    from ..errors import InputDataError
-    from ..io import write_table
-    from ._common import load_zone
+    from xclz_geo.efficiency.evaluate import evaluate, load_method, read_enterprises
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import write_table
+    from xclz_geo.cli._common import load_zone
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -112,8 +112,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _land(args: argparse.Namespace, res, zone, out: Path) -> str:  # noqa: ANN001
     """TD/T 1029 indicators and under-used land from --parcels (with the evaluated firms)."""
-    from ..intensity import UnderusedRules, intensity, underused
-    from ..io import read_vector, write_table
+    from xclz_geo.efficiency.intensity import UnderusedRules, intensity, underused
+    from xclz_geo.io import read_vector, write_table
 
     parcels = read_vector(args.parcels)
     ti = intensity(parcels, zone=zone)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +65,7 @@ def _table_rows(result: Any, level: Any, raster: bool) -> Any:
 
 
 def _write(result: Any, path: str, level: Any, raster: bool) -> None:
-    from ..io import write_table
+    from xclz_geo.io import write_table
 
     table = _table_rows(result, level, raster)
     meta = f"quality: zone={result.method['quality']['zone']}, data={result.method['quality']['data']}; {result.method['area_basis']}"
@@ -104,8 +104,8 @@ def _write(result: Any, path: str, level: Any, raster: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
-    from ..landuse import landcover_by_part, landuse_by_part
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.landuse.overlay import landcover_by_part, landuse_by_part
 
     level = _level(args)
     zone = load_zone(args)

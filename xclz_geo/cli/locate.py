@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
 #: columns added to every output row
 OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_note")
@@ -63,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
+    from xclz_geo.errors import InputDataError
 
     if args.input and args.coords:
         raise InputDataError("give either LON LAT or --input FILE, not both")
@@ -97,8 +97,8 @@ def _fmt_m(v: float) -> str:
 def _run_single(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .. import crs as _crs
-    from ..locate import locate_table, parse_coordinates
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.locate import locate_table, parse_coordinates
 
     zone = load_zone(args, warn_schematic=False)
     df = pd.DataFrame({"x": [args.coords[0]], "y": [args.coords[1]]})
@@ -156,8 +156,8 @@ def _run_single(args: argparse.Namespace) -> int:
 
 
 def _positions(zone: Any, x: float, y: float, args: argparse.Namespace) -> dict[str, Any]:
-    from .. import crs as _crs
-    from ..grid import make_frame
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.grid import make_frame
 
     frame = make_frame(datum=args.datum, crs=args.crs)
     if frame.datum:
@@ -194,8 +194,8 @@ def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
     import numpy as np
     import shapely
 
-    from .. import crs as _crs
-    from ..grid import make_frame
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.grid import make_frame
 
     frame = make_frame(datum=args.datum, crs=args.crs)
     ok = res.status != 3
@@ -213,13 +213,13 @@ def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
-    from ..io import read_table, read_vector
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import read_table, read_vector
 
     src = Path(args.input)
     dst = Path(args.out)
     if not src.exists():
-        from ..errors import InputFileError
+        from xclz_geo.errors import InputFileError
 
         raise InputFileError(f"{src}: file not found")
     if dst.resolve() == src.resolve():
@@ -261,7 +261,7 @@ def _is_geoparquet(path: Path) -> bool:
 def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_distance: bool, *, source: str) -> tuple[Any, dict[str, int]]:
     import geopandas as gpd
 
-    from ..locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
+    from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
 
     df, _ = rename_stale_result_columns(df, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
@@ -277,8 +277,8 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
 
 
 def _write(out: Any, dst: Path) -> None:
-    from ..errors import InputDataError
-    from ..io import write_table
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import write_table
 
     if dst.suffix.lower() in (".xlsx", ".xlsm") and len(out) > 1_048_575:
         raise InputDataError(f"{dst}: {len(out):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
@@ -290,7 +290,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
     or CSV → any other format (collected, then written atomically)."""
     import pandas as pd
 
-    from ..io import iter_csv_batches
+    from xclz_geo.io import iter_csv_batches
 
     counts = {"inside": 0, "outside": 0, "uncertain": 0, "invalid": 0}
     stream = dst.suffix.lower() in (".csv", ".txt")
@@ -321,7 +321,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
         if stream:
             assert fh is not None
             if first:  # a header without rows: write the header with the added columns
-                from ..io import csv_layout
+                from xclz_geo.io import csv_layout
 
                 cols = csv_layout(src)[2]
                 _write_csv_header(fh, cols + [c for c in OUT_COLUMNS if c not in cols])
@@ -332,7 +332,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
             import geopandas as gpd
 
             if not collected:  # a header without rows: an empty table with the added columns
-                from ..io import csv_layout
+                from xclz_geo.io import csv_layout
 
                 cols = csv_layout(src)[2]
                 collected.append(pd.DataFrame(columns=cols + [c for c in OUT_COLUMNS if c not in cols]))
@@ -367,7 +367,7 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from ..locate import STATUS_LABELS, detect_xy_columns, locate_table, rename_stale_result_columns
+    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table, rename_stale_result_columns
 
     batch, _ = rename_stale_result_columns(batch, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     names = batch.schema.names

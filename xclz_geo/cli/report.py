@@ -6,9 +6,9 @@ import argparse
 import sys
 import warnings
 
-from ._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
-#: steps :func:`xclz_geo.report.build_report` announces (for the progress bar)
+#: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 11
 
 
@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _declared(items: list[str]) -> dict[str, str]:
-    from ..errors import InputDataError
-    from ..zone import QUALITY_LEVELS
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS
 
     out: dict[str, str] = {}
     for item in items:
@@ -63,8 +63,8 @@ def _declared(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import XclzGeoWarning
-    from ..report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
+    from xclz_geo.errors import XclzGeoWarning
+    from xclz_geo.outputs.report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
 
     declared = _declared(args.data_quality)
     zone = load_zone(args)
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    from ..maps import tianditu_key_notice
+    from xclz_geo.outputs.maps import tianditu_key_notice
 
     notice = tianditu_key_notice(args.basemap, result.html_path)
     if notice and any(s.id == "map" and s.status == "ok" for s in result.sections):

@@ -32,9 +32,9 @@ import warnings
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from .errors import DataQualityWarning
+from xclz_geo.errors import DataQualityWarning
 
-#: the quality labels data can carry (the same as :data:`xclz_geo.zone.QUALITY_LEVELS`)
+#: the quality labels data can carry (the same as :data:`xclz_geo.boundaries.zone.QUALITY_LEVELS`)
 KNOWN_QUALITIES = ("official", "surveyed", "osm", "schematic", "synthetic")
 
 
