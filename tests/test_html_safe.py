@@ -221,6 +221,18 @@ def test_stale_status_in_zone_map_layer_names_is_escaped(synthetic_zone):
     assert "Sites 点位: " + hs.escape_html(P_SCRIPT.lower()) + " (1)" in names
 
 
+def test_placeholders_in_user_text_are_never_filled(synthetic_zone):
+    """A title or firm name reading like a template placeholder stays text (one-pass filling)."""
+    from xclz_geo.outputs.maps import render_html, zone_map
+
+    sites = pd.DataFrame({"lon": [118.775], "lat": [30.915], "xclz_status": ["inside"], "企业名称": ["{map} __DATA__ __VAR__"]})
+    page = render_html(zone_map(synthetic_zone, sites=sites, title="{map} __LEGEND_HTML__ __TITLE_HTML__"))
+    assert "{map} __LEGEND_HTML__ __TITLE_HTML__" in page
+    assert "{map} __DATA__ __VAR__" in page
+    assert "d.innerHTML = __LEGEND_HTML__" not in page and "t.innerHTML = __TITLE_HTML__" not in page
+    assert page.count("d.innerHTML = \"\\u003ch4>图例 Legend") == 1
+
+
 def test_locate_on_its_own_output_keeps_the_old_columns_renamed(tmp_path, capsys, boundaries_file):
     src = tmp_path / "sites.csv"
     pd.DataFrame({"lon": [118.775, 100.0], "lat": [30.915, 40.0], "xclz_status": ["outside", "inside"]}).to_csv(src, index=False)

@@ -79,7 +79,7 @@ def pages(tmp_path_factory):
     zone = Zone.load(boundaries=f["boundaries"])
     sites = pd.DataFrame({"lon": [118.775, 119.465, 119.37], "lat": [30.915, 30.895, 30.885],
                           "status": [P_IMG, P_SCRIPT, "inside"], P_IMG: [P_SCRIPT, P_IMG, "x"]})
-    lib = save_map(zone_map(zone, sites=sites, title=P_IMG), d / "library.html")
+    lib = save_map(zone_map(zone, sites=sites, title=P_IMG + " {map} __LEGEND_HTML__"), d / "library.html")
     report = next(rep_dir.glob("*.html"))
     return {"map": map_out, "report": report, "library": lib}
 
@@ -130,7 +130,7 @@ def test_library_map_with_hostile_statuses_runs_no_payload(browser, pages):
     # the statuses are layer names and legend lines: shown as text (lower-cased like every status)
     assert P_IMG.lower() in control and P_SCRIPT.lower() in control
     assert P_IMG.lower() in legend
-    assert P_IMG in title
+    assert P_IMG + " {map} __LEGEND_HTML__" in title  # placeholders in user text stay text
     assert _csp_messages(report.console_messages) == []
     assert report.console_errors == [] and browser.console_errors() == []
 

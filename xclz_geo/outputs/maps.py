@@ -521,7 +521,11 @@ def _elements() -> dict[str, type]:
     class Script(MacroElement):
         """Raw JavaScript (``{map}`` is replaced by the map's variable) plus optional header CSS.
 
-        ``js`` may be a callable returning the text, called when the page is rendered."""
+        ``js`` may be a callable returning the text, called when the page is rendered. ``values``
+        fill the template's ``__NAME__`` placeholders (a value may be a callable, called at render
+        time). ``{map}`` and the placeholders are replaced in one pass over the template, so text
+        inside a value (a user's title or firm name that reads ``{map}`` or ``__LEGEND_HTML__``)
+        is never replaced again."""
 
         _template = Template(
             """
@@ -534,16 +538,28 @@ def _elements() -> dict[str, type]:
             """
         )
 
-        def __init__(self, js: "str | Callable[[], str]", *, css: str = "", name: str = "XclzScript") -> None:
+        def __init__(self, js: "str | Callable[[], str]", *, css: str = "", name: str = "XclzScript",
+                     values: "Mapping[str, str | Callable[[], str]] | None" = None) -> None:
             super().__init__()
             self._name = name
             self.js = js
             self.css = css
+            self.values = dict(values or {})
 
         def script_text(self) -> str:
-            """The JavaScript (a callable ``js`` is called now, at render time)."""
+            """The JavaScript (a callable ``js`` or value is called now, at render time)."""
             js = self.js() if callable(self.js) else self.js
-            return js.replace("{map}", self._parent.get_name())
+            map_name = self._parent.get_name()
+
+            def fill(mt: "re.Match[str]") -> str:
+                if mt.group(0) == "{map}":
+                    return map_name
+                v = self.values.get(mt.group(1))
+                if v is None:
+                    return mt.group(0)
+                return v() if callable(v) else v
+
+            return _PLACEHOLDER_RE.sub(fill, js)
 
     class SafeLayerControl(LayerControl):
         """folium's layer control with every layer name escaped (Leaflet inserts the names as HTML)."""
@@ -562,6 +578,7 @@ def _elements() -> dict[str, type]:
 
 
 _ELEMENTS: dict[str, type] = {}
+_PLACEHOLDER_RE = re.compile(r"\{map\}|__([A-Z][A-Z_]*[A-Z])__")
 
 _BASE_CSS = """
 .xclz-map-bg { background: #f3f1ea; }
@@ -1083,7 +1100,7 @@ def zone_map(
         if site_mode == "auto":
             site_mode = "markers" if n_draw <= AUTO_MARKERS_MAX else ("cluster" if n_draw <= AUTO_CLUSTER_MAX else "canvas")
         var = "xclz_sites_" + m.get_name().split("_")[-1]
-        E["Script"](_SITES_JS.replace("__VAR__", var).replace("__DATA__", _js(payload)), name="XclzSites").add_to(m)
+        E["Script"](_SITES_JS, values={"VAR": var, "DATA": _js(payload)}, name="XclzSites").add_to(m)
         counts_s = np.bincount(np.asarray(payload["s"], dtype=int), minlength=len(order)) if n_draw else np.zeros(len(order), int)
         for code, s in enumerate(order):
             if counts.get(s, 0) == 0:
@@ -1140,12 +1157,10 @@ def zone_map(
     if gcj_note:
         title_html += "<div class='xclz-sub'>GCJ-02 display: overlays shifted WGS84→GCJ-02 to match Gaode tiles (显示偏移)</div>"
     datum_label = "GCJ-02 display 高德坐标" if datum == "gcj02" else "WGS84/CGCS2000"
-    controls = (
-        _CONTROLS_JS.replace("__DATUM_LABEL__", _js(datum_label))
-        .replace("__TITLE_HTML__", _js(title_html))
-    )
     # the legend is written when the page is rendered, so layers added by add_layer() are in it
-    E["Script"](lambda: controls.replace("__LEGEND_HTML__", _js(legend.html())), css=_BASE_CSS, name="XclzControls").add_to(m)
+    E["Script"](_CONTROLS_JS, css=_BASE_CSS, name="XclzControls",
+                values={"DATUM_LABEL": _js(datum_label), "TITLE_HTML": _js(title_html),
+                        "LEGEND_HTML": lambda: _js(legend.html())}).add_to(m)
     E["LayerControl"](collapsed=False, position="topright").add_to(m)
     E["Script"](_READY_JS, name="XclzReady").add_to(m)
     m.xclz_info = {  # type: ignore[attr-defined]
