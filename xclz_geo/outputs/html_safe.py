@@ -114,7 +114,8 @@ def check_quality_labels(values: Iterable[Any], *, where: str) -> list[str]:
 
 # ------------------------------------------------------------------ Content-Security-Policy
 
-_INLINE_RE = re.compile(r"<(script|style)(\s[^>]*)?>(.*?)</\1\s*>", re.I | re.S)
+_OPEN_RE = re.compile(r"<(script|style)(\s[^>]*)?>", re.I)
+_CLOSE_RE = {"script": re.compile(r"</script", re.I), "style": re.compile(r"</style", re.I)}
 _SRC_RE = re.compile(r"\ssrc\s*=", re.I)
 _CSP_META_RE = re.compile(r'<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"\s*/?>', re.I)
 _SRCDOC_RE = re.compile(r'\ssrcdoc="([^"]*)"', re.I)
@@ -134,12 +135,21 @@ def inline_hashes(page: str) -> tuple[list[str], list[str]]:
     """
     scripts: list[str] = []
     styles: list[str] = []
-    for mt in _INLINE_RE.finditer(page):
-        tag, attrs, body = mt.group(1).lower(), mt.group(2) or "", mt.group(3)
+    pos = 0
+    while True:
+        mt = _OPEN_RE.search(page, pos)
+        if mt is None:
+            break
+        tag, attrs = mt.group(1).lower(), mt.group(2) or ""
+        close = _CLOSE_RE[tag].search(page, mt.end())  # raw text: it ends at the first </script or </style
+        if close is None:
+            break
+        end = close.start()
+        body = page[mt.end():end]
+        pos = end
         if tag == "script":
-            if _SRC_RE.search(attrs):
-                continue
-            scripts.append(sha256_source(body))
+            if not _SRC_RE.search(attrs):
+                scripts.append(sha256_source(body))
         else:
             styles.append(sha256_source(body))
     return list(dict.fromkeys(scripts)), list(dict.fromkeys(styles))
@@ -219,22 +229,23 @@ def add_csp(
     script_urls, style_urls
         URLs of external scripts and stylesheets (only for maps that link a CDN on request).
     """
-    page = _CSP_META_RE.sub("", page)
+    if "Content-Security-Policy" in page:
+        page = _CSP_META_RE.sub("", page)
     scripts, styles = inline_hashes(page)
     scripts = [*scripts, *script_urls]
     styles = [*styles, *style_urls]
     imgs = list(img_origins)
-    for mt in _SRCDOC_RE.finditer(page):
+    for mt in (_SRCDOC_RE.finditer(page) if "srcdoc=" in page else ()):
         inner = read_csp(html.unescape(mt.group(1))) or {}
         scripts += [s for s in inner.get("script-src", []) if s != "'none'"]
         styles += [s for s in inner.get("style-src", []) if s != "'none'"]
         imgs += [s for s in inner.get("img-src", []) if s not in ("data:", "blob:")]
     policy = content_security_policy(script_sources=scripts, style_sources=styles, img_origins=imgs)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy, quote=False).replace(chr(34), "&quot;")}">'
-    charset = re.search(r"<meta[^>]*charset[^>]*>", page, re.I)
+    charset = re.compile(r"<meta[^>]*charset[^>]*>", re.I).search(page, 0, 4096)
     if charset:
         return page[: charset.end()] + "\n" + meta + page[charset.end():]
-    head = re.search(r"<head[^>]*>", page, re.I)
+    head = re.compile(r"<head[^>]*>", re.I).search(page, 0, 4096)
     if head:
         return page[: head.end()] + "\n" + meta + page[head.end():]
     return meta + "\n" + page

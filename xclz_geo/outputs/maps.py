@@ -1505,7 +1505,10 @@ def render_html(m: "folium.Map", *, inline: bool = True) -> str:
     page = m.get_root().render()
     title = getattr(m, "xclz_info", {}).get("title")
     if title:
-        page = page.replace("<head>", f"<head>\n    <title>{_esc(title)}</title>", 1)
+        # after the charset declaration, which browsers look for in the first 1024 bytes
+        charset = re.search(r"<meta[^>]*charset[^>]*>", page[:4096], re.I)
+        at = charset.end() if charset else page.find("<head>") + len("<head>")
+        page = page[:at] + f"\n    <title>{_esc(title)}</title>" + page[at:]
     if inline:
         page = inline_assets(page)
     script_urls = _SCRIPT_RE.findall(page)
