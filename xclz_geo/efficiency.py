@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
+    from .io import TextTable
     from .zone import Zone
 
 STATUSES = ("evaluated", "not_evaluated", "invalid")
@@ -276,6 +277,17 @@ class EnterpriseTable:
     columns: ColumnMap
     errors: dict[int, list[str]]
     source: str = ""
+    #: the table as read from a file (:class:`xclz_geo.io.TextTable`: sheet, header row, spreadsheet
+    #: row numbers), used to write the input back unchanged and to name rows as the user sees them
+    text: "TextTable | None" = None
+
+    def rows_label(self, positions: Iterable[int]) -> str:
+        """Data rows (0-based positions) as the user finds them: ``sheet 企业名单, rows 14, 15`` for a
+        file, ``data row(s) 3, 4`` (1-based) for a table given in memory."""
+        pos = list(positions)
+        if self.text is not None:
+            return self.text.rows_label(pos)
+        return "data row(s) " + ", ".join(str(r + 1) for r in pos)
 
 
 def _clean_text(v: Any) -> str | None:
@@ -348,8 +360,14 @@ def _parse_text(values: "pd.Series") -> "pd.Series":
     return pd.Series(txt.astype(object).where(txt.notna(), None), index=values.index, dtype=object)
 
 
-def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | None = None) -> EnterpriseTable:
+def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | None = None,
+                     header_row: int | None = None) -> EnterpriseTable:
     """Read an enterprise table (CSV UTF-8/GBK, XLSX, Parquet or a DataFrame) and parse its fields.
+
+    CSV and XLSX are read as text (:func:`xclz_geo.io.read_table_text`): every cell is kept as the
+    user typed it (18-digit 统一社会信用代码, leading zeros, dates) and only the recognised columns
+    are parsed. ``sheet`` picks the sheet of a workbook; ``header_row`` (1-based) gives the header
+    row when it is not found (title rows above the header are passed over).
 
     Unknown headers are listed in ``columns.unknown`` and announced with a
     :class:`~xclz_geo.errors.DataQualityWarning`; they are kept in the output.
@@ -365,6 +383,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
 
     from .io import read_table
 
+    text = None
     if isinstance(source, pd.DataFrame):
         raw = source.reset_index(drop=True).copy()
         where = "enterprise table"
@@ -372,18 +391,11 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         suffix = Path(source).suffix.lower()
         if suffix == ".parquet":
             raw = read_table(source)
-        elif suffix in (".csv", ".txt"):
-            # the fast C parser when the header line shows the separator; else io's sniffing parser
-            from .io import detect_text_encoding
-
-            enc = detect_text_encoding(source)
-            with open(source, encoding=enc, errors="replace") as fh:
-                head = fh.readline()
-            sep = "," if "," in head else ("\t" if "\t" in head else None)
-            opts: dict[str, Any] = {"sep": sep} if sep else {}
-            raw = read_table(source, encoding=enc, dtype=str, keep_default_na=False, **opts)
         else:
-            raw = read_table(source, sheet=sheet, dtype=str, keep_default_na=False)
+            from .io import HEADER_HINTS, read_table_text
+
+            text = read_table_text(source, sheet=sheet, header_row=header_row, hints=set(HEADER_HINTS) | set(_ALIASES))
+            raw = text.frame
         where = str(source)
     raw.columns = [str(c) for c in raw.columns]
     cm = map_columns(raw.columns)
@@ -413,7 +425,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
             data[f.key] = _parse_bool(col, header, errors)
         else:
             data[f.key] = _parse_text(col)
-    return EnterpriseTable(raw=raw, data=data, columns=cm, errors=errors, source=where)
+    return EnterpriseTable(raw=raw, data=data, columns=cm, errors=errors, source=where, text=text)
 
 
 def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
@@ -1123,8 +1135,8 @@ def evaluate(
         for i in rows:
             st_l[i] = "invalid"
             rcode[i] = rcode[i] or "duplicate_credit_code"
-            others = ", ".join(str(r + 1) for r in rows if r != i)
-            reason[i].append(f"统一社会信用代码 {code} also on data row(s) {others}: one legal person = one row; merge them")
+            others = table.rows_label(r for r in rows if r != i)
+            reason[i].append(f"统一社会信用代码 {code} also on {others}: one legal person = one row; merge them")
     # 3. scope, land, group; 4. required inputs
     required = list(prof.scope.get("required_inputs", []))
     keys = ["exempt_reason", "industry_code", "land_mu", "above_scale", "revenue_wan", *required]
