@@ -1032,7 +1032,7 @@ def csv_safe_text(value: str) -> str:
     return "'" + value if value[:1] in FORMULA_TRIGGERS and value else value
 
 
-def _strip_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
+def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     """Remove characters XLSX cannot hold from text cells, warning once per column with a count."""
     import warnings
 
@@ -1139,7 +1139,7 @@ def write_xlsx(sheets: "Mapping[str, pd.DataFrame] | Sequence[tuple[str, pd.Data
     wb = Workbook(write_only=True)
     used: set[str] = set()
     for name, df in items:
-        df = _strip_illegal(_frame_for_excel(df), f"{p} sheet {name}")
+        df = strip_xlsx_illegal(_frame_for_excel(df), f"{p} sheet {name}")
         ws = wb.create_sheet(_unique_sheet(name, used))
         _append_frame(ws, df)
     if not items:
@@ -1246,10 +1246,10 @@ def write_table_back(
         wb = Workbook(write_only=True)
         used: set[str] = set()
         ws = wb.create_sheet(_unique_sheet(table.sheet_name or sheet_name, used))
-        out = _strip_illegal(out, f"{p}")
+        out = strip_xlsx_illegal(out, f"{p}")
         _append_frame(ws, out, header=header)
         for name, df in (extra_sheets or {}).items():
-            df = _strip_illegal(_frame_for_excel(df), f"{p} sheet {name}")
+            df = strip_xlsx_illegal(_frame_for_excel(df), f"{p} sheet {name}")
             _append_frame(wb.create_sheet(_unique_sheet(name, used)), df)
         with atomic_path(p) as tmp:
             wb.save(tmp)
@@ -1276,7 +1276,7 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
     except Exception as exc:
         raise InputFileError(f"{table.source}: cannot open the workbook again to write it back ({type(exc).__name__})") from None
     ws = wb[table.sheet_name]
-    add = _strip_illegal(add, f"{p}")
+    add = strip_xlsx_illegal(add, f"{p}")
     h = table.header_row
     positions: list[int] = []
     nxt = len(table.headers) + 1
@@ -1296,7 +1296,7 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
             _set_cell(ws, r, col, v)
     used = {n for n in wb.sheetnames}
     for name, df in (extra_sheets or {}).items():
-        df = _strip_illegal(_frame_for_excel(df), f"{p} sheet {name}")
+        df = strip_xlsx_illegal(_frame_for_excel(df), f"{p} sheet {name}")
         sh = wb.create_sheet(_unique_sheet(name, used))
         _append_frame(sh, df)
     with atomic_path(p) as tmp:
