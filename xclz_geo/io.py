@@ -314,10 +314,6 @@ def csv_column_names(path: str | Path, *, header_row: int | None = None, encodin
     return _unique_names(headers), headers
 
 
-class _RaggedCSV(Exception):
-    """Arrow met a row whose field count differs from the header's (handled by the Python reader)."""
-
-
 def iter_csv_batches(
     path: str | Path,
     *,
@@ -351,9 +347,11 @@ def iter_csv_batches(
     block = int(min(max(chunk_rows * row_bytes, 2 * row_bytes + 64), 256 << 20))
     arrow_enc = "utf8" if enc.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig") else enc
     done = 0
+    met_ragged: list[int] = []
 
     def ragged(row: Any) -> str:
-        raise _RaggedCSV()
+        met_ragged.append(1)
+        return "error"
 
     try:
         reader = pacsv.open_csv(
@@ -368,10 +366,8 @@ def iter_csv_batches(
                 done += batch.num_rows
                 yield batch
         return
-    except _RaggedCSV:
-        pass
     except pa.ArrowInvalid as exc:
-        if "_RaggedCSV" not in str(exc) and "column" not in str(exc).lower():
+        if not met_ragged:
             msg = str(exc).splitlines()[0]
             raise InputFileError(f"{p}: cannot read as CSV ({msg}); check the delimiter, quoting and encoding") from None
     # a row with more or fewer fields than the header: the Python reader, from where Arrow stopped
@@ -1032,6 +1028,12 @@ def csv_safe_text(value: str) -> str:
     return "'" + value if value[:1] in FORMULA_TRIGGERS and value else value
 
 
+def _is_text_dtype(col: "pd.Series") -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype))
+
+
 def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     """Remove characters XLSX cannot hold from text cells, warning once per column with a count."""
     import warnings
@@ -1039,7 +1041,7 @@ def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     out = df
     for j, c in enumerate(df.columns):
         col = df.iloc[:, j]
-        if col.dtype != object:
+        if not _is_text_dtype(col):
             continue
         s = col.map(lambda v: isinstance(v, str) and XLSX_ILLEGAL_CHARS.search(v) is not None)
         n = int(s.sum())
@@ -1152,7 +1154,7 @@ def write_xlsx(sheets: "Mapping[str, pd.DataFrame] | Sequence[tuple[str, pd.Data
 def _csv_safe_frame(df: "pd.DataFrame") -> "pd.DataFrame":
     out = df.copy()
     for j in range(out.shape[1]):
-        if out.iloc[:, j].dtype == object:
+        if _is_text_dtype(out.iloc[:, j]):
             out.iloc[:, j] = out.iloc[:, j].map(lambda v: csv_safe_text(v) if isinstance(v, str) else v)
     out.columns = [csv_safe_text(c) if isinstance(c, str) else c for c in out.columns]
     return out
