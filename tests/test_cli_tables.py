@@ -107,3 +107,19 @@ def test_map_sites_reads_like_locate(capsys, tmp_path, boundaries_file, syntheti
     src.write_text("名称,经度,纬度\n甲,118.7,30.9,多余\n", encoding="utf-8")
     code, _, err = _run(capsys, "map", "--out", out, "--boundaries", boundaries_file, "--sites", src)
     assert code == 2 and "row 2 has 4 fields" in err
+
+
+def test_report_reads_a_bureau_workbook_by_sheet_and_header_row(capsys, tmp_path, boundaries_file):
+    from bureau_tables import make_bureau_workbook
+
+    src = tmp_path / "firms.xlsx"
+    make_bureau_workbook(src, 118.775, 30.915)
+    rep = tmp_path / "rep"
+    code, _, err = _run(capsys, "report", "--boundaries", boundaries_file, "--enterprises", src, "--sheet", "企业名单",
+                        "--header-row", "3", "--no-samples", "--out", rep, "--json")
+    assert code == 0, err
+    xlsx = next(rep.glob("*.xlsx"))
+    ws = load_workbook(xlsx)["enterprise_scores"]
+    codes = {c.value for row in ws.iter_rows() for c in row}
+    assert {"913418001234567890", "913418000000000017", "91341800MA2N0C1234"} <= codes  # exact, as text
+    assert _formula_cells(xlsx) == []

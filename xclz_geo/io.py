@@ -1043,12 +1043,12 @@ def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
         col = df.iloc[:, j]
         if not _is_text_dtype(col):
             continue
-        s = col.map(lambda v: isinstance(v, str) and XLSX_ILLEGAL_CHARS.search(v) is not None)
-        n = int(s.sum())
+        values = col.tolist()
+        n = sum(1 for v in values if isinstance(v, str) and XLSX_ILLEGAL_CHARS.search(v) is not None)
         if n:
             if out is df:
                 out = df.copy()
-            out.iloc[:, j] = col.map(lambda v: XLSX_ILLEGAL_CHARS.sub("", v) if isinstance(v, str) else v)
+            out.iloc[:, j] = [XLSX_ILLEGAL_CHARS.sub("", v) if isinstance(v, str) else v for v in values]
             warnings.warn(f"{where}: column {c}: {n} cell(s) held control characters (such as NUL) that XLSX cannot "
                           "store; they were removed in the XLSX (the CSV keeps them)", DataQualityWarning, stacklevel=3)
     return out

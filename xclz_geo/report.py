@@ -259,6 +259,8 @@ def _source_text(x: Any) -> str | None:
         return None
     if isinstance(x, (str, Path)):
         return str(x)
+    if isinstance(getattr(x, "source", None), str) and x.source:  # an EnterpriseTable read from a file
+        return x.source
     return f"in-memory {type(x).__name__}"
 
 
