@@ -257,3 +257,14 @@ def test_big_numbers_stored_as_numbers_are_flagged(tmp_path):
     wb.save(f)
     with pytest.warns(DataQualityWarning, match="统一社会信用代码: 1 cell.*15 significant digits"):
         io.read_table_text(f)
+
+
+def test_row_numbers_follow_the_spreadsheet_with_blank_lines_and_line_breaks(tmp_path):
+    f = tmp_path / "b.csv"
+    f.write_text('名称,备注\n甲,a\n\n乙,"两\n行"\n丙,c\n', encoding="utf-8")
+    t = io.read_table_text(f)
+    assert t.frame.values.tolist() == [["甲", "a"], ["乙", "两\n行"], ["丙", "c"]]
+    assert t.row_numbers.tolist() == [2, 4, 5]  # the blank line 3 holds no cell; the quoted break is one row
+    plain = tmp_path / "p.csv"
+    plain.write_text("名称,备注\n甲,a\n乙,b\n", encoding="utf-8")
+    assert io.read_table_text(plain).row_numbers.tolist() == [2, 3]
