@@ -201,6 +201,8 @@ def read_table(
         if suffix == ".parquet":
             return pd.read_parquet(p, **kwargs)
         if suffix in (".csv", ".txt", ".tsv"):
+            if p.stat().st_size < 65536 and not p.read_bytes().lstrip(b"\xef\xbb\xbf \t\r\n"):
+                raise InputDataError(f"{p}: the file is empty")
             enc = encoding or detect_text_encoding(p)
             sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", None)
             return pd.read_csv(p, encoding=enc, dtype=dtype, sep=sep, engine="python" if sep is None else "c", **kwargs)
