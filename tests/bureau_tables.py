@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from xclz_geo import crs
+from xclz_geo.geo import crs
 
 HEADER = ["序号", "统一社会信用代码", "企业名称", "地块编号", "成立日期", "联系电话", "经度", "纬度",
           "用地面积(亩)", "实缴税金(万元)", "营业收入(万元)", "行业代码", "是否规上", "备注"]

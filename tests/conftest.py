@@ -27,7 +27,7 @@ def make_synthetic_boundaries(*, uncertainty_m: float = 500.0):
     import geopandas as gpd
     from shapely.geometry import box
 
-    from xclz_geo.crs import transformer
+    from xclz_geo.geo.crs import transformer
 
     to_gk = transformer("EPSG:4490", "EPSG:4549")
     rows, geoms = [], []
@@ -73,8 +73,8 @@ def synthetic_boundaries():
 
 @pytest.fixture
 def synthetic_zone(synthetic_boundaries):
-    """A :class:`~xclz_geo.zone.Zone` on the synthetic rectangles, with the bundled spec attached."""
-    from xclz_geo.zone import Zone
+    """A :class:`~xclz_geo.boundaries.zone.Zone` on the synthetic rectangles, with the bundled spec attached."""
+    from xclz_geo.boundaries.zone import Zone
 
     return Zone.from_boundaries(synthetic_boundaries)
 

@@ -1,4 +1,4 @@
-"""Importing official boundary files (xclz_geo.boundaries, ``xclz-geo boundaries import``).
+"""Importing official boundary files (xclz_geo.boundaries.importing, ``xclz-geo boundaries import``).
 
 Every fixture is built inside the test: small synthetic red lines near the 广德 main park,
 written as a GBK Shapefile, a DXF in zone-prefixed Gauss-Krüger metres without a CRS, a
@@ -15,8 +15,8 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from xclz_geo import crs as xcrs
-from xclz_geo.boundaries import detect_crs, import_boundaries, merge_boundaries, write_boundaries
+from xclz_geo.geo import crs as xcrs
+from xclz_geo.boundaries.importing import detect_crs, import_boundaries, merge_boundaries, write_boundaries
 from xclz_geo.cli.main import main
 from xclz_geo.errors import (
     BoundaryError,
@@ -27,7 +27,7 @@ from xclz_geo.errors import (
     InputFileError,
     XclzGeoError,
 )
-from xclz_geo.zone import Zone, area_report, read_boundaries
+from xclz_geo.boundaries.zone import Zone, area_report, read_boundaries
 
 #: a point near the 广德 main park in EPSG:4549 (synthetic test geometry, not a boundary)
 X0, Y0 = 447_000.0, 3_418_500.0

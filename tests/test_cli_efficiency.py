@@ -77,7 +77,7 @@ def test_cli_bad_inputs_exit_2(tmp_path, capsys):
 
 
 def test_cli_bundled_sample_with_bundled_zone(tmp_path):
-    pytest.importorskip("xclz_geo.locate")
+    pytest.importorskip("xclz_geo.geo.locate")
     from xclz_geo.datasets import data_path
 
     b = data_path("boundaries", "zone.geojson", must_exist=False)

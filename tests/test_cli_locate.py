@@ -2,7 +2,7 @@
 
 The boundaries are the synthetic rectangles of tests/conftest.py (labelled synthetic,
 500 m uncertainty) written to a GeoJSON file and passed with --boundaries; the sites
-are generated around them and converted to GCJ-02/BD-09 with xclz_geo.crs.
+are generated around them and converted to GCJ-02/BD-09 with xclz_geo.geo.crs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from xclz_geo import crs
+from xclz_geo.geo import crs
 from xclz_geo.cli.main import main
 
 from conftest import make_synthetic_boundaries  # noqa: E402

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from xclz_geo import crs
+from xclz_geo.geo import crs
 from xclz_geo.errors import CRSError, CRSMismatchError
 
 

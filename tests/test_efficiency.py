@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xclz_geo.efficiency import (
+from xclz_geo.efficiency.evaluate import (
     EnterpriseTable,
     assign_classes,
     class_cuts,
@@ -453,8 +453,8 @@ def test_bundled_sample_is_synthetic_and_shows_statuses():
 
 
 def test_summary_per_part_by_coordinates(synthetic_zone):
-    pytest.importorskip("xclz_geo.locate")
-    from xclz_geo.crs import transformer
+    pytest.importorskip("xclz_geo.geo.locate")
+    from xclz_geo.geo.crs import transformer
 
     parts = synthetic_zone.parts_gk
     to_ll = transformer(synthetic_zone.gk_crs, "EPSG:4326")
@@ -498,7 +498,7 @@ def test_summary_per_part_by_parcel(synthetic_zone):
 
 
 def test_parquet_input_and_zone_without_polygons(tmp_path):
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     p = tmp_path / "f.parquet"
     three_firms().to_parquet(p)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from xclz_geo.intensity import (
+from xclz_geo.efficiency.intensity import (
     UnderusedRules,
     attach_buildings,
     control_table,
@@ -98,7 +98,7 @@ def test_coverage_defaults_to_footprint_and_wide_table():
 
 
 def test_parcels_cut_by_parts_apportion_attributes():
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     # one part covering the west half of P1 and all of P2 (x from X0 + 50 to X0 + 300)
     part = box(X0 + 50, Y0 - 10, X0 + 300, Y0 + 110)
@@ -196,7 +196,7 @@ def test_underused_low_tax_parcels():
 
 
 def test_underused_firms_and_merge_with_parcels():
-    from xclz_geo.efficiency import evaluate
+    from xclz_geo.efficiency.evaluate import evaluate
 
     firms = pd.DataFrame([
         {"统一社会信用代码": c, "企业名称": c, "是否规上": "是", "行业代码": "3484", "用地面积(亩)": land,

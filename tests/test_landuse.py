@@ -1,4 +1,4 @@
-"""Tests of xclz_geo.landuse: code tables, vector overlay, exact-coverage raster overlay."""
+"""Tests of xclz_geo.landuse.overlay: code tables, vector overlay, exact-coverage raster overlay."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def from_origin(west: float, north: float, xsize: float, ysize: float) -> Affine
     return Affine(xsize, 0.0, west, 0.0, -ysize, north)
 from shapely.geometry import Polygon, box
 
-from xclz_geo import landuse as lu
+from xclz_geo.landuse import overlay as lu
 from xclz_geo.errors import CRSError, DataQualityWarning, InputDataError
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -12,7 +12,7 @@ else:  # pragma: no cover
 
 from xclz_geo.datasets import spec_path
 from xclz_geo.errors import BoundaryError, InputFileError, SpecError
-from xclz_geo.zone import Zone, area_report, load_spec, parse_spec, validate_boundaries
+from xclz_geo.boundaries.zone import Zone, area_report, load_spec, parse_spec, validate_boundaries
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from .errors import DataQualityWarning, InputDataError, InputFileError
+from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -128,7 +128,7 @@ def read_vector(
     """
     import geopandas as gpd
 
-    from . import crs as _crs
+    from xclz_geo.geo import crs as _crs
 
     p = _exists(path)
     suffix = p.suffix.lower()
@@ -992,7 +992,7 @@ def read_table_text(
     Nothing is converted: 18-digit 统一社会信用代码 stay exact, ``0012`` stays ``0012``, dates stay as
     typed. Numbers and dates typed into XLSX cells come back as text by the rule of
     :func:`excel_cell_text`. Parse only the columns you use, e.g. with
-    :func:`xclz_geo.locate.parse_coordinates`.
+    :func:`xclz_geo.geo.locate.parse_coordinates`.
 
     Parameters
     ----------

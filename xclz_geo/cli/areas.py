@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def _quality(label: str | None, uncertainty_m: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zone import area_report
+    from xclz_geo.boundaries.zone import area_report
 
     zone = load_zone(args)
     report = area_report(zone, tolerance_pct=args.tolerance_pct)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import print_json
+from xclz_geo.cli._common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _parse_select(items: list[str]) -> dict[str, str]:
-    from ..errors import InputDataError
+    from xclz_geo.errors import InputDataError
 
     out: dict[str, str] = {}
     for item in items:
@@ -66,8 +66,8 @@ def _parse_select(items: list[str]) -> dict[str, str]:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from ..boundaries import import_boundaries, merge_boundaries, write_boundaries
-    from ..datasets import boundaries_path
+    from xclz_geo.boundaries.importing import import_boundaries, merge_boundaries, write_boundaries
+    from xclz_geo.datasets import boundaries_path
 
     res = import_boundaries(
         args.file,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import add_boundaries_option, dumps_json, print_json
+from xclz_geo.cli._common import add_boundaries_option, dumps_json, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,10 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
+    from xclz_geo.errors import InputDataError
 
     if args.action == "template":
-        from ..efficiency import template
+        from xclz_geo.efficiency.evaluate import template
 
         if not args.out:
             raise InputDataError("efficiency template: give --out FILE.xlsx")
@@ -66,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..efficiency import evaluate, load_method, read_enterprises
-    from ..errors import InputDataError
-    from ..io import write_table
-    from ._common import load_zone
+    from xclz_geo.efficiency.evaluate import evaluate, load_method, read_enterprises
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import write_table
+    from xclz_geo.cli._common import load_zone
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -116,8 +116,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _land(args: argparse.Namespace, res, zone, out: Path) -> str:  # noqa: ANN001
     """TD/T 1029 indicators and under-used land from --parcels (with the evaluated firms)."""
-    from ..intensity import UnderusedRules, intensity, underused
-    from ..io import read_vector, write_table
+    from xclz_geo.efficiency.intensity import UnderusedRules, intensity, underused
+    from xclz_geo.io import read_vector, write_table
 
     parcels = read_vector(args.parcels)
     ti = intensity(parcels, zone=zone)
@@ -166,7 +166,7 @@ def _write_scores(res, out: Path, *, csv_safe: bool = False) -> None:  # noqa: A
     sheet with its name, title rows and cells unchanged and the computed columns to the right —
     followed by the summary sheets and the method. A computed column whose name the input already
     uses is written as NAME_xclz (the user's column is never overwritten)."""
-    from ..io import write_table, write_table_back, write_xlsx
+    from xclz_geo.io import write_table, write_table_back, write_xlsx
 
     text = getattr(res.table, "text", None)
     n_in = len(res.table.raw.columns)

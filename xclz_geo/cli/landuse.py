@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +67,7 @@ def _table_rows(result: Any, level: Any, raster: bool) -> Any:
 
 
 def _write(result: Any, path: str, level: Any, raster: bool, *, csv_safe: bool = False) -> None:
-    from ..io import write_table
+    from xclz_geo.io import write_table
 
     table = _table_rows(result, level, raster)
     meta = f"quality: zone={result.method['quality']['zone']}, data={result.method['quality']['data']}; {result.method['area_basis']}"
@@ -88,7 +88,7 @@ def _write(result: Any, path: str, level: Any, raster: bool, *, csv_safe: bool =
             sheets["overlaps"] = result.overlaps
         sheets["method"] = pd.DataFrame({"item": ["note"] + list(result.method.keys()),
                                          "value": [meta] + [str(v) for v in result.method.values()]})
-        from ..io import write_xlsx
+        from xclz_geo.io import write_xlsx
 
         write_xlsx(sheets, path)  # the shared writer: names and codes stay text, never formulas
     else:
@@ -96,8 +96,8 @@ def _write(result: Any, path: str, level: Any, raster: bool, *, csv_safe: bool =
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
-    from ..landuse import landcover_by_part, landuse_by_part
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.landuse.overlay import landcover_by_part, landuse_by_part
 
     level = _level(args)
     zone = load_zone(args)

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
 #: columns added to every output row
 OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_note")
@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
+    from xclz_geo.errors import InputDataError
 
     if args.input and args.coords:
         raise InputDataError("give either LON LAT or --input FILE, not both")
@@ -106,8 +106,8 @@ def _fmt_m(v: float) -> str:
 def _run_single(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .. import crs as _crs
-    from ..locate import locate_table, parse_coordinates
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.locate import locate_table, parse_coordinates
 
     zone = load_zone(args, warn_schematic=False)
     df = pd.DataFrame({"x": [args.coords[0]], "y": [args.coords[1]]})
@@ -165,8 +165,8 @@ def _run_single(args: argparse.Namespace) -> int:
 
 
 def _positions(zone: Any, x: float, y: float, args: argparse.Namespace) -> dict[str, Any]:
-    from .. import crs as _crs
-    from ..grid import make_frame
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.grid import make_frame
 
     frame = make_frame(datum=args.datum, crs=args.crs)
     if frame.datum:
@@ -203,8 +203,8 @@ def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
     import numpy as np
     import shapely
 
-    from .. import crs as _crs
-    from ..grid import make_frame
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.grid import make_frame
 
     frame = make_frame(datum=args.datum, crs=args.crs)
     ok = res.status != 3
@@ -222,13 +222,13 @@ def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
-    from ..io import read_table, read_vector
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import read_table, read_vector
 
     src = Path(args.input)
     dst = Path(args.out)
     if not src.exists():
-        from ..errors import InputFileError
+        from xclz_geo.errors import InputFileError
 
         raise InputFileError(f"{src}: file not found")
     if dst.resolve() == src.resolve():
@@ -270,7 +270,7 @@ def _is_geoparquet(path: Path) -> bool:
 def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_distance: bool, *, source: str) -> tuple[Any, dict[str, int]]:
     import geopandas as gpd
 
-    from ..locate import detect_xy_columns, locate_table, parse_coordinates
+    from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates
 
     res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
                               with_distance=with_distance, threads=args.threads, source=source)
@@ -286,7 +286,7 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
 
 def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
     """A CSV or workbook read as text, located, and written back with every input cell unchanged."""
-    from ..io import read_table_text, write_table_back
+    from xclz_geo.io import read_table_text, write_table_back
 
     table = read_table_text(src, sheet=args.sheet, header_row=args.header_row)
     where = f"{src}" + (f" (sheet {table.sheet_name})" if table.sheet_name else "")
@@ -299,8 +299,8 @@ def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path,
 
 
 def _write(out: Any, dst: Path) -> None:
-    from ..errors import InputDataError
-    from ..io import write_table
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import write_table
 
     if dst.suffix.lower() in (".xlsx", ".xlsm") and len(out) > 1_048_575:
         raise InputDataError(f"{dst}: {len(out):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
@@ -312,7 +312,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
     or CSV → any other format (collected, then written atomically)."""
     import pandas as pd
 
-    from ..io import csv_column_names, iter_csv_batches
+    from xclz_geo.io import csv_column_names, iter_csv_batches
 
     names, headers = csv_column_names(src, header_row=args.header_row)
     shown = dict(zip(names, headers))  # the header is written back as typed (duplicates and all)
@@ -353,7 +353,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
             import geopandas as gpd
 
             if not collected:  # a header without rows: an empty table with the added columns
-                from ..io import csv_layout
+                from xclz_geo.io import csv_layout
 
                 cols = csv_layout(src)[2]
                 collected.append(pd.DataFrame(columns=cols + [c for c in OUT_COLUMNS if c not in cols]))
@@ -402,7 +402,7 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from ..locate import STATUS_LABELS, detect_xy_columns, locate_table
+    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table
 
     names = batch.schema.names
     xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..maps import BASEMAPS, TIANDITU_KEY_ENV
+    from xclz_geo.outputs.maps import BASEMAPS, TIANDITU_KEY_ENV
 
     p = sub.add_parser(
         "map",
@@ -56,10 +56,10 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
     (经度/纬度, lon/lat …, or ``--x``/``--y``). Status columns already in the input are recomputed,
     never trusted.
     """
-    from ..errors import DatumError
-    from ..crs import normalize_datum
-    from ..io import read_table, read_table_text
-    from ..locate import detect_xy_columns, locate
+    from xclz_geo.errors import DatumError
+    from xclz_geo.geo.crs import normalize_datum
+    from xclz_geo.geo.locate import detect_xy_columns, locate
+    from xclz_geo.io import read_table, read_table_text
 
     src = Path(args.sites)
     if src.suffix.lower() == ".parquet":
@@ -86,12 +86,12 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import BrowserUnavailableError
-    from ..maps import export_png, save_map, zone_map
+    from xclz_geo.errors import BrowserUnavailableError
+    from xclz_geo.outputs.maps import export_png, save_map, zone_map
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
-        from ..errors import InputDataError
+        from xclz_geo.errors import InputDataError
 
         raise InputDataError(f"--out {out}: the map is an HTML file; use a name ending in .html")
     zone = load_zone(args)

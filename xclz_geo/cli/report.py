@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
-#: steps :func:`xclz_geo.report.build_report` announces (for the progress bar)
+#: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 11
 
 
@@ -46,8 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _declared(items: list[str]) -> dict[str, str]:
-    from ..errors import InputDataError
-    from ..zone import QUALITY_LEVELS
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS
 
     out: dict[str, str] = {}
     for item in items:
@@ -62,13 +62,13 @@ def _declared(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
+    from xclz_geo.outputs.report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
 
     declared = _declared(args.data_quality)
     zone = load_zone(args)
     enterprises, parcels, raster = args.enterprises, args.parcels, args.raster
     if enterprises and (args.sheet or args.header_row):
-        from ..efficiency import read_enterprises
+        from xclz_geo.efficiency.evaluate import read_enterprises
 
         enterprises = read_enterprises(enterprises, sheet=args.sheet, header_row=args.header_row)
     used_samples: list[str] = []

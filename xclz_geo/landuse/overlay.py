@@ -37,14 +37,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from . import units
-from .errors import CRSError, DataQualityWarning, GeometryRepairWarning, InputDataError, InputFileError
+from xclz_geo import units
+from xclz_geo.errors import CRSError, DataQualityWarning, GeometryRepairWarning, InputDataError, InputFileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from .zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
 #: code schemes and their table files in ``data/landuse/``
 SCHEMES: dict[str, str] = {
@@ -77,7 +77,7 @@ _MIN_PIECE_M2 = 1e-6
 
 
 def _table_path(name: str) -> Path:
-    from .datasets import data_path
+    from xclz_geo.datasets import data_path
 
     return data_path("landuse", name)
 
@@ -715,7 +715,7 @@ def _prepare_polygons(geoms: Any, *, source: str, label: str) -> tuple[np.ndarra
 def _read_parcels(parcels: Any, *, layer: str | None, encoding: str | None) -> tuple["gpd.GeoDataFrame", str]:
     import geopandas as gpd
 
-    from .io import read_vector
+    from xclz_geo.io import read_vector
 
     if isinstance(parcels, gpd.GeoDataFrame):
         return parcels, "parcels table"
@@ -1138,7 +1138,7 @@ def _class_table(classes: Any) -> tuple["pd.DataFrame | None", str]:
         df = _read_data_csv(RASTER_CLASS_TABLES[key])
         label = f"built-in {key} (data/landuse/{RASTER_CLASS_TABLES[key]})"
     elif isinstance(classes, (str, Path)):
-        from .io import read_table
+        from xclz_geo.io import read_table
 
         df = read_table(classes, dtype=str, comment="#")
         label = str(classes)
@@ -1280,7 +1280,7 @@ def landcover_by_polygons(
     from rasterio.windows import Window
     from rasterio.transform import Affine
 
-    from . import crs as _crs
+    from xclz_geo.geo import crs as _crs
 
     if isinstance(polygons, gpd.GeoSeries):
         polygons = gpd.GeoDataFrame(geometry=polygons)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from pyproj import CRS, Geod, Transformer
 
-from .errors import CRSError, CRSMismatchError, DatumError
+from xclz_geo.errors import CRSError, CRSMismatchError, DatumError
 
 #: CGCS2000 geographic (lon/lat) — the CRS bundled data is stored in
 CGCS2000_GEOGRAPHIC = "EPSG:4490"
@@ -228,7 +228,7 @@ def require_metric_crs(crs: Any, *, purpose: str = "measure area") -> CRS:
     if c.is_geographic:
         raise CRSError(
             f"refusing to {purpose} in a geographic CRS ({c.name}, degrees); "
-            "project to the CGCS2000 3° Gauss-Krüger zone first (xclz_geo.crs.gk_crs_for)"
+            "project to the CGCS2000 3° Gauss-Krüger zone first (xclz_geo.geo.crs.gk_crs_for)"
         )
     if is_web_mercator(c):
         raise CRSError(

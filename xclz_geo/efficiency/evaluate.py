@@ -58,14 +58,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from .errors import DataQualityWarning, InputDataError, InputFileError, MethodProfileError
+from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError, MethodProfileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from .io import TextTable
-    from .zone import Zone
+    from xclz_geo.boundaries.zone import Zone
+    from xclz_geo.io import TextTable
 
 STATUSES = ("evaluated", "not_evaluated", "invalid")
 GROUPS = ("above_scale", "below_scale")
@@ -381,7 +381,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
     """
     import pandas as pd
 
-    from .io import read_table
+    from xclz_geo.io import read_table
 
     text = None
     if isinstance(source, pd.DataFrame):
@@ -392,7 +392,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         if suffix == ".parquet":
             raw = read_table(source)
         else:
-            from .io import HEADER_HINTS, read_table_text
+            from xclz_geo.io import HEADER_HINTS, read_table_text
 
             text = read_table_text(source, sheet=sheet, header_row=header_row, hints=set(HEADER_HINTS) | set(_ALIASES))
             raw = text.frame
@@ -842,7 +842,7 @@ def load_method(name_or_path: "str | Path | MethodProfile" = "anhui") -> MethodP
     MethodProfileError
         Not valid TOML, or a key is missing or malformed (the key is named).
     """
-    from .datasets import data_path
+    from xclz_geo.datasets import data_path
 
     if isinstance(name_or_path, MethodProfile):
         return name_or_path
@@ -874,7 +874,7 @@ def load_benchmarks(source: "str | Path | pd.DataFrame | Mapping[str, Any]") -> 
     """
     import pandas as pd
 
-    from .io import read_table
+    from xclz_geo.io import read_table
 
     if isinstance(source, Mapping):
         out: dict[tuple[str, str], float] = {}
@@ -1010,7 +1010,7 @@ class EvaluationResult:
         import geopandas as gpd
         import numpy as np
 
-        from .crs import convert_datum, in_china
+        from xclz_geo.geo.crs import convert_datum, in_china
 
         d = self.table.data if self.table is not None else None
         n = len(self.scores)
@@ -1095,7 +1095,7 @@ def evaluate(
     method
         ``"anhui"`` (default), ``"zhejiang"``, a profile path or a :class:`MethodProfile`.
     zone
-        When given, firms are located by 经度/纬度 (through :func:`xclz_geo.locate.locate`) or by
+        When given, firms are located by 经度/纬度 (through :func:`xclz_geo.geo.locate.locate`) or by
         地块编号 joined to ``parcels``, and summarised per block and part.
     parcels
         Parcel layer with a ``parcel_id`` column; its ``block_id``/``part_id`` are used when present,
@@ -1303,7 +1303,7 @@ def _locate_firms(d: "pd.DataFrame", zone: "Zone", *, parcels: "gpd.GeoDataFrame
     import numpy as np
     import pandas as pd
 
-    from .locate import locate
+    from xclz_geo.geo.locate import locate
 
     out = pd.DataFrame({"block_id": [None] * len(d), "part_id": [None] * len(d), "locate_status": ["no location"] * len(d)},
                        index=d.index, dtype=object)
@@ -1340,7 +1340,7 @@ def _parcel_parts(parcels: "gpd.GeoDataFrame", zone: "Zone") -> dict[str, tuple[
 
     if {"part_id", "block_id"} <= set(parcels.columns):
         return {str(r.parcel_id): (r.block_id, r.part_id, "by parcel") for r in parcels.itertuples()}
-    from .locate import locate
+    from xclz_geo.geo.locate import locate
 
     pts = parcels.geometry.representative_point().to_crs("EPSG:4326")
     df = pd.DataFrame({"lon": pts.x.to_numpy(), "lat": pts.y.to_numpy()})
@@ -1385,7 +1385,7 @@ def _agg(df: "pd.DataFrame", keys: list[str], labels: list[str] | None = None) -
 def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table: EnterpriseTable,
              group_stats: dict[str, Any], zone: "Zone | None", locinfo: dict[str, Any] | None) -> dict[str, Any]:
 
-    from .intensity import industry_names
+    from xclz_geo.efficiency.intensity import industry_names
 
     ev = out[out["status"] == "evaluated"].copy()
     ev["_land"] = d.loc[ev.index, "land_mu"]

@@ -35,7 +35,7 @@ zone. If parts overlap, the first part in zone order wins.
 CGCS2000 Gauss-Krüger CRS to the nearest part boundary (holes included), positive
 inside a part polygon and negative outside.
 
-**Speed.** Status and part come from a cached lookup grid (:mod:`xclz_geo.grid`):
+**Speed.** Status and part come from a cached lookup grid (:mod:`xclz_geo.geo.grid`):
 one array lookup per point, the exact predicate only for points near a boundary or
 the edge of an uncertainty band, identical answers to the exact predicate. Batches of
 more than :data:`PARALLEL_MIN_POINTS` points run on a thread pool (numpy and GEOS
@@ -44,7 +44,7 @@ release the GIL), each thread with its own prepared geometries.
 **Datums.** ``datum="wgs84"`` (default; ``cgcs2000`` is treated as WGS84, they differ
 by centimetres here), ``"gcj02"`` (Amap/Gaode, Tencent) or ``"bd09"`` (Baidu) for
 lon/lat; ``crs="EPSG:4549"`` (or any CRS) for projected coordinates. GCJ-02/BD-09
-points are converted with the exact iterative inverses of :mod:`xclz_geo.crs`, and
+points are converted with the exact iterative inverses of :mod:`xclz_geo.geo.crs`, and
 only where needed (points near a boundary, or every point when distances are asked).
 """
 
@@ -59,9 +59,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from . import crs as _crs
-from .errors import InputDataError
-from .grid import (INSIDE, INVALID, OUTSIDE, PACKED_EXACT, PACKED_SHIFT, UNCERTAIN, Frame, LocateGrid, all_rings,
+from xclz_geo.geo import crs as _crs
+from xclz_geo.errors import InputDataError
+from xclz_geo.geo.grid import (INSIDE, INVALID, OUTSIDE, PACKED_EXACT, PACKED_SHIFT, UNCERTAIN, Frame, LocateGrid, all_rings,
                    build_grid, make_frame)
 
 #: status labels by code
@@ -564,7 +564,7 @@ def _lookup_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.n
                   reason: np.ndarray, bufs: dict[str, np.ndarray]) -> None:
     """Grid lookup for one cache-sized block, written into the output slices.
 
-    Status :data:`~xclz_geo.grid.PACKED_EXACT` marks points that still need the exact
+    Status :data:`~xclz_geo.geo.grid.PACKED_EXACT` marks points that still need the exact
     predicate (``part`` then holds the candidate part, -2 for several).
 
     Ten passes over the block plus two min/max reductions that also validate it: two
@@ -574,7 +574,7 @@ def _lookup_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.n
     beyond the grid take :func:`_lookup_slow_path`. The float flat index ``floor(ty) * nx + tx`` is exact up to the last bit of
     ``tx``; a point within ~1e-9 of a cell's width from a cell edge may be given the
     neighbouring cell, which is harmless: every point within 1% of a cell of a boundary lies in
-    an exact cell (see :mod:`xclz_geo.grid`), so a point that close to a settled cell has its answer.
+    an exact cell (see :mod:`xclz_geo.geo.grid`), so a point that close to a settled cell has its answer.
     """
     m = fx.shape[0]
     txy = bufs["txy"][:, :m]
@@ -679,7 +679,7 @@ def locate_xy(
         Longitudes and latitudes (or eastings and northings with ``crs``), array-like of
         equal length; NaN and out-of-range values give ``invalid``.
     zone
-        A :class:`~xclz_geo.zone.Zone` with part polygons.
+        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons.
     datum
         ``wgs84`` (default), ``cgcs2000`` (= WGS84), ``gcj02`` or ``bd09`` for lon/lat input.
     crs
@@ -964,7 +964,7 @@ def locate(
         lon/lat columns (detected: ``lon``/``lng``/``经度``/``x`` and ``lat``/``纬度``/``y``, or named
         with ``x``/``y``); or a GeoDataFrame of points (its CRS is used).
     zone
-        A :class:`~xclz_geo.zone.Zone` with part polygons.
+        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons.
     datum, crs
         Datum tag of lon/lat input (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``) or the CRS of
         projected input; see :func:`locate_xy`.

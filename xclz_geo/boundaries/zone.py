@@ -29,9 +29,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from . import crs as _crs
-from . import units
-from .errors import BoundaryError, InputFileError, SchematicGeometryWarning, SpecError
+from xclz_geo.geo import crs as _crs
+from xclz_geo import units
+from xclz_geo.errors import BoundaryError, InputFileError, SchematicGeometryWarning, SpecError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -239,7 +239,7 @@ def load_spec(path: str | Path | None = None) -> ZoneSpec:
     SpecError
         The file is not valid TOML, or its content is malformed (the field is named).
     """
-    from .datasets import spec_path
+    from xclz_geo.datasets import spec_path
 
     p = Path(path) if path is not None else spec_path()
     try:
@@ -471,7 +471,7 @@ class Zone:
         ``boundaries`` replaces the bundled polygons with a user's file; ``spec`` a
         user's spec.
         """
-        from .datasets import data_path
+        from xclz_geo.datasets import data_path
 
         if boundaries is not None:
             return cls.from_boundaries(boundaries, spec=spec, layer=layer)
@@ -566,6 +566,32 @@ class Zone:
         name = self.spec.name_zh if self.spec else "user zone"
         return f"Zone({name!r}, parts={self.part_ids}, quality={self.qualities or 'no geometry'})"
 
+
+
+def load_zone(
+    boundaries: "str | Path | gpd.GeoDataFrame | None" = None,
+    *,
+    spec: str | Path | ZoneSpec | None = None,
+    layer: str | None = None,
+) -> Zone:
+    """Load the zone: the bundled one, or a user's boundaries file (the top-level ``xclz_geo.load_zone``).
+
+    Parameters
+    ----------
+    boundaries
+        A boundaries file (GeoJSON, GeoPackage, Shapefile, GeoParquet …) or GeoDataFrame in the
+        boundaries schema; ``None`` for the bundled (schematic) polygons.
+    spec
+        A zone specification (``spec.toml``) instead of the bundled one.
+    layer
+        Layer of a multi-layer ``boundaries`` file.
+
+    Returns
+    -------
+    Zone
+        Same as :meth:`Zone.load`.
+    """
+    return Zone.load(boundaries=boundaries, spec=spec, layer=layer)
 
 # ------------------------------------------------------------------ area report
 

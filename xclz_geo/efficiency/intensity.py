@@ -65,15 +65,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from . import units
-from .errors import InputDataError, MethodProfileError
+from xclz_geo import units
+from xclz_geo.errors import InputDataError, MethodProfileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from .efficiency import EvaluationResult
-    from .zone import Zone
+    from xclz_geo.efficiency.evaluate import EvaluationResult
+    from xclz_geo.boundaries.zone import Zone
 
 BUILT_CLASSES = ("A1", "A2", "A31", "A32", "A4", "A51", "A52", "A6")
 OTHER_CLASSES = ("B11", "B12", "B21", "B22")
@@ -98,7 +98,7 @@ PARCEL_FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
 }
 
 
-#: land-use report group (xclz_geo.landuse) → TD/T 1029 ledger class, used when a parcel has a land-use
+#: land-use report group (xclz_geo.landuse.overlay) → TD/T 1029 ledger class, used when a parcel has a land-use
 #: code but no 统计类别. Built land is taken as 城镇 (A); rural built land (B11/B12) and land ready for
 #: supply (B21) cannot be told from a land-use code: set 统计类别 where it matters.
 GROUP_TO_LEDGER = {
@@ -112,7 +112,7 @@ GROUP_TO_LEDGER = {
 
 @lru_cache(maxsize=4)
 def _tdt(path: str | None = None) -> dict[str, Any]:
-    from .datasets import data_path
+    from xclz_geo.datasets import data_path
 
     p = Path(path) if path else data_path("methods", "tdt1029.toml")
     try:
@@ -131,7 +131,7 @@ def control_table(path: str | None = None) -> "pd.DataFrame":
     """The 《工业项目建设用地控制指标》 容积率 minimums keyed by two-digit GB/T 4754-2017 code."""
     import pandas as pd
 
-    from .datasets import data_path
+    from xclz_geo.datasets import data_path
 
     p = Path(path) if path else data_path("methods", "industrial_land_control_2008.csv")
     df = pd.read_csv(p, dtype={"code_2017": str, "code_2002": str}, encoding="utf-8")
@@ -170,7 +170,7 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -
     import geopandas as gpd
     import pandas as pd
 
-    from .efficiency import _norm_header
+    from xclz_geo.efficiency.evaluate import _norm_header
 
     if parcels.crs is None:
         raise InputDataError(f"{source}: the parcel layer has no CRS; set it (e.g. EPSG:4490 or EPSG:4549)")
@@ -214,7 +214,7 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -
     out["ledger_derived"] = False
     need = out["ledger_class"].isna() & out["landuse_code"].notna()
     if need.any():
-        from .landuse import classify_codes
+        from xclz_geo.landuse.overlay import classify_codes
 
         cl = classify_codes(list(out.loc[need, "landuse_code"]))
         derived = cl["group"].map(GROUP_TO_LEDGER)
@@ -269,7 +269,7 @@ def attach_buildings(parcels: "gpd.GeoDataFrame", buildings: "gpd.GeoDataFrame",
     import geopandas as gpd
     import numpy as np
 
-    from . import crs as _crs
+    from xclz_geo.geo import crs as _crs
 
     gk = _crs.gk_crs_for(parcels)
     b = normalize_parcels(buildings, source="buildings") if len(buildings) else buildings
@@ -296,7 +296,7 @@ def _pieces(zone: "Zone | None", parcels: "gpd.GeoDataFrame") -> "gpd.GeoDataFra
     """Parcels cut by parts (or whole, with part ``all``), in GK, with ``share`` of each parcel inside."""
     import geopandas as gpd
 
-    from . import crs as _crs
+    from xclz_geo.geo import crs as _crs
 
     gk = zone.gk_crs if zone is not None else _crs.gk_crs_for(parcels)
     p = parcels.to_crs(gk)
@@ -631,7 +631,7 @@ def underused(
         Parcel layer (see module doc). Each parcel is checked for 容积率, 建筑系数, 亩均税收
         (when it has ``tax_wan``) and 闲置.
     firms
-        An :class:`~xclz_geo.efficiency.EvaluationResult` (or its ``scores``). Evaluated firms are
+        An :class:`~xclz_geo.efficiency.evaluate.EvaluationResult` (or its ``scores``). Evaluated firms are
         checked for 亩均税收 against the median of evaluated firms; a firm whose 地块编号 matches a
         parcel is merged into that parcel's row (its flags join the parcel's), so land is not counted twice.
     zone
@@ -644,7 +644,7 @@ def underused(
     import numpy as np
     import pandas as pd
 
-    from . import crs as _crs
+    from xclz_geo.geo import crs as _crs
 
     rules = rules or UnderusedRules.defaults()
     rows: list[dict[str, Any]] = []
@@ -784,7 +784,7 @@ def _firm_frames(firms: Any) -> tuple["pd.DataFrame", "pd.DataFrame"]:
     """(scores table, parsed canonical fields) of an EvaluationResult or a scores DataFrame."""
     import warnings
 
-    from .efficiency import read_enterprises
+    from xclz_geo.efficiency.evaluate import read_enterprises
 
     if hasattr(firms, "scores"):
         if getattr(firms, "table", None) is not None:

@@ -38,9 +38,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import crs as _crs
-from . import units
-from .errors import (
+from xclz_geo.geo import crs as _crs
+from xclz_geo import units
+from xclz_geo.errors import (
     BoundaryError,
     CRSError,
     DataQualityWarning,
@@ -51,7 +51,7 @@ from .errors import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from .zone import ZoneSpec
+    from xclz_geo.boundaries.zone import ZoneSpec
 
 #: CRS every imported or bundled boundaries table is stored in
 STORAGE_CRS = _crs.CGCS2000_GEOGRAPHIC
@@ -281,8 +281,8 @@ def county_outline(adcode: str) -> Any:
 
 @lru_cache(maxsize=1)
 def _county_outlines() -> dict[str, Any]:
-    from .datasets import reference_path
-    from .io import read_vector
+    from xclz_geo.datasets import reference_path
+    from xclz_geo.io import read_vector
 
     gdf = read_vector(reference_path(COUNTY_OUTLINES_FILE))
     return {
@@ -398,8 +398,8 @@ def _implicit_geojson_wgs84(path: Path, gdf: "gpd.GeoDataFrame") -> bool:
 
 
 def _spec_or_none(spec: "ZoneSpec | str | Path | None | bool") -> "ZoneSpec | None":
-    from .errors import InputFileError, SpecError
-    from .zone import ZoneSpec, load_spec
+    from xclz_geo.errors import InputFileError, SpecError
+    from xclz_geo.boundaries.zone import ZoneSpec, load_spec
 
     if spec is False:
         return None
@@ -489,8 +489,8 @@ def import_boundaries(
     import numpy as np
     import shapely
 
-    from .io import read_vector
-    from .zone import QUALITY_LEVELS, validate_boundaries
+    from xclz_geo.io import read_vector
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS, validate_boundaries
 
     p = Path(path)
     src = str(p)
@@ -685,7 +685,7 @@ def merge_boundaries(
     import geopandas as gpd
     import pandas as pd
 
-    from .zone import read_boundaries, validate_boundaries
+    from xclz_geo.boundaries.zone import read_boundaries, validate_boundaries
 
     new_v = validate_boundaries(new, source="new boundaries").to_crs(STORAGE_CRS)
     if base is None:
@@ -727,8 +727,8 @@ def write_boundaries(gdf: "gpd.GeoDataFrame", path: str | Path) -> Path:
     The GeoJSON declares its CRS (CGCS2000, which coincides with WGS84 here) and its
     vertices are rounded to 8 decimals.
     """
-    from .io import write_table
-    from .zone import validate_boundaries
+    from xclz_geo.io import write_table
+    from xclz_geo.boundaries.zone import validate_boundaries
 
     p = Path(path)
     if p.suffix.lower() not in (".geojson", ".json", ".gpkg"):
@@ -752,7 +752,7 @@ def build_schematic_boundaries(
     """Digitize every part of the zone from its 四至 text and its block's schematic network.
 
     This is how ``data/boundaries/zone.geojson`` is made (``scripts/build_boundaries.py``):
-    each part's 四至 (from the spec) goes through :func:`xclz_geo.digitize.digitize` over
+    each part's 四至 (from the spec) goes through :func:`xclz_geo.boundaries.digitize.digitize` over
     the network named in ``networks/build.toml``, which also gives the part's honest
     positional uncertainty (kilometres) and an optional reference point.
 
@@ -781,11 +781,11 @@ def build_schematic_boundaries(
 
     import geopandas as gpd
 
-    from .datasets import data_path
-    from .digitize import digitize
-    from .errors import XclzGeoError
-    from .network import load_network
-    from .zone import ZoneSpec, load_spec, validate_boundaries
+    from xclz_geo.datasets import data_path
+    from xclz_geo.boundaries.digitize import digitize
+    from xclz_geo.errors import XclzGeoError
+    from xclz_geo.boundaries.network import load_network
+    from xclz_geo.boundaries.zone import ZoneSpec, load_spec, validate_boundaries
 
     if sys.version_info >= (3, 11):
         import tomllib
