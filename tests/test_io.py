@@ -243,6 +243,8 @@ def test_xlsx_writer_strips_control_characters_with_a_warning(tmp_path):
         p = io.write_xlsx({"data": df}, tmp_path / "nul.xlsx")
     ws = _load_workbook(p).active
     assert [ws.cell(r, 1).value for r in (2, 3, 4)] == ["ab", "c", "ok"]
+    p = io.write_xlsx({"data": pd.DataFrame({"名\x00称": ["x"]})}, tmp_path / "head.xlsx")  # a header too
+    assert _load_workbook(p).active.cell(1, 1).value == "名称"
     with _warnings.catch_warnings():
         _warnings.simplefilter("error")
         io.write_xlsx({"data": df[["备注"]]}, tmp_path / "clean.xlsx")  # nothing to say

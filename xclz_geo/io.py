@@ -1118,6 +1118,8 @@ def xlsx_value(ws: Any, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, str):
+        if XLSX_ILLEGAL_CHARS.search(value):  # table cells are cleaned (with a warning) before; this guards the rest
+            value = XLSX_ILLEGAL_CHARS.sub("", value)
         if value[:1] in FORMULA_TRIGGERS:
             from openpyxl.cell import WriteOnlyCell
 
