@@ -3,7 +3,11 @@
 * Vector files through GDAL (pyogrio): GeoJSON, GeoPackage, Shapefile (GBK or UTF-8
   attributes: a ``.cpg`` is honoured; without one, UTF-8 is tried and GBK/GB18030 used
   when the text does not decode), DXF, FlatGeobuf, GeoParquet.
-* Tables: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 detected), XLSX/XLS, Parquet.
+* Tables: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 detected), XLSX/XLS, Parquet. Users' tables are
+  read as text (:func:`read_table_text`: every cell as typed, the header found below title rows,
+  spreadsheet row numbers kept) and written back unchanged with the added columns
+  (:func:`write_table_back`); every XLSX goes through one writer that never writes user text as a
+  formula (:func:`write_xlsx`, :func:`safe_row`).
 * Writing by file extension: ``.csv`` (UTF-8 with BOM, so Excel shows Chinese),
   ``.xlsx``, ``.gpkg``, ``.geojson``, ``.parquet``, ``.fgb``, ``.shp``.
 

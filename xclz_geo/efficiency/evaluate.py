@@ -397,6 +397,8 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
             text = read_table_text(source, sheet=sheet, header_row=header_row, hints=set(HEADER_HINTS) | set(_ALIASES))
             raw = text.frame
         where = str(source)
+        if text is not None and (text.sheet_name is not None or text.header_row != 1):  # say where the header was taken
+            where += f" ({'sheet ' + text.sheet_name + ', ' if text.sheet_name is not None else ''}header row {text.header_row})"
     raw.columns = [str(c) for c in raw.columns]
     cm = map_columns(raw.columns)
     if "land_mu" not in cm.fields:
