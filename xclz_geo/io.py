@@ -1218,7 +1218,8 @@ def _csv_safe_frame(df: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def write_csv_text(df: "pd.DataFrame", path: str | Path, *, header: Sequence[str] | None = None, csv_safe: bool = False) -> Path:
+def write_csv_text(df: "pd.DataFrame", path: str | Path, *, header: Sequence[str] | None = None, csv_safe: bool = False,
+                   sep: str | None = None) -> Path:
     """Write a table as CSV (UTF-8 with BOM, so Excel shows Chinese), text cells exactly as they are.
 
     ``csv_safe=True`` prefixes ``'`` to text cells starting with ``= + - @``, tab or CR, so Excel
@@ -1232,7 +1233,8 @@ def write_csv_text(df: "pd.DataFrame", path: str | Path, *, header: Sequence[str
         if header is not None:
             header = [csv_safe_text(str(h)) for h in header]
     with atomic_path(p) as tmp:
-        out.to_csv(tmp, index=False, encoding="utf-8-sig", header=list(header) if header is not None else True)
+        out.to_csv(tmp, index=False, encoding="utf-8-sig", header=list(header) if header is not None else True,
+                   sep=sep or ("\t" if p.suffix.lower() == ".tsv" else ","))
     return p
 
 
