@@ -195,3 +195,29 @@ def test_ragged_row_exits_2_not_3(tmp_path, capsys):
     rc = main(["efficiency", "--enterprises", str(src), "--out", str(tmp_path / "o"), "--no-zone"])
     err = capsys.readouterr().err
     assert rc == 2 and "row 3 has 4 fields" in err and "Traceback" not in err
+
+def test_cli_console_names_missing_fields_and_field_option_maps_them(tmp_path, capsys):
+    src = tmp_path / "f.csv"
+    t = table()
+    t["经度"] = ["待补充"] + ["118.8"] * 5
+    t.rename(columns={"实缴税金(万元)": "TAX2023"}).to_csv(src, index=False)
+    out = tmp_path / "o"
+    # without the mapping: no tax column → every row lacks a required input; the console says how to fix the others
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    assert "missing field 技改投资(万元)" in printed and "--field 技改投资=<your column>" in printed
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "实缴税金=TAX2023"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    s = pd.read_csv(out / "scores.csv", encoding="utf-8-sig")
+    assert s.loc[0, "status"] == "evaluated" and "经度" in s.loc[0, "xclz_note"]  # 待补充 does not sink the firm
+    assert list(s["status"]) == ["evaluated", "evaluated", "evaluated", "not_evaluated", "invalid", "evaluated"]
+    assert "see column xclz_note" in printed
+    summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summ["input"]["mapped_by_field_option"] == {"tax_wan": "TAX2023"}
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "实缴税金=NOPE"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "NOPE" in err
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "建筑基底面积=X"])
+    assert rc == 2 and "not a field this command uses" in capsys.readouterr().err
