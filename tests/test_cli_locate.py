@@ -408,3 +408,21 @@ def test_empty_csv_exits_2_with_one_line(capsys, tmp_path, zone_file):
     code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.csv", "--boundaries", zone_file)
     lines = [ln for ln in err.splitlines() if ln.startswith("xclz-geo: error:")]
     assert code == 2 and len(lines) == 1 and "e.csv: the file is empty" in lines[0] and "Traceback" not in err
+
+
+def test_locate_on_its_own_workbook_output_keeps_the_old_results_renamed(capsys, tmp_path, zone_file):
+    from openpyxl import load_workbook
+
+    src = tmp_path / "企业名单.xlsx"
+    make_bureau_workbook(src, *_centre(1))
+    first, second = tmp_path / "1.xlsx", tmp_path / "2.xlsx"
+    assert run_cli(capsys, "locate", "-i", src, "-o", first, "--datum", "bd09", "--boundaries", zone_file)[0] == 0
+    code, _, err = run_cli(capsys, "locate", "-i", first, "-o", second, "--datum", "bd09", "--boundaries", zone_file)
+    assert code == 0 and "not trusted" in err
+    a, b = load_workbook(first)["企业名单"], load_workbook(second)["企业名单"]
+    head_a, head_b = [c.value for c in a[3]], [c.value for c in b[3]]
+    k = head_a.index("xclz_status")
+    assert head_b[k] == "xclz_status_input" and head_b.count("xclz_status") == 1 and head_b.index("xclz_status") > k
+    for r in range(4, 9):  # the old results' cells are unchanged, the recomputed ones agree
+        assert b.cell(r, k + 1).value == a.cell(r, k + 1).value == b.cell(r, head_b.index("xclz_status") + 1).value
+    assert b["A1"].value == a["A1"].value == TITLE and b.parent.sheetnames == ["企业名单", "说明"]

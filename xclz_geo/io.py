@@ -1247,6 +1247,7 @@ def write_table_back(
     extra_sheets: "Mapping[str, pd.DataFrame] | None" = None,
     csv_safe: bool = False,
     on_clash: str = "replace",
+    rename_columns: "Mapping[str, str] | None" = None,
 ) -> Path:
     """Write a table read by :func:`read_table_text` back with the columns a command adds.
 
@@ -1274,10 +1275,20 @@ def write_table_back(
         An added column whose name is already a header: ``"replace"`` (default) overwrites that
         column (for columns the tool wrote on an earlier run, e.g. ``xclz_status``);
         ``"rename"`` keeps the user's column and writes the added one as ``NAME_xclz``.
+    rename_columns
+        ``{column: new header}`` for input columns (names of ``table.frame``) whose header is
+        written under a new name, cells unchanged — e.g. ``xclz_status`` of an earlier run kept
+        as ``xclz_status_input`` beside the recomputed one.
     """
     import pandas as pd
 
     p = Path(path)
+    ren_in = dict(rename_columns or {})
+    headers = [ren_in.get(str(col), h) for col, h in zip(table.frame.columns, table.headers)]
+    if ren_in:
+        import dataclasses
+
+        table = dataclasses.replace(table, headers=headers)
     if on_clash == "rename":
         taken = set(table.headers)
         ren: dict[str, str] = {}
@@ -1299,7 +1310,7 @@ def write_table_back(
         if len(base) > 1_048_575:
             raise InputDataError(f"{p}: {len(base):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
         if table.format == "xlsx" and table.source is not None and table.source.suffix.lower() in (".xlsx", ".xlsm"):
-            return _write_back_workbook(table, add, p, extra_sheets=extra_sheets)
+            return _write_back_workbook(table, add, p, extra_sheets=extra_sheets, rename_columns=ren_in)
         keep = [j for j, h in enumerate(table.headers) if h not in add.columns]
         out = pd.concat([base.iloc[:, keep], add], axis=1)
         header = [table.headers[j] for j in keep] + [str(c) for c in add.columns]
@@ -1324,7 +1335,8 @@ def write_table_back(
     raise InputDataError(f"{p}: write the table as .csv or .xlsx")
 
 
-def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extra_sheets: "Mapping[str, pd.DataFrame] | None") -> Path:
+def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extra_sheets: "Mapping[str, pd.DataFrame] | None",
+                         rename_columns: "Mapping[str, str] | None" = None) -> Path:
     import warnings
 
     from openpyxl import load_workbook
@@ -1340,6 +1352,9 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
     ws = wb[table.sheet_name]
     add = strip_xlsx_illegal(add, f"{p}")
     h = table.header_row
+    for j, (col, name) in enumerate(zip(table.frame.columns, table.headers)):
+        if str(col) in (rename_columns or {}):
+            _set_cell(ws, h, j + 1, name)
     positions: list[int] = []
     nxt = len(table.headers) + 1
     for c in add.columns:

@@ -291,8 +291,9 @@ def _is_geoparquet(path: Path) -> bool:
 def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_distance: bool, *, source: str) -> tuple[Any, dict[str, int]]:
     import geopandas as gpd
 
-    from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates
+    from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
 
+    df, _ = rename_stale_result_columns(df, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
                               with_distance=with_distance, threads=args.threads, source=source)
     out = _annotate(df, res, notes, with_distance=with_distance)
@@ -307,13 +308,17 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
 
 def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
     """A CSV or workbook read as text, located, and written back with every input cell unchanged."""
+    from xclz_geo.geo.locate import rename_stale_result_columns
     from xclz_geo.io import read_table_text, write_table_back
 
     table = read_table_text(src, sheet=args.sheet, header_row=args.header_row)
     where = f"{src}" + (f" (sheet {table.sheet_name})" if table.sheet_name else "")
-    out, counts = _locate_frame(args, zone, table.frame, dst, with_distance, source=where)
+    # xclz_* of an earlier run: cells kept under a new header (xclz_status_input), results recomputed
+    frame, renamed = rename_stale_result_columns(table.frame, source=where)
+    out, counts = _locate_frame(args, zone, frame, dst, with_distance, source=where)
     if dst.suffix.lower() in (".xlsx", ".xlsm", ".csv", ".txt"):
-        write_table_back(table, out[list(OUT_COLUMNS)], dst, csv_safe=args.csv_safe)
+        write_table_back(table, out[list(OUT_COLUMNS)], dst, csv_safe=args.csv_safe,
+                         rename_columns={str(k): v for k, v in renamed.items()})
     else:
         _write(out, dst)
     return counts
@@ -423,8 +428,9 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table
+    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table, rename_stale_result_columns
 
+    batch, _ = rename_stale_result_columns(batch, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     names = batch.schema.names
     xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)
     coords = batch.select([xc, yc]).to_pandas()

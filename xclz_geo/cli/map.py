@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "site markers coloured by status. Every script and stylesheet is inlined from installed packages, so the "
         "file opens with no network (tiles aside). On the Gaode basemaps all overlays are shifted WGS84→GCJ-02 for "
         f"display. The Tianditu basemaps need a browser key in {TIANDITU_KEY_ENV}; the key is written into the "
-        "page's tile URLs (a browser key must be) and never printed.",
+        "output file's tile URLs (a browser key must be; anyone with the file can read it), a warning says so on "
+        "every run, and the key is never printed.",
     )
     p.add_argument("--out", required=True, metavar="FILE.html", help="HTML file to write")
     add_boundaries_option(p)
     p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled one)")
     p.add_argument("--basemap", default="none", choices=list(BASEMAPS), help="basemap (default: none, fully offline)")
-    p.add_argument("--tianditu-key", metavar="KEY", help=f"Tianditu browser key (better: set {TIANDITU_KEY_ENV})")
+    p.add_argument("--tianditu-key", metavar="KEY", help=f"Tianditu browser key (better: set {TIANDITU_KEY_ENV}); it is written into the output HTML")
     p.add_argument("--sites", metavar="FILE", help="site table (CSV/XLSX/Parquet) to check against the zone and draw")
     p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX site table, by name or number (default: the first)")
     p.add_argument("--header-row", type=int, metavar="N",
@@ -53,12 +55,12 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
 
     The table is read like ``locate`` reads it (:func:`xclz_geo.io.read_table_text`: title rows
     passed over, ragged rows never shifted) and the coordinate columns are found the same way
-    (经度/纬度, lon/lat …, or ``--x``/``--y``). Status columns already in the input are recomputed,
-    never trusted.
+    (经度/纬度, lon/lat …, or ``--x``/``--y``). Status columns already in the input are never
+    trusted: they are kept under a new name (``xclz_status_input``) and recomputed.
     """
     from xclz_geo.errors import DatumError
     from xclz_geo.geo.crs import normalize_datum
-    from xclz_geo.geo.locate import detect_xy_columns, locate
+    from xclz_geo.geo.locate import detect_xy_columns, locate, rename_stale_result_columns
     from xclz_geo.io import read_table, read_table_text
 
     src = Path(args.sites)
@@ -69,6 +71,7 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
         text = read_table_text(src, sheet=args.sheet, header_row=getattr(args, "header_row", None))
         table = text.frame
         where_txt = f"{src}" + (f" (sheet {text.sheet_name})" if text.sheet_name else "")
+    table, _ = rename_stale_result_columns(table, source=where_txt)  # an xclz_status in the input is never trusted
     xc, yc = detect_xy_columns(table.columns, x=args.x, y=args.y, source=where_txt)
     args.x, args.y = xc, yc  # the map draws the sites from the same columns
     try:
@@ -81,13 +84,13 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
     for c in result.columns:
         name = c if str(c).startswith("xclz_") else f"xclz_{c}"
         values = result[c].astype(object).where(result[c].notna(), None) if c == "status" else result[c]
-        out[name] = values.to_numpy()  # an xclz_* column of the input is replaced in place, not used
+        out[name] = values.to_numpy()
     return out
 
 
 def run(args: argparse.Namespace) -> int:
-    from xclz_geo.errors import BrowserUnavailableError
-    from xclz_geo.outputs.maps import export_png, save_map, zone_map
+    from xclz_geo.errors import BrowserUnavailableError, XclzGeoWarning
+    from xclz_geo.outputs.maps import TIANDITU_KEY_ENV, export_png, save_map, tianditu_key_notice, zone_map
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -112,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
         date=args.date,
     )
     path = save_map(m, out, inline_assets=not args.cdn)
+    notice = tianditu_key_notice(args.basemap, path, source="--tianditu-key" if args.tianditu_key else TIANDITU_KEY_ENV)
+    if notice:
+        warnings.warn(notice, XclzGeoWarning, stacklevel=1)
     info = dict(getattr(m, "xclz_info", {}))
     summary: dict[str, Any] = {
         "out": str(path),
