@@ -472,3 +472,14 @@ def test_overlapping_polygons_on_a_lonlat_raster(tmp_path):
         y = alone.by_class.set_index("value")["area_m2"]
         assert np.allclose(x.sort_index().to_numpy(), y.sort_index().to_numpy(), rtol=1e-12)
         assert x.sum() == pytest.approx(both.polygons.set_index("id").loc[pid, "area_m2"], rel=1e-9)
+
+
+def test_parcels_with_impossible_coordinates_are_invalid_not_outside(synthetic_zone):
+    g = synthetic_zone.parts.geometry.iloc[0].centroid
+    parcels = gpd.GeoDataFrame({"DLBM": ["0601", "0601", "0601"]},
+                               geometry=[box(g.x - 0.001, g.y - 0.001, g.x + 0.001, g.y + 0.001),
+                                         box(573000, 30.9, 573000.01, 30.91), box(g.x, 95.0, g.x + 0.01, 95.01)],
+                               crs="EPSG:4490")
+    with pytest.warns(DataQualityWarning, match="2 parcel\\(s\\) with invalid coordinates \\(first at row 1: longitude"):
+        res = lu.landuse_by_part(synthetic_zone, parcels, scheme="sandiao")
+    assert res.parcels["status"].tolist() == ["inside", "invalid coordinates", "invalid coordinates"]

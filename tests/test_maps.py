@@ -538,3 +538,16 @@ def test_selenium_is_a_main_dependency():
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert any(d.replace(" ", "").startswith("selenium") for d in project["dependencies"])
     assert not any(d.startswith("selenium") for d in project["optional-dependencies"].get("test", []))
+
+
+def test_banner_names_each_parts_quality_in_a_mixed_zone(synthetic_zone):
+    from conftest import make_mixed_quality_boundaries
+    from xclz_geo.boundaries.zone import Zone
+
+    page = render_html(zone_map(Zone.from_boundaries(make_mixed_quality_boundaries())))
+    banner = re.search(r"<div class='xclz-warn'>(.*?)<\\?/div>", page).group(1)
+    assert "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic" in banner
+    assert "boundaries are schematic" not in page  # not labelled by its worst part
+    # a zone whose parts agree keeps the single label
+    banner = re.search(r"<div class='xclz-warn'>(.*?)<\\?/div>", render_html(zone_map(synthetic_zone))).group(1)
+    assert banner.startswith("⚠ boundaries are synthetic, not the official red line")

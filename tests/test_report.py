@@ -414,3 +414,21 @@ def test_report_opens_offline_without_console_errors(built):
         d.switch_to.default_content()
         errors = rep.console_errors + b.console_errors()
     assert errors == []
+
+
+def test_mixed_zone_header_and_area_notes_are_per_part(tmp_path):
+    from conftest import make_mixed_quality_boundaries
+
+    res = build_report(zone=Zone.from_boundaries(make_mixed_quality_boundaries()), out_dir=tmp_path)
+    text = res.html_path.read_text(encoding="utf-8")
+    header = text.split("<header>", 1)[1].split("</header>", 1)[0]
+    banner = header.split('id="quality-banner"', 1)[1].split("</div>", 1)[0]
+    assert "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic" in banner
+    assert "schematic parts: positions uncertain by kilometres" in banner
+    areas = text.split('id="sec-areas"', 1)[1].split("</section>", 1)[0]
+    assert "宣城经开区, 广德经开区西区 (schematic): the geometry reproduces the official areas by construction" in areas
+    assert "广德经开区主园区 (official): the measured area is +34.6 %" in areas
+    facts = res.section("areas").facts
+    assert facts["quality_by_part"] == {"xuancheng": "schematic", "guangde_main": "official", "guangde_west": "schematic"}
+    inputs = {i["name"]: i for i in res.to_dict()["inputs"]}
+    assert inputs["boundaries 边界"]["quality"] == "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic"

@@ -171,7 +171,7 @@ def read_vector(
                 except Exception:
                     hint = ""
             raise InputFileError(f"{p}: cannot read as a vector file ({msg}){hint}") from None
-    return _crs.assign_crs(gdf, crs, source=str(p))
+    return _crs.assign_crs(gdf, crs, source=str(p), path=p)
 
 
 def read_table(

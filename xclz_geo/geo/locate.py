@@ -4,7 +4,7 @@ Two entry points:
 
 * :func:`locate` for a single ``(lon, lat)``, arrays, DataFrames and GeoDataFrames:
   returns a DataFrame with one row per input row (same index, same order) and the
-  columns ``status``, ``block_id``, ``part_id``, ``distance_m``, ``note``.
+  columns ``status``, ``block_id``, ``part_id``, ``distance_m``, ``quality``, ``note``.
 * :func:`locate_xy` for numbers already in arrays: returns a :class:`LocateResult` of
   numpy arrays (status codes, part index, optional distance). The table and file paths
   use it.
@@ -120,6 +120,8 @@ class LocateResult:
         Datum tag or CRS label of the input.
     quality
         Worst quality label of the zone's geometry (``schematic`` …), carried into results.
+    part_qualities
+        Quality label per part, in zone order (empty when unknown).
     """
 
     status: np.ndarray
@@ -131,6 +133,7 @@ class LocateResult:
     reason: np.ndarray
     datum: str
     quality: str | None = None
+    part_qualities: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.status.shape[0])
@@ -153,6 +156,24 @@ class LocateResult:
     def block_id(self) -> np.ndarray:
         """Block id per point (``None`` where no part)."""
         return self._lookup(self.block_ids)
+
+    @property
+    def row_quality(self) -> np.ndarray:
+        """Quality label of the boundary each point's answer rests on (the ``xclz_quality`` column).
+
+        ``inside`` and ``uncertain``: the label of the part named (the part the point falls
+        in, or whose boundary it is near). ``outside``: the point lies in none of the parts,
+        an answer only as good as the least reliable part, so the zone's worst label
+        (:attr:`quality`). ``invalid``: ``None`` (no boundary was consulted).
+        """
+        n = len(self)
+        out = np.full(n, self.quality, dtype=object)
+        if self.part_qualities and len(self.part_qualities) == len(self.part_ids):
+            named = self.part_index >= 0
+            table = np.asarray(list(self.part_qualities), dtype=object)
+            out[named] = table[self.part_index[named]]
+        out[self.status == INVALID] = None
+        return out
 
     def notes(self) -> np.ndarray:
         """Reason text per point (empty for valid points)."""
@@ -741,6 +762,8 @@ def locate_xy(
         _locate_chunk(grid, fx, fy, with_distance, status, part, reason, dist)
     parts = grid.parts
     names = grid.part_names_zh or tuple(p.part_id for p in parts)
+    zq = getattr(zone, "quality_by_part", None) or {}
+    part_q = tuple(str(zq.get(p.part_id) or grid.quality or "") for p in parts) if zq else ()
     return LocateResult(
         status=status,
         part_index=part,
@@ -751,6 +774,7 @@ def locate_xy(
         reason=reason,
         datum=frame.datum or frame.label(),
         quality=grid.quality,
+        part_qualities=part_q,
     )
 
 
@@ -873,6 +897,7 @@ def result_frame(res: LocateResult, *, index: Any = None, notes: np.ndarray | No
             "block_id": res.block_id,
             "part_id": res.part_id,
             "distance_m": res.distance_m if res.distance_m is not None else np.full(len(res), np.nan),
+            "quality": res.row_quality,
             "note": notes if notes is not None else res.notes(),
         },
         index=index,
@@ -981,8 +1006,9 @@ def locate(
         One row per input point, in input order (a DataFrame keeps its index), with columns
         ``status`` (``inside`` | ``outside`` | ``uncertain`` | ``invalid``), ``block_id``,
         ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
-        Gauss-Krüger CRS) and ``note`` (the reason for ``invalid``). A point on a part
-        boundary is inside.
+        Gauss-Krüger CRS), ``quality`` (the quality label of the boundary the answer rests
+        on, see :attr:`LocateResult.row_quality`) and ``note`` (the reason for ``invalid``).
+        A point on a part boundary is inside.
     """
     import pandas as pd
 

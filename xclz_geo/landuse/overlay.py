@@ -788,6 +788,7 @@ def landuse_by_part(
     """
     import pandas as pd
     import shapely
+    from xclz_geo.geo import crs as _crs_mod
 
     if level not in (1, 2, 3):
         raise InputDataError(f"level must be 1, 2 or 3, not {level!r}")
@@ -808,8 +809,18 @@ def landuse_by_part(
             DataQualityWarning,
             stacklevel=2,
         )
+    # coordinates that cannot be data in the layer's CRS (lon 573000 in EPSG:4490, latitude 95) are invalid,
+    # not "outside the zone" (xclz_geo.crs.coordinate_problems)
+    bad_xy = _crs_mod.coordinate_problems(gdf.geometry.values, crs=gdf.crs) if n and gdf.crs is not None else np.full(n, "", dtype=object)
+    if (bad_xy != "").any():
+        first = int(np.flatnonzero(bad_xy != "")[0])
+        warnings.warn(f"{source}: {int((bad_xy != '').sum())} parcel(s) with invalid coordinates (first at row {first}: "
+                      f"{bad_xy[first]}); they are counted as 'invalid coordinates'", DataQualityWarning, stacklevel=2)
+        gdf = gdf.copy()
+        gdf.loc[gdf.index[bad_xy != ""], gdf.geometry.name] = None
     geoms_gk = gdf.geometry.to_crs(gk).values if n else np.array([], dtype=object)
     geoms, gstatus = _prepare_polygons(np.asarray(geoms_gk, dtype=object), source=source, label="parcel")
+    gstatus = np.where(bad_xy != "", "invalid coordinates", gstatus)
     usable = np.array([g is not None for g in geoms], dtype=bool)
     parcel_area = np.zeros(n)
     parcel_area[usable] = shapely.area(geoms[usable])

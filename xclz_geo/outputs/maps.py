@@ -1107,10 +1107,18 @@ def zone_map(
     sub = f"{day} · basemap 底图: {bm.label}"
     title_html = f"<b>{_esc(title)}</b><div class='xclz-sub'>{_esc(sub)}</div>"
     if zone.is_schematic and "parts" in layers:
-        title_html += (
-            f"<div class='xclz-warn'>⚠ boundaries are {_esc(zone.worst_quality)}, not the official red line "
-            "(示意范围，非法定红线)</div>"
-        )
+        from xclz_geo.boundaries.zone import describe_quality
+
+        if zone.is_mixed_quality:
+            title_html += (
+                f"<div class='xclz-warn'>⚠ boundaries by part: {_esc(describe_quality(zone))} — the schematic parts "
+                "are not the official red line (部分片区为示意范围，非法定红线)</div>"
+            )
+        else:
+            title_html += (
+                f"<div class='xclz-warn'>⚠ boundaries are {_esc(zone.worst_quality)}, not the official red line "
+                "(示意范围，非法定红线)</div>"
+            )
     if gcj_note:
         title_html += "<div class='xclz-sub'>GCJ-02 display: overlays shifted WGS84→GCJ-02 to match Gaode tiles (显示偏移)</div>"
     datum_label = "GCJ-02 display 高德坐标" if datum == "gcj02" else "WGS84/CGCS2000"

@@ -368,7 +368,7 @@ def _areas_section(zone: "Zone", *, tolerance_pct: float) -> ReportSection:
 
     rep = area_report(zone, tolerance_pct=tolerance_pct)
     sec = ReportSection("areas", "面积核对 Official-area check")
-    q = _label(boundaries=rep.quality or "no geometry")
+    q = _label(boundaries=rep.quality_detail.get("label") or rep.quality or "no geometry")
     rows = []
     for p in rep.parts:
         rows.append(
@@ -397,7 +397,8 @@ def _areas_section(zone: "Zone", *, tolerance_pct: float) -> ReportSection:
                     formats=dict(expected=".4f", actual=".4f"))
     )
     sec.intro = " ".join(rep.notes)
-    sec.facts = {"ok": rep.ok, "quality": rep.quality}
+    sec.facts = {"ok": rep.ok, "quality": rep.quality, "quality_label": rep.quality_detail.get("label"),
+                 "quality_by_part": dict(rep.quality_detail.get("quality_by_part", {}))}
     return sec
 
 
@@ -1142,9 +1143,13 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     out.mkdir(parents=True, exist_ok=True)
     generated = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     boundary_q = zone.worst_quality or "no geometry"
+    from xclz_geo.boundaries.zone import describe_quality
 
-    inputs = [ReportInput("boundaries 边界", zone.boundaries_source, boundary_q,
-                          note="positions uncertain by kilometres; not an official red line" if zone.is_schematic else "")]
+    # the header names each part's quality when they differ ("主园区: official; 西区: schematic")
+    inputs = [ReportInput("boundaries 边界", zone.boundaries_source, describe_quality(zone),
+                          note=("schematic parts: positions uncertain by kilometres; not an official red line"
+                                if zone.is_mixed_quality else "positions uncertain by kilometres; not an official red line")
+                          if zone.is_schematic else "")]
     say("area check")
     sections: list[ReportSection] = [_areas_section(zone, tolerance_pct=tolerance_pct)]
 
