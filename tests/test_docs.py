@@ -42,7 +42,7 @@ TASK_CHAPTERS = {
     "map.md": "离线地图",
 }
 #: chapters whose commands take more than a few seconds (full reports, parcels overlays)
-SLOW_CHAPTERS = {"report.md", "efficiency.md", "import.md"}
+SLOW_CHAPTERS = {"report.md", "efficiency.md"}
 
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _RUN = re.compile(r"^<!--\s*run(?:\s+exit=(\d))?\s*-->\s*$")
