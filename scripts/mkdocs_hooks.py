@@ -4,12 +4,14 @@
   plus ``api/core.md`` for the top-level modules, each a list of mkdocstrings ``:::`` blocks for every
   public module found in the source tree. A module added to the package appears in the reference
   without editing the docs; the pages join the "API reference" section of the nav.
+- **Sphinx roles** in docstrings (``:func:`name```) are shown as plain code spans on the API pages.
 - **Helpers' notes**: every ``docs/notes/*.md`` is listed under a "Notes" section of the nav. Helpers on
   the project leave user-facing notes of new features there; the lead folds them into the manual.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +72,13 @@ def on_files(files: Any, config: Any, **kwargs: Any) -> Any:
         if files.get_file_from_path(uri) is None:
             files.append(File.generated(config, uri, content=content))
     return files
+
+
+_SPHINX_ROLE = re.compile(r":(?:py:)?(?:mod|func|class|meth|attr|data|obj|exc):(?=<code>)")
+
+
+def on_page_content(html: str, page: Any, **kwargs: Any) -> str:
+    """Drop the Sphinx roles (``:func:`x```) the docstrings use: mkdocstrings shows the code span only."""
+    if page.file.src_uri.startswith("api/"):
+        return _SPHINX_ROLE.sub("", html)
+    return html

@@ -374,7 +374,9 @@ def test_mkdocs_build_strict_offline(tmp_path: Path) -> None:
     pages = list(site.rglob("*.html"))
     for name in TASK_CHAPTERS:
         assert (site / "zh" / name.replace(".md", ".html")).exists(), name
-    assert (site / "api" / "geo.html").read_text(encoding="utf-8").count("locate_xy") > 1, "API reference not generated"
+    api = (site / "api" / "geo.html").read_text(encoding="utf-8")
+    assert api.count("locate_xy") > 1, "API reference not generated"
+    assert ":func:<code>" not in api and ":mod:<code>" not in api, "Sphinx roles shown raw on the API pages"
     remote = re.compile(
         r"<(?:script|img|iframe|source)\b[^>]*\bsrc=[\"']?(?:https?:)?//|<link\b[^>]*\bhref=[\"']?(?:https?:)?//|@import\s+url\([\"']?(?:https?:)?//",
         re.IGNORECASE,
