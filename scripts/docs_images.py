@@ -33,7 +33,7 @@ def shrink(png: Path, *, width_px: int = 960, colours: int = 96) -> None:
 def shoot(html: Path, png: Path, *, anchor: str | None = None, width_px: int = 1100, height_px: int = 760) -> None:
     """Screenshot ``html`` (scrolled to the element ``#anchor`` when given)."""
     with HeadlessBrowser(width_px=width_px, height_px=height_px) as b:
-        b.open(html, ready_js="document.readyState === 'complete'")
+        b.open(html)
         if anchor:
             b.driver.execute_script(f"document.getElementById({anchor!r}).scrollIntoView(true);")
         import time

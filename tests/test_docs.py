@@ -14,6 +14,7 @@ The manual cannot drift from the tool:
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -353,12 +354,12 @@ def test_documented_python_runs(path: Path, block: Block, tmp_path: Path, monkey
 # the site
 
 
-@pytest.mark.slow
-def test_mkdocs_build_strict_offline(tmp_path: Path) -> None:
-    """``mkdocs build --strict`` passes with no network, and the site links no remote asset."""
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """``mkdocs build --strict`` into a temporary folder, with every network request bound to fail."""
+    site = tmp_path_factory.mktemp("docs") / "site"
     env = {
-        **__import__("os").environ,
+        **os.environ,
         "NO_MKDOCS_2_WARNING": "1",
         # any attempt to reach the network fails at once instead of passing unnoticed
         "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
@@ -369,6 +370,13 @@ def test_mkdocs_build_strict_offline(tmp_path: Path) -> None:
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(site)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,  # snippets resolve from the root
     )
+    return site, proc
+
+
+@pytest.mark.slow
+def test_mkdocs_build_strict_offline(built_site) -> None:
+    """``mkdocs build --strict`` passes with no network, and the site links no remote asset."""
+    site, proc = built_site
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     assert "WARNING" not in proc.stderr, proc.stderr
     pages = list(site.rglob("*.html"))
@@ -426,3 +434,25 @@ def test_readme_is_short_and_points_to_the_docs() -> None:
         assert needle in readme, needle
     for link in re.findall(r"\]\(((?!https?:)[^)#]+)", readme):
         assert (ROOT / link).exists(), f"README.md links to a missing file: {link}"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_site_opens_offline_without_errors(built_site) -> None:
+    """Opened from the folder with the network cut off, the pages load nothing remote and log no error."""
+    from xclz_geo.outputs.browser import HeadlessBrowser, browser_unavailable_reason
+
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    site, proc = built_site
+    assert proc.returncode == 0, proc.stderr
+    with HeadlessBrowser(width_px=1100, height_px=800, offline=True) as b:
+        for page in ("index.html", "zh/locate.html", "zh/map.html", "api/geo.html"):
+            report = b.open(site / page)
+            assert report.ready, page
+            assert not report.console_errors, f"{page}: {report.console_errors}"
+            fonts = b.driver.execute_script(
+                "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('file:'))"
+            )
+            assert not fonts, f"{page} requested {fonts}"
