@@ -21,7 +21,7 @@ PKG = Path(xclz_geo.__file__).resolve().parent
 #: layer of each top-level unit of the package, lowest first
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"units", "datasets"},
+    {"units", "datasets", "fieldnames"},
     {"geo"},
     {"io"},
     {"boundaries"},

@@ -416,6 +416,10 @@ def _efficiency_section(
     res, notes = _collect_warnings(eff.evaluate, enterprises, method=method, zone=zone if zone.has_geometry else None,
                                    parcels=parcels, datum=datum)
     sec.notes.extend(notes)
+    # indicators empty for lack of a field, and implausible values (xclz_geo.efficiency: missing_fields, firm_checks)
+    sec.notes.extend(f"missing field {m['header_zh']}: {'、'.join(m['indicators'])} empty for every firm — {m['hint']}"
+                     for m in res.summary.get("input", {}).get("missing_fields", []))
+    sec.notes.extend("check: " + c["message"] for c in res.summary.get("checks", []))
     s = res.summary
     found = s.get("data_quality")
     found = found if isinstance(found, str) else (" + ".join(found) if found else None)
