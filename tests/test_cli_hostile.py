@@ -205,9 +205,6 @@ def test_argparse_errors_are_one_line(run_cli):
 
 # ------------------------------------------------------------------ inputs owned by other helpers
 
-_XFAIL_TABLES = pytest.mark.xfail(strict=True, reason="issue 13 R4/R5: table reading is tables' task "
-                                  "(ragged rows, NUL cells)")
-
 
 def _boundaries(ws: Path, name: str, kind: str) -> Path:
     import geopandas as gpd
@@ -269,7 +266,6 @@ def test_ragged_rows_never_an_internal_error(cmd, ws, run_cli):
     assert code in (0, 1, 2) and "internal error" not in err, err
 
 
-@_XFAIL_TABLES
 def test_nul_cell_to_xlsx_never_an_internal_error(ws, run_cli):
     (ws / "nul.csv").write_text("name,lon,lat\nA\x00B,118.76,30.95\n", encoding="utf-8")
     code, _, err = run_cli(["locate", "--input", str(ws / "nul.csv"), "--out", str(ws / "o.xlsx")])
