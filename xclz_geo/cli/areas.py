@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import load_zone, print_json
+from xclz_geo.cli.options import add_json, add_zone
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "measure each part's polygon in the CGCS2000 Gauss-Krüger zone and on the ellipsoid. "
         "Exit status 0 when every check passes, 1 when one fails, 2 for a malformed spec or file.",
     )
-    p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled data/boundaries/spec.toml)")
-    add_boundaries_option(p)
+    add_zone(p)
     p.add_argument("--tolerance-pct", type=float, default=1.0, help="allowed deviation of measured from official area, %% (default 1)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    add_json(p)
     p.set_defaults(func=run)
 
 
