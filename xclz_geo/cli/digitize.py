@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from xclz_geo.cli._common import check_output_file, input_paths, print_json
+from xclz_geo.cli.options import add_crs, add_input, add_json, add_out, add_quality, refuse_existing
 
 
 def _point(text: str) -> tuple[float, float]:
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the 四至 text")
-    src.add_argument("--text-file", metavar="FILE", help="file holding the 四至 text (UTF-8 or GBK)")
+    add_input(src, "file holding the 四至 text (UTF-8 or GBK)", old=["--text-file"])
     p.add_argument("--part", metavar="NAME",
                    help="the text is a whole 实施范围 paragraph: digitize this part of it (e.g. 西区)")
     p.add_argument("--network", required=True, metavar="FILE", help="line network file")
@@ -36,17 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--name-field", metavar="F", help="attribute holding feature names (e.g. Layer for a DXF)")
     p.add_argument("--ref-field", metavar="F", help="attribute holding route numbers (default: ref)")
     p.add_argument("--encoding", help="attribute encoding of a Shapefile without .cpg (e.g. gbk)")
-    p.add_argument("--crs", metavar="CRS", help="CRS of a network file that declares none (DXF), e.g. EPSG:4549")
+    add_crs(p, "a network file that declares none (DXF)")
     p.add_argument("--work-crs", metavar="CRS", help="metric CRS to work in (default: the GK zone of the network)")
     p.add_argument("--reference-point", type=_point, metavar="LON,LAT",
                    help="a point inside the area (CGCS2000 lon/lat); only breaks ties")
     p.add_argument("--tolerance-m", type=float, default=50.0, help="largest gap/extension closed, metres (default 50)")
     p.add_argument("--no-fuzzy", action="store_true", help="refuse fuzzy name matches")
     p.add_argument("--name", help="name of the area, written into the output")
-    p.add_argument("--quality", choices=["official", "surveyed", "osm", "schematic", "synthetic"],
-                   help="quality label of the network, carried into the output")
-    p.add_argument("--out", required=True, metavar="OUT.geojson", help="output GeoJSON file")
-    p.add_argument("--json", action="store_true", help="print the resolution record as JSON")
+    add_quality(p, "the network, carried into the output")
+    add_out(p, "GeoJSON file (the polygon and its resolution record)", required=True, metavar="OUT.geojson")
+    add_json(p)
     p.set_defaults(func=run)
 
 
@@ -55,8 +55,8 @@ def _read_text(args: argparse.Namespace) -> str:
         return str(args.text)
     from xclz_geo.io import detect_text_encoding
 
-    enc = detect_text_encoding(args.text_file)
-    with open(args.text_file, encoding=enc) as f:
+    enc = detect_text_encoding(args.input)
+    with open(args.input, encoding=enc) as f:
         return f.read()
 
 
@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.boundaries.sizhi import parse_implementation_scope, parse_sizhi
 
     check_output_file(args.out, suffixes={".geojson", ".json"}, inputs=input_paths(args))
+    refuse_existing([args.out], overwrite=args.overwrite)
     text = _read_text(args).strip()
     if args.part:
         scope = parse_implementation_scope(text)
