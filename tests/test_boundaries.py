@@ -129,7 +129,7 @@ def test_cli_states_the_detected_crs(tmp_path, capsys):
     dxf = tmp_path / "west.dxf"
     _write_dxf(dxf, [[(x + 40_000_000.0, y) for x, y in list(a.exterior.coords)[:-1]]], extra=False)
     out = tmp_path / "zone.geojson"
-    rc = main(["boundaries", "import", str(dxf), "--part", "guangde_west", "--out", str(out)])
+    rc = main(["boundaries", "import", "--input", str(dxf), "--part", "guangde_west", "--out", str(out)])
     text = capsys.readouterr().out
     assert rc == 0
     assert "EPSG:4528" in text and "detected" in text
@@ -191,7 +191,7 @@ def test_coordinates_that_fit_no_chinese_crs_raise_a_clear_error(tmp_path):
 def test_cli_error_is_one_line_and_exit_2(tmp_path, capsys):
     dxf = tmp_path / "local.dxf"
     _write_dxf(dxf, [[(100, 100), (900, 100), (900, 700), (100, 700)]], extra=False)
-    rc = main(["boundaries", "import", str(dxf), "--part", "guangde_main", "--out", str(tmp_path / "o.geojson")])
+    rc = main(["boundaries", "import", "--input", str(dxf), "--part", "guangde_main", "--out", str(tmp_path / "o.geojson")])
     err = capsys.readouterr().err
     assert rc == 2
     assert err.count("\n") == 1 and "fit no Chinese CRS" in err
@@ -336,9 +336,9 @@ def test_cli_replaces_parts_one_at_a_time_and_areas_reads_the_result(synthetic_b
     gpd.GeoDataFrame(geometry=[a], crs="EPSG:4549").to_file(f1, engine="pyogrio")
     gpd.GeoDataFrame(geometry=[b], crs="EPSG:4549").to_file(f2, engine="pyogrio")
     out = tmp_path / "mine.gpkg"
-    assert main(["boundaries", "import", str(f1), "--part", "guangde_main", "--base", str(base), "--out", str(out)]) == 0
+    assert main(["boundaries", "import", "--input", str(f1), "--part", "guangde_main", "--base", str(base), "--out", str(out)]) == 0
     # second import merges into the existing OUT
-    assert main(["boundaries", "import", str(f2), "--part", "guangde_west", "--out", str(out), "--json"]) == 0
+    assert main(["boundaries", "import", "--input", str(f2), "--part", "guangde_west", "--out", str(out), "--json"]) == 0
     info = _last_json(capsys.readouterr().out)
     assert info["part_id"] == "guangde_west" and info["base"] == str(out)
     merged = read_boundaries(out)
@@ -349,8 +349,13 @@ def test_cli_replaces_parts_one_at_a_time_and_areas_reads_the_result(synthetic_b
     areas = {p.id: p.measured_km2 for p in rep.parts}
     assert areas["guangde_main"] == pytest.approx(4.0, rel=1e-4)
     assert areas["guangde_west"] == pytest.approx(2.0, rel=1e-4)
-    # --only writes this part alone
-    assert main(["boundaries", "import", str(f1), "--part", "guangde_main", "--only", "--out", str(out)]) == 0
+    # --only replaces OUT with this part alone: refused without --overwrite, OUT untouched
+    capsys.readouterr()
+    assert main(["boundaries", "import", "--input", str(f1), "--part", "guangde_main", "--only", "--out", str(out)]) == 2
+    assert "add --overwrite" in capsys.readouterr().err
+    assert len(read_boundaries(out)) == 3
+    assert main(["boundaries", "import", "--input", str(f1), "--part", "guangde_main", "--only", "--out", str(out),
+                 "--overwrite"]) == 0
     assert list(read_boundaries(out)["part_id"]) == ["guangde_main"]
 
 
@@ -359,7 +364,7 @@ def test_cli_json_output(tmp_path, capsys):
     src = tmp_path / "main.gpkg"
     gpd.GeoDataFrame(geometry=[a], crs="EPSG:4549").to_file(src, engine="pyogrio")
     out = tmp_path / "o.geojson"
-    rc = main(["boundaries", "import", str(src), "--part", "guangde_main", "--out", str(out), "--json",
+    rc = main(["boundaries", "import", "--input", str(src), "--part", "guangde_main", "--out", str(out), "--json",
                "--uncertainty-m", "2"])
     data = json.loads(capsys.readouterr().out)
     assert rc == 0
@@ -414,7 +419,7 @@ def test_dxf_with_two_closed_layers_is_refused_without_select(tmp_path, capsys):
     assert {la.name for la in ei.value.listing.candidates} == {"红线", "地形"}
 
     out = tmp_path / "zone.geojson"
-    rc = main(["boundaries", "import", str(dxf), "--part", "guangde_main", "--out", str(out)])
+    rc = main(["boundaries", "import", "--input", str(dxf), "--part", "guangde_main", "--out", str(out)])
     cap = capsys.readouterr()
     assert rc == 2 and not out.exists()
     last = cap.err.strip().splitlines()[-1]
@@ -435,7 +440,7 @@ def test_dxf_select_layer_gives_the_red_lines_exact_area_and_names_it(tmp_path, 
     dxf = tmp_path / "红线.dxf"
     red_handle, topo_handle = _two_layer_dxf(dxf)
     out = tmp_path / "zone.geojson"
-    rc = main(["boundaries", "import", str(dxf), "--part", "guangde_main", "--out", str(out),
+    rc = main(["boundaries", "import", "--input", str(dxf), "--part", "guangde_main", "--out", str(out),
                "--select", "Layer=红线", "--only", "--json"])
     info = json.loads(capsys.readouterr().out)
     assert rc == 0
@@ -470,7 +475,7 @@ def test_single_closed_layer_is_used_and_the_others_named(tmp_path):
 def test_boundaries_layers_lists_without_importing(tmp_path, capsys):
     dxf = tmp_path / "红线.dxf"
     red_handle, topo_handle = _two_layer_dxf(dxf)
-    rc = main(["boundaries", "layers", str(dxf), "--json"])
+    rc = main(["boundaries", "layers", "--input", str(dxf), "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert rc == 0 and doc["layer_field"] == "Layer" and doc["area_crs"] == "EPSG:4528"
     layers = {la["name"]: la for la in doc["layers"]}
@@ -479,7 +484,7 @@ def test_boundaries_layers_lists_without_importing(tmp_path, capsys):
     assert layers["地形"]["entities"][0]["handle"] == topo_handle
     assert layers["标注"]["candidate"] is False and layers["标注"]["other"] == 1
     assert doc["select_options"]["红线"] == "--select Layer=红线"
-    rc = main(["boundaries", "import", str(dxf), "--list"])
+    rc = main(["boundaries", "import", "--input", str(dxf), "--list"])
     text = capsys.readouterr().out
     assert rc == 0 and f"handle {red_handle}:" in text and "3 CAD layers" in text
     assert not list(tmp_path.glob("*.geojson"))
@@ -505,11 +510,11 @@ def test_multilayer_geopackage_needs_layer(tmp_path, capsys):
     with pytest.raises(LayerChoiceError, match="--layer 红线"):
         import_boundaries(path, part_id="guangde_main")
     out = tmp_path / "zone.geojson"
-    rc = main(["boundaries", "import", str(path), "--part", "guangde_main", "--out", str(out)])
+    rc = main(["boundaries", "import", "--input", str(path), "--part", "guangde_main", "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 2 and "红线" in err.splitlines()[-1] and "地形" in err.splitlines()[-1] and not out.exists()
 
-    rc = main(["boundaries", "import", str(path), "--part", "guangde_main", "--out", str(out), "--layer", "红线", "--json"])
+    rc = main(["boundaries", "import", "--input", str(path), "--part", "guangde_main", "--out", str(out), "--layer", "红线", "--json"])
     info = json.loads(capsys.readouterr().out)
     assert rc == 0 and info["layers"] == ["红线"] and info["layer_field"] is None
     assert info["area_km2"] == pytest.approx(4.0, rel=1e-9)
@@ -524,6 +529,6 @@ def test_import_refuses_an_unknown_declared_crs(tmp_path, capsys):
     src.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(CRSError, match="EPSG::999999, which is not a known CRS"):
         import_boundaries(src, part_id="guangde_main")
-    rc = main(["boundaries", "import", str(src), "--part", "guangde_main", "--out", str(tmp_path / "o.geojson")])
+    rc = main(["boundaries", "import", "--input", str(src), "--part", "guangde_main", "--out", str(tmp_path / "o.geojson")])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "bad_crs.geojson" in err

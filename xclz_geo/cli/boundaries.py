@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from xclz_geo.cli._common import check_output_file, print_json
+from xclz_geo.cli.options import (HELP, add_crs, add_datum, add_input, add_json, add_out, add_quality,
+                                  refuse_existing)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,11 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--list (or `xclz-geo boundaries layers FILE`) lists the layers without importing. "
         "Exit 0 ok, 2 unreadable file, no layer chosen, or coordinates that fit no Chinese CRS.",
     )
-    imp.add_argument("file", metavar="FILE", help="the boundary file (.shp, .dxf, .gpkg, .geojson …)")
+    add_input(imp, "the boundary file (.shp, .dxf, .gpkg, .geojson …)", positional="FILE")
     imp.add_argument("--part", metavar="ID", help="part id, e.g. xuancheng, guangde_main, guangde_west (required unless --list)")
-    imp.add_argument("--out", metavar="FILE", help="boundaries file to write (.geojson or .gpkg; required unless --list)")
+    add_out(imp, "boundaries file (.geojson or .gpkg; required unless --list); an existing one is updated part by part "
+            "(--overwrite is needed only to replace it with --only or another --base)")
     imp.add_argument("--list", action="store_true", help="only list the layers, closed entities, handles and areas; import nothing")
-    imp.add_argument("--crs", metavar="CRS", help="CRS of a file that declares none, e.g. EPSG:4528 (default: detected)")
+    add_crs(imp, "a file that declares none", default_text=" (default: detected)")
     imp.add_argument("--layer", metavar="LAYER", help="layer of a multi-layer file (GeoPackage)")
     imp.add_argument("--encoding", metavar="ENC", help="attribute encoding, e.g. gbk (default: detected for Shapefiles)")
     imp.add_argument(
@@ -41,19 +44,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="keep only features whose FIELD equals VALUE, e.g. 名称=主园区 or Layer=红线 (repeatable)",
     )
     imp.add_argument("--where", metavar="SQL", help="OGR SQL attribute filter, e.g. \"Layer = '红线'\" (quote Chinese column names with \"…\")")
-    imp.add_argument("--datum", metavar="TAG", help="gcj02 or bd09 for lon/lat traced on Amap/Baidu maps")
+    add_datum(imp, default=None)  # gcj02 or bd09 for lon/lat traced on Amap/Baidu maps
     imp.add_argument("--block", metavar="ID", help="block id, for a part that is not in the spec")
-    imp.add_argument("--quality", default="official", help="quality label of the result (default official)")
+    add_quality(imp, "the result", default="official")
     imp.add_argument("--uncertainty-m", type=float, metavar="M", help="positional uncertainty in metres (default 0 for official)")
     imp.add_argument("--source", metavar="TEXT", help="source text to store (default: file name and CRS)")
-    imp.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled spec)")
+    imp.add_argument("--spec", metavar="FILE", help=HELP["--spec"])
     base = imp.add_mutually_exclusive_group()
     base.add_argument(
         "--base", metavar="FILE",
         help="boundaries to start from (a file, or 'bundled' for the bundled schematic zone); default: OUT if it exists",
     )
     base.add_argument("--only", action="store_true", help="write only this part (ignore an existing OUT)")
-    imp.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    add_json(imp)
     imp.set_defaults(func=run_import)
 
     lay = bsub.add_parser(
@@ -64,14 +67,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "its feature count. Areas are planar km² and 亩 in the file's CRS (metric) or its Gauss-Krüger zone; a file "
         "without a CRS has it detected as `boundaries import` does. Exit 0, 2 for an unreadable file.",
     )
-    lay.add_argument("file", metavar="FILE", help="the boundary file (.dxf, .gpkg, .shp, .geojson …)")
-    lay.add_argument("--crs", metavar="CRS", help="CRS of a file that declares none (default: detected)")
+    add_input(lay, "the boundary file (.dxf, .gpkg, .shp, .geojson …)", positional="FILE")
+    add_crs(lay, "a file that declares none", default_text=" (default: detected)")
     lay.add_argument("--layer", metavar="LAYER", help="list the CAD layers inside this layer of a multi-layer file")
     lay.add_argument("--encoding", metavar="ENC", help="attribute encoding, e.g. gbk")
     lay.add_argument("--where", metavar="SQL", help="OGR SQL attribute filter applied first")
     lay.add_argument("--part", metavar="ID", help="part the file is for (its county fixes the zone of unprefixed eastings)")
-    lay.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled spec)")
-    lay.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    lay.add_argument("--spec", metavar="FILE", help=HELP["--spec"])
+    add_json(lay)
     lay.set_defaults(func=run_layers)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -101,8 +104,18 @@ def _print_listing(listing: object, *, json_out: bool, stream: object = None) ->
         out.write(line + "\n")  # type: ignore[attr-defined]
 
 
+def _need_input(args: argparse.Namespace, action: str) -> None:
+    from xclz_geo.errors import InputDataError
+
+    if not getattr(args, "input", None):
+        raise InputDataError(f"boundaries {action} needs the boundary file: --input FILE")
+    args.file = args.input
+
+
 def run_layers(args: argparse.Namespace) -> int:
     from xclz_geo.boundaries.importing import list_layers
+
+    _need_input(args, "layers")
 
     listing = list_layers(args.file, layer=args.layer, crs=args.crs, encoding=args.encoding, where=args.where,
                           part_id=args.part, spec=args.spec)
@@ -118,6 +131,7 @@ def run_import(args: argparse.Namespace) -> int:
     from xclz_geo.datasets import boundaries_path
     from xclz_geo.errors import InputDataError
 
+    _need_input(args, "import")
     if args.list:
         listing = list_layers(args.file, layer=args.layer, crs=args.crs, encoding=args.encoding, where=args.where,
                               part_id=args.part, spec=args.spec)
@@ -157,6 +171,8 @@ def run_import(args: argparse.Namespace) -> int:
         base = Path(args.base)
     else:
         base = out if out.exists() else None
+    if base is None or not out.exists() or Path(base).resolve() != out.resolve():
+        refuse_existing([out], overwrite=args.overwrite)  # OUT is replaced, not updated: only with --overwrite
     merged = merge_boundaries(base, res.boundaries, spec=args.spec)
     write_boundaries(merged, out)
     info = res.to_dict()
