@@ -54,7 +54,7 @@ def ws(tmp_path):
 def _argv(cmd: str, ws: Path, out: str) -> list[str]:
     return {
         "digitize": ["digitize", "--text", OSM_TEXT, "--network", str(FIX / "digitize_grid.osm"), "--out", out],
-        "boundaries": ["boundaries", "import", str(ws / "part.geojson"), "--part", "xuancheng", "--out", out],
+        "boundaries": ["boundaries", "import", "--input", str(ws / "part.geojson"), "--part", "xuancheng", "--out", out],
         "locate": ["locate", "--input", str(ws / "sites.csv"), "--out", out],
         "convert": ["convert", str(ws / "part.geojson"), out, "--from", "wgs84", "--to", "gcj02"],
         "map": ["map", "--out", out],

@@ -252,7 +252,7 @@ def _red_line_geojson(path: Path) -> None:
     dxf = path.with_name("西区红线.dxf")
     if not dxf.exists():
         _red_line_dxf(dxf)
-    code = main(["boundaries", "import", str(dxf), "--part", "guangde_west", "--select", "Layer=红线",
+    code = main(["boundaries", "import", "--input", str(dxf), "--part", "guangde_west", "--select", "Layer=红线",
                  "--base", "bundled", "--out", str(path)])
     assert code == 0 and path.exists()
 

@@ -31,7 +31,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json, progress
+from xclz_geo.cli._common import check_output_file, input_paths, load_zone, print_json, progress
+from xclz_geo.cli.options import add_crs, add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
 
 #: columns added to every output row
 OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
@@ -52,13 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "uncertainty of its boundary.",
     )
     p.add_argument("coords", nargs="*", metavar="LON LAT", help="one site: longitude and latitude (or x y with --crs)")
-    p.add_argument("--input", "-i", metavar="FILE", help="table or vector file of sites")
-    p.add_argument("--out", "-o", metavar="FILE", help="output file (format from its extension: .csv .xlsx .gpkg .geojson .parquet)")
-    p.add_argument("--x", metavar="COL", help="column with longitudes / x (default: detected: lon, lng, 经度, x …)")
-    p.add_argument("--y", metavar="COL", help="column with latitudes / y (default: detected: lat, 纬度, y …)")
-    p.add_argument("--datum", default="wgs84",
-                   help="datum of lon/lat input: wgs84 (GPS, default), cgcs2000, gcj02 (Amap/Gaode/Tencent), bd09 (Baidu)")
-    p.add_argument("--crs", metavar="CRS", help="CRS of projected input, e.g. EPSG:4549 (CGCS2000 GK CM 120E)")
+    add_input(p, "table or vector file of sites")
+    add_out(p, "file (format from its extension: .csv .xlsx .gpkg .geojson .parquet)")
+    add_xy(p)
+    add_datum(p)
+    add_crs(p, "projected input")
     p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX input, by name or number (default: the first)")
     p.add_argument("--header-row", type=int, metavar="N",
                    help="row of the table's header, 1 = the first row (default: found; title rows above it are passed over)")
@@ -69,8 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-distance", action="store_true", help="skip the distance to the boundary (faster for huge files)")
     p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
     p.add_argument("--threads", type=int, metavar="N", help="threads for large batches (default: all cores)")
-    p.add_argument("--json", action="store_true", help="one site: print a JSON object; a table: print a JSON summary")
-    add_boundaries_option(p)
+    add_json(p)  # one site: the answer; a table: the summary
+    add_zone(p)
     p.set_defaults(func=run)
 
 
@@ -254,6 +253,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     if dst.resolve() == src.resolve():
         raise InputDataError(f"{dst}: the output would overwrite the input; choose another --out file")
     check_output_file(dst, inputs=input_paths(args))  # unwritable, a folder, odd names: exit 2 before any work
+    refuse_existing([dst], overwrite=args.overwrite)
     zone = load_zone(args)
     with_distance = not args.no_distance
     if args.chunk_rows <= 0:
