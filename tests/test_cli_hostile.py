@@ -56,7 +56,7 @@ def _argv(cmd: str, ws: Path, out: str) -> list[str]:
         "digitize": ["digitize", "--text", OSM_TEXT, "--network", str(FIX / "digitize_grid.osm"), "--out", out],
         "boundaries": ["boundaries", "import", "--input", str(ws / "part.geojson"), "--part", "xuancheng", "--out", out],
         "locate": ["locate", "--input", str(ws / "sites.csv"), "--out", out],
-        "convert": ["convert", str(ws / "part.geojson"), out, "--from", "wgs84", "--to", "gcj02"],
+        "convert": ["convert", "--input", str(ws / "part.geojson"), "--out", out, "--from", "wgs84", "--to", "gcj02"],
         "map": ["map", "--out", out],
         "map --png": ["map", "--out", str(ws / "ok.html"), "--png", out],
         "landuse": ["landuse", "--parcels", str(PARCELS), "--out", out],

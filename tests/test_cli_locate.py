@@ -199,10 +199,10 @@ def test_gk_coordinates_with_crs(capsys, tmp_path, zone_file):
 
 def test_convert_round_trip_keeps_attributes(capsys, tmp_path, zone_file):
     gcj = tmp_path / "z_gcj.gpkg"
-    code, _, err = run_cli(capsys, "convert", zone_file, gcj, "--from", "wgs84", "--to", "gcj02")
+    code, _, err = run_cli(capsys, "convert", "-i", zone_file, "-o", gcj, "--from", "wgs84", "--to", "gcj02")
     assert code == 0, err
     back = tmp_path / "z_back.geojson"
-    assert run_cli(capsys, "convert", gcj, back, "--from", "gcj02", "--to", "cgcs2000")[0] == 0
+    assert run_cli(capsys, "convert", "-i", gcj, "-o", back, "--from", "gcj02", "--to", "cgcs2000")[0] == 0
     a = gpd.read_file(zone_file)
     g = gpd.read_file(gcj)
     b = gpd.read_file(back)
@@ -221,13 +221,13 @@ def test_convert_refuses_features_outside_china_and_writes_nothing(capsys, tmp_p
     src = tmp_path / "mixed.geojson"
     gdf.to_file(src)
     dst = tmp_path / "out.geojson"
-    code, _, err = run_cli(capsys, "convert", src, dst, "--from", "gcj02", "--to", "wgs84")
+    code, _, err = run_cli(capsys, "convert", "-i", src, "-o", dst, "--from", "gcj02", "--to", "wgs84")
     assert code == 2
     assert "row 1" in err and "Paris" in err and "Nothing was written" in err
     assert not dst.exists()
     # WGS84 → CGCS2000 has no such limit (GeoPackage keeps EPSG:4490; GeoJSON is always lon/lat WGS84)
     gpkg = tmp_path / "out.gpkg"
-    assert run_cli(capsys, "convert", src, gpkg, "--from", "wgs84", "--to", "cgcs2000")[0] == 0
+    assert run_cli(capsys, "convert", "-i", src, "-o", gpkg, "--from", "wgs84", "--to", "cgcs2000")[0] == 0
     assert gpd.read_file(gpkg).crs.to_epsg() == 4490
 
 

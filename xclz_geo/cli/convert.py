@@ -25,12 +25,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "file is tagged EPSG:4326 as Amap and Baidu data customarily are — or EPSG:4490 for cgcs2000). Features "
         "outside China are refused for GCJ-02/BD-09 and nothing is written.",
     )
-    p.add_argument("input", metavar="IN", help="vector file to convert")
-    p.add_argument("output", metavar="OUT", help="output file (format from the extension: .gpkg .geojson .parquet .shp .fgb)")
-    p.add_argument("--from", dest="from_datum", required=True, metavar="DATUM", help="datum of IN: wgs84, cgcs2000, gcj02, bd09")
-    p.add_argument("--to", dest="to_datum", required=True, metavar="DATUM", help="datum of OUT: wgs84, cgcs2000, gcj02, bd09")
+    from xclz_geo.cli.options import (DATUM_CHOICES, add_input, add_json, add_out, datum_tag, deprecated_positional)
+
+    add_input(p, "vector file to convert", positional="IN")
+    deprecated_positional(p, "OUT", target="out", new="--out")
+    add_out(p, "file (format from the extension: .gpkg .geojson .parquet .shp .fgb)")
+    datums = "{" + ",".join(DATUM_CHOICES) + "}"
+    p.add_argument("--from", dest="from_datum", required=True, type=datum_tag, choices=DATUM_CHOICES, metavar=datums,
+                   help="datum of the input: wgs84, cgcs2000, gcj02 (Amap/Gaode/Tencent), bd09 (Baidu)")
+    p.add_argument("--to", dest="to_datum", required=True, type=datum_tag, choices=DATUM_CHOICES, metavar=datums,
+                   help="datum of the output: wgs84, cgcs2000, gcj02 (Amap/Gaode/Tencent), bd09 (Baidu)")
     p.add_argument("--layer", metavar="LAYER", help="layer of a multi-layer input (GeoPackage)")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    add_json(p)
     p.set_defaults(func=run)
 
 
@@ -92,12 +98,16 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.errors import InputDataError
     from xclz_geo.io import read_vector, write_table
     from xclz_geo.cli._common import check_output_file, print_json
+    from xclz_geo.cli.options import refuse_existing
 
-    src, dst = Path(args.input), Path(args.output)
+    if not args.input or not args.out:
+        raise InputDataError("convert needs --input FILE and --out FILE (e.g. convert -i in.geojson -o out.gpkg --from gcj02 --to wgs84)")
+    src, dst = Path(args.input), Path(args.out)
     if dst.exists() and dst.resolve() == src.resolve():
         raise InputDataError(f"{dst}: the output would overwrite the input; choose another OUT file")
     check_output_file(dst, option=None, suffixes={".gpkg", ".geojson", ".json", ".parquet", ".geoparquet", ".shp", ".fgb"},
                       inputs=[src])
+    refuse_existing([dst], overwrite=args.overwrite, option="--out")
     gdf = read_vector(src, layer=args.layer)
     out = convert_file_frame(gdf, from_datum=args.from_datum, to_datum=args.to_datum, source=str(src))
     write_table(out, dst)

@@ -30,6 +30,7 @@ __all__ = [
     "add_quality",
     "add_zone",
     "add_json",
+    "datum_tag",
     "deprecated_alias",
     "deprecated_positional",
     "refuse_existing",
@@ -124,7 +125,7 @@ def add_out(parser: Any, what: str, *, required: bool = False, metavar: str = "F
     return action
 
 
-def _datum_tag(text: str) -> str:
+def datum_tag(text: str) -> str:
     """``Gaode`` → ``gcj02``: a datum name or alias as its tag (unknown text is left for the choices check)."""
     from xclz_geo.errors import DatumError
     from xclz_geo.geo.crs import normalize_datum
@@ -175,7 +176,7 @@ def add_datum(parser: Any, *, default: str | None = "wgs84", legacy_crs: bool = 
         kw.update(action=_LegacyDatum, choices=_LegacyDatumChoices(DATUM_CHOICES))
     else:
         kw.update(choices=DATUM_CHOICES)
-    return parser.add_argument(flag, default=default, type=_datum_tag, metavar="{" + ",".join(DATUM_CHOICES) + "}",
+    return parser.add_argument(flag, default=default, type=datum_tag, metavar="{" + ",".join(DATUM_CHOICES) + "}",
                                help=HELP["--datum"].format(default=default or "none"), **kw)
 
 
