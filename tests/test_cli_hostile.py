@@ -166,7 +166,7 @@ def test_a_file_command_never_overwrites_its_input(cmd, ws, run_cli):
     src = {"locate": ws / "sites.csv", "convert": ws / "part.geojson", "map": ws / "sites.html"}[cmd]
     if cmd == "map":  # the site table given as the map's own output name
         src.write_text("name,lon,lat\nA,118.76,30.95\n", encoding="utf-8")
-        argv = ["map", "--sites", str(src), "--x", "lon", "--y", "lat", "--out", str(src)]
+        argv = ["map", "--input", str(src), "--x", "lon", "--y", "lat", "--out", str(src)]
     else:
         argv = _argv(cmd, ws, str(src))
     before = src.read_bytes()

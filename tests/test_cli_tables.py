@@ -99,13 +99,13 @@ def test_map_sites_reads_like_locate(capsys, tmp_path, boundaries_file, syntheti
                    f"913418001234567890,甲,{g.x:.6f},{g.y:.6f},outside,\n"
                    "913418001234567891,乙,abc,def,inside,\n", encoding="utf-8")
     out = tmp_path / "m.html"
-    code, stdout, err = _run(capsys, "map", "--out", out, "--boundaries", boundaries_file, "--sites", src, "--json")
+    code, stdout, err = _run(capsys, "map", "--out", out, "--boundaries", boundaries_file, "--input", src, "--json")
     assert code == 0, err
     info = json.loads(stdout)
     assert info["site_status"] == {"inside": 1, "invalid": 1}  # recomputed, not taken from the input
     assert "913418001234567890" in out.read_text(encoding="utf-8")
     src.write_text("名称,经度,纬度\n甲,118.7,30.9,多余\n", encoding="utf-8")
-    code, _, err = _run(capsys, "map", "--out", out, "--boundaries", boundaries_file, "--sites", src)
+    code, _, err = _run(capsys, "map", "--out", out, "--boundaries", boundaries_file, "--input", src, "--overwrite")
     assert code == 2 and "row 2 has 4 fields" in err
 
 

@@ -191,7 +191,7 @@ def test_stale_result_columns_of_an_arrow_batch():
 def test_map_sites_recomputes_status_and_escapes_everything(tmp_path, capsys):
     f = make_hostile_inputs(tmp_path / "in")
     out = tmp_path / f"map{P_FILE}.html"
-    code, so, err = run_cli(capsys, "map", "--out", out, "--boundaries", f["boundaries"], "--sites", f["sites"],
+    code, so, err = run_cli(capsys, "map", "--out", out, "--boundaries", f["boundaries"], "--input", f["sites"],
                             "--x", "lon", "--y", "lat", "--title", P_SCRIPT, "--json")
     assert code == 0, err
     # the stale status was renamed and recomputed: 100.0,40.0 is outside, abc,def invalid, none is a payload

@@ -71,7 +71,7 @@ def pages(tmp_path_factory):
     f = make_hostile_inputs(d / "in")
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         map_out = d / f"map{P_FILE}.html"
-        assert main(["map", "--out", str(map_out), "--boundaries", str(f["boundaries"]), "--sites", str(f["sites"]),
+        assert main(["map", "--out", str(map_out), "--boundaries", str(f["boundaries"]), "--input", str(f["sites"]),
                      "--x", "lon", "--y", "lat", "--title", P_SCRIPT]) == 0
         rep_dir = d / f"out{P_FILE}"
         assert main(["report", "--boundaries", str(f["boundaries"]), "--enterprises", str(f["enterprises"]),

@@ -390,7 +390,7 @@ def test_cli_map_with_sites(boundaries_file, tmp_path, capsys):
     csv = tmp_path / "sites.csv"
     table.to_csv(csv, index=False, encoding="utf-8-sig")
     out = tmp_path / "s.html"
-    rc = main(["map", "--out", str(out), "--boundaries", str(boundaries_file), "--sites", str(csv),
+    rc = main(["map", "--out", str(out), "--boundaries", str(boundaries_file), "--input", str(csv),
                "--x", "lon", "--y", "lat", "--datum", "wgs84", "--json"])
     info = json.loads(capsys.readouterr().out)
     assert rc == 0 and info["sites"] == 60

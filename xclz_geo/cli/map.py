@@ -8,7 +8,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json
+from xclz_geo.cli._common import check_output_file, input_paths, load_zone, print_json
+from xclz_geo.cli.options import (add_crs, add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,18 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         "output file's tile URLs (a browser key must be; anyone with the file can read it), a warning says so on "
         "every run, and the key is never printed.",
     )
-    p.add_argument("--out", required=True, metavar="FILE.html", help="HTML file to write")
-    add_boundaries_option(p)
-    p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled one)")
+    add_out(p, "HTML file", required=True, metavar="FILE.html")
+    add_zone(p)
     p.add_argument("--basemap", default="none", choices=list(BASEMAPS), help="basemap (default: none, fully offline)")
     p.add_argument("--tianditu-key", metavar="KEY", help=f"Tianditu browser key (better: set {TIANDITU_KEY_ENV}); it is written into the output HTML")
-    p.add_argument("--sites", metavar="FILE", help="site table (CSV/XLSX/Parquet) to check against the zone and draw")
+    add_input(p, "site table (CSV/XLSX/Parquet) to check against the zone and draw", old=["--sites"])
     p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX site table, by name or number (default: the first)")
     p.add_argument("--header-row", type=int, metavar="N",
                    help="row of the site table's header, 1 = the first row (default: found; title rows above it are passed over)")
-    p.add_argument("--x", metavar="COL", help="longitude / easting column of --sites (default: detected: lon, lng, 经度, x …)")
-    p.add_argument("--y", metavar="COL", help="latitude / northing column of --sites (default: detected: lat, 纬度, y …)")
-    p.add_argument("--datum", default="wgs84", metavar="D", help="datum of --x/--y: wgs84, cgcs2000, gcj02, bd09, or a CRS such as EPSG:4549 (default wgs84)")
+    add_xy(p)
+    add_datum(p, legacy_crs=True)  # the old `--datum EPSG:4549` still works, moved to --crs with a warning
+    add_crs(p, "the site table's projected coordinates")
     p.add_argument("--site-render", default="auto", choices=["auto", "markers", "cluster", "canvas"],
                    help="how to draw sites (auto: markers ≤2,000, clusters ≤20,000, canvas above)")
     p.add_argument("--title", metavar="T", help="map title (default: the zone's name)")
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-g50", action="store_true", help="leave out the G50 motorway")
     p.add_argument("--cdn", action="store_true", help="link Leaflet from its CDN instead of inlining it (smaller file, needs internet)")
     p.add_argument("--png", metavar="FILE", help="also save a PNG of the map view (needs chromium + chromedriver)")
-    p.add_argument("--json", action="store_true", help="print one JSON object describing what was written")
+    add_json(p)
     p.set_defaults(func=run)
 
 
@@ -58,12 +58,11 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
     (经度/纬度, lon/lat …, or ``--x``/``--y``). Status columns already in the input are never
     trusted: they are kept under a new name (``xclz_status_input``) and recomputed.
     """
-    from xclz_geo.errors import DatumError
     from xclz_geo.geo.crs import normalize_datum
     from xclz_geo.geo.locate import detect_xy_columns, locate, rename_stale_result_columns
     from xclz_geo.io import read_table, read_table_text
 
-    src = Path(args.sites)
+    src = Path(args.input)
     if src.suffix.lower() == ".parquet":
         table = read_table(src)
         where_txt = str(src)
@@ -74,11 +73,7 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
     table, _ = rename_stale_result_columns(table, source=where_txt)  # an xclz_status in the input is never trusted
     xc, yc = detect_xy_columns(table.columns, x=args.x, y=args.y, source=where_txt)
     args.x, args.y = xc, yc  # the map draws the sites from the same columns
-    try:
-        normalize_datum(args.datum)
-        where: dict[str, Any] = {"datum": args.datum}
-    except DatumError:  # a projected CRS such as EPSG:4549 rather than a datum tag
-        where = {"crs": args.datum}
+    where: dict[str, Any] = {"crs": args.crs} if args.crs else {"datum": normalize_datum(args.datum)}
     result = locate(table, zone, x=xc, y=yc, **where).reset_index(drop=True)
     out = table.reset_index(drop=True).copy()
     for c in result.columns:
@@ -98,10 +93,12 @@ def run(args: argparse.Namespace) -> int:
 
         raise InputDataError(f"--out {out}: the map is an HTML file; use a name ending in .html")
     check_output_file(out, inputs=input_paths(args))
+    refuse_existing([out], overwrite=args.overwrite)
     if args.png is not None:
         check_output_file(args.png, option="--png", suffixes={".png"}, inputs=input_paths(args))
+        refuse_existing([args.png], overwrite=args.overwrite, option="--png")
     zone = load_zone(args)
-    sites = _locate_sites(args, zone) if args.sites else None
+    sites = _locate_sites(args, zone) if args.input else None
     layers = ["parts", "sites"] + ([] if args.no_counties else ["counties"]) + ([] if args.no_g50 else ["g50"])
     m = zone_map(
         zone,
@@ -113,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         simplify_tolerance_m=args.simplify_m,
         site_x=args.x if sites is not None else None,
         site_y=args.y if sites is not None else None,
-        site_datum=args.datum,
+        site_datum=args.crs or args.datum,
         site_render=args.site_render,
         date=args.date,
     )
