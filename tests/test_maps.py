@@ -191,7 +191,8 @@ def test_tianditu_key_never_printed_or_logged(boundaries_file, tmp_path, monkeyp
     caplog.set_level(logging.DEBUG)
     out = tmp_path / "tdt.html"
     rc = main(["map", "--out", str(out), "--boundaries", str(boundaries_file), "--basemap", "tianditu"])
-    rc_json = main(["map", "--out", str(out), "--boundaries", str(boundaries_file), "--basemap", "tianditu", "--json"])
+    rc_json = main(["map", "--out", str(out), "--boundaries", str(boundaries_file), "--basemap", "tianditu", "--json",
+                    "--overwrite"])
     captured = capsys.readouterr()
     assert rc == 0 and rc_json == 0
     assert KEY in out.read_text(encoding="utf-8")
