@@ -6,7 +6,11 @@ import argparse
 import sys
 from typing import Any
 
-from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json
+from xclz_geo.cli._common import check_output_file, input_paths, load_zone, print_json
+from xclz_geo.cli.options import add_input, add_json, add_out, add_quality, add_zone, refuse_existing
+
+#: extensions of an --input read as a raster (anything else is a parcel layer)
+RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(the output still lists everything), 2 for bad input.",
     )
     src = p.add_mutually_exclusive_group(required=True)
+    add_input(src, "parcel layer, or a raster (.tif .tiff .vrt .img …), told apart by the extension")
     src.add_argument("--parcels", metavar="FILE", help="parcel layer (三调 DLTB, planning parcels)")
     src.add_argument("--raster", metavar="FILE", help="categorical land-cover raster (GeoTIFF …)")
     p.add_argument("--layer", metavar="LAYER", help="layer of a multi-layer parcel file")
@@ -36,10 +41,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--band", type=int, default=1, help="raster band (default 1)")
     p.add_argument("--level", default="2", choices=["1", "2", "3", "group"],
                    help="class level of the table: 1 (first level), 2 (default), 3, or group (report groups)")
-    p.add_argument("--data-quality", metavar="LABEL", help="quality label of the parcels/raster (default: its quality field or tag)")
-    add_boundaries_option(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
-    p.add_argument("--out", metavar="FILE.csv|.xlsx", help="write the per-part class table (and, for .xlsx, the other tables)")
+    add_quality(p, "the parcels/raster", old=["--data-quality"])  # default: its quality field or tag
+    add_zone(p)
+    add_json(p)
+    add_out(p, "file: the per-part class table (and, for .xlsx, the other tables)", metavar="FILE.csv|.xlsx")
     p.add_argument("--csv-safe", action="store_true",
                    help="CSV output: prefix ' to cells starting with = + - @ (Excel shows them as text, never as formulas)")
     p.set_defaults(func=run)
@@ -121,22 +126,30 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.landuse.overlay import landcover_by_part, landuse_by_part
 
     level = _level(args)
+    if getattr(args, "input", None):  # --input: a raster or a parcel layer, by its extension
+        from pathlib import Path
+
+        if Path(args.input).suffix.lower() in RASTER_SUFFIXES:
+            args.raster = args.input
+        else:
+            args.parcels = args.input
     if args.out is not None:
         check_output_file(args.out, suffixes={".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}, inputs=input_paths(args))
+        refuse_existing([args.out], overwrite=args.overwrite)
     _apply_field_option(args)
     zone = load_zone(args)
     raster = args.raster is not None
     if raster:
         if args.code_field or args.name_field or args.layer:
             raise InputDataError("--code-field, --name-field and --layer apply to --parcels, not --raster")
-        result = landcover_by_part(zone, args.raster, classes=args.classes, band=args.band, data_quality=args.data_quality)
+        result = landcover_by_part(zone, args.raster, classes=args.classes, band=args.band, data_quality=args.quality)
         problems = (result.polygons["status"] != "ok").any() or bool(result.method.get("unknown_values"))
     else:
         if args.classes:
             raise InputDataError("--classes applies to --raster, not --parcels")
         result = landuse_by_part(
             zone, args.parcels, code_field=args.code_field, name_field=args.name_field, scheme=args.scheme,
-            level=level if level in (1, 2, 3) else 2, layer=args.layer, encoding=args.encoding, data_quality=args.data_quality,
+            level=level if level in (1, 2, 3) else 2, layer=args.layer, encoding=args.encoding, data_quality=args.quality,
         )
         problems = len(result.unknown_codes) > 0 or len(result.overlaps) > 0
     if args.out:
