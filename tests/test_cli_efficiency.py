@@ -207,7 +207,8 @@ def test_cli_console_names_missing_fields_and_field_option_maps_them(tmp_path, c
     printed = capsys.readouterr().out
     assert rc == 0
     assert "missing field 技改投资(万元)" in printed and "--field 技改投资=<your column>" in printed
-    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "实缴税金=TAX2023"])
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "实缴税金=TAX2023",
+               "--overwrite"])
     printed = capsys.readouterr().out
     assert rc == 0
     s = pd.read_csv(out / "scores.csv", encoding="utf-8-sig")
@@ -216,8 +217,8 @@ def test_cli_console_names_missing_fields_and_field_option_maps_them(tmp_path, c
     assert "see column xclz_note" in printed
     summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summ["input"]["mapped_by_field_option"] == {"tax_wan": "TAX2023"}
-    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "实缴税金=NOPE"])
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "实缴税金=NOPE", "--overwrite"])
     err = capsys.readouterr().err
     assert rc == 2 and "NOPE" in err
-    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "建筑基底面积=X"])
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "建筑基底面积=X", "--overwrite"])
     assert rc == 2 and "not a field this command uses" in capsys.readouterr().err

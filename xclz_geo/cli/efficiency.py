@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from xclz_geo.cli._common import (add_boundaries_option, check_output_file, check_output_folder, dumps_json, input_paths,
-                                  print_json)
+from xclz_geo.cli._common import check_output_file, check_output_folder, dumps_json, input_paths, print_json
+from xclz_geo.cli.options import add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +21,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "writes an empty template with the headers and a notes sheet. Exit 0 when written (1 with --strict "
         "when a row is invalid), 2 for unreadable input or a malformed profile.",
     )
-    p.add_argument("action", nargs="?", choices=["template"], help="`template`: write an empty XLSX template and stop")
-    p.add_argument("--enterprises", metavar="FILE", help="enterprise table (.csv UTF-8/GBK, .xlsx, .parquet)")
+    # sub-actions are sub-subcommands; with none, `efficiency --input … --out …` evaluates (func=run below)
+    esub = p.add_subparsers(dest="efficiency_command", metavar="ACTION")
+    tpl = esub.add_parser(
+        "template",
+        help="write an empty XLSX template (headers, notes, field aliases) and stop",
+        description="Write an empty enterprise template: sheet 企业数据 with the headers, 说明 with notes and 字段别名 "
+        "with the Chinese, English and DBF-safe short names of every field.",
+    )
+    add_out(tpl, "XLSX template file", required=True, metavar="FILE.xlsx")
+    add_json(tpl)
+    tpl.set_defaults(func=run_template)
+    add_input(p, "enterprise table (.csv UTF-8/GBK, .xlsx, .parquet)", also=["--enterprises"])
     p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX file, by name or number (default: the first)")
     p.add_argument("--header-row", type=int, metavar="N",
                    help="row of the table's header, 1 = the first row (default: found; title rows above it are passed over)")
@@ -38,35 +48,42 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="under-used: 亩均税收 below X × the zone median (default 0.5; 0 switches the rule off)")
     p.add_argument("--coverage-min-pct", type=float, default=30.0, metavar="PCT",
                    help="under-used: 建筑系数 below PCT %% (default 30, the 2008 control indicators; 0 switches it off)")
-    add_boundaries_option(p)
+    add_zone(p)
     p.add_argument("--no-zone", action="store_true", help="do not locate firms in the zone (no per-part summary)")
-    p.add_argument("--datum", default="wgs84", help="datum of 经度/纬度: wgs84 (default), cgcs2000, gcj02, bd09")
-    p.add_argument("--out", metavar="DIR", help="output folder (for `template`: the .xlsx file)")
+    add_datum(p)
+    add_xy(p)
+    add_out(p, "folder (created when missing)", metavar="DIR")
     p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
                    help="use COLUMN for field NAME (repeatable), e.g. --field 实缴税金=TAX2023 or, for --parcels, "
                    "--field 建筑基底面积=JDMJ_2023; NAME is the Chinese or English name or a short alias (see `efficiency template`)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row is invalid")
-    p.add_argument("--json", action="store_true", help="print summary.json on stdout as well")
+    add_json(p)  # summary.json on stdout as well
     p.set_defaults(func=run)
+
+
+def run_template(args: argparse.Namespace) -> int:
+    """``efficiency template --out FILE.xlsx``."""
+    from xclz_geo.efficiency.evaluate import template
+
+    check_output_file(args.out, suffixes={".xlsx"}, inputs=input_paths(args))
+    refuse_existing([args.out], overwrite=args.overwrite)
+    path = template(args.out)
+    if args.json:
+        print_json({"template": str(path)})
+    else:
+        print(f"wrote {path} (sheets 企业数据, 说明, 字段别名: Chinese, English and DBF-safe short names of every field)")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     from xclz_geo.errors import InputDataError
 
-    if args.action == "template":
-        from xclz_geo.efficiency.evaluate import template
-
-        if not args.out:
-            raise InputDataError("efficiency template: give --out FILE.xlsx")
-        check_output_file(args.out, suffixes={".xlsx"}, inputs=input_paths(args))
-        path = template(args.out)
-        if args.json:
-            print_json({"template": str(path)})
-        else:
-            print(f"wrote {path} (sheets 企业数据, 说明, 字段别名: Chinese, English and DBF-safe short names of every field)")
-        return 0
+    args.enterprises = args.input
     if not args.enterprises or not args.out:
-        raise InputDataError("efficiency: give --enterprises FILE and --out DIR (or `efficiency template --out FILE.xlsx`)")
+        raise InputDataError("efficiency: give --input FILE and --out DIR (or `efficiency template --out FILE.xlsx`)")
+    for key, col in (("经度", args.x), ("纬度", args.y)):  # --x/--y: the coordinate columns, as --field 经度=COL
+        if col:
+            args.field = [*args.field, f"{key}={col}"]
     from xclz_geo.fieldnames import check_field_names, use_field_map
 
     check_field_names(_field_map(args), ("efficiency", "parcels") if args.parcels else ("efficiency",))
@@ -94,6 +111,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.parcels:
         members += ["intensity.csv", "underused.csv", "underused.gpkg"]
     check_output_folder(out, members=members, inputs=input_paths(args))
+    refuse_existing([out / m for m in members], overwrite=args.overwrite)
     method = load_method(args.method)  # a malformed profile fails before the table is read
     # --field: strict for the enterprise table alone; with --parcels, names of parcel fields are allowed too
     table = read_enterprises(args.enterprises, sheet=args.sheet, header_row=args.header_row,

@@ -102,10 +102,12 @@ def deprecated_positional(parser: Any, metavar: str, *, target: str, new: str) -
 
 
 def add_input(parser: Any, what: str, *, required: bool = False, metavar: str = "FILE",
-              old: Iterable[str] = (), positional: str | None = None) -> argparse.Action:
+              old: Iterable[str] = (), positional: str | None = None, also: Sequence[str] = ()) -> argparse.Action:
     """``--input/-i FILE``: the command's main input; ``old`` options and a ``positional`` metavar are
-    deprecated spellings of it."""
-    action = parser.add_argument("--input", "-i", metavar=metavar, required=required, help=HELP["--input"].format(what=what))
+    deprecated spellings of it; ``also`` are other names that stay valid (``--enterprises`` where a command
+    has several kinds of input, each named)."""
+    action = parser.add_argument("--input", "-i", *also, dest="input", metavar=metavar, required=required,
+                                 help=HELP["--input"].format(what=what))
     for o in old:
         deprecated_alias(parser, o, target="input", new="--input", metavar=metavar)
     if positional:
