@@ -81,7 +81,8 @@ def test_sigterm_mid_efficiency_keeps_the_previous_set(tmp_path):
     before = _digests(out)
     assert set(before) == {"scores.csv", "scores.xlsx", "summary.json"}
 
-    p = _cli("efficiency", "--enterprises", str(src), "--no-zone", "--method", "zhejiang", "--out", str(out))
+    p = _cli("efficiency", "--enterprises", str(src), "--no-zone", "--method", "zhejiang", "--out", str(out),
+             "--overwrite")
     _wait_for_staging(p, out)
     _assert_stopped_cleanly(*_terminate(p), out, before)
 
@@ -95,7 +96,7 @@ def test_sigterm_mid_report_keeps_the_previous_set(tmp_path):
     before = _digests(out)
     assert set(before) == {f"{REPORT}.html", f"{REPORT}.xlsx", f"{REPORT}.gpkg"}
 
-    p = _cli("report", "--title", "second run", "--out", str(out))
+    p = _cli("report", "--title", "second run", "--out", str(out), "--overwrite")
     _wait_for_staging(p, out)
     time.sleep(1.0)  # well into the analyses
     _assert_stopped_cleanly(*_terminate(p), out, before)
@@ -120,8 +121,8 @@ def test_two_reports_into_one_folder_never_mix_sets(tmp_path):
 
     out = tmp_path / "out"
     # run A: all bundled samples (parcel layers in the GeoPackage); run B: the enterprises only
-    a = _cli("report", "--title", "RUN-A", "--out", str(out))
-    b = _cli("report", "--title", "RUN-B", "--enterprises", str(ENTERPRISES), "--out", str(out))
+    a = _cli("report", "--title", "RUN-A", "--out", str(out), "--overwrite")
+    b = _cli("report", "--title", "RUN-B", "--enterprises", str(ENTERPRISES), "--out", str(out), "--overwrite")
     (_, err_a), (_, err_b) = a.communicate(timeout=900), b.communicate(timeout=900)
     assert a.returncode == 0, err_a
     assert b.returncode == 0, err_b

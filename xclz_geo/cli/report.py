@@ -6,7 +6,8 @@ import argparse
 import sys
 import warnings
 
-from xclz_geo.cli._common import add_boundaries_option, check_output_folder, input_paths, load_zone, print_json, progress
+from xclz_geo.cli._common import check_output_folder, input_paths, load_zone, print_json, progress
+from xclz_geo.cli.options import add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
 
 #: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 11
@@ -21,20 +22,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the bundled synthetic samples of data/samples/, labelled synthetic everywhere they appear. Sections whose "
         "input is missing say 'not available'. Exit status 0 when the report was written, 2 for bad input.",
     )
-    add_boundaries_option(p)
-    p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled data/boundaries/spec.toml)")
-    p.add_argument("--enterprises", metavar="FILE", help="enterprise table (CSV/XLSX, Chinese or English headers) for 亩均效益")
+    add_zone(p)
+    add_input(p, "enterprise table (CSV/XLSX, Chinese or English headers) for 亩均效益", also=["--enterprises"])
     p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX --enterprises file, by name or number (default: the first)")
     p.add_argument("--header-row", type=int, metavar="N",
                    help="row of the enterprise table's header, 1 = the first row (default: found; title rows above it are passed over)")
     p.add_argument("--parcels", metavar="FILE", help="parcel layer (GeoPackage, Shapefile, GeoJSON …) with land-use codes and status")
     p.add_argument("--raster", metavar="FILE", help="categorical land-cover raster (GeoTIFF)")
     p.add_argument("--method", default="anhui", metavar="M", help="evaluation method: anhui (default), zhejiang or a PROFILE.toml")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created when missing)")
+    add_out(p, "folder (created when missing)", required=True, metavar="DIR")
     p.add_argument("--title", help="report title (default: the zone's name + 土地集约利用报告)")
     p.add_argument("--code-field", metavar="FIELD", help="land-use code column of --parcels (default: detected, e.g. DLBM)")
     p.add_argument("--raster-classes", metavar="TABLE", help="class table of --raster: worldcover, clcd or a CSV (value,name[,group])")
-    p.add_argument("--datum", default="wgs84", help="datum of the enterprises' 经度/纬度: wgs84 (default), cgcs2000, gcj02, bd09")
+    add_datum(p)
+    add_xy(p)
     p.add_argument("--basemap", default=None,
                    help="basemap of the embedded map (default: none — fully offline); osm, tianditu, gaode …; tianditu and "
                    "tianditu-img need a browser key in XCLZ_TIANDITU_KEY, which is written into the report HTML (its tile URLs, "
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use COLUMN for field NAME in --enterprises or --parcels (repeatable), e.g. --field 建筑基底面积=JDMJ_2023, "
                    "--field 地类编码=CODE; NAME is the Chinese or English name or a short alias (see `efficiency template`)")
     p.add_argument("--no-samples", action="store_true", help="do not fall back to the bundled synthetic samples when no input is given")
-    p.add_argument("--json", action="store_true", help="print one JSON object (files, inputs, sections, facts) instead of text")
+    add_json(p)  # files, inputs, sections, facts
     p.set_defaults(func=run)
 
 
@@ -71,6 +72,10 @@ def _declared(items: list[str]) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     from xclz_geo.fieldnames import check_field_names, parse_field_args, use_field_map
 
+    args.enterprises = args.input
+    for key, col in (("经度", args.x), ("纬度", args.y)):  # --x/--y: the coordinate columns, as --field 经度=COL
+        if col:
+            args.field = [*args.field, f"{key}={col}"]
     fmap = parse_field_args(getattr(args, "field", None))
     check_field_names(fmap, ("efficiency", "parcels", "landuse"))
     code_col = next((c for n, c in fmap.items() if _is_code_name(n)), None)
@@ -95,6 +100,9 @@ def _run(args: argparse.Namespace) -> int:
     # the HTML, XLSX and GeoPackage of one run: written into a temporary folder inside --out, moved in together
     members = [f"{DEFAULT_BASENAME}{ext}" for ext in (".html", ".xlsx", ".gpkg")]
     check_output_folder(args.out, members=members, inputs=input_paths(args))
+    from pathlib import Path
+
+    refuse_existing([Path(args.out) / m for m in members], overwrite=args.overwrite)
     declared = _declared(args.data_quality)
     zone = load_zone(args)
     enterprises, parcels, raster = args.enterprises, args.parcels, args.raster
