@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -113,3 +114,52 @@ def make_mixed_quality_boundaries(*, official_factor: float = 1.346):
     b.loc[b.index[i], "quality"] = "official"
     b.loc[b.index[i], "positional_uncertainty_m"] = 0.0
     return b
+
+
+# ------------------------------------------------------------------ the CLI, in-process
+
+
+class Result(NamedTuple):
+    """What a CLI run gives back: unpacks as ``code, out, err``."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run ``xclz-geo`` in-process: ``run_cli("areas", "--json")`` or ``run_cli(["areas", "--json"])`` →
+    :class:`Result` ``(returncode, stdout, stderr)``.
+
+    It calls :func:`xclz_geo.cli.main.main` (no subprocess: a process start and the imports cost more
+    than most commands); argparse's ``SystemExit`` becomes the exit status; the warning filters, the
+    warning printer and the logging levels are restored afterwards. Tests of a real process (signals,
+    the installed wheel) use ``subprocess`` instead.
+    """
+    import logging
+    import warnings
+
+    from xclz_geo.cli.main import main
+
+    def run(*args: Any) -> Result:
+        argv = list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+        argv = [str(a) for a in argv]
+        capsys.readouterr()
+        levels = {name: lg.level for name, lg in logging.root.manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+        root_level = logging.root.level
+        show = warnings.showwarning
+        with warnings.catch_warnings():
+            try:
+                code = main(argv)
+            except SystemExit as exc:  # argparse: --help, --version, usage errors
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+            finally:
+                warnings.showwarning = show
+                logging.root.setLevel(root_level)
+                for name, level in levels.items():
+                    logging.getLogger(name).setLevel(level)
+        out = capsys.readouterr()
+        return Result(int(code), out.out, out.err)
+
+    return run

@@ -1,20 +1,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from xclz_geo import __version__
 from xclz_geo.cli.main import main
 from xclz_geo.datasets import spec_path
-
-
-def run_cli(*args: str) -> tuple[int, str, str]:
-    """Run the CLI in a subprocess, as a user would (exit status, stdout, stderr)."""
-    p = subprocess.run([sys.executable, "-m", "xclz_geo.cli.main", *args], capture_output=True, text=True, encoding="utf-8")
-    return p.returncode, p.stdout, p.stderr
 
 
 def test_version(capsys):
@@ -24,7 +16,7 @@ def test_version(capsys):
     assert __version__ in capsys.readouterr().out
 
 
-def test_areas_json_shape(tmp_path, synthetic_boundaries):
+def test_areas_json_shape(tmp_path, synthetic_boundaries, run_cli):
     f = tmp_path / "zone.geojson"
     synthetic_boundaries.to_file(f, driver="GeoJSON")
     code, out, err = run_cli("areas", "--json", "--boundaries", str(f))
@@ -43,7 +35,7 @@ def test_areas_json_shape(tmp_path, synthetic_boundaries):
     assert "Traceback" not in err
 
 
-def test_areas_json_nulls_without_geometry(tmp_path):
+def test_areas_json_nulls_without_geometry(tmp_path, run_cli):
     spec = tmp_path / "spec.toml"
     spec.write_text(spec_path().read_text(encoding="utf-8"), encoding="utf-8")
     code, out, _ = run_cli("areas", "--json", "--spec", str(spec))
@@ -53,7 +45,7 @@ def test_areas_json_nulls_without_geometry(tmp_path):
     assert all(p["quality"] is None for p in doc["parts"])
 
 
-def test_areas_table(tmp_path):
+def test_areas_table(tmp_path, run_cli):
     spec = tmp_path / "spec.toml"
     spec.write_text(spec_path().read_text(encoding="utf-8"), encoding="utf-8")
     code, out, _ = run_cli("areas", "--spec", str(spec))
@@ -62,7 +54,7 @@ def test_areas_table(tmp_path):
         assert text in out
 
 
-def test_inconsistent_spec_exits_1_and_names_the_check(tmp_path):
+def test_inconsistent_spec_exits_1_and_names_the_check(tmp_path, run_cli):
     spec = tmp_path / "spec.toml"
     spec.write_text(spec_path().read_text(encoding="utf-8").replace("official_area_km2 = 3.77", "official_area_km2 = 3.57"), encoding="utf-8")
     code, out, err = run_cli("areas", "--spec", str(spec))
@@ -79,7 +71,7 @@ def test_inconsistent_spec_exits_1_and_names_the_check(tmp_path):
         ("[zone]\nid='z'\nname_zh='z'\nname_en='z'\n", "missing field 'official_area_km2'"),
     ],
 )
-def test_malformed_spec_exits_2_one_line(tmp_path, content, match):
+def test_malformed_spec_exits_2_one_line(tmp_path, content, match, run_cli):
     spec = tmp_path / "spec.toml"
     spec.write_text(content, encoding="utf-8")
     code, out, err = run_cli("areas", "--spec", str(spec))
@@ -88,14 +80,14 @@ def test_malformed_spec_exits_2_one_line(tmp_path, content, match):
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_missing_files_exit_2(tmp_path):
+def test_missing_files_exit_2(tmp_path, run_cli):
     code, _, err = run_cli("areas", "--spec", str(tmp_path / "nope.toml"))
     assert code == 2 and "cannot read spec file" in err
     code, _, err = run_cli("areas", "--boundaries", str(tmp_path / "nope.geojson"))
     assert code == 2 and "not found" in err and "Traceback" not in err
 
 
-def test_boundaries_in_wrong_schema_exit_2(tmp_path, synthetic_boundaries):
+def test_boundaries_in_wrong_schema_exit_2(tmp_path, synthetic_boundaries, run_cli):
     f = tmp_path / "bad.geojson"
     synthetic_boundaries.drop(columns=["part_id"]).to_file(f, driver="GeoJSON")
     code, _, err = run_cli("areas", "--boundaries", str(f))
@@ -107,7 +99,7 @@ def test_no_command_prints_help(capsys):
     assert "areas" in capsys.readouterr().err
 
 
-def test_areas_table_gives_km2_hectares_and_mu(tmp_path, synthetic_boundaries):
+def test_areas_table_gives_km2_hectares_and_mu(tmp_path, synthetic_boundaries, run_cli):
     f = tmp_path / "zone.geojson"
     synthetic_boundaries.to_file(f, driver="GeoJSON")
     code, out, _ = run_cli("areas", "--boundaries", str(f))
@@ -125,7 +117,7 @@ def test_areas_table_gives_km2_hectares_and_mu(tmp_path, synthetic_boundaries):
     assert p["deviation_ha"] == pytest.approx(p["deviation_km2"] * 100)
 
 
-def test_areas_mixed_zone_notes_and_json(tmp_path):
+def test_areas_mixed_zone_notes_and_json(tmp_path, run_cli):
     from conftest import make_mixed_quality_boundaries
 
     f = tmp_path / "zone.geojson"

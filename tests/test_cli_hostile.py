@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from xclz_geo.cli.main import SUBCOMMANDS, main
+from xclz_geo.cli.main import SUBCOMMANDS
 from xclz_geo.datasets import data_path
 
 FIX = Path(__file__).parent / "fixtures"
@@ -19,22 +19,6 @@ OSM_TEXT = "东至经四路,南至外环路,西至祥花线,北至318国道(宣�
 ENTERPRISES = data_path("samples", "enterprises_synthetic.csv")
 PARCELS = data_path("samples", "landuse_parcels_synthetic.gpkg")
 REPORT = "land_efficiency_report"
-
-
-@pytest.fixture
-def run_cli(capsys):
-    """Run ``main()`` in-process; returns (exit status, stdout, stderr)."""
-
-    def run(argv: list[str]) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            code = main(argv)
-        except SystemExit as exc:  # argparse usage errors
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from xclz_geo.cli.main import main
 from xclz_geo.datasets import data_path
 
 
@@ -16,22 +15,6 @@ def run_sub(*args: str) -> tuple[int, str, str]:
     """Run the CLI in a subprocess, as a user would (exit status, stdout, stderr)."""
     p = subprocess.run([sys.executable, "-m", "xclz_geo.cli.main", *args], capture_output=True, text=True, encoding="utf-8")
     return p.returncode, p.stdout, p.stderr
-
-
-@pytest.fixture
-def run_cli(capsys):
-    """Run ``main()`` in-process (fast); returns (exit status, stdout, stderr)."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse usage errors
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def assert_one_line_error(code: int, err: str, *needles: str) -> None:

@@ -86,7 +86,19 @@ class Deprecated(argparse.Action):
         if given is not None and given != values:
             parser.error(f"{old} and {self.new} both given ({values} / {given}); give only {self.new}")
         setattr(namespace, self.target, values)
+        setattr(namespace, f"_old_{self.target}", (old, values))  # for _Store: the new spelling given later
         _warn(f"{old} is deprecated and will be removed in the next release; write {self.new} instead")
+
+
+class _Store(argparse._StoreAction):
+    """``store``, refusing a value that disagrees with the one an old spelling gave earlier on the line."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        old = getattr(namespace, f"_old_{self.dest}", None)
+        if old is not None and old[1] != values:
+            parser.error(f"{old[0]} and {option_string} both given ({old[1]} / {values}); give only {option_string}")
+        super().__call__(parser, namespace, values, option_string)
 
 
 def deprecated_alias(parser: Any, old: str, *, target: str, new: str, metavar: str = "FILE") -> None:
@@ -106,7 +118,7 @@ def add_input(parser: Any, what: str, *, required: bool = False, metavar: str = 
     """``--input/-i FILE``: the command's main input; ``old`` options and a ``positional`` metavar are
     deprecated spellings of it; ``also`` are other names that stay valid (``--enterprises`` where a command
     has several kinds of input, each named)."""
-    action = parser.add_argument("--input", "-i", *also, dest="input", metavar=metavar, required=required,
+    action = parser.add_argument("--input", "-i", *also, dest="input", action=_Store, metavar=metavar, required=required,
                                  help=HELP["--input"].format(what=what))
     for o in old:
         deprecated_alias(parser, o, target="input", new="--input", metavar=metavar)
@@ -122,7 +134,8 @@ def add_overwrite(parser: Any) -> argparse.Action:
 
 def add_out(parser: Any, what: str, *, required: bool = False, metavar: str = "FILE") -> argparse.Action:
     """``--out/-o`` (a file or a folder, as ``what`` says) and ``--overwrite``."""
-    action = parser.add_argument("--out", "-o", metavar=metavar, required=required, help=HELP["--out"].format(what=what))
+    action = parser.add_argument("--out", "-o", action=_Store, metavar=metavar, required=required,
+                                 help=HELP["--out"].format(what=what))
     add_overwrite(parser)
     return action
 
@@ -163,6 +176,7 @@ class _LegacyDatum(argparse.Action):
             parser.error(f"argument --datum: invalid choice: {values!r} (choose from {', '.join(DATUM_CHOICES)}; "
                          "a projected CRS goes to --crs)")
         setattr(namespace, "crs", values)
+        setattr(namespace, "_old_crs", ("--datum", values))
         _warn(f"--datum {values} is a CRS, not a datum: write --crs {values} instead (--datum with a CRS is deprecated "
               "and will be removed in the next release)")
 
@@ -184,7 +198,7 @@ def add_datum(parser: Any, *, default: str | None = "wgs84", legacy_crs: bool = 
 
 def add_crs(parser: Any, what: str = "projected input", *, default_text: str = "") -> argparse.Action:
     """``--crs CRS``: a coordinate reference system only (never a datum tag)."""
-    return parser.add_argument("--crs", metavar="CRS", help=HELP["--crs"].format(what=what, default=default_text))
+    return parser.add_argument("--crs", action=_Store, metavar="CRS", help=HELP["--crs"].format(what=what, default=default_text))
 
 
 def add_xy(parser: Any) -> None:
@@ -197,7 +211,7 @@ def add_xy(parser: Any) -> None:
 def add_quality(parser: Any, what: str, *, default: str | None = None, old: Iterable[str] = ()) -> argparse.Action:
     """``--quality {official,surveyed,osm,schematic,synthetic}`` (``old`` spellings deprecated)."""
     default_text = f" (default {default})" if default else ""
-    action = parser.add_argument("--quality", choices=QUALITY_CHOICES, default=default, metavar="LABEL",
+    action = parser.add_argument("--quality", action=_Store, choices=QUALITY_CHOICES, default=default, metavar="LABEL",
                                  help=HELP["--quality"].format(what=what, default=default_text))
     for o in old:
         parser.add_argument(o, dest=f"_deprecated_{o.lstrip('-').replace('-', '_')}", action=Deprecated, target="quality",
