@@ -26,6 +26,7 @@ SUBCOMMANDS = [
     "landuse",
     "efficiency",
     "report",
+    "serve",
 ]
 
 
