@@ -745,7 +745,9 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
 
 def _num(v: Any, spec: str = ",.2f") -> str:
-    if v is None:
+    from jinja2 import Undefined
+
+    if v is None or isinstance(v, Undefined):
         return "—"
     try:
         f = float(v)

@@ -281,6 +281,7 @@ class JobStore:
         t0 = time.time()
         self._update(ctx.job_id, state="running", started=t0, progress=0.0)
         _SINK.messages = []
+        capture_warnings()  # again: a test harness or another library may have replaced warnings.showwarning
         try:
             summary = dict(self._funcs[kind](ctx) or {})
             summary["warnings"] = [_one_line(m, ctx) for m in _SINK.messages]

@@ -156,7 +156,7 @@ def landuse_job(ctx: JobContext) -> dict[str, Any]:
     if p["source"] == "raster":
         res = landcover_by_part(zone, src, classes=p.get("classes") or None)
         d = res.to_dict()
-        table = pd.DataFrame(res.by_code if hasattr(res, "by_code") else res.table())
+        table = pd.DataFrame(res.by_class).rename(columns={"id": "part_id", "value": "code"})
     else:
         level = int(p.get("level") or 2)
         res = landuse_by_part(zone, src, level=level)

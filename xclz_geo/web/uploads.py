@@ -227,7 +227,7 @@ async def save_upload(upload: Any, dest_dir: Path, stem: str, *, kinds: Iterable
         kind = sniff(head, zip_names=zip_names)
         accepted = ", ".join(KINDS[k][0] for k in kinds)
         if kind == "xls" and "xlsx" in kinds:
-            raise UploadError(f"{what}: an old Excel 97–2003 .xls file; open it in Excel and save it as .xlsx (Excel 工作簿)")
+            raise UploadError(f"{what}: an old Excel 97–2003 .xls file; open it in Excel and save it as .xlsx (Excel 工作簿)", status_code=415)
         if kind not in kinds:
             shown = {"zip": "a zip without a Shapefile", None: "binary data of an unknown type"}.get(kind, KINDS.get(kind, (kind,))[0])
             raise UploadError(f"{what}: the content is {shown}, not one of: {accepted}. Choose such a file "
