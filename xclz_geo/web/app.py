@@ -166,7 +166,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
             if "content-security-policy" not in response.headers:
                 response.headers["Content-Security-Policy"] = CSP
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "no-referrer")
+            response.headers.setdefault("Referrer-Policy", "same-origin")  # "no-referrer" would make form posts Origin: null
             response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
             response.headers.setdefault("Cache-Control", "no-store")
             return response
@@ -733,6 +733,10 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
                 ops.append({"method": method.upper(), "path": route, "summary": op.get("summary", ""),
                             "description": op.get("description", ""), "params": params})
         return render(request, "docs.html", ops=ops)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Any:
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
 
     @app.get("/api/health", tags=["jobs"], summary="Server status")
     def api_health() -> Any:

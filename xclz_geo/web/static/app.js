@@ -30,7 +30,7 @@
   }
 
   function initMap(el) {
-    var map = L.map(el, {zoomControl: true, attributionControl: true, preferCanvas: false});
+    var map = L.map(el, {zoomControl: true, attributionControl: true, preferCanvas: false, maxZoom: 19});
     map.attributionControl.setPrefix("Leaflet · 离线 offline (no basemap)");
     L.control.scale({imperial: false}).addTo(map);
     el.xclzMap = map;
