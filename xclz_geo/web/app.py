@@ -46,6 +46,21 @@ METHODS = {"anhui": "安徽省 亩均效益评价 (Anhui)", "zhejiang": "浙江�
 RASTER_CLASSES = {"": "原始值 raw values", "worldcover": "ESA WorldCover", "clcd": "CLCD 中国土地覆盖"}
 
 
+def _warm_imports() -> None:
+    """Import what the jobs import lazily, once, before worker threads race to import it (a module imported
+    by two threads at once can be seen half-initialised: ``partially initialized module 'openpyxl'``)."""
+    import geopandas  # noqa: F401
+    import openpyxl  # noqa: F401
+    import pandas  # noqa: F401
+    import pyogrio  # noqa: F401
+    import shapely  # noqa: F401
+
+    from .. import boundaries, efficiency, intensity, io, landuse, locate, report  # noqa: F401
+    from . import tasks
+
+    tasks._cli_parser()
+
+
 def _vendor_dirs() -> dict[str, Path]:
     """Folders of the packaged Leaflet and Leaflet.markercluster (as :mod:`xclz_geo.maps` finds them)."""
     import importlib
@@ -111,6 +126,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     store.register("landuse", tasks.landuse_job)
     store.resume_queued()
     capture_warnings()
+    _warm_imports()
     auth = TokenAuth(token)
 
     from contextlib import asynccontextmanager
@@ -139,39 +155,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     # ------------------------------------------------------------------ middleware
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Any:
-        t0 = time.perf_counter()
-        path = request.url.path
-        status = 500
-        try:
-            if not auth.allowed(path=path, authorization=request.headers.get("authorization"),
-                                cookie=request.cookies.get(COOKIE)):
-                if path.startswith("/api/") or path == "/openapi.json" or request.method != "GET":
-                    response = JSONResponse({"error": "login needed: send Authorization: Bearer <token> (登录令牌)"}, status_code=401,
-                                            headers={"WWW-Authenticate": "Bearer"})
-                else:
-                    response = RedirectResponse(auth.login_url(path, request.url.query), status_code=303)
-            elif request.method == "POST" and not _same_origin(request):
-                response = JSONResponse({"error": "cross-site form refused (请从本站页面提交)"}, status_code=403)
-            else:
-                new_sid = None
-                if not _valid_sid(request.cookies.get(SESSION_COOKIE)):
-                    new_sid = secrets.token_hex(16)
-                    request.scope["xclz_sid"] = new_sid
-                response = await call_next(request)
-                if new_sid:
-                    response.set_cookie(SESSION_COOKIE, new_sid, httponly=True, samesite="strict", max_age=400 * 86400)
-            status = response.status_code
-            if "content-security-policy" not in response.headers:
-                response.headers["Content-Security-Policy"] = CSP
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            response.headers.setdefault("Referrer-Policy", "same-origin")  # "no-referrer" would make form posts Origin: null
-            response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-            response.headers.setdefault("Cache-Control", "no-store")
-            return response
-        finally:
-            log.info("%s %s %d %.1f ms", request.method, path, status, (time.perf_counter() - t0) * 1000)
+    app.add_middleware(_Guard, auth=auth)
 
     def owner(request: Request) -> str:
         return request.scope.get("xclz_sid") or request.cookies.get(SESSION_COOKIE) or "anonymous"
@@ -748,6 +732,71 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 # ---------------------------------------------------------------------- helpers
 
 
+class _Guard:
+    """Pure ASGI middleware: token check, same-origin POSTs, the session cookie, security headers, one log line."""
+
+    def __init__(self, app: Any, *, auth: Any) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from http.cookies import SimpleCookie
+
+        from .auth import COOKIE
+
+        t0 = time.perf_counter()
+        path = scope.get("path", "")
+        method = scope.get("method", "")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        cookies: dict[str, str] = {}
+        if "cookie" in headers:
+            try:
+                jar = SimpleCookie()
+                jar.load(headers["cookie"])
+                cookies = {k: m.value for k, m in jar.items()}
+            except Exception:  # noqa: BLE001 - a malformed cookie header counts as none
+                cookies = {}
+        state = {"status": 500}
+        new_sid = None if _valid_sid(cookies.get(SESSION_COOKIE)) else secrets.token_hex(16)
+
+        async def send_wrapper(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                hs = list(message.get("headers", []))
+                names = {k.lower() for k, _ in hs}
+                extra = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                         (b"referrer-policy", b"same-origin"),  # "no-referrer" would make form posts Origin: null
+                         (b"x-frame-options", b"SAMEORIGIN"), (b"cache-control", b"no-store")]
+                hs += [(k, v) for k, v in extra if k not in names]
+                if new_sid and not path.startswith("/static/"):
+                    hs.append((b"set-cookie", f"{SESSION_COOKIE}={new_sid}; HttpOnly; Max-Age={400 * 86400}; Path=/; "
+                                             "SameSite=strict".encode()))
+                message = dict(message, headers=hs)
+            await send(message)
+
+        try:
+            if not self.auth.allowed(path=path, authorization=headers.get("authorization"), cookie=cookies.get(COOKIE)):
+                if path.startswith("/api/") or path == "/openapi.json" or method != "GET":
+                    response: Any = JSONResponse({"error": "login needed: send Authorization: Bearer <token> (登录令牌)"},
+                                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                else:
+                    q = scope.get("query_string", b"").decode("latin-1")
+                    response = RedirectResponse(self.auth.login_url(path, q), status_code=303)
+                await response(scope, receive, send_wrapper)
+                return
+            if method == "POST" and not _same_origin(headers, cookies):
+                await JSONResponse({"error": "cross-site form refused (请从本站页面提交)"}, status_code=403)(scope, receive, send_wrapper)
+                return
+            if new_sid:
+                scope["xclz_sid"] = new_sid
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info("%s %s %d %.1f ms", method, path, state["status"], (time.perf_counter() - t0) * 1000)
+
+
 def _num(v: Any, spec: str = ",.2f") -> str:
     from jinja2 import Undefined
 
@@ -764,13 +813,12 @@ def _valid_sid(v: str | None) -> bool:
     return bool(v) and len(v) == 32 and all(c in "0123456789abcdef" for c in v)  # type: ignore[union-attr]
 
 
-def _same_origin(request: Any) -> bool:
+def _same_origin(headers: dict[str, str], cookies: dict[str, str]) -> bool:
     """A POST from a page of this server (or a program, which sends no Origin)."""
-    origin = request.headers.get("origin")
-    if not origin or origin == "null" and not request.cookies:
+    origin = headers.get("origin")
+    if not origin or (origin == "null" and not cookies):
         return True
-    host = request.headers.get("host", "")
-    return origin.split("://", 1)[-1] == host
+    return origin.split("://", 1)[-1] == headers.get("host", "")
 
 
 def _clean_staged(folder: Path, *, max_age_s: float = 2 * 86400) -> None:

@@ -32,16 +32,20 @@ PAGE_ROWS = 50
 MAP_SITES_MAX = 20_000
 
 
-def _cli(argv: list[str]) -> int:
-    """Run one ``xclz-geo`` subcommand in this thread (toolkit errors propagate to the job)."""
+def _cli_parser() -> Any:
+    """The ``xclz-geo`` argument parser (built once; it imports every subcommand module)."""
     global _PARSER
     with _PARSER_LOCK:
         if _PARSER is None:
             from ..cli.main import build_parser
 
             _PARSER = build_parser()
-        parser = _PARSER
-    args = parser.parse_args(argv)
+        return _PARSER
+
+
+def _cli(argv: list[str]) -> int:
+    """Run one ``xclz-geo`` subcommand in this thread (toolkit errors propagate to the job)."""
+    args = _cli_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
 
