@@ -125,6 +125,12 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used (load-independent cost)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def queries(port: int, n: int, seed: int) -> list[str]:
     rng = np.random.default_rng(seed)
     lon = rng.uniform(118.7, 119.5, n)
@@ -181,8 +187,14 @@ def main() -> int:
         for p in queries(port, 10, 0):
             request(port, "GET", p)
 
+        c0 = cpu_s(server.pid)
         lat_b, err_b = burst(port, queries(port, N_QUERIES, 1))
+        c1 = cpu_s(server.pid)
         lat_s, err_s = steady(port, queries(port, N_QUERIES, 2), clients=10)
+        c2 = cpu_s(server.pid)
+        result["server_cpu_ms_per_query"] = {"burst": round((c1 - c0) / N_QUERIES * 1000, 2),
+                                             "steady": round((c2 - c1) / N_QUERIES * 1000, 2),
+                                             "note": "server process CPU time / queries: independent of other load on the machine"}
         result["single_site_burst_200"] = {**stats(lat_b), "errors": err_b,
                                            "how": "200 client threads released together, one GET /api/locate each"}
         result["single_site_steady_10_clients"] = {**stats(lat_s), "errors": err_s,

@@ -323,7 +323,7 @@ def test_upload_size_limit(tmp_path):
 # ---------------------------------------------------------------------- efficiency and land use
 
 
-def test_efficiency_job_report_escapes_firm_names_and_the_template(client):
+def test_efficiency_job_report_escapes_firm_names_and_the_template(client, app_dir):
     import pandas as pd
 
     from xclz_geo.report import sample_inputs
@@ -342,6 +342,7 @@ def test_efficiency_job_report_escapes_firm_names_and_the_template(client):
     rep = client.get(f"/jobs/{j['job_id']}/files/report.html")
     assert rep.headers["content-security-policy"] == REPORT_CSP
     assert XSS not in rep.text and "&lt;img src=x onerror=alert(1)&gt;" in rep.text
+    assert "企业.csv" in rep.text and str(app_dir) not in rep.text  # inputs named as uploaded, no server folders
     ev = next(s for s in j["summary"]["sections"] if s["id"] == "efficiency")
     assert ev["status"] == "ok"
     tpl = client.get("/efficiency/template.xlsx")

@@ -276,8 +276,10 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
         return render(request, "map.html", answer=answer, error=error, q=q or "", datum=datum,
                       status_code=400 if error else 200)
 
+    # async on purpose: a single-site check takes a few ms of CPU; run in the event loop's own thread it
+    # needs no thread hand-off and no extra prepared geometries (one set per thread that ever checks a site)
     @app.get("/api/locate", tags=["locate"], summary="Check one site 选址核查")
-    def api_locate(x: str | None = None, y: str | None = None, datum: str = "wgs84", q: str | None = None) -> dict[str, Any]:
+    async def api_locate(x: str | None = None, y: str | None = None, datum: str = "wgs84", q: str | None = None) -> dict[str, Any]:
         """Is the site inside the zone? ``x``/``y`` (decimal degrees or DMS) or ``q`` (one pasted pair);
         ``datum`` gcj02 (高德/腾讯), bd09 (百度) or wgs84 (GPS, CGCS2000). Returns ``status``, ``part_id``,
         ``block_id``, ``distance_m`` (signed, + inside), ``quality`` and ``boundary_version``."""

@@ -114,6 +114,7 @@ def read_result_page(path: Path, *, page: int, rows: int = PAGE_ROWS) -> tuple[l
 
 def efficiency_job(ctx: JobContext) -> dict[str, Any]:
     """亩均效益 report (HTML, XLSX, GPKG) of the uploaded enterprise table (and parcels)."""
+    import json
     from ..report import build_report
     from ..zone import Zone
 
@@ -131,14 +132,35 @@ def efficiency_job(ctx: JobContext) -> dict[str, Any]:
         parcels=ctx.input_dir / p["parcels"] if p.get("parcels") else None,
         method=p["method"], out_dir=ctx.out_dir, basename="report", datum=p["datum"], basemap=None,
         input_quality=declared, progress=say,
+        input_names={"boundaries": f"boundary version {p.get('boundary_version')}",
+                     "enterprises": (p.get("names") or {}).get(p["enterprises"], p["enterprises"]),
+                     **({"parcels": (p.get("names") or {}).get(p["parcels"], p["parcels"])} if p.get("parcels") else {})},
     )
-    d = res.to_dict()
+    _hide_server_paths(res.html_path, ctx)
+    d = json.loads(_hide_paths_text(json.dumps(res.to_dict(), ensure_ascii=False, default=str), ctx))
     for k in ("html", "xlsx", "gpkg"):
         d[k] = Path(d[k]).name if d.get(k) else None
-    for i in d["inputs"]:
-        if i.get("source"):
-            i["source"] = (p.get("names") or {}).get(Path(str(i["source"])).name, Path(str(i["source"])).name)
     return d
+
+
+def _hide_paths_text(text: str, ctx: JobContext) -> str:
+    """``text`` with the job's input files named as the user uploaded them (no server folders)."""
+    for server_name, original in (ctx.params.get("names") or {}).items():
+        text = text.replace(f"{ctx.input_dir}/{server_name}", original)
+    return text.replace(f"{ctx.input_dir}/", "").replace(f"{ctx.out_dir}/", "")
+
+
+def _hide_server_paths(html_path: Path, ctx: JobContext) -> None:
+    """The same in a written report page (the library names inputs in its notes by their path)."""
+    import html as _html
+
+    text = html_path.read_text(encoding="utf-8")
+    new = text
+    for server_name, original in (ctx.params.get("names") or {}).items():
+        new = new.replace(_html.escape(f"{ctx.input_dir}/{server_name}"), _html.escape(original))
+    new = new.replace(_html.escape(f"{ctx.input_dir}/"), "").replace(_html.escape(f"{ctx.out_dir}/"), "")
+    if new != text:
+        html_path.write_text(new, encoding="utf-8")
 
 
 def landuse_job(ctx: JobContext) -> dict[str, Any]:
@@ -195,4 +217,8 @@ def landuse_job(ctx: JobContext) -> dict[str, Any]:
     write_xlsx(tables, ctx.out_dir / "result.xlsx", about=[("boundary version", str(p.get("boundary_version", "")))])
     d["indicators"] = indicators
     d["notes"] = notes
-    return d
+    import json
+
+    from ..cli._common import dumps_json
+
+    return json.loads(_hide_paths_text(dumps_json(d), ctx))
