@@ -82,7 +82,7 @@ def workbook(rows: int, seed: int) -> bytes:
     """A 1,200-row firms list: 18-digit codes, leading-zero parcel numbers, BD-09 lon/lat."""
     from openpyxl import Workbook
 
-    from xclz_geo.crs import convert_datum
+    from xclz_geo.geo.crs import convert_datum
 
     rng = np.random.default_rng(seed)
     lon, lat = convert_datum(rng.uniform(118.7, 119.5, rows), rng.uniform(30.8, 31.0, rows), from_datum="wgs84", to_datum="bd09")

@@ -41,7 +41,7 @@ def shot(driver, name: str) -> Path:
 def main() -> int:
     from selenium.webdriver.common.by import By
 
-    from xclz_geo.report import sample_inputs
+    from xclz_geo.outputs.report import sample_inputs
     from xclz_geo.web.app import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="xclz-web-shots-"))

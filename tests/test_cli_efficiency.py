@@ -77,7 +77,7 @@ def test_cli_bad_inputs_exit_2(tmp_path, capsys):
 
 
 def test_cli_bundled_sample_with_bundled_zone(tmp_path):
-    pytest.importorskip("xclz_geo.locate")
+    pytest.importorskip("xclz_geo.geo.locate")
     from xclz_geo.datasets import data_path
 
     b = data_path("boundaries", "zone.geojson", must_exist=False)
@@ -120,3 +120,30 @@ def test_cli_parcels_write_intensity_and_underused(tmp_path):
     summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summ["underused"]["total_freeable_mu"] == pytest.approx(15 * (1 - 0.3 / 0.8) + 15)
     assert (out / "underused.gpkg").exists() and (out / "intensity.csv").exists()
+
+
+def test_cli_console_names_missing_fields_and_field_option_maps_them(tmp_path, capsys):
+    src = tmp_path / "f.csv"
+    t = table()
+    t["经度"] = ["待补充"] + ["118.8"] * 5
+    t.rename(columns={"实缴税金(万元)": "TAX2023"}).to_csv(src, index=False)
+    out = tmp_path / "o"
+    # without the mapping: no tax column → every row lacks a required input; the console says how to fix the others
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    assert "missing field 技改投资(万元)" in printed and "--field 技改投资=<your column>" in printed
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "实缴税金=TAX2023"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    s = pd.read_csv(out / "scores.csv", encoding="utf-8-sig")
+    assert s.loc[0, "status"] == "evaluated" and "经度" in s.loc[0, "xclz_note"]  # 待补充 does not sink the firm
+    assert list(s["status"]) == ["evaluated", "evaluated", "evaluated", "not_evaluated", "invalid", "evaluated"]
+    assert "see column xclz_note" in printed
+    summ = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summ["input"]["mapped_by_field_option"] == {"tax_wan": "TAX2023"}
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "实缴税金=NOPE"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "NOPE" in err
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone", "--field", "建筑基底面积=X"])
+    assert rc == 2 and "not a field this command uses" in capsys.readouterr().err

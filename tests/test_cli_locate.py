@@ -2,7 +2,7 @@
 
 The boundaries are the synthetic rectangles of tests/conftest.py (labelled synthetic,
 500 m uncertainty) written to a GeoJSON file and passed with --boundaries; the sites
-are generated around them and converted to GCJ-02/BD-09 with xclz_geo.crs.
+are generated around them and converted to GCJ-02/BD-09 with xclz_geo.geo.crs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from xclz_geo import crs
+from xclz_geo.geo import crs
 from xclz_geo.cli.main import main
 
 from conftest import make_synthetic_boundaries  # noqa: E402
@@ -105,7 +105,7 @@ def test_gbk_csv_end_to_end_keeps_every_row(capsys, tmp_path, zone_file):
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
     back = pd.read_csv(dst, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert list(back.columns) == ["企业名称", "经度", "纬度", "代码", "xclz_status", "xclz_block", "xclz_part",
-                                  "xclz_distance_m", "xclz_note"]
+                                  "xclz_distance_m", "xclz_quality", "xclz_note"]
     assert back["企业名称"].tolist() == _firms("gcj02")["企业名称"].tolist()
     assert back["代码"].tolist()[0] == "0012"  # text kept as text
     assert back["xclz_status"].tolist() == EXPECTED
@@ -240,4 +240,65 @@ def test_header_only_csv_gives_header_only_output(capsys, tmp_path, zone_file, s
     assert code == 0, err
     back = pd.read_csv(dst, encoding="utf-8-sig") if suffix == ".csv" else pd.read_excel(dst)
     assert len(back) == 0
-    assert list(back.columns)[-5:] == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_note"]
+    assert list(back.columns)[-6:] == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note"]
+
+
+# ------------------------------------------------------------------ quality per part and row
+
+
+@pytest.fixture
+def mixed_file(tmp_path):
+    from conftest import make_mixed_quality_boundaries
+
+    p = tmp_path / "mixed.geojson"
+    make_mixed_quality_boundaries().to_file(p)
+    return p
+
+
+def test_mixed_zone_one_site_text_and_json_carry_the_parts_quality(capsys, mixed_file):
+    lon, lat = _centre(1)  # the official 主园区
+    code, out, _ = run_cli(capsys, "locate", lon, lat, "--boundaries", mixed_file)
+    assert code == 0 and out.startswith("inside: 广德经开区主园区")
+    assert "quality of this answer: official (boundaries: 广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic)" in out
+    assert "schematic, not official" not in out  # the zone is not labelled by its worst part
+    code, out, _ = run_cli(capsys, "locate", lon, lat, "--boundaries", mixed_file, "--json")
+    info = json.loads(out)
+    assert info["xclz_quality"] == "official" and info["quality"] == "official"
+    assert info["quality_by_part"] == {"xuancheng": "schematic", "guangde_main": "official", "guangde_west": "schematic"}
+    lon0, lat0 = _centre(0)
+    info = json.loads(run_cli(capsys, "locate", lon0, lat0, "--boundaries", mixed_file, "--json")[1])
+    assert info["status"] == "inside" and info["xclz_quality"] == "schematic"
+    info = json.loads(run_cli(capsys, "locate", lon0 + 1.5, lat0, "--boundaries", mixed_file, "--json")[1])
+    assert info["status"] == "outside" and info["xclz_quality"] == "schematic"  # outside: the least reliable part's
+
+
+def test_point_on_the_boundary_says_so(capsys, mixed_file):
+    import geopandas as gpd
+
+    g = gpd.read_file(mixed_file).set_index("part_id").geometry["guangde_main"]
+    lon, lat = list(g.exterior.coords)[0]  # a vertex of the official part: on its red line
+    code, out, _ = run_cli(capsys, "locate", f"{lon!r}", f"{lat!r}", "--boundaries", mixed_file)
+    assert code == 0 and out.startswith("inside: ")
+    assert "on the boundary (0 m)" in out and "0.0 m" not in out
+
+
+def test_every_located_row_carries_xclz_quality(capsys, tmp_path, mixed_file):
+    from xclz_geo.geo.locate import locate
+    from xclz_geo.boundaries.zone import Zone
+
+    (l0, a0), (l1, a1) = _centre(0), _centre(1)
+    src = tmp_path / "sites.csv"
+    pd.DataFrame({"名称": ["宣城", "广德", "远处", "坏的", "北极外", "经度太大"],
+                  "经度": [l0, l1, l0 + 1.5, "待补充", l0, 573000],
+                  "纬度": [a0, a1, a0, a0, 95, a0]}).to_csv(src, index=False, encoding="utf-8-sig")
+    for suffix in (".csv", ".xlsx"):
+        dst = tmp_path / f"out{suffix}"
+        code, _, err = run_cli(capsys, "locate", "--input", src, "--out", dst, "--boundaries", mixed_file)
+        assert code == 0, err
+        back = (pd.read_csv(dst, dtype=str, keep_default_na=False, encoding="utf-8-sig") if suffix == ".csv"
+                else pd.read_excel(dst, dtype=str, keep_default_na=False))
+        assert back["xclz_status"].tolist() == ["inside", "inside", "outside", "invalid", "invalid", "invalid"]
+        assert back["xclz_quality"].tolist() == ["schematic", "official", "schematic", "", "", ""]
+        assert "out of range" in back["xclz_note"].iloc[4] and "out of range" in back["xclz_note"].iloc[5]
+    df = locate([(l0, a0), (l1, a1)], Zone.from_boundaries(gpd.read_file(mixed_file)))
+    assert df["quality"].tolist() == ["schematic", "official"]

@@ -43,7 +43,7 @@ def firms_workbook(n: int = 12, *, datum: str = "bd09", seed: int = 7) -> tuple[
     """An XLSX like a 商务局 list: 18-digit codes, leading-zero parcel numbers, BD-09 lon/lat, dates, 2 sheets."""
     from openpyxl import Workbook
 
-    from xclz_geo.crs import convert_datum
+    from xclz_geo.geo.crs import convert_datum
 
     rng = np.random.default_rng(seed)
     lon = rng.uniform(119.40, 119.50, n)
@@ -84,8 +84,8 @@ def client(app_dir):
 
 
 def test_api_locate_matches_the_library_in_every_datum(client):
-    from xclz_geo.locate import locate
-    from xclz_geo.zone import Zone
+    from xclz_geo.geo.locate import locate
+    from xclz_geo.boundaries.zone import Zone
 
     zone = Zone.load()
     for x, y, datum in [(119.4681, 30.8931, "gcj02"), (119.47, 30.90, "bd09"), (118.9, 30.95, "wgs84"), (119.1, 31.5, "wgs84")]:
@@ -209,8 +209,8 @@ def test_batch_pages_preview_run_and_annotated_workbook_keeps_every_cell(client,
     assert list(out[0][len(rows[0]):])[:2] == ["xclz_status", "xclz_block"]
 
     # the same statuses as the library on the same rows
-    from xclz_geo.locate import locate
-    from xclz_geo.zone import Zone
+    from xclz_geo.geo.locate import locate
+    from xclz_geo.boundaries.zone import Zone
 
     ref = locate([(r[3], r[4]) for r in rows[1:-1]], Zone.load(), datum="bd09")
     status_col = out[0].index("xclz_status")
@@ -241,9 +241,12 @@ def test_api_jobs_locate_csv_with_named_columns_and_downloads(client):
     assert r.status_code == 202
     j = wait_job(client, r.json()["job_id"])
     assert j["state"] == "done", j["error"]
+    import csv
+
     text = client.get(f"/api/jobs/{j['job_id']}/files/result.csv").content.decode("utf-8-sig")
-    assert text.splitlines()[1].startswith('"0001","甲","119.4681","30.8931","uncertain"')
-    assert ',"outside",' in text.splitlines()[2]
+    got = list(csv.reader(io.StringIO(text)))
+    assert got[0][:5] == ["编号", "名称", "X坐标", "Y坐标", "xclz_status"]
+    assert got[1][:5] == ["0001", "甲", "119.4681", "30.8931", "uncertain"] and got[2][:5] == ["0002", "乙", "118.0", "30.0", "outside"]
     gpkg = client.get(f"/api/jobs/{j['job_id']}/files/result.gpkg")
     assert gpkg.status_code == 200 and gpkg.content[:16] == b"SQLite format 3\x00"
     for bad in ["../jobs.sqlite3", "..%2F..%2Fjobs.sqlite3", "input.csv", "boundaries.gpkg", "nothing.xlsx"]:
@@ -326,7 +329,7 @@ def test_upload_size_limit(tmp_path):
 def test_efficiency_job_report_escapes_firm_names_and_the_template(client, app_dir):
     import pandas as pd
 
-    from xclz_geo.report import sample_inputs
+    from xclz_geo.outputs.report import sample_inputs
 
     ent = pd.read_csv(sample_inputs()["enterprises"], dtype=str, encoding="utf-8-sig")
     name_col = next(c for c in ent.columns if "名称" in c)
@@ -356,7 +359,7 @@ def test_efficiency_job_report_escapes_firm_names_and_the_template(client, app_d
 
 
 def test_landuse_job_parcels_shares_add_up_per_part(client):
-    from xclz_geo.report import sample_inputs
+    from xclz_geo.outputs.report import sample_inputs
 
     par = Path(sample_inputs()["parcels"])
     r = client.post("/api/jobs/landuse", files={"file": (par.name, par.read_bytes())}, data={"level": "1"})
@@ -375,7 +378,7 @@ def test_landuse_job_parcels_shares_add_up_per_part(client):
 
 
 def test_landuse_job_raster(client):
-    from xclz_geo.report import sample_inputs
+    from xclz_geo.outputs.report import sample_inputs
 
     ras = Path(sample_inputs()["raster"])
     r = client.post("/api/jobs/landuse", files={"file": ("cover.tif", ras.read_bytes())})
@@ -441,7 +444,7 @@ def _redline_dxf(path: Path) -> float:
     import pyproj
     import shapely
 
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     zone = Zone.load()
     part = zone.parts.set_index("part_id").loc["guangde_main", "geometry"]
@@ -512,7 +515,7 @@ def test_restart_lists_finished_jobs_with_their_files(tmp_path):
         jobs = {j["job_id"]: j for j in c2.get("/api/jobs").json()["jobs"]}
         assert jobs[done["job_id"]]["state"] == "done" and jobs[done["job_id"]]["files"] == done["files"]
         got = c2.get(f"/api/jobs/{done['job_id']}/files/result.csv").content.decode("utf-8-sig")
-        assert got.splitlines()[1].startswith('"119.4681","30.8931","uncertain"')
+        assert got.splitlines()[1].replace('"', "").startswith("119.4681,30.8931,uncertain,guangde,guangde_main")
         assert jobs[stuck.job_id]["state"] == "failed" and "stopped" in jobs[stuck.job_id]["error"]
         assert "result.xlsx" in c2.get("/jobs").text
 

@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from xclz_geo.browser import CHROMIUM_FLAGS, browser_unavailable_reason, find_browser  # noqa: E402
+from xclz_geo.outputs.browser import CHROMIUM_FLAGS, browser_unavailable_reason, find_browser  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("always::xclz_geo.errors.XclzGeoWarning")]
 
@@ -132,8 +132,8 @@ def test_click_on_the_map_and_read_the_answer(server, driver):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
 
-    from xclz_geo.locate import locate
-    from xclz_geo.zone import Zone
+    from xclz_geo.geo.locate import locate
+    from xclz_geo.boundaries.zone import Zone
 
     driver.get(server.url + "/")
     wait_for(driver, "return document.querySelectorAll('#map path.leaflet-interactive').length >= 3;")
@@ -218,7 +218,7 @@ def test_efficiency_report_page_shows_hostile_names_as_text(server, driver, tmp_
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
 
-    from xclz_geo.report import sample_inputs
+    from xclz_geo.outputs.report import sample_inputs
 
     ent = pd.read_csv(sample_inputs()["enterprises"], dtype=str, encoding="utf-8-sig")
     name_col = next(c for c in ent.columns if "名称" in c)

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from .errors import InputDataError, InputFileError
+from xclz_geo.errors import InputDataError, InputFileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -124,7 +124,7 @@ def read_vector(
     """
     import geopandas as gpd
 
-    from . import crs as _crs
+    from xclz_geo.geo import crs as _crs
 
     p = _exists(path)
     suffix = p.suffix.lower()
@@ -171,7 +171,7 @@ def read_vector(
                 except Exception:
                     hint = ""
             raise InputFileError(f"{p}: cannot read as a vector file ({msg}){hint}") from None
-    return _crs.assign_crs(gdf, crs, source=str(p))
+    return _crs.assign_crs(gdf, crs, source=str(p), path=p)
 
 
 def read_table(

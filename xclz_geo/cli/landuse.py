@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", metavar="LAYER", help="layer of a multi-layer parcel file")
     p.add_argument("--code-field", metavar="F", help="field with the land-use code (default: DLBM, GHFLDM, 地类编码 … whichever exists)")
     p.add_argument("--name-field", metavar="F", help="field with the class name (default: DLMC … when present)")
+    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
+                   help="use COLUMN for NAME (repeatable): 地类编码=COLUMN (as --code-field) or 地类名称=COLUMN (as --name-field)")
     p.add_argument("--scheme", default="auto", help="code scheme: auto (default), sandiao (三调), gbt21010, ydyh (用地用海)")
     p.add_argument("--encoding", metavar="ENC", help="attribute encoding of a Shapefile without .cpg (detected by default)")
     p.add_argument("--classes", metavar="CSV|worldcover|clcd",
@@ -65,7 +67,7 @@ def _table_rows(result: Any, level: Any, raster: bool) -> Any:
 
 
 def _write(result: Any, path: str, level: Any, raster: bool) -> None:
-    from ..io import write_table
+    from xclz_geo.io import write_table
 
     table = _table_rows(result, level, raster)
     meta = f"quality: zone={result.method['quality']['zone']}, data={result.method['quality']['data']}; {result.method['area_basis']}"
@@ -103,11 +105,31 @@ def _write(result: Any, path: str, level: Any, raster: bool) -> None:
         write_table(table, path)
 
 
+def _apply_field_option(args: argparse.Namespace) -> None:
+    """``--field 地类编码=COL`` / ``--field 地类名称=COL`` → ``--code-field`` / ``--name-field``."""
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.fieldnames import check_field_names, names_for, norm, parse_field_args
+
+    fmap = parse_field_args(getattr(args, "field", None))
+    if not fmap:
+        return
+    check_field_names(fmap, ("landuse",))
+    for name, col in fmap.items():
+        key = next(f.key for f in names_for("landuse")
+                   if norm(name) in {norm(f.key), norm(f.name_zh), norm(f.name_en), *(norm(s) for s in f.short)})
+        attr = "code_field" if key == "code" else "name_field"
+        given = getattr(args, attr)
+        if given and given != col:
+            raise InputDataError(f"--field {name}={col} and --{attr.replace('_', '-')} {given} name two columns; give one")
+        setattr(args, attr, col)
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
-    from ..landuse import landcover_by_part, landuse_by_part
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.landuse.overlay import landcover_by_part, landuse_by_part
 
     level = _level(args)
+    _apply_field_option(args)
     zone = load_zone(args)
     raster = args.raster is not None
     if raster:

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..maps import BASEMAPS, TIANDITU_KEY_ENV
+    from xclz_geo.outputs.maps import BASEMAPS, TIANDITU_KEY_ENV
 
     p = sub.add_parser(
         "map",
@@ -49,8 +49,8 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
     """Read the site table, run the site check, and return the table with its status columns."""
     import pandas as pd
 
-    from ..errors import InputDataError
-    from ..io import read_table
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import read_table
 
     table = read_table(args.sites, sheet=args.sheet)
     if args.x is None or args.y is None:
@@ -58,10 +58,10 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
     for col in (args.x, args.y):
         if col not in table.columns:
             raise InputDataError(f"{args.sites}: column {col!r} not found; columns are {', '.join(map(str, table.columns))}")
-    from ..locate import locate  # lazy: the site check is a separate module
+    from xclz_geo.geo.locate import locate  # lazy: the site check is a separate module
 
-    from ..crs import normalize_datum
-    from ..errors import DatumError
+    from xclz_geo.geo.crs import normalize_datum
+    from xclz_geo.errors import DatumError
 
     try:
         normalize_datum(args.datum)
@@ -81,12 +81,12 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import BrowserUnavailableError
-    from ..maps import export_png, save_map, zone_map
+    from xclz_geo.errors import BrowserUnavailableError
+    from xclz_geo.outputs.maps import export_png, save_map, zone_map
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
-        from ..errors import InputDataError
+        from xclz_geo.errors import InputDataError
 
         raise InputDataError(f"--out {out}: the map is an HTML file; use a name ending in .html")
     zone = load_zone(args)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
-#: steps :func:`xclz_geo.report.build_report` announces (for the progress bar)
+#: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 11
 
 
@@ -37,14 +37,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="declare the quality of an input that carries no label, e.g. enterprises=official (repeatable; "
         "inputs: enterprises, parcels, raster)",
     )
+    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
+                   help="use COLUMN for field NAME in --enterprises or --parcels (repeatable), e.g. --field 建筑基底面积=JDMJ_2023, "
+                   "--field 地类编码=CODE; NAME is the Chinese or English name or a short alias (see `efficiency template`)")
     p.add_argument("--no-samples", action="store_true", help="do not fall back to the bundled synthetic samples when no input is given")
     p.add_argument("--json", action="store_true", help="print one JSON object (files, inputs, sections, facts) instead of text")
     p.set_defaults(func=run)
 
 
 def _declared(items: list[str]) -> dict[str, str]:
-    from ..errors import InputDataError
-    from ..zone import QUALITY_LEVELS
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS
 
     out: dict[str, str] = {}
     for item in items:
@@ -59,7 +62,26 @@ def _declared(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
+    from xclz_geo.fieldnames import check_field_names, parse_field_args, use_field_map
+
+    fmap = parse_field_args(getattr(args, "field", None))
+    check_field_names(fmap, ("efficiency", "parcels", "landuse"))
+    code_col = next((c for n, c in fmap.items() if _is_code_name(n)), None)
+    if code_col and not args.code_field:
+        args.code_field = code_col
+    with use_field_map(fmap):
+        return _run(args)
+
+
+def _is_code_name(name: str) -> bool:
+    from xclz_geo.fieldnames import names_for, norm
+
+    f = next(f for f in names_for("landuse") if f.key == "code")
+    return norm(name) in {norm(f.name_zh), norm(f.name_en), *(norm(s) for s in f.short)}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from xclz_geo.outputs.report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
 
     declared = _declared(args.data_quality)
     zone = load_zone(args)

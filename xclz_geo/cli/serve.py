@@ -39,15 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
+    from xclz_geo.errors import InputDataError
 
     try:
         import uvicorn
 
-        from ..web.app import create_app
+        from xclz_geo.web.app import create_app
     except ImportError as exc:
         raise InputDataError(f"the web server needs its extra packages ({exc.name} is missing): pip install 'xclz_geo[web]'") from None
-    from ..web.auth import read_token_file
+    from xclz_geo.web.auth import read_token_file
 
     if not (0 < args.port < 65536):
         raise InputDataError(f"--port {args.port}: give a port between 1 and 65535")
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import warnings
 
-    from ..errors import XclzGeoWarning
+    from xclz_geo.errors import XclzGeoWarning
 
     warnings.simplefilter("always", XclzGeoWarning)  # each job records the warnings it raised
     app = create_app(data_dir=Path(args.data_dir), boundaries=args.boundaries, token=token,

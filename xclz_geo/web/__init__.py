@@ -15,7 +15,7 @@ __all__ = ["create_app"]
 
 def __getattr__(name: str):  # lazy: importing the package does not import FastAPI
     if name == "create_app":
-        from .app import create_app
+        from xclz_geo.web.app import create_app
 
         return create_app
     raise AttributeError(f"module 'xclz_geo.web' has no attribute {name!r}")

@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from .jobs import JobQueueFull, JobStore, capture_warnings, new_id, valid_id
+from xclz_geo.web.jobs import JobQueueFull, JobStore, capture_warnings, new_id, valid_id
 
 __all__ = ["create_app", "CSP"]
 
@@ -55,26 +55,24 @@ def _warm_imports() -> None:
     import pyogrio  # noqa: F401
     import shapely  # noqa: F401
 
-    from .. import boundaries, efficiency, intensity, io, landuse, locate, report  # noqa: F401
-    from . import tasks
-
-    tasks._cli_parser()
+    from xclz_geo import io  # noqa: F401
+    from xclz_geo.boundaries import importing, zone  # noqa: F401
+    from xclz_geo.efficiency import evaluate, intensity  # noqa: F401
+    from xclz_geo.geo import locate  # noqa: F401
+    from xclz_geo.landuse import overlay  # noqa: F401
+    from xclz_geo.outputs import maps, report  # noqa: F401
 
 
 def _vendor_dirs() -> dict[str, Path]:
-    """Folders of the packaged Leaflet and Leaflet.markercluster (as :mod:`xclz_geo.maps` finds them)."""
-    import importlib
+    """Folders of the packaged Leaflet and Leaflet.markercluster (the XStatic packages :mod:`xclz_geo.outputs.maps` inlines)."""
+    from xclz_geo.errors import MapAssetError
 
-    from ..errors import MapAssetError
-
-    out = {}
-    for key, module in (("leaflet", "xstatic.pkg.leaflet"), ("markercluster", "xstatic.pkg.leaflet_markercluster")):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            raise MapAssetError(f"the package {module} is missing; pip install xstatic-{key.replace('markercluster', 'leaflet-markercluster')}") from None
-        out[key] = Path(mod.BASE_DIR)
-    return out
+    try:
+        import xstatic.pkg.leaflet as leaflet
+        import xstatic.pkg.leaflet_markercluster as markercluster
+    except ImportError as exc:
+        raise MapAssetError(f"the package {exc.name} is missing; pip install xstatic-leaflet xstatic-leaflet-markercluster") from None
+    return {"leaflet": Path(leaflet.BASE_DIR), "markercluster": Path(markercluster.BASE_DIR)}
 
 
 def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, token: str | None = None,
@@ -105,13 +103,13 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     from starlette.concurrency import run_in_threadpool
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
-    from .. import __version__
-    from ..errors import XclzGeoError
-    from . import tasks
-    from .auth import COOKIE, TokenAuth, safe_next
-    from .coords import parse_pair, parse_value
-    from .service import DATUMS, BoundaryVersions, locate_one, part_rows
-    from .uploads import KINDS, UploadError, save_upload
+    from xclz_geo import __version__
+    from xclz_geo.errors import XclzGeoError
+    from xclz_geo.web import tasks
+    from xclz_geo.web.auth import COOKIE, TokenAuth, safe_next
+    from xclz_geo.web.coords import parse_pair, parse_value
+    from xclz_geo.web.service import DATUMS, BoundaryVersions, locate_one, part_rows
+    from xclz_geo.web.uploads import KINDS, UploadError, save_upload
 
     data = Path(data_dir)
     data.mkdir(parents=True, exist_ok=True)
@@ -248,7 +246,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     # ------------------------------------------------------------------ map / single site
     def _locate(q: str | None, x: str | None, y: str | None, datum: str) -> dict[str, Any]:
-        from ..errors import InputDataError
+        from xclz_geo.errors import InputDataError
 
         if datum not in DATUMS and datum != "cgcs2000":
             raise InputDataError(f"datum {datum[:20]!r}: choose gcj02 (高德/腾讯), bd09 (百度) or wgs84 (GPS/CGCS2000)")
@@ -303,9 +301,9 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
         return meta
 
     def _preview(path: Path, kind: str, sheet: str | None) -> dict[str, Any]:
-        from ..errors import InputDataError
-        from ..io import read_table
-        from ..locate import detect_xy_columns
+        from xclz_geo.errors import InputDataError
+        from xclz_geo.io import read_table
+        from xclz_geo.geo.locate import detect_xy_columns
 
         sheets: list[str] = []
         if kind == "xlsx":
@@ -375,7 +373,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     def _submit_locate(request: Request, src: Path, original: str, *, datum: str, sheet: str | None, x: str | None,
                        y: str | None) -> Any:
-        from ..errors import InputDataError
+        from xclz_geo.errors import InputDataError
 
         if datum not in DATUMS and datum != "cgcs2000":
             raise InputDataError(f"datum {datum[:20]!r}: choose gcj02, bd09 or wgs84")
@@ -420,8 +418,8 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     # ------------------------------------------------------------------ efficiency
     async def _submit_efficiency(request: Request, enterprises: Any, parcels: Any, method: str, datum: str,
                                  quality: str) -> Any:
-        from ..errors import InputDataError
-        from ..zone import QUALITY_LEVELS
+        from xclz_geo.errors import InputDataError
+        from xclz_geo.boundaries.zone import QUALITY_LEVELS
 
         if method not in METHODS:
             raise InputDataError(f"method {method[:20]!r}: choose {' or '.join(METHODS)}")
@@ -479,7 +477,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     @app.get("/efficiency/template.xlsx", tags=["efficiency"], summary="Blank enterprise table template 空白模板")
     def efficiency_template() -> Any:
-        from ..efficiency import template
+        from xclz_geo.efficiency.evaluate import template
 
         path = data / "templates" / "enterprise_template.xlsx"
         if not path.is_file():
@@ -490,7 +488,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     # ------------------------------------------------------------------ land use
     async def _submit_landuse(request: Request, file: Any, level: int, classes: str) -> Any:
-        from ..errors import InputDataError
+        from xclz_geo.errors import InputDataError
 
         if level not in (1, 2, 3):
             raise InputDataError("level: choose 1, 2 or 3 (一级、二级、三级类)")
@@ -595,9 +593,9 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     def _stage_boundary(request: Request, saved: Any, part_id: str, select: str, crs: str, datum: str, quality: str,
                         sid: str) -> dict[str, Any]:
-        from ..boundaries import import_boundaries, merge_boundaries, write_boundaries
-        from ..errors import InputDataError
-        from ..zone import QUALITY_LEVELS, Zone
+        from xclz_geo.boundaries.importing import import_boundaries, merge_boundaries, write_boundaries
+        from xclz_geo.errors import InputDataError
+        from xclz_geo.boundaries.zone import QUALITY_LEVELS, Zone
 
         sel: dict[str, str] = {}
         for item in [s for s in select.replace("；", ";").split(";") if s.strip()]:
@@ -626,7 +624,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     async def _upload_boundary(request: Request, file: Any, part_id: str, select: str, crs: str, datum: str,
                                quality: str) -> tuple[str, dict[str, Any]]:
-        from ..errors import InputDataError
+        from xclz_geo.errors import InputDataError
 
         cur = versions.current()
         if part_id not in {p["id"] for p in _spec_parts(cur.zone)}:
@@ -678,13 +676,13 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     @app.get("/api/boundaries/staged/{sid}.geojson", tags=["boundaries"], summary="Parts of staged boundaries (GeoJSON)")
     def api_staged_geojson(request: Request, sid: str) -> Any:
-        from ..zone import Zone
+        from xclz_geo.boundaries.zone import Zone
 
         _staged_boundary(sid, request)
         return Response(_zone_geojson(Zone.load(boundaries=staged_dir / sid / "boundaries.gpkg")), media_type="application/geo+json")
 
     def _confirm(request: Request, sid: str) -> Any:
-        from ..zone import Zone
+        from xclz_geo.boundaries.zone import Zone
 
         meta = _staged_boundary(sid, request)
         zone = Zone.load(boundaries=staged_dir / sid / "boundaries.gpkg")
@@ -747,7 +745,7 @@ class _Guard:
             return
         from http.cookies import SimpleCookie
 
-        from .auth import COOKIE
+        from xclz_geo.web.auth import COOKIE
 
         t0 = time.perf_counter()
         path = scope.get("path", "")
@@ -845,7 +843,7 @@ def _file_response(path: Path) -> Any:
 
 def _zone_geojson(zone: Any) -> str:
     """The parts of a zone as GeoJSON (WGS84 ≈ CGCS2000 here) with display properties."""
-    from ..maps import BLOCK_COLOURS, DASHED_QUALITIES
+    from xclz_geo.outputs.maps import BLOCK_COLOURS, DASHED_QUALITIES
 
     parts = zone.parts.to_crs("EPSG:4326")
     blocks = list(dict.fromkeys(str(b) for b in parts["block_id"]))
@@ -882,7 +880,7 @@ def _layers_found(path: Path) -> list[dict[str, Any]]:
         for name, geom_type in pyogrio.list_layers(path):
             out.append({"layer": str(name), "geometry": str(geom_type), "features": None, "cad_layers": []})
         if path.suffix.lower() in (".dxf", ".shp") or len(out) == 1:
-            from ..io import read_vector
+            from xclz_geo.io import read_vector
 
             gdf = read_vector(path, layer=out[0]["layer"] if len(out) == 1 and path.suffix.lower() == ".gpkg" else None)
             out[0]["features"] = int(len(gdf))

@@ -15,7 +15,7 @@ import hmac
 from pathlib import Path
 from urllib.parse import quote
 
-from ..errors import InputFileError
+from xclz_geo.errors import InputFileError
 
 __all__ = ["COOKIE", "MIN_TOKEN_CHARS", "TokenAuth", "read_token_file", "safe_next"]
 

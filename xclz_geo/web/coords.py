@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..errors import InputDataError
+from xclz_geo.errors import InputDataError
 
 __all__ = ["parse_pair", "parse_value"]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["JOB_STATES", "MAX_QUEUED", "Job", "JobContext", "JobStore", "JobQueueFull", "capture_warnings", "new_id", "valid_id"]
+__all__ = ["JOB_STATES", "MAX_QUEUED", "Job", "JobContext", "JobStore", "JobQueueFull", "capture_warnings", "json_dumps", "new_id", "valid_id"]
 
 log = logging.getLogger("xclz_geo.web")
 
@@ -274,7 +274,7 @@ class JobStore:
         return self.get(ctx.job_id)  # type: ignore[return-value]
 
     def _run(self, ctx: JobContext, kind: str) -> None:
-        from ..errors import XclzGeoError
+        from xclz_geo.errors import XclzGeoError
 
         with self._lock:
             self._waiting -= 1
@@ -343,7 +343,42 @@ def _one_line(msg: str, ctx: JobContext) -> str:
     return text[:600]
 
 
-def _dumps(obj: Any) -> str:
-    from ..cli._common import dumps_json
+def _json_default(o: Any) -> Any:
+    import math
 
-    return dumps_json(obj)
+    import numpy as np
+
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        f = float(o)
+        return f if math.isfinite(f) else None
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    return str(o)
+
+
+def _finite(o: Any) -> Any:
+    if isinstance(o, float) and o != o or o in (float("inf"), float("-inf")):
+        return None
+    if isinstance(o, dict):
+        return {str(k): _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    return o
+
+
+def json_dumps(obj: Any) -> str:
+    """JSON text of a job summary: NaN/inf as ``null``, numpy scalars as numbers, Chinese readable."""
+    return json.dumps(_finite(json.loads(json.dumps(obj, default=_json_default))), ensure_ascii=False,
+                      default=_json_default, allow_nan=False)
+
+
+def _dumps(obj: Any) -> str:
+    return json_dumps(obj)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputDataError
+from xclz_geo.errors import InputDataError
 
 __all__ = ["DATUMS", "BoundaryVersions", "ZoneVersion", "locate_one", "part_rows"]
 
@@ -61,7 +61,7 @@ class ZoneVersion:
         """The lookup grid of this version for lon/lat in ``datum`` (built once)."""
         g = self._grids.get(datum)
         if g is None:
-            from ..grid import build_grid, make_frame
+            from xclz_geo.geo.grid import build_grid, make_frame
 
             with self._lock:
                 g = self._grids.get(datum)
@@ -125,14 +125,14 @@ class BoundaryVersions:
             con.executescript(_SCHEMA)
         latest = self._latest_number()
         if boundaries is not None:
-            from ..zone import Zone
+            from xclz_geo.boundaries.zone import Zone
 
             zone = Zone.load(boundaries=boundaries)
             cur = self.current() if latest else None
             if cur is None or cur.zone.geometry_hash[:8] != zone.geometry_hash[:8] or _qualities(cur.zone) != _qualities(zone):
                 self.add(zone, source=f"--boundaries {Path(boundaries).name}")
         elif not latest:
-            from ..zone import Zone
+            from xclz_geo.boundaries.zone import Zone
 
             self.add(Zone.load(), source="bundled schematic zone (xclz_geo data/boundaries)")
 
@@ -148,8 +148,8 @@ class BoundaryVersions:
 
     def add(self, zone: Any, *, source: str) -> ZoneVersion:
         """Register ``zone``'s parts as the next version (it becomes the one in use)."""
-        from ..boundaries import write_boundaries
-        from ..zone import Zone
+        from xclz_geo.boundaries.importing import write_boundaries
+        from xclz_geo.boundaries.zone import Zone
 
         with self._lock:
             n = self._latest_number() + 1
@@ -178,7 +178,7 @@ class BoundaryVersions:
         v = self._loaded.get(number)
         if v is not None:
             return v
-        from ..zone import Zone
+        from xclz_geo.boundaries.zone import Zone
 
         with self._lock:
             v = self._loaded.get(number)
@@ -210,7 +210,7 @@ class BoundaryVersions:
 
 def part_rows(zone: Any) -> list[dict[str, Any]]:
     """Per part: ids, names, quality, uncertainty and the area check (km², 亩, deviation)."""
-    from ..zone import area_report
+    from xclz_geo.boundaries.zone import area_report
 
     rep = area_report(zone).to_dict()
     by_id = {p["id"]: p for p in rep["parts"]}
@@ -237,8 +237,8 @@ def locate_one(version: ZoneVersion, lon: float, lat: float, *, datum: str) -> d
         zone's worst part), ``uncertainty_m``, ``note``, ``wgs84`` (``{lon, lat}`` or ``None``),
         ``boundary_version``, ``input``.
     """
-    from .. import crs as _crs
-    from ..locate import locate_xy
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.locate import locate_xy
 
     d = _crs.normalize_datum(datum)
     if d not in ("wgs84", "cgcs2000", "gcj02", "bd09"):

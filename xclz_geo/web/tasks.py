@@ -1,14 +1,15 @@
-"""What the workbench's jobs do: thin calls of the library (and of the CLI's table path).
+"""What the workbench's jobs do: thin calls of the library (the web sits below the CLI and never imports it).
 
-* ``locate`` — the batch site check of ``xclz-geo locate --input … --out …`` (the CLI's own code
-  path, so the web and the command line give the same files: every input column and row kept,
-  ``xclz_*`` columns added), written as ``result.xlsx``, ``result.csv`` and ``result.gpkg``, and
-  ``sites.geojson`` (WGS84 points for the page's map).
-* ``efficiency`` — :func:`xclz_geo.report.build_report` on the enterprise table (and parcels):
-  ``report.html``, ``report.xlsx``, ``report.gpkg``.
-* ``landuse`` — :func:`xclz_geo.landuse.landuse_by_part` (parcels) or
-  :func:`~xclz_geo.landuse.landcover_by_part` (raster), with the TD/T 1029 indicators of
-  :func:`xclz_geo.intensity.intensity` for parcels: ``result.csv``, ``result.xlsx``.
+* ``locate`` — the batch site check as ``xclz-geo locate --input … --out …`` does it: the table read
+  by the library's reader (:func:`xclz_geo.io.read_table_text` when present: every cell as typed),
+  :func:`xclz_geo.geo.locate.locate_table`, and written back by the library's writer
+  (:func:`xclz_geo.io.write_table_back`: every input cell unchanged, ``xclz_*`` columns added) as
+  ``result.xlsx`` and ``result.csv``; ``result.gpkg`` (WGS84 points) and ``sites.geojson`` (the map).
+* ``efficiency`` — :func:`xclz_geo.outputs.report.build_report` on the enterprise table (and
+  parcels): ``report.html``, ``report.xlsx``, ``report.gpkg``.
+* ``landuse`` — :func:`xclz_geo.landuse.overlay.landuse_by_part` (parcels) or
+  :func:`~xclz_geo.landuse.overlay.landcover_by_part` (raster), with the TD/T 1029 indicators of
+  :func:`xclz_geo.efficiency.intensity.intensity` for parcels: ``result.csv``, ``result.xlsx``.
 
 Each function reads ``ctx.params`` (set by the app: server-side file names, options, the path of
 the boundary version) and returns the summary the job's page shows.
@@ -16,76 +17,132 @@ the boundary version) and returns the summary the job's page shows.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-from .jobs import JobContext
+from xclz_geo.web.jobs import JobContext
 
 __all__ = ["efficiency_job", "landuse_job", "locate_job", "read_result_page"]
 
-_PARSER: Any = None
-_PARSER_LOCK = threading.Lock()
 #: rows of the result table per page
 PAGE_ROWS = 50
 #: sites drawn on the job page's map at most
 MAP_SITES_MAX = 20_000
+#: the columns a batch check adds (as ``xclz-geo locate`` adds them)
+OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
 
 
-def _cli_parser() -> Any:
-    """The ``xclz-geo`` argument parser (built once; it imports every subcommand module)."""
-    global _PARSER
-    with _PARSER_LOCK:
-        if _PARSER is None:
-            from ..cli.main import build_parser
+def _read(src: Path, *, sheet: str | None, source: str) -> tuple[Any, Any]:
+    """``(text_table, frame)`` of an uploaded table, through the library's reader.
 
-            _PARSER = build_parser()
-        return _PARSER
+    With :func:`xclz_geo.io.read_table_text` (issue 12: every cell as the text the user typed) the
+    table can be written back with every input cell unchanged; before it exists, the frame comes from
+    :func:`xclz_geo.io.read_table` as ``xclz-geo locate`` reads it (``text_table`` is ``None``).
+    """
+    from xclz_geo import io as xio
+
+    reader = getattr(xio, "read_table_text", None)
+    if reader is not None:
+        table = reader(src, sheet=sheet)
+        return table, table.frame
+    if src.suffix.lower() in (".xlsx", ".xlsm"):
+        return None, xio.read_table(src, sheet=sheet)
+    # a CSV as text (as `xclz-geo locate` streams it): 0012 stays 0012, empty cells stay empty
+    return None, xio.read_table(src, dtype=str, keep_default_na=False)
 
 
-def _cli(argv: list[str]) -> int:
-    """Run one ``xclz-geo`` subcommand in this thread (toolkit errors propagate to the job)."""
-    args = _cli_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+def _write(table: Any, frame: Any, added: Any, dst: Path) -> None:
+    """``frame`` with the ``added`` columns into ``dst`` through the library's writers."""
+    import pandas as pd
+
+    from xclz_geo import io as xio
+
+    if table is not None and hasattr(xio, "write_table_back"):
+        xio.write_table_back(table, added, dst)
+        return
+    base = frame.drop(columns=[c for c in added.columns if c in frame.columns])
+    xio.write_table(pd.concat([base, added.set_axis(base.index)], axis=1), dst)
+
+
+def _added_columns(res: Any, notes: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    cols = {
+        "xclz_status": res.status_labels,
+        "xclz_block": res.block_id,
+        "xclz_part": res.part_id,
+        "xclz_distance_m": np.round(res.distance_m, 2) if res.distance_m is not None else np.full(len(res), np.nan),
+        "xclz_quality": getattr(res, "row_quality", None),
+        "xclz_note": notes,
+    }
+    return pd.DataFrame({k: v for k, v in cols.items() if v is not None})
+
+
+def _wgs84_points(frame: Any, xc: str, yc: str, res: Any, datum: str) -> Any:
+    """WGS84 points of the located rows (``None`` for invalid rows)."""
+    import numpy as np
+    import shapely
+
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.locate import parse_coordinates
+
+    xv, _ = parse_coordinates(frame[xc])
+    yv, _ = parse_coordinates(frame[yc])
+    ok = res.status != 3
+    geoms = np.full(len(xv), None, dtype=object)
+    if ok.any():
+        d = _crs.normalize_datum(datum)
+        if d in ("gcj02", "bd09"):
+            lon, lat = _crs.convert_datum(xv[ok], yv[ok], from_datum=d, to_datum="wgs84", check=False)
+        else:
+            lon, lat = xv[ok], yv[ok]
+        geoms[ok] = shapely.points(lon, lat)
+    return geoms
 
 
 def locate_job(ctx: JobContext) -> dict[str, Any]:
     """Batch site check of the uploaded table into result.xlsx / .csv / .gpkg and sites.geojson."""
-    import json
-
+    import geopandas as gpd
     import pandas as pd
 
-    from ..io import read_table
+    from xclz_geo.boundaries.zone import Zone
+    from xclz_geo.geo.locate import detect_xy_columns, locate_table
+    from xclz_geo.io import write_table
 
     p = ctx.params
     src = ctx.input_dir / p["input"]
-    base = ["locate", "--input", str(src), "--datum", p["datum"], "--boundaries", str(ctx.input_dir / p["boundaries"])]
-    for opt in ("sheet", "x", "y"):
-        if p.get(opt):
-            base += [f"--{opt}", str(p[opt])]
-    outputs = ["result.csv", "result.xlsx", "result.gpkg"]
-    for i, name in enumerate(outputs):
-        ctx.progress(i / (len(outputs) + 1), f"writing {name}")
-        _cli(base + ["--out", str(ctx.out_dir / name)])
-    ctx.progress(0.9, "summarising")
-    table = read_table(ctx.out_dir / "result.csv", dtype=str, keep_default_na=False)
-    counts = {k: int(v) for k, v in table["xclz_status"].value_counts().items()}
-    for k in ("inside", "uncertain", "outside", "invalid"):
-        counts.setdefault(k, 0)
-    by_part = (table[table["xclz_part"] != ""].groupby(["xclz_part", "xclz_status"]).size().unstack(fill_value=0))
-    parts = [{"part_id": str(pid), **{str(k): int(v) for k, v in row.items()}} for pid, row in by_part.iterrows()]
-    _sites_geojson(ctx.out_dir / "result.gpkg", ctx.out_dir / "sites.geojson")
-    cols = [str(c) for c in table.columns]
-    return {"rows": int(len(table)), "counts": counts, "by_part": parts, "columns": cols,
-            "quality": json.loads(json.dumps(sorted(set(table["xclz_quality"])) if "xclz_quality" in table else []))}
+    original = (p.get("names") or {}).get(p["input"], p["input"])
+    zone = Zone.load(boundaries=ctx.input_dir / p["boundaries"])
+    zone.warn_if_schematic()  # recorded on the job's page
+    ctx.progress(0.05, "reading")
+    table, frame = _read(src, sheet=p.get("sheet"), source=original)
+    xc, yc = detect_xy_columns(frame.columns, x=p.get("x"), y=p.get("y"), source=original)
+    ctx.progress(0.2, "locating")
+    res, notes = locate_table(frame, zone, x=xc, y=yc, datum=p["datum"], with_distance=True, source=original)
+    added = _added_columns(res, notes)
+    ctx.progress(0.4, "writing result.xlsx")
+    _write(table, frame, added, ctx.out_dir / "result.xlsx")
+    ctx.progress(0.6, "writing result.csv")
+    _write(table, frame, added, ctx.out_dir / "result.csv")
+    ctx.progress(0.8, "writing result.gpkg")
+    base = frame.drop(columns=[c for c in added.columns if c in frame.columns]).reset_index(drop=True)
+    layer = gpd.GeoDataFrame(pd.concat([base, added], axis=1), geometry=_wgs84_points(frame, xc, yc, res, p["datum"]),
+                             crs="EPSG:4326")
+    write_table(layer, ctx.out_dir / "result.gpkg")
+    _sites_geojson(layer, ctx.out_dir / "sites.geojson")
+    counts = res.counts()
+    by = pd.DataFrame({"part": added["xclz_part"], "status": added["xclz_status"]}).dropna()
+    parts = [{"part_id": str(pid), **{str(k): int(v) for k, v in row.items()}}
+             for pid, row in by.groupby(["part", "status"]).size().unstack(fill_value=0).iterrows()]
+    return {"rows": int(len(frame)), "counts": counts, "by_part": parts, "columns": [str(c) for c in frame.columns],
+            "x": str(xc), "y": str(yc), "sheet": getattr(table, "sheet_name", None) or p.get("sheet"),
+            "quality": sorted({str(q) for q in added.get("xclz_quality", pd.Series(dtype=str)).dropna()})}
 
 
-def _sites_geojson(gpkg: Path, dest: Path) -> None:
+def _sites_geojson(gdf: Any, dest: Path) -> None:
     import json
 
-    from ..io import read_vector
-
-    gdf = read_vector(gpkg)
     feats = []
     ok = gdf.geometry.notna() & ~gdf.geometry.is_empty
     for i, (geom, status) in enumerate(zip(gdf.geometry, gdf["xclz_status"])):
@@ -102,7 +159,7 @@ def read_result_page(path: Path, *, page: int, rows: int = PAGE_ROWS) -> tuple[l
     """Columns, the rows of one page (as text) and the number of rows of a result CSV."""
     import pandas as pd
 
-    from ..io import detect_text_encoding
+    from xclz_geo.io import detect_text_encoding
 
     enc = detect_text_encoding(path)
     with open(path, encoding=enc) as f:
@@ -115,8 +172,8 @@ def read_result_page(path: Path, *, page: int, rows: int = PAGE_ROWS) -> tuple[l
 def efficiency_job(ctx: JobContext) -> dict[str, Any]:
     """亩均效益 report (HTML, XLSX, GPKG) of the uploaded enterprise table (and parcels)."""
     import json
-    from ..report import build_report
-    from ..zone import Zone
+    from xclz_geo.outputs.report import build_report
+    from xclz_geo.boundaries.zone import Zone
 
     p = ctx.params
     zone = Zone.load(boundaries=ctx.input_dir / p["boundaries"])
@@ -167,10 +224,10 @@ def landuse_job(ctx: JobContext) -> dict[str, Any]:
     """Land use (parcels) or land cover (raster) per part, with the development-zone indicators."""
     import pandas as pd
 
-    from ..io import write_table
-    from ..landuse import landcover_by_part, landuse_by_part
-    from ..report import ReportTable, write_xlsx
-    from ..zone import Zone
+    from xclz_geo.io import write_table
+    from xclz_geo.landuse.overlay import landcover_by_part, landuse_by_part
+    from xclz_geo.outputs.report import ReportTable, write_xlsx
+    from xclz_geo.boundaries.zone import Zone
 
     p = ctx.params
     zone = Zone.load(boundaries=ctx.input_dir / p["boundaries"])
@@ -190,8 +247,8 @@ def landuse_job(ctx: JobContext) -> dict[str, Any]:
         table = pd.DataFrame(res.table(level))
         ctx.progress(0.6, "indicators")
         try:
-            from ..intensity import intensity
-            from ..io import read_vector
+            from xclz_geo.efficiency.intensity import intensity
+            from xclz_geo.io import read_vector
 
             ti = intensity(read_vector(src), zone=zone)
             ind = ti.table[ti.table["level"] == "part"]
@@ -203,7 +260,7 @@ def landuse_job(ctx: JobContext) -> dict[str, Any]:
                                       df=ti.table, quality=str(ti.summary.get("quality", ""))))
             notes += [str(n) for n in ti.summary.get("notes", [])]
         except Exception as exc:  # the composition stands without the indicators; say why they are missing
-            from ..errors import XclzGeoError
+            from xclz_geo.errors import XclzGeoError
 
             if not isinstance(exc, XclzGeoError):
                 raise
@@ -219,6 +276,6 @@ def landuse_job(ctx: JobContext) -> dict[str, Any]:
     d["notes"] = notes
     import json
 
-    from ..cli._common import dumps_json
+    from xclz_geo.web.jobs import json_dumps
 
-    return json.loads(_hide_paths_text(dumps_json(d), ctx))
+    return json.loads(_hide_paths_text(json_dumps(d), ctx))

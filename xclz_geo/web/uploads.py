@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Iterable
 
-from ..errors import InputFileError
+from xclz_geo.errors import InputFileError
 
 __all__ = [
     "KINDS", "UploadError", "Saved", "ZIP_MAX_MEMBERS", "ZIP_MAX_RATIO", "ZIP_MAX_TOTAL_BYTES", "check_zip",

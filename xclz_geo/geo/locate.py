@@ -4,7 +4,7 @@ Two entry points:
 
 * :func:`locate` for a single ``(lon, lat)``, arrays, DataFrames and GeoDataFrames:
   returns a DataFrame with one row per input row (same index, same order) and the
-  columns ``status``, ``block_id``, ``part_id``, ``distance_m``, ``note``.
+  columns ``status``, ``block_id``, ``part_id``, ``distance_m``, ``quality``, ``note``.
 * :func:`locate_xy` for numbers already in arrays: returns a :class:`LocateResult` of
   numpy arrays (status codes, part index, optional distance). The table and file paths
   use it.
@@ -35,7 +35,7 @@ zone. If parts overlap, the first part in zone order wins.
 CGCS2000 Gauss-Krüger CRS to the nearest part boundary (holes included), positive
 inside a part polygon and negative outside.
 
-**Speed.** Status and part come from a cached lookup grid (:mod:`xclz_geo.grid`):
+**Speed.** Status and part come from a cached lookup grid (:mod:`xclz_geo.geo.grid`):
 one array lookup per point, the exact predicate only for points near a boundary or
 the edge of an uncertainty band, identical answers to the exact predicate. Batches of
 more than :data:`PARALLEL_MIN_POINTS` points run on a thread pool (numpy and GEOS
@@ -44,7 +44,7 @@ release the GIL), each thread with its own prepared geometries.
 **Datums.** ``datum="wgs84"`` (default; ``cgcs2000`` is treated as WGS84, they differ
 by centimetres here), ``"gcj02"`` (Amap/Gaode, Tencent) or ``"bd09"`` (Baidu) for
 lon/lat; ``crs="EPSG:4549"`` (or any CRS) for projected coordinates. GCJ-02/BD-09
-points are converted with the exact iterative inverses of :mod:`xclz_geo.crs`, and
+points are converted with the exact iterative inverses of :mod:`xclz_geo.geo.crs`, and
 only where needed (points near a boundary, or every point when distances are asked).
 """
 
@@ -59,9 +59,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from . import crs as _crs
-from .errors import InputDataError
-from .grid import (INSIDE, INVALID, OUTSIDE, PACKED_EXACT, PACKED_SHIFT, UNCERTAIN, Frame, LocateGrid, all_rings,
+from xclz_geo.geo import crs as _crs
+from xclz_geo.errors import InputDataError
+from xclz_geo.geo.grid import (INSIDE, INVALID, OUTSIDE, PACKED_EXACT, PACKED_SHIFT, UNCERTAIN, Frame, LocateGrid, all_rings,
                    build_grid, make_frame)
 
 #: status labels by code
@@ -120,6 +120,8 @@ class LocateResult:
         Datum tag or CRS label of the input.
     quality
         Worst quality label of the zone's geometry (``schematic`` …), carried into results.
+    part_qualities
+        Quality label per part, in zone order (empty when unknown).
     """
 
     status: np.ndarray
@@ -131,6 +133,7 @@ class LocateResult:
     reason: np.ndarray
     datum: str
     quality: str | None = None
+    part_qualities: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.status.shape[0])
@@ -153,6 +156,24 @@ class LocateResult:
     def block_id(self) -> np.ndarray:
         """Block id per point (``None`` where no part)."""
         return self._lookup(self.block_ids)
+
+    @property
+    def row_quality(self) -> np.ndarray:
+        """Quality label of the boundary each point's answer rests on (the ``xclz_quality`` column).
+
+        ``inside`` and ``uncertain``: the label of the part named (the part the point falls
+        in, or whose boundary it is near). ``outside``: the point lies in none of the parts,
+        an answer only as good as the least reliable part, so the zone's worst label
+        (:attr:`quality`). ``invalid``: ``None`` (no boundary was consulted).
+        """
+        n = len(self)
+        out = np.full(n, self.quality, dtype=object)
+        if self.part_qualities and len(self.part_qualities) == len(self.part_ids):
+            named = self.part_index >= 0
+            table = np.asarray(list(self.part_qualities), dtype=object)
+            out[named] = table[self.part_index[named]]
+        out[self.status == INVALID] = None
+        return out
 
     def notes(self) -> np.ndarray:
         """Reason text per point (empty for valid points)."""
@@ -564,7 +585,7 @@ def _lookup_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.n
                   reason: np.ndarray, bufs: dict[str, np.ndarray]) -> None:
     """Grid lookup for one cache-sized block, written into the output slices.
 
-    Status :data:`~xclz_geo.grid.PACKED_EXACT` marks points that still need the exact
+    Status :data:`~xclz_geo.geo.grid.PACKED_EXACT` marks points that still need the exact
     predicate (``part`` then holds the candidate part, -2 for several).
 
     Ten passes over the block plus two min/max reductions that also validate it: two
@@ -574,7 +595,7 @@ def _lookup_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.n
     beyond the grid take :func:`_lookup_slow_path`. The float flat index ``floor(ty) * nx + tx`` is exact up to the last bit of
     ``tx``; a point within ~1e-9 of a cell's width from a cell edge may be given the
     neighbouring cell, which is harmless: every point within 1% of a cell of a boundary lies in
-    an exact cell (see :mod:`xclz_geo.grid`), so a point that close to a settled cell has its answer.
+    an exact cell (see :mod:`xclz_geo.geo.grid`), so a point that close to a settled cell has its answer.
     """
     m = fx.shape[0]
     txy = bufs["txy"][:, :m]
@@ -679,7 +700,7 @@ def locate_xy(
         Longitudes and latitudes (or eastings and northings with ``crs``), array-like of
         equal length; NaN and out-of-range values give ``invalid``.
     zone
-        A :class:`~xclz_geo.zone.Zone` with part polygons.
+        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons.
     datum
         ``wgs84`` (default), ``cgcs2000`` (= WGS84), ``gcj02`` or ``bd09`` for lon/lat input.
     crs
@@ -741,6 +762,8 @@ def locate_xy(
         _locate_chunk(grid, fx, fy, with_distance, status, part, reason, dist)
     parts = grid.parts
     names = grid.part_names_zh or tuple(p.part_id for p in parts)
+    zq = getattr(zone, "quality_by_part", None) or {}
+    part_q = tuple(str(zq.get(p.part_id) or grid.quality or "") for p in parts) if zq else ()
     return LocateResult(
         status=status,
         part_index=part,
@@ -751,6 +774,7 @@ def locate_xy(
         reason=reason,
         datum=frame.datum or frame.label(),
         quality=grid.quality,
+        part_qualities=part_q,
     )
 
 
@@ -873,6 +897,7 @@ def result_frame(res: LocateResult, *, index: Any = None, notes: np.ndarray | No
             "block_id": res.block_id,
             "part_id": res.part_id,
             "distance_m": res.distance_m if res.distance_m is not None else np.full(len(res), np.nan),
+            "quality": res.row_quality,
             "note": notes if notes is not None else res.notes(),
         },
         index=index,
@@ -964,7 +989,7 @@ def locate(
         lon/lat columns (detected: ``lon``/``lng``/``经度``/``x`` and ``lat``/``纬度``/``y``, or named
         with ``x``/``y``); or a GeoDataFrame of points (its CRS is used).
     zone
-        A :class:`~xclz_geo.zone.Zone` with part polygons.
+        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons.
     datum, crs
         Datum tag of lon/lat input (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``) or the CRS of
         projected input; see :func:`locate_xy`.
@@ -981,8 +1006,9 @@ def locate(
         One row per input point, in input order (a DataFrame keeps its index), with columns
         ``status`` (``inside`` | ``outside`` | ``uncertain`` | ``invalid``), ``block_id``,
         ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
-        Gauss-Krüger CRS) and ``note`` (the reason for ``invalid``). A point on a part
-        boundary is inside.
+        Gauss-Krüger CRS), ``quality`` (the quality label of the boundary the answer rests
+        on, see :attr:`LocateResult.row_quality`) and ``note`` (the reason for ``invalid``).
+        A point on a part boundary is inside.
     """
     import pandas as pd
 

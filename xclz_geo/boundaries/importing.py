@@ -38,9 +38,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import crs as _crs
-from . import units
-from .errors import (
+from xclz_geo.geo import crs as _crs
+from xclz_geo import units
+from xclz_geo.errors import (
     BoundaryError,
     CRSError,
     DataQualityWarning,
@@ -51,7 +51,7 @@ from .errors import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-    from .zone import ZoneSpec
+    from xclz_geo.boundaries.zone import ZoneSpec
 
 #: CRS every imported or bundled boundaries table is stored in
 STORAGE_CRS = _crs.CGCS2000_GEOGRAPHIC
@@ -118,6 +118,12 @@ class ImportResult:
     gk_crs: str
     repairs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: ``"Layer"`` when the features were CAD entities (the field naming their layer), else ``None``
+    layer_field: str | None = None
+    #: the layer(s) the part was taken from (CAD layers, or the file layer)
+    layers_used: list[str] = field(default_factory=list)
+    #: DXF entity handles (``EntityHandle``) of the features used
+    entity_handles: list[str] = field(default_factory=list)
 
     @property
     def official_area_km2(self) -> float | None:
@@ -154,6 +160,9 @@ class ImportResult:
             "positional_uncertainty_m": float(row["positional_uncertainty_m"]),
             "repairs": list(self.repairs),
             "notes": list(self.notes),
+            "layer_field": self.layer_field,
+            "layers": list(self.layers_used),
+            "entity_handles": list(self.entity_handles),
         }
 
 
@@ -281,8 +290,8 @@ def county_outline(adcode: str) -> Any:
 
 @lru_cache(maxsize=1)
 def _county_outlines() -> dict[str, Any]:
-    from .datasets import reference_path
-    from .io import read_vector
+    from xclz_geo.datasets import reference_path
+    from xclz_geo.io import read_vector
 
     gdf = read_vector(reference_path(COUNTY_OUTLINES_FILE))
     return {
@@ -377,6 +386,359 @@ def _repair(label: str, poly: Any, *, source: str, to_geo: Any, unit: str) -> tu
     return fixed, msg
 
 
+# ------------------------------------------------------------------ layers
+
+
+#: the attribute GDAL gives CAD (DXF/DWG) features for their layer
+CAD_LAYER_FIELD = "Layer"
+#: the attribute GDAL gives DXF features for their entity handle
+CAD_HANDLE_FIELD = "EntityHandle"
+#: layer names that look like a red line, suggested first
+_REDLINE_NAME = re.compile(r"红线|用地|范围|边界|界线|规划|red ?line|boundar", re.IGNORECASE)
+#: per-layer entity rows shown in the text listing (JSON has them all)
+LIST_ENTITIES_MAX = 10
+
+
+@dataclass
+class LayerInfo:
+    """One layer of a file: a CAD layer (DXF ``Layer`` field) or a layer of a multi-layer GeoPackage.
+
+    Attributes
+    ----------
+    name
+        The layer name.
+    kind
+        ``"cad"`` (a value of the ``Layer`` field) or ``"file"`` (a layer of the file).
+    n_features
+        Features on the layer.
+    n_closed
+        Polygons and closed lines (CAD closed polylines) — the candidates for a red line.
+    n_open
+        Open lines.
+    n_other
+        Points, texts, empty geometries.
+    entities
+        One dict per closed entity: ``handle`` (DXF ``EntityHandle``, or the feature number),
+        ``area_km2``.
+    area_km2
+        Area of the union of the closed entities (what importing this layer alone gives), km²
+        in :attr:`LayerListing.area_crs`; ``None`` when no metric CRS could be found.
+    """
+
+    name: str
+    kind: str
+    n_features: int
+    n_closed: int
+    n_open: int
+    n_other: int
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    area_km2: float | None = None
+
+    @property
+    def is_candidate(self) -> bool:
+        """True when the layer holds closed polygons or polylines."""
+        return self.n_closed > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "features": self.n_features, "closed": self.n_closed,
+                "open_lines": self.n_open, "other": self.n_other, "candidate": self.is_candidate,
+                "area_km2": self.area_km2, "area_mu": None if self.area_km2 is None else units.km2_to_mu(self.area_km2),
+                "entities": list(self.entities)}
+
+
+@dataclass
+class LayerListing:
+    """What :func:`list_layers` found in a file."""
+
+    path: Path
+    kind: str  # "cad" | "file" | "single"
+    layers: list[LayerInfo]
+    area_crs: str | None
+    crs_note: str
+
+    @property
+    def candidates(self) -> list[LayerInfo]:
+        """Layers holding closed polygons/polylines."""
+        return [la for la in self.layers if la.is_candidate]
+
+    def option_for(self, name: str) -> str:
+        """The exact option that picks one layer (``--select Layer=红线`` or ``--layer 红线``)."""
+        if self.kind == "cad":
+            return "--select " + _shell_word(f"{CAD_LAYER_FIELD}={name}")
+        return "--layer " + _shell_word(name)
+
+    def suggested(self) -> list[str]:
+        """Candidate layer names, those that look like a red line first."""
+        names = [la.name for la in self.candidates]
+        return sorted(names, key=lambda n: (not _REDLINE_NAME.search(n), names.index(n)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": str(self.path), "kind": self.kind,
+                "layer_field": CAD_LAYER_FIELD if self.kind == "cad" else None,
+                "area_crs": self.area_crs, "crs_note": self.crs_note,
+                "layers": [la.to_dict() for la in self.layers],
+                "candidates": [la.name for la in self.candidates],
+                "select_options": {n: self.option_for(n) for n in self.suggested()}}
+
+    def lines(self) -> list[str]:
+        """The listing as text lines (layer, closed entities, area, handles)."""
+        what = "CAD layers (GDAL field Layer)" if self.kind == "cad" else "layers"
+        out = [f"{self.path}: {len(self.layers)} {what}; areas planar in {self.area_crs or '— (no metric CRS)'}"]
+        if self.crs_note:
+            out.append(f"  CRS: {self.crs_note}")
+        w = max([len("layer")] + [len(la.name) for la in self.layers])
+        out.append(f"  {'layer'.ljust(w)}  closed  open  other   area km²   area 亩")
+        for la in self.layers:
+            area = "—" if la.area_km2 is None else f"{la.area_km2:10.4f}"
+            mu = "—" if la.area_km2 is None else f"{units.km2_to_mu(la.area_km2):,.0f}"
+            out.append(f"  {la.name.ljust(w)}  {la.n_closed:6d}  {la.n_open:4d}  {la.n_other:5d}  {area:>9}  {mu:>8}")
+            for ent in la.entities[:LIST_ENTITIES_MAX]:
+                ea = "—" if ent.get("area_km2") is None else f"{ent['area_km2']:.4f} km²"
+                out.append(f"      {'handle' if self.kind == 'cad' else 'feature'} {ent['handle']}: {ea}")
+            if len(la.entities) > LIST_ENTITIES_MAX:
+                out.append(f"      … {len(la.entities) - LIST_ENTITIES_MAX} more (see --json)")
+        opts = [self.option_for(n) for n in self.suggested()]
+        if len(opts) > 1:
+            out.append(f"{len(opts)} layers hold closed outlines; add one of: " + " | ".join(opts))
+        elif opts:
+            out.append(f"closed outlines on one layer only: {opts[0]}")
+        else:
+            out.append("no layer holds closed polygons or polylines")
+        return out
+
+
+def _shell_word(text: str) -> str:
+    """``text`` as one shell word: unquoted when safe (Chinese included), else in single quotes."""
+    if text and not re.search(r"[\s'\"$`\\!*?;&|<>(){}\[\]#~]", text):
+        return text
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+class LayerChoiceError(BoundaryError):
+    """More than one layer holds closed outlines and none was chosen; :attr:`listing` lists them."""
+
+    def __init__(self, message: str, listing: LayerListing) -> None:
+        super().__init__(message)
+        self.listing = listing
+
+
+def _closed_kind(geom: Any) -> str:
+    """``closed`` (polygon or closed line), ``open`` (open line) or ``other`` for one feature's geometry."""
+    if geom is None or geom.is_empty:
+        return "other"
+    kinds = set()
+    for part in getattr(geom, "geoms", [geom]):
+        t = part.geom_type
+        if t in ("Polygon", "MultiPolygon"):
+            kinds.add("closed")
+        elif t in ("LineString", "LinearRing"):
+            c = list(part.coords)
+            kinds.add("closed" if len(c) >= 4 and c[0] == c[-1] else "open")
+        else:
+            kinds.add("other")
+    return "closed" if "closed" in kinds else ("open" if "open" in kinds else "other")
+
+
+def _as_polygon(geom: Any) -> Any:
+    """The polygonal reading of a closed feature (closed lines become polygons)."""
+    import shapely
+    from shapely.geometry import Polygon
+
+    out = []
+    for part in getattr(geom, "geoms", [geom]):
+        if part.geom_type == "Polygon":
+            out.append(part)
+        elif part.geom_type in ("LineString", "LinearRing"):
+            c = list(part.coords)
+            if len(c) >= 4 and c[0] == c[-1]:
+                out.append(Polygon(c))
+    return out[0] if len(out) == 1 else shapely.MultiPolygon(out) if out else shapely.Polygon()
+
+
+def _handles(gdf: "gpd.GeoDataFrame") -> list[str]:
+    if CAD_HANDLE_FIELD in gdf.columns:
+        return [str(h) for h in gdf[CAD_HANDLE_FIELD]]
+    return [f"#{i}" for i in range(len(gdf))]
+
+
+def _metric_for(bounds: tuple[float, float, float, float], src_crs: Any) -> tuple[Any, Any]:
+    """(metric CRS, transformer from ``src_crs``): the CRS itself when it is metric, else its GK zone."""
+    c = _crs.to_crs(src_crs)
+    try:
+        _crs.require_metric_crs(c)
+        return c, None
+    except CRSError:
+        gk = _crs.gk_crs_for(tuple(bounds), crs=c)
+        return gk, _crs.transformer(c, gk)
+
+
+def _layer_info(name: str, kind: str, gdf: "gpd.GeoDataFrame", metric: Any, to_metric: Any) -> LayerInfo:
+    import numpy as np
+    import shapely
+
+    kinds = [_closed_kind(g) for g in gdf.geometry]
+    handles = _handles(gdf)
+    ents: list[dict[str, Any]] = []
+    polys = []
+    for k, h, g in zip(kinds, handles, gdf.geometry):
+        if k != "closed":
+            continue
+        poly = _as_polygon(g)
+        area = None
+        if metric is not None:
+            pm = poly if to_metric is None else shapely.transform(
+                poly, lambda xy: np.column_stack(to_metric.transform(xy[:, 0], xy[:, 1])))
+            polys.append(pm)
+            area = float(shapely.area(pm)) / units.M2_PER_KM2
+        ents.append({"handle": h, "area_km2": area})
+    total = None
+    if metric is not None and polys:
+        valid = [shapely.make_valid(p) if not p.is_valid else p for p in polys]
+        total = float(shapely.area(shapely.union_all(valid))) / units.M2_PER_KM2
+    return LayerInfo(name=name, kind=kind, n_features=len(gdf), n_closed=kinds.count("closed"),
+                     n_open=kinds.count("open"), n_other=kinds.count("other"), entities=ents, area_km2=total)
+
+
+def _file_layers(p: Path) -> list[str]:
+    """Names of the layers of a multi-layer file with geometry (GeoPackage …); ``[]`` for one layer."""
+    if p.suffix.lower() not in (".gpkg", ".gdb", ".sqlite", ".kml", ".gml"):
+        return []
+    try:
+        import pyogrio
+
+        info = pyogrio.list_layers(p)
+    except Exception:
+        return []
+    names = [str(n) for n, g in info if g is not None and str(g) not in ("None", "")]
+    return names if len(names) > 1 else []
+
+
+def _listing_crs(gdf_crs: Any, closed_bounds: Any, *, crs: Any | None, source: str, expected_lon: float | None,
+                 expected_where: str) -> tuple[Any, str]:
+    """(source CRS or None, note) for a listing: declared, given or detected from the closed outlines."""
+    if gdf_crs is not None:
+        c = _crs.to_crs(gdf_crs)
+        epsg = c.to_epsg()
+        return c, f"{'EPSG:%d' % epsg if epsg else c.name}, " + ("given with --crs" if crs is not None else "declared by the file")
+    if closed_bounds is None:
+        return None, "no closed outline to detect the CRS from"
+    try:
+        c, note = detect_crs(tuple(closed_bounds), expected_lon=expected_lon, expected_where=expected_where, source=source)
+        return c, note
+    except CRSError as exc:
+        return None, f"CRS not found: {exc}"
+
+
+def list_layers(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    crs: Any | None = None,
+    encoding: str | None = None,
+    where: str | None = None,
+    part_id: str | None = None,
+    spec: "ZoneSpec | str | Path | None | bool" = None,
+) -> LayerListing:
+    """List the layers of a boundary file and the closed outlines on each, without importing.
+
+    A DXF (or any file whose features carry GDAL's CAD ``Layer`` field) is listed by CAD
+    layer, with each closed entity's handle (``EntityHandle``) and area; a GeoPackage with
+    several geometry layers (and no ``layer``) by file layer, with feature counts. Areas are
+    planar, in the file's CRS when it is metric, else in its CGCS2000 Gauss-Krüger zone; a
+    file without a CRS has it detected from the closed outlines as :func:`import_boundaries`
+    does (``part_id`` gives the county for unprefixed eastings).
+
+    Returns
+    -------
+    LayerListing
+    """
+    from xclz_geo.io import read_vector
+
+    p = Path(path)
+    src = str(p)
+    exp_lon, exp_where = _expected_position(part_id, spec)
+    file_layers = [] if layer is not None else _file_layers(p)
+    if file_layers:
+        frames = [(name, read_vector(p, layer=name, encoding=encoding, crs=crs)) for name in file_layers]
+        kind = "file"
+    else:
+        opts: dict[str, Any] = {"where": where} if where else {}
+        gdf = read_vector(p, layer=layer, encoding=encoding, **opts)
+        if _implicit_geojson_wgs84(p, gdf):
+            gdf = gdf.set_crs(None, allow_override=True)
+        gdf = _crs.assign_crs(gdf, crs, source=str(p), option="--crs")
+        if CAD_LAYER_FIELD in gdf.columns:
+            frames = _cad_frames(gdf)
+            kind = "cad"
+        else:
+            frames = [(str(layer) if layer is not None else p.stem, gdf)]
+            kind = "single"
+    return _build_listing(p, kind, frames, crs=crs, expected_lon=exp_lon, expected_where=exp_where)
+
+
+def _cad_frames(gdf: "gpd.GeoDataFrame") -> list[tuple[str, "gpd.GeoDataFrame"]]:
+    keys = gdf[CAD_LAYER_FIELD].astype(str)
+    return [(str(name), gdf[keys == name]) for name in dict.fromkeys(keys)]
+
+
+def _build_listing(p: Path, kind: str, frames: list[tuple[str, "gpd.GeoDataFrame"]], *, crs: Any | None,
+                   expected_lon: float | None, expected_where: str) -> LayerListing:
+    import numpy as np
+    import shapely
+
+    src = str(p)
+    closed = [g for _, f in frames for g, k in zip(f.geometry, map(_closed_kind, f.geometry)) if k == "closed"]
+    bounds = shapely.total_bounds(np.array(closed, dtype=object)) if closed else None
+    src_crs, note = _listing_crs(frames[0][1].crs if frames else None, bounds, crs=crs, source=src,
+                                 expected_lon=expected_lon, expected_where=expected_where)
+    metric = to_metric = None
+    area_label = None
+    if src_crs is not None and bounds is not None:
+        try:
+            metric, to_metric = _metric_for(tuple(bounds), src_crs)
+            epsg = _crs.to_crs(metric).to_epsg()
+            area_label = f"EPSG:{epsg}" if epsg else _crs.to_crs(metric).name
+        except CRSError as exc:
+            note = f"{note}; no area: {exc}"
+    layers = []
+    for name, f in frames:
+        f_metric, f_to = metric, to_metric
+        if kind == "file" and f.crs is not None and src_crs is not None and not _crs.same_crs(f.crs, src_crs):
+            f_metric, f_to = metric, _crs.transformer(f.crs, metric) if metric is not None else None
+        layers.append(_layer_info(name, kind, f, f_metric, f_to))
+    return LayerListing(path=p, kind=kind, layers=layers, area_crs=area_label, crs_note=note)
+
+
+def _expected_position(part_id: str | None, spec: Any) -> tuple[float | None, str]:
+    """(longitude of the part's county centre, words) for detecting unprefixed GK eastings."""
+    if not part_id:
+        return None, ""
+    zspec = _spec_or_none(spec)
+    if zspec is None:
+        return None, ""
+    try:
+        blk = zspec.block(zspec.part(part_id).block_id)
+        county = county_outline(blk.county_adcode)
+    except (KeyError, OSError):
+        return None, ""
+    return float(county.centroid.x), f"{blk.county_name_zh} ({blk.county_adcode}) where part {part_id} lies"
+
+
+def _refuse_layers(listing: LayerListing) -> None:
+    names = [la.name for la in listing.candidates]
+    what = "CAD layers" if listing.kind == "cad" else "layers"
+    areas = "; ".join(
+        f"{la.name}: {la.n_closed} closed, " + ("area unknown" if la.area_km2 is None else f"{la.area_km2:.3f} km²")
+        for la in listing.candidates
+    )
+    first = listing.option_for(listing.suggested()[0])
+    raise LayerChoiceError(
+        f"{listing.path}: {len(names)} {what} hold closed outlines ({areas}); say which is the red line, "
+        f"e.g. add {first} (`xclz-geo boundaries layers {listing.path}` lists them)",
+        listing,
+    )
+
+
 # ------------------------------------------------------------------ import
 
 
@@ -398,8 +760,8 @@ def _implicit_geojson_wgs84(path: Path, gdf: "gpd.GeoDataFrame") -> bool:
 
 
 def _spec_or_none(spec: "ZoneSpec | str | Path | None | bool") -> "ZoneSpec | None":
-    from .errors import InputFileError, SpecError
-    from .zone import ZoneSpec, load_spec
+    from xclz_geo.errors import InputFileError, SpecError
+    from xclz_geo.boundaries.zone import ZoneSpec, load_spec
 
     if spec is False:
         return None
@@ -489,8 +851,8 @@ def import_boundaries(
     import numpy as np
     import shapely
 
-    from .io import read_vector
-    from .zone import QUALITY_LEVELS, validate_boundaries
+    from xclz_geo.io import read_vector
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS, validate_boundaries
 
     p = Path(path)
     src = str(p)
@@ -528,6 +890,23 @@ def import_boundaries(
         except (KeyError, OSError):
             county = None
 
+    layer_notes: list[str] = []
+    exp_lon = float(county.centroid.x) if county is not None else None
+    exp_where = f"{county_name} ({county_code}) where part {part_id} lies" if county_code else ""
+    file_layers = [] if layer is not None else _file_layers(p)
+    if file_layers:
+        # a multi-layer file (GeoPackage) read without --layer: never take the first layer silently
+        listing = list_layers(p, crs=crs, encoding=encoding, part_id=part_id, spec=zspec if zspec is not None else False)
+        if len(listing.candidates) > 1:
+            _refuse_layers(listing)
+        if not listing.candidates:
+            raise BoundaryError(
+                f"{src}: none of its {len(listing.layers)} layers ({', '.join(la.name for la in listing.layers)}) "
+                "holds a polygon or closed line; export the red line as polygons"
+            )
+        layer = listing.candidates[0].name
+        others = [la.name for la in listing.layers if la.name != layer]
+        layer_notes.append(f"used layer {layer!r}, the only layer with closed outlines (others: {', '.join(others)})")
     opts: dict[str, Any] = {}
     if where:
         opts["where"] = where
@@ -540,18 +919,41 @@ def import_boundaries(
         implicit_note = "the GeoJSON has no crs member and its coordinates are not degrees, so its CRS was undeclared; "
     gdf = _crs.assign_crs(gdf, crs, source=src, option="--crs")
     for col, value in (select or {}).items():
+        wanted = [str(v) for v in value] if isinstance(value, (list, tuple, set)) else [str(value)]
         if col not in gdf.columns:
             cols = ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
             raise BoundaryError(f"{src}: no column {col!r} to select on; the columns are: {cols}")
         values = gdf[col].astype(str)
-        if not (values == str(value)).any():
+        missing = [v for v in wanted if not (values == v).any()]
+        if missing:
             seen = ", ".join(sorted(set(values))[:20])
-            raise BoundaryError(f"{src}: no feature has {col} = {value!r}; values found: {seen}")
-        gdf = gdf[values == str(value)]
+            raise BoundaryError(f"{src}: no feature has {col} = {missing[0]!r}; values found: {seen}")
+        gdf = gdf[values.isin(wanted)]
     if len(gdf) == 0:
         hint = f" matching {where!r}" if where else ""
         raise BoundaryError(f"{src}: no features{hint}; check the layer and the filter")
+    layer_field = None
+    if CAD_LAYER_FIELD in gdf.columns:
+        # CAD: the closed outlines of one layer are the red line, never those of every layer
+        layer_field = CAD_LAYER_FIELD
+        listing = _build_listing(p, "cad", _cad_frames(gdf), crs=crs, expected_lon=exp_lon, expected_where=exp_where)
+        chosen = CAD_LAYER_FIELD in (select or {})
+        if not chosen and len(listing.candidates) > 1:
+            _refuse_layers(listing)
+        if not chosen and len(listing.candidates) == 1:
+            keep = listing.candidates[0].name
+            dropped = [la for la in listing.layers if la.name != keep]
+            if dropped:
+                gdf = gdf[gdf[CAD_LAYER_FIELD].astype(str) == keep]
+                layer_notes.append(
+                    f"used CAD layer {keep!r}, the only layer with closed outlines; ignored: "
+                    + ", ".join(f"{la.name} ({la.n_open} open line(s), {la.n_other} other)" for la in dropped)
+                )
+    layers_used = (sorted(dict.fromkeys(gdf[CAD_LAYER_FIELD].astype(str)), key=list(gdf[CAD_LAYER_FIELD].astype(str)).index)
+                   if layer_field else ([str(layer)] if layer is not None else []))
+    handles_used = [h for h, g in zip(_handles(gdf), gdf.geometry) if _closed_kind(g) != "other"] if layer_field else []
     polys, notes = _polygons_of(gdf, src)
+    notes = layer_notes + notes
 
     bounds = shapely.total_bounds(np.array([g for _, g in polys], dtype=object))
     if gdf.crs is not None:
@@ -634,8 +1036,12 @@ def import_boundaries(
         "official_area_km2": float(official_area_km2) if official_area_km2 is not None else float("nan"),
         "quality": quality,
         "positional_uncertainty_m": float(uncertainty_m),
-        "source": source or f"{p.name} (imported; coordinates in {crs_note})",
+        "source": source or f"{p.name} (imported{_used_text(layer_field, layers_used, handles_used)}; coordinates in {crs_note})",
     }
+    if layers_used:
+        row["source_layers"] = ", ".join(layers_used)
+    if handles_used:
+        row["source_entities"] = ", ".join(handles_used)
     out = validate_boundaries(gpd.GeoDataFrame([row], geometry=[geo], crs=STORAGE_CRS), source=src)
     gk_epsg = _crs.to_crs(gk_crs).to_epsg()
     return ImportResult(
@@ -651,7 +1057,22 @@ def import_boundaries(
         gk_crs=f"EPSG:{gk_epsg}" if gk_epsg else str(gk_crs),
         repairs=repairs,
         notes=notes,
+        layer_field=layer_field,
+        layers_used=layers_used,
+        entity_handles=handles_used,
     )
+
+
+def _used_text(layer_field: str | None, layers: list[str], handles: list[str]) -> str:
+    """``"; CAD layer 红线, entities 31, 35"`` for the source text ('' when there is nothing to name)."""
+    if not layers:
+        return ""
+    kind = "CAD layer" if layer_field else "layer"
+    text = f"; {kind}{'s' if len(layers) > 1 else ''} {', '.join(layers)}"
+    if handles:
+        shown = ", ".join(handles[:20]) + (f" … ({len(handles)} in all)" if len(handles) > 20 else "")
+        text += f", entit{'ies' if len(handles) > 1 else 'y'} {shown}"
+    return text
 
 
 # ------------------------------------------------------------------ merge and write
@@ -685,7 +1106,7 @@ def merge_boundaries(
     import geopandas as gpd
     import pandas as pd
 
-    from .zone import read_boundaries, validate_boundaries
+    from xclz_geo.boundaries.zone import read_boundaries, validate_boundaries
 
     new_v = validate_boundaries(new, source="new boundaries").to_crs(STORAGE_CRS)
     if base is None:
@@ -727,8 +1148,8 @@ def write_boundaries(gdf: "gpd.GeoDataFrame", path: str | Path) -> Path:
     The GeoJSON declares its CRS (CGCS2000, which coincides with WGS84 here) and its
     vertices are rounded to 8 decimals.
     """
-    from .io import write_table
-    from .zone import validate_boundaries
+    from xclz_geo.io import write_table
+    from xclz_geo.boundaries.zone import validate_boundaries
 
     p = Path(path)
     if p.suffix.lower() not in (".geojson", ".json", ".gpkg"):
@@ -752,7 +1173,7 @@ def build_schematic_boundaries(
     """Digitize every part of the zone from its 四至 text and its block's schematic network.
 
     This is how ``data/boundaries/zone.geojson`` is made (``scripts/build_boundaries.py``):
-    each part's 四至 (from the spec) goes through :func:`xclz_geo.digitize.digitize` over
+    each part's 四至 (from the spec) goes through :func:`xclz_geo.boundaries.digitize.digitize` over
     the network named in ``networks/build.toml``, which also gives the part's honest
     positional uncertainty (kilometres) and an optional reference point.
 
@@ -781,11 +1202,11 @@ def build_schematic_boundaries(
 
     import geopandas as gpd
 
-    from .datasets import data_path
-    from .digitize import digitize
-    from .errors import XclzGeoError
-    from .network import load_network
-    from .zone import ZoneSpec, load_spec, validate_boundaries
+    from xclz_geo.datasets import data_path
+    from xclz_geo.boundaries.digitize import digitize
+    from xclz_geo.errors import XclzGeoError
+    from xclz_geo.boundaries.network import load_network
+    from xclz_geo.boundaries.zone import ZoneSpec, load_spec, validate_boundaries
 
     if sys.version_info >= (3, 11):
         import tomllib

@@ -3,7 +3,7 @@
 :func:`digitize` works in the CGCS2000 3° Gauss-Krüger zone of the network (metres):
 
 1. **Match** every feature name of the spec (and the features its bracketed constraints
-   name) against the network (:class:`~xclz_geo.network.NetworkIndex`: exact > normalised >
+   name) against the network (:class:`~xclz_geo.boundaries.network.NetworkIndex`: exact > normalised >
    ref > fuzzy; fuzzy matches are reported and warned about).
 2. **Select.** Project only the matched lines. Constraints cut a feature to the section on
    the named side (``外环路(G50高速以北)`` keeps the parts of 外环路 north of the G50). The
@@ -49,16 +49,16 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from . import crs as _crs
-from .errors import AssemblyError, DataQualityWarning, InputDataError, NameNotResolvedError
-from .sizhi import CLOCKWISE, SIDE_LABELS, SIDE_VECTORS, BoundarySpec, FeatureRef, Side, parse_sizhi
+from xclz_geo.geo import crs as _crs
+from xclz_geo.errors import AssemblyError, DataQualityWarning, InputDataError, NameNotResolvedError
+from xclz_geo.boundaries.sizhi import CLOCKWISE, SIDE_LABELS, SIDE_VECTORS, BoundarySpec, FeatureRef, Side, parse_sizhi
 
 if TYPE_CHECKING:
     import geopandas as gpd
     from pyproj import CRS
     from shapely.geometry import LineString, Polygon
 
-    from .network import NameMatch, NetworkIndex
+    from xclz_geo.boundaries.network import NameMatch, NetworkIndex
 
 #: at most this many cluster combinations are scored (beyond it, far clusters are pruned)
 MAX_COMBINATIONS = 1024
@@ -102,7 +102,7 @@ class DigitizeResult:
     @property
     def area_mu(self) -> float:
         """Area in 亩 (1 亩 = 10000/15 m²)."""
-        from .units import m2_to_mu
+        from xclz_geo.units import m2_to_mu
 
         return float(m2_to_mu(self.area_m2))
 
@@ -604,10 +604,10 @@ def digitize(
     Parameters
     ----------
     spec
-        A :class:`~xclz_geo.sizhi.BoundarySpec` or the 四至 text itself.
+        A :class:`~xclz_geo.boundaries.sizhi.BoundarySpec` or the 四至 text itself.
     network
-        Line network in the schema of :func:`~xclz_geo.network.load_network` (any CRS), or a
-        prebuilt :class:`~xclz_geo.network.NetworkIndex` over one (faster for several parts).
+        Line network in the schema of :func:`~xclz_geo.boundaries.network.load_network` (any CRS), or a
+        prebuilt :class:`~xclz_geo.boundaries.network.NetworkIndex` over one (faster for several parts).
     reference_point
         Optional point inside the area, ``(x, y)`` in ``reference_crs`` (default lon/lat
         CGCS2000). It only breaks ties between equally good candidates.
@@ -643,8 +643,8 @@ def digitize(
     import shapely
     from shapely.geometry import LineString, Point
 
-    from .network import NetworkIndex, normalize_network
-    from .units import area_triplet
+    from xclz_geo.boundaries.network import NetworkIndex, normalize_network
+    from xclz_geo.units import area_triplet
 
     t0 = time.perf_counter()
     if isinstance(spec, str):
@@ -660,7 +660,7 @@ def digitize(
     if isinstance(network, NetworkIndex):
         index = network
     else:
-        from .network import NETWORK_COLUMNS
+        from xclz_geo.boundaries.network import NETWORK_COLUMNS
 
         if not all(c in network.columns for c in NETWORK_COLUMNS):
             network = normalize_network(network)

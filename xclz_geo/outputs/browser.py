@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BrowserUnavailableError, InputFileError
+from xclz_geo.errors import BrowserUnavailableError, InputFileError
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver

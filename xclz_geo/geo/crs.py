@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from pyproj import CRS, Geod, Transformer
 
-from .errors import CRSError, CRSMismatchError, DatumError
+from xclz_geo.errors import CRSError, CRSMismatchError, DatumError
 
 #: CGCS2000 geographic (lon/lat) — the CRS bundled data is stored in
 CGCS2000_GEOGRAPHIC = "EPSG:4490"
@@ -228,7 +228,7 @@ def require_metric_crs(crs: Any, *, purpose: str = "measure area") -> CRS:
     if c.is_geographic:
         raise CRSError(
             f"refusing to {purpose} in a geographic CRS ({c.name}, degrees); "
-            "project to the CGCS2000 3° Gauss-Krüger zone first (xclz_geo.crs.gk_crs_for)"
+            "project to the CGCS2000 3° Gauss-Krüger zone first (xclz_geo.geo.crs.gk_crs_for)"
         )
     if is_web_mercator(c):
         raise CRSError(
@@ -329,7 +329,14 @@ def ensure_same_crs(*objs: Any, names: tuple[str, ...] | None = None) -> CRS:
     return first
 
 
-def assign_crs(gdf: Any, crs: Any | None, *, source: str = "input", option: str = "the crs option") -> Any:
+def assign_crs(
+    gdf: Any,
+    crs: Any | None,
+    *,
+    source: str = "input",
+    option: str = "the crs option",
+    path: Any | None = None,
+) -> Any:
     """Declare the CRS of a GeoDataFrame read from a file that has none; never reproject.
 
     Parameters
@@ -337,17 +344,25 @@ def assign_crs(gdf: Any, crs: Any | None, *, source: str = "input", option: str 
     gdf
         GeoDataFrame (or GeoSeries) as read.
     crs
-        The CRS the user says the coordinates are in; ``None`` returns ``gdf`` unchanged.
+        The CRS the user says the coordinates are in; ``None`` leaves the CRS as read.
     source
         File name for messages.
     option
         How the user gave the CRS (e.g. ``"--crs"``), for the message.
+    path
+        The file ``gdf`` was read from. When given, the CRS the file *declares* is checked
+        first (:func:`check_declared_crs`): an unknown or unparseable declaration is refused
+        instead of being read as EPSG:4326 or as no CRS.
 
     Raises
     ------
     CRSMismatchError
         When the file declares a different CRS (assigning would silently move the data).
+    CRSError
+        When the file declares a CRS that cannot be read (see :func:`check_declared_crs`).
     """
+    if path is not None:
+        gdf = check_declared_crs(gdf, path, source=source)
     if crs is None:
         return gdf
     if gdf.crs is None:
@@ -358,6 +373,185 @@ def assign_crs(gdf: Any, crs: Any | None, *, source: str = "input", option: str 
             f"drop {option} or reproject the file"
         )
     return gdf
+
+
+#: how much of a GeoJSON is searched for its top-level ``crs`` member
+_GEOJSON_HEAD_BYTES = 1 << 20
+
+
+def _geojson_crs_member(path: Any) -> tuple[bool, Any]:
+    """``(found, value)`` of a GeoJSON's (legacy, 2008) top-level ``crs`` member, from the file's head."""
+    import json
+    import re
+
+    with open(path, "rb") as f:
+        head = f.read(_GEOJSON_HEAD_BYTES).decode("utf-8", errors="replace")
+    dec = json.JSONDecoder()
+    for m in re.finditer(r'"crs"\s*:\s*', head):
+        try:
+            value, _ = dec.raw_decode(head, m.end())
+        except ValueError:
+            continue
+        if value is None or (isinstance(value, dict) and "type" in value):
+            return True, value
+    return False, None
+
+
+def _crs_text(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def check_declared_crs(gdf: Any, path: Any, *, source: str | None = None) -> Any:
+    """Refuse a file whose declared CRS cannot be read; return ``gdf`` (its CRS corrected if GDAL misread it).
+
+    GDAL reads a GeoJSON ``crs`` member it does not understand (``EPSG::999999``, gibberish)
+    as EPSG:4326, a Shapefile ``.prj`` it cannot parse as no CRS, and a GeoPackage ``srs_id``
+    missing from ``gpkg_spatial_ref_sys`` as no CRS — each would silently put the data in the
+    wrong place or have its CRS guessed. Here each is refused with a :class:`CRSError`
+    naming the file and the declaration. Files without a declaration are left alone (a
+    GeoJSON without ``crs`` is lon/lat by RFC 7946).
+
+    Raises
+    ------
+    CRSError
+        Naming the file, what it declares and how to fix it.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    src = source or str(p)
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".geojson", ".json"):
+            found, value = _geojson_crs_member(p)
+            if not found or value is None:
+                return gdf
+            props = value.get("properties") if isinstance(value.get("properties"), dict) else {}
+            kind = str(value.get("type", "")).lower()
+            if kind == "name" and isinstance(props.get("name"), str):
+                name = props["name"]
+            elif kind == "epsg" and props.get("code") is not None:
+                name = f"EPSG:{props['code']}"
+            else:
+                raise CRSError(
+                    f"{src}: the GeoJSON declares its CRS as {_crs_text(value)}, which cannot be read; "
+                    "declare it by name (\"crs\": {\"type\": \"name\", \"properties\": {\"name\": \"EPSG:4490\"}}) "
+                    "or remove the crs member and give the CRS with --crs"
+                )
+            try:
+                declared = CRS.from_user_input(name)
+            except Exception:
+                raise CRSError(
+                    f"{src}: the GeoJSON declares the CRS {_crs_text(name)}, which is not a known CRS; "
+                    "fix the crs member (e.g. urn:ogc:def:crs:EPSG::4490 for CGCS2000 lon/lat) "
+                    "or remove it and give the CRS with --crs"
+                ) from None
+            if gdf.crs is None or not same_crs(gdf.crs, declared):
+                return gdf.set_crs(declared, allow_override=True)
+            return gdf
+        if suffix == ".shp":
+            prj = p.with_suffix(".prj")
+            if gdf.crs is None and prj.exists():
+                text = prj.read_text(errors="replace").strip()
+                if text:
+                    raise CRSError(
+                        f"{src}: its .prj ({_crs_text(text)}) is not a CRS that can be read; "
+                        "replace the .prj (export it again from the GIS) or delete it and give the CRS with --crs"
+                    )
+            return gdf
+        if suffix == ".gpkg" and gdf.crs is None:
+            import sqlite3
+
+            con = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+            try:
+                rows = con.execute(
+                    "SELECT g.table_name, g.srs_id FROM gpkg_geometry_columns g "
+                    "LEFT JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id "
+                    "WHERE s.srs_id IS NULL AND g.srs_id NOT IN (0, -1)"
+                ).fetchall()
+            finally:
+                con.close()
+            if rows:
+                table, srs = rows[0]
+                raise CRSError(
+                    f"{src}: layer {table!r} declares srs_id {srs}, which the GeoPackage does not define; "
+                    "export the layer again with its CRS (e.g. EPSG:4490) or give it with --crs after fixing the file"
+                )
+    except OSError:
+        return gdf
+    except Exception as exc:  # sqlite errors on a damaged GeoPackage: GDAL read it, let it be
+        if isinstance(exc, CRSError):
+            raise
+        return gdf
+    return gdf
+
+
+def coordinate_problems(geoms: Any, *, crs: Any, slack_deg: float = 0.5) -> np.ndarray:
+    """Per geometry, why its coordinates cannot be real data in ``crs`` (``""`` when they can).
+
+    Vectorised over the geometries' bounds: not finite, longitude beyond ±180° or latitude
+    beyond ±90° (in a geographic CRS), or outside the CRS's area of use by more than
+    ``slack_deg`` (a CRS without one counts as the world). Missing and empty geometries
+    get ``""`` (other checks report them). Used so that a parcel at lon 573000 in EPSG:4490
+    or at latitude 95 is reported *invalid*, not "outside the zone".
+    """
+    import shapely
+
+    g = np.asarray(geoms, dtype=object)
+    out = np.full(len(g), "", dtype=object)
+    if not len(g):
+        return out
+    present = np.array([x is not None for x in g], dtype=bool)
+    present[present] = ~shapely.is_empty(g[present])
+    if not present.any():
+        return out
+    b = shapely.bounds(g[present])
+    c = to_crs(crs)
+    x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    reason = np.full(len(b), "", dtype=object)
+    if c.is_geographic:
+        lon0, lat0, lon1, lat1 = x0, y0, x1, y1
+        reason[(lat0 < -90) | (lat1 > 90)] = "latitude beyond ±90°"
+        reason[(reason == "") & ((lon0 < -180) | (lon1 > 180))] = "longitude beyond ±180°"
+    else:
+        t = transformer(c, CGCS2000_GEOGRAPHIC)
+        with np.errstate(all="ignore"):
+            lon0, lat0 = t.transform(x0, y0, errcheck=False)
+            lon1, lat1 = t.transform(x1, y1, errcheck=False)
+        lon0, lat0, lon1, lat1 = (np.asarray(v, dtype=float) for v in (lon0, lat0, lon1, lat1))
+    finite = np.isfinite(lon0) & np.isfinite(lat0) & np.isfinite(lon1) & np.isfinite(lat1)
+    reason[(reason == "") & ~finite] = f"coordinates cannot be placed on the earth in {c.name}"
+    aou = c.area_of_use
+    if aou is not None:
+        w, s_, e, n = aou.bounds
+        off = finite & ((lon0 < w - slack_deg) | (lon1 > e + slack_deg) | (lat0 < s_ - slack_deg) | (lat1 > n + slack_deg))
+        reason[(reason == "") & off] = f"outside the area of use of {c.name} ({aou.name})"
+    out[np.flatnonzero(present)] = reason
+    return out
+
+
+def area_of_use_problem(lon_lat_bounds: tuple[float, float, float, float], crs: Any) -> str | None:
+    """Why lon/lat bounds cannot be data in ``crs`` (``None`` if they can).
+
+    Checks: finite, longitude within ±180 and latitude within ±90, inside the CRS's area of
+    use (with 0.5° of slack; a CRS without one counts as the world).
+    """
+    x0, y0, x1, y1 = (float(v) for v in lon_lat_bounds)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        return "its coordinates cannot be transformed to lon/lat (not finite)"
+    if y0 < -90 or y1 > 90:
+        return f"latitude {y0:.6g}…{y1:.6g}° is beyond ±90°"
+    if x0 < -180 or x1 > 180:
+        return f"longitude {x0:.6g}…{x1:.6g}° is beyond ±180°"
+    aou = to_crs(crs).area_of_use
+    if aou is not None:
+        w, s, e, n = aou.bounds
+        slack = 0.5
+        if x0 < w - slack or x1 > e + slack or y0 < s - slack or y1 > n + slack:
+            return (f"{x0:.4f}…{x1:.4f}°E, {y0:.4f}…{y1:.4f}°N lies outside the area of use of "
+                    f"{to_crs(crs).name} ({aou.name}: {w:g}…{e:g}°E, {s:g}…{n:g}°N)")
+    return None
 
 
 def planar_area_m2(geoms: Any, *, crs: Any) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Exact point-in-zone lookup grid (the fast core of :mod:`xclz_geo.locate`).
+"""Exact point-in-zone lookup grid (the fast core of :mod:`xclz_geo.geo.locate`).
 
 A :class:`LocateGrid` covers the zone with square cells sized in metres of the
 zone's CGCS2000 Gauss-Krüger CRS. Each cell is marked, once, as
@@ -52,10 +52,10 @@ from typing import Any
 
 import numpy as np
 
-from . import crs as _crs
-from .errors import BoundaryError, DatumError
+from xclz_geo.geo import crs as _crs
+from xclz_geo.errors import BoundaryError, DatumError
 
-#: status codes used by :class:`LocateGrid` and :mod:`xclz_geo.locate`
+#: status codes used by :class:`LocateGrid` and :mod:`xclz_geo.geo.locate`
 OUTSIDE, INSIDE, UNCERTAIN, INVALID = 0, 1, 2, 3
 #: internal marker: the cell needs the exact predicate
 EXACT = 255
@@ -643,7 +643,7 @@ def build_grid(
     Parameters
     ----------
     zone
-        A :class:`~xclz_geo.zone.Zone` with at least one part polygon.
+        A :class:`~xclz_geo.boundaries.zone.Zone` with at least one part polygon.
     frame
         Input coordinates (:func:`make_frame`); default WGS84 lon/lat.
     cell_m

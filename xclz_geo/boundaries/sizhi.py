@@ -45,7 +45,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
-from .errors import SizhiParseError
+from xclz_geo.errors import SizhiParseError
 
 # ------------------------------------------------------------------ vocabulary
 
@@ -1075,7 +1075,7 @@ def compare_scope_with_spec(scope: ScopeSpec, spec: Any, *, rounding_km2: float 
     scope
         The parsed paragraph (:func:`parse_implementation_scope`).
     spec
-        A :class:`~xclz_geo.zone.ZoneSpec` (anything with ``parts`` carrying ``id``,
+        A :class:`~xclz_geo.boundaries.zone.ZoneSpec` (anything with ``parts`` carrying ``id``,
         ``name_zh``, ``official_area_km2`` and ``sizhi_zh``).
 
     Returns

@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
-from .errors import CRSError, DataQualityWarning, InputDataError, InputFileError, NameNotResolvedError
-from .sizhi import FeatureRef, guess_kind, parse_ref
+from xclz_geo.errors import CRSError, DataQualityWarning, InputDataError, InputFileError, NameNotResolvedError
+from xclz_geo.boundaries.sizhi import FeatureRef, guess_kind, parse_ref
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -133,7 +133,7 @@ def _read_osm(path: Path, *, layer: str | None, name_key: str | None = None) -> 
     import geopandas as gpd
     import pandas as pd
 
-    from .io import read_vector
+    from xclz_geo.io import read_vector
 
     layers = [layer] if layer else ["lines", "multilinestrings"]
     frames = []
@@ -401,8 +401,8 @@ def load_network(
     CRSError
         When neither the file nor ``crs`` gives a CRS.
     """
-    from .crs import to_crs
-    from .io import read_vector
+    from xclz_geo.geo.crs import to_crs
+    from xclz_geo.io import read_vector
 
     p = Path(path)
     if not p.exists():
@@ -418,8 +418,8 @@ def load_network(
             raise CRSError(f"{p}: the file declares no CRS (usual for DXF); pass crs=, e.g. 'EPSG:4549' (--crs on the command line)")
         gdf = gdf.set_crs(to_crs(crs))
     elif crs is not None:
-        from .crs import same_crs
-        from .errors import CRSMismatchError
+        from xclz_geo.geo.crs import same_crs
+        from xclz_geo.errors import CRSMismatchError
 
         if not same_crs(gdf.crs, crs):
             raise CRSMismatchError(f"{p}: the file declares {gdf.crs.to_string()} but crs={crs!r} was given; drop the option")
@@ -568,7 +568,7 @@ class NetworkIndex:
         Parameters
         ----------
         feature
-            A :class:`~xclz_geo.sizhi.FeatureRef` or a bare name.
+            A :class:`~xclz_geo.boundaries.sizhi.FeatureRef` or a bare name.
         allow_fuzzy
             Use fuzzy matches when nothing better exists (reported and warned about).
         context
@@ -580,7 +580,7 @@ class NetworkIndex:
             When nothing matches; the message lists the nearest names in the network.
         """
         if isinstance(feature, str):
-            from .sizhi import guess_kind as _gk
+            from xclz_geo.boundaries.sizhi import guess_kind as _gk
 
             feature = FeatureRef(name=feature, kind=_gk(feature), ref=parse_ref(feature))
         names = [feature.name, *feature.alt_names]

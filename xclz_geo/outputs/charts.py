@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from .errors import FontUnavailableError
+from xclz_geo.errors import FontUnavailableError
 
 if TYPE_CHECKING:
     import pandas as pd
