@@ -38,6 +38,23 @@ DATUMS = {
 }
 
 
+class _SettledZone:
+    """A boundary version's zone as :func:`~xclz_geo.geo.locate.locate_xy` reads it with a prebuilt grid.
+
+    A version's zone never changes, so its per-part qualities are computed once instead of on every
+    single-site check (they are a pandas pass, a quarter of a single check's time); everything else
+    is the zone itself.
+    """
+
+    def __init__(self, zone: Any) -> None:
+        self._zone = zone
+        self.quality_by_part = dict(zone.quality_by_part) if hasattr(zone, "quality_by_part") else {}
+        self.worst_quality = zone.worst_quality
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._zone, name)
+
+
 @dataclass
 class ZoneVersion:
     """One registered version of the boundaries."""
@@ -51,6 +68,26 @@ class ZoneVersion:
     zone: Any = None
     _grids: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    @property
+    def settled(self) -> Any:
+        """The zone with its per-part qualities computed once (:class:`_SettledZone`)."""
+        z = self.__dict__.get("_settled")
+        if z is None:
+            z = _SettledZone(self.zone)
+            self.__dict__["_settled"] = z
+        return z
+
+    def to_wgs84(self) -> Any:
+        """This thread's transformer from the zone's Gauss-Krüger CRS to WGS84 lon/lat."""
+        t = getattr(self._local, "to_wgs84", None)
+        if t is None:
+            from pyproj import Transformer
+
+            t = Transformer.from_crs(self.grid("wgs84").gk, "EPSG:4326", always_xy=True)
+            self._local.to_wgs84 = t
+        return t
 
     @property
     def label(self) -> str:
@@ -250,7 +287,7 @@ def locate_one(version: ZoneVersion, lon: float, lat: float, *, datum: str) -> d
     # (+ inside a part polygon, - outside), as locate_xy(with_distance=True) defines it, measured with this
     # thread's own prepared GEOS copies of the parts (LocateGrid.geometries): one point does not need the
     # vectorised segment machinery built for millions (3x faster for a single site, same value)
-    res = locate_xy([lon], [lat], zone, datum=key, with_distance=False, grid=grid)
+    res = locate_xy([lon], [lat], version.settled, datum=key, with_distance=False, grid=grid)
     status = str(res.status_labels[0])
     k = int(res.part_index[0])
     dist = math.nan
@@ -266,7 +303,7 @@ def locate_one(version: ZoneVersion, lon: float, lat: float, *, datum: str) -> d
             near = min(float(shapely.distance(b, pt)) for b in geoms.boundaries if b is not None)
             covered = any(bool(shapely.intersects(p, pt)) for p in geoms.parts if p is not None)
             dist = near if covered else -near
-            wl, wb = _crs.transformer(grid.gk, _crs.WGS84).transform(float(gx[0]), float(gy[0]))
+            wl, wb = version.to_wgs84().transform(float(gx[0]), float(gy[0]))
             wgs = {"lon": round(float(wl), 7), "lat": round(float(wb), 7)}
     row = version.parts[k] if k >= 0 else None
     return {
