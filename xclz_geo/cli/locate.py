@@ -282,8 +282,9 @@ def _is_geoparquet(path: Path) -> bool:
 def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_distance: bool, *, source: str) -> tuple[Any, dict[str, int]]:
     import geopandas as gpd
 
-    from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates
+    from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
 
+    df, _ = rename_stale_result_columns(df, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
                               with_distance=with_distance, threads=args.threads, source=source)
     out = _annotate(df, res, notes, with_distance=with_distance)
@@ -387,8 +388,9 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table
+    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table, rename_stale_result_columns
 
+    batch, _ = rename_stale_result_columns(batch, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     names = batch.schema.names
     xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)
     coords = batch.select([xc, yc]).to_pandas()

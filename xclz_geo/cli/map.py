@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "site markers coloured by status. Every script and stylesheet is inlined from installed packages, so the "
         "file opens with no network (tiles aside). On the Gaode basemaps all overlays are shifted WGS84→GCJ-02 for "
         f"display. The Tianditu basemaps need a browser key in {TIANDITU_KEY_ENV}; the key is written into the "
-        "page's tile URLs (a browser key must be) and never printed.",
+        "output file's tile URLs (a browser key must be; anyone with the file can read it), a warning says so on "
+        "every run, and the key is never printed.",
     )
     p.add_argument("--out", required=True, metavar="FILE.html", help="HTML file to write")
     add_boundaries_option(p)
     p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled one)")
     p.add_argument("--basemap", default="none", choices=list(BASEMAPS), help="basemap (default: none, fully offline)")
-    p.add_argument("--tianditu-key", metavar="KEY", help=f"Tianditu browser key (better: set {TIANDITU_KEY_ENV})")
+    p.add_argument("--tianditu-key", metavar="KEY", help=f"Tianditu browser key (better: set {TIANDITU_KEY_ENV}); it is written into the output HTML")
     p.add_argument("--sites", metavar="FILE", help="site table (CSV/XLSX/Parquet) to check against the zone and draw")
     p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX site table")
     p.add_argument("--x", metavar="COL", help="longitude / easting column of --sites")
@@ -51,15 +53,15 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
 
     from xclz_geo.errors import InputDataError
     from xclz_geo.io import read_table
+    from xclz_geo.geo.locate import locate, rename_stale_result_columns  # lazy: the site check is a separate module
 
     table = read_table(args.sites, sheet=args.sheet)
+    table, _ = rename_stale_result_columns(table, source=str(args.sites))  # an xclz_status in the input is never trusted
     if args.x is None or args.y is None:
         raise InputDataError(f"{args.sites}: give the coordinate columns with --x COL --y COL")
     for col in (args.x, args.y):
         if col not in table.columns:
             raise InputDataError(f"{args.sites}: column {col!r} not found; columns are {', '.join(map(str, table.columns))}")
-    from xclz_geo.geo.locate import locate  # lazy: the site check is a separate module
-
     from xclz_geo.geo.crs import normalize_datum
     from xclz_geo.errors import DatumError
 
@@ -81,8 +83,8 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xclz_geo.errors import BrowserUnavailableError
-    from xclz_geo.outputs.maps import export_png, save_map, zone_map
+    from xclz_geo.errors import BrowserUnavailableError, XclzGeoWarning
+    from xclz_geo.outputs.maps import TIANDITU_KEY_ENV, export_png, save_map, tianditu_key_notice, zone_map
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -107,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
         date=args.date,
     )
     path = save_map(m, out, inline_assets=not args.cdn)
+    notice = tianditu_key_notice(args.basemap, path, source="--tianditu-key" if args.tianditu_key else TIANDITU_KEY_ENV)
+    if notice:
+        warnings.warn(notice, XclzGeoWarning, stacklevel=1)
     info = dict(getattr(m, "xclz_info", {}))
     summary: dict[str, Any] = {
         "out": str(path),

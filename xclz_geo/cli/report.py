@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
@@ -31,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--code-field", metavar="FIELD", help="land-use code column of --parcels (default: detected, e.g. DLBM)")
     p.add_argument("--raster-classes", metavar="TABLE", help="class table of --raster: worldcover, clcd or a CSV (value,name[,group])")
     p.add_argument("--datum", default="wgs84", help="datum of the enterprises' 经度/纬度: wgs84 (default), cgcs2000, gcj02, bd09")
-    p.add_argument("--basemap", default=None, help="basemap of the embedded map (default: none — fully offline); osm, tianditu, gaode …")
+    p.add_argument("--basemap", default=None,
+                   help="basemap of the embedded map (default: none — fully offline); osm, tianditu, gaode …; tianditu and "
+                   "tianditu-img need a browser key in XCLZ_TIANDITU_KEY, which is written into the report HTML (its tile URLs, "
+                   "readable by anyone with the file); a warning says so on every run")
     p.add_argument(
         "--data-quality", action="append", default=[], metavar="INPUT=LABEL",
         help="declare the quality of an input that carries no label, e.g. enterprises=official (repeatable; "
@@ -81,6 +85,7 @@ def _is_code_name(name: str) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from xclz_geo.errors import XclzGeoWarning
     from xclz_geo.outputs.report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
 
     declared = _declared(args.data_quality)
@@ -106,6 +111,11 @@ def _run(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
+    from xclz_geo.outputs.maps import tianditu_key_notice
+
+    notice = tianditu_key_notice(args.basemap, result.html_path)
+    if notice and any(s.id == "map" and s.status == "ok" for s in result.sections):
+        warnings.warn(notice, XclzGeoWarning, stacklevel=1)
     if args.json:
         d = result.to_dict()
         d["samples_used"] = used_samples

@@ -29,7 +29,6 @@ The bundled synthetic samples of ``data/samples/`` (see :func:`sample_inputs`) a
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import math
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from xclz_geo import units
 from xclz_geo.errors import InputDataError, InputFileError
 from xclz_geo.io import atomic_path
+from xclz_geo.outputs.html_safe import add_csp, check_quality_labels, escape_html
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -240,6 +240,7 @@ def is_sample(path: Any) -> bool:
 def _quality_of(name: str, source: Any, declared: Mapping[str, str] | None, found: str | None = None) -> str:
     """A user's declaration > a label found in the data > ``synthetic`` for bundled samples > ``unlabelled``."""
     if declared and declared.get(name):
+        check_quality_labels([declared[name]], where=f"declared quality of {name}")
         return str(declared[name])
     if found and found != UNLABELLED:
         return found
@@ -423,6 +424,9 @@ def _efficiency_section(
     s = res.summary
     found = s.get("data_quality")
     found = found if isinstance(found, str) else (" + ".join(found) if found else None)
+    if found and found != UNLABELLED:
+        vals = [s.get("data_quality")] if isinstance(s.get("data_quality"), str) else list(s.get("data_quality"))
+        check_quality_labels(vals, where=f"{_source_text(enterprises)}: column 数据质量 (quality)")
     dq = _quality_of("enterprises", enterprises, declared, found)
     caveat = s.get("disclaimer") or ""
     q = _label(data=dq)
@@ -636,6 +640,8 @@ def _landcover_section(zone: "Zone", raster: Any, *, classes: Any, declared: Map
     res, notes = _collect_warnings(lu.landcover_by_part, zone, raster, classes=classes, data_quality=given)
     sec.notes.extend(notes + list((res.method or {}).get("notes", [])))
     found = ((res.method or {}).get("quality") or {}).get("data")
+    if found not in (None, "unknown") and not (declared or {}).get("raster"):
+        check_quality_labels([found], where=f"{_source_text(raster)}: raster tag quality")
     dq = _quality_of("raster", raster, declared, None if found in (None, "unknown") else str(found))
     q = _label(data=dq, boundaries=boundary_q)
     m = res.method or {}
@@ -674,11 +680,14 @@ _LANDUSE_FORMATS = {"area_m2": ",.0f", "area_mu": ",.1f", "area_ha": ",.2f", "sh
                     "classified_m2": ",.0f", "nodata_m2": ",.0f", "outside_raster_m2": ",.0f", "inside_m2": ",.0f", "scale": ".5f"}
 
 
-def _found_quality(df: Any) -> str | None:
+def _found_quality(df: Any, *, where: str = "parcels") -> str | None:
+    """The quality label(s) in a layer's ``quality``/``data_quality`` column (``"a + b"`` when mixed);
+    labels outside the vocabulary are kept as text and warned about once, naming ``where`` and the column."""
     for col in ("quality", "data_quality"):
         if df is not None and hasattr(df, "columns") and col in df.columns:
             vals = sorted({str(v) for v in df[col].dropna()})
             if vals:
+                check_quality_labels(vals, where=f"{where}: column {col!r}")
                 return " + ".join(vals)
     return None
 
@@ -794,7 +803,7 @@ def _map_section(zone: "Zone", *, layers: Mapping[str, "gpd.GeoDataFrame"], base
     overlays = _add_overlays(m, maps, layers)
     doc = maps.render_html(m, inline=True)
     sec.html_extra = (
-        '<iframe class="map" title="zone map" sandbox="allow-scripts" srcdoc="' + html.escape(doc, quote=True) + '"></iframe>'
+        '<iframe class="map" title="zone map" sandbox="allow-scripts" srcdoc="' + escape_html(doc) + '"></iframe>'
     )
     sec.facts = {"basemap": basemap or "none", "overlays": overlays}
     return sec
@@ -957,7 +966,7 @@ def _fmt(v: Any, spec: str | None) -> tuple[str, bool]:
 
 
 def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
-    e = html.escape
+    e = escape_html
     df = t.df
     cols = [c for c in df.columns if getattr(df[c], "dtype", None) is None or str(df[c].dtype) != "geometry"]
     if t.html_columns:
@@ -992,7 +1001,7 @@ def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
 def _html_chart(c: ReportChart) -> str:
     from xclz_geo.outputs.charts import png_data_uri
 
-    e = html.escape
+    e = escape_html
     caveat = f'<span class="caveat">{e(c.caveat)}</span>' if c.caveat else ""
     return (f'<figure class="charts"><figcaption>{e(c.title)} <span class="q">数据质量 {e(c.quality)}</span>{caveat}</figcaption>'
             f'<img id="{e(c.key)}" alt="{e(c.title)}" src="{png_data_uri(c.png)}"></figure>')
@@ -1000,7 +1009,7 @@ def _html_chart(c: ReportChart) -> str:
 
 def render_html(result: ReportResult, *, title: str) -> str:
     """The report as one HTML document (no external resource)."""
-    e = html.escape
+    e = escape_html
     out = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -1037,7 +1046,8 @@ def render_html(result: ReportResult, *, title: str) -> str:
         out.append("</section>")
     out.append(f"</main><footer>xclz_geo {e(_version())} · {e(result.generated)} · files: {e(result.html_path.name)}, "
                f"{e(result.xlsx_path.name)}" + (f", {e(result.gpkg_path.name)}" if result.gpkg_path else "") + "</footer></body></html>")
-    return "\n".join(out)
+    # a strict CSP: only the page's own inline style (and the embedded map's hashed scripts and styles)
+    return add_csp("\n".join(out))
 
 
 def _version() -> str:
@@ -1167,7 +1177,8 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     parcels_gdf = _read_parcels(parcels)
     parcels_q = ""
     if parcels_gdf is not None:
-        parcels_q = _quality_of("parcels", parcels, input_quality, _found_quality(parcels_gdf))
+        parcels_q = _quality_of("parcels", parcels, input_quality,
+                                _found_quality(parcels_gdf, where=names.get("parcels") or _source_text(parcels) or "parcels"))
         inputs.append(ReportInput("parcels 地块", names.get("parcels") or _source_text(parcels), parcels_q, rows=len(parcels_gdf)))
     say("亩均效益 evaluation")
     eff_sec, eval_res, eff_q, caveat = _efficiency_section(zone, enterprises, parcels_gdf, method=method, datum=datum,
@@ -1359,7 +1370,7 @@ def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame |
                  f"of the industry; 建筑系数 < {r.coverage_min_pct if r.coverage_min_pct is not None else '—'}%; 闲置 status.")
     sec.html_extra = (f'<p class="fact" id="freeable-mu">可盘活用地估算 land that could be freed: {total:,.1f} 亩 '
                       f'({units.mu_to_ha(total):,.2f} 公顷) '
-                      f'<span class="q">数据质量 {html.escape(q)}</span></p>')
+                      f'<span class="q">数据质量 {escape_html(q)}</span></p>')
     t = res.table
     flagged = t[t["underused"]].copy().sort_values("freeable_mu", ascending=False)
     flagged.insert(flagged.columns.get_loc("part_id") + 1, "part_name", flagged["part_id"].map(lambda v: parts_zh.get(v) if isinstance(v, str) else None))
