@@ -52,7 +52,7 @@ def main() -> int:
         try:
             done = "var j = document.getElementById('job'); return j && j.dataset.state === 'done';"
             d.get(server.url + "/?q=119.4681,30.8931&datum=gcj02")
-            wait_for(d, "return document.querySelectorAll('#map path.leaflet-interactive').length >= 4;")
+            wait_for(d, "return document.getElementById('map').dataset.point;")
             time.sleep(0.5)
             shot(d, "map")
 
@@ -89,7 +89,7 @@ def main() -> int:
             shot(d, "landuse")
 
             d.get(server.url + "/boundaries")
-            wait_for(d, "return document.querySelectorAll('#map path.leaflet-interactive').length >= 3;")
+            wait_for(d, "return document.getElementById('map').dataset.ready === '1';")
             shot(d, "boundaries")
 
             d.get(server.url + "/jobs")

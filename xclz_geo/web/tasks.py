@@ -51,14 +51,19 @@ def _read(src: Path, *, sheet: str | None, source: str) -> tuple[Any, Any]:
     return None, xio.read_table(src, dtype=str, keep_default_na=False)
 
 
-def _write(table: Any, frame: Any, added: Any, dst: Path) -> None:
-    """``frame`` with the ``added`` columns into ``dst`` through the library's writers."""
+def _write(table: Any, frame: Any, added: Any, dst: Path, *, about: Any = None) -> None:
+    """``frame`` with the ``added`` columns into ``dst`` through the library's writers.
+
+    ``about`` (a small item/value table: boundary version, datum, …) becomes a sheet ``xclz_about``
+    after the user's sheets of a workbook written back.
+    """
     import pandas as pd
 
     from xclz_geo import io as xio
 
     if table is not None and hasattr(xio, "write_table_back"):
-        xio.write_table_back(table, added, dst)
+        extra = {"xclz_about": about} if about is not None and dst.suffix.lower() in (".xlsx", ".xlsm") else None
+        xio.write_table_back(table, added, dst, extra_sheets=extra)
         return
     base = frame.drop(columns=[c for c in added.columns if c in frame.columns])
     xio.write_table(pd.concat([base, added.set_axis(base.index)], axis=1), dst)
@@ -122,7 +127,14 @@ def locate_job(ctx: JobContext) -> dict[str, Any]:
     res, notes = locate_table(frame, zone, x=xc, y=yc, datum=p["datum"], with_distance=True, source=original)
     added = _added_columns(res, notes)
     ctx.progress(0.4, "writing result.xlsx")
-    _write(table, frame, added, ctx.out_dir / "result.xlsx")
+    about = pd.DataFrame({
+        "item": ["input 输入", "sheet 工作表", "x column 经度列", "y column 纬度列", "datum 坐标系", "boundary version 边界版本",
+                 "boundary quality 边界质量", "written by"],
+        "value": [original, str(getattr(table, "sheet_name", None) or p.get("sheet") or ""), str(xc), str(yc), str(p["datum"]),
+                  str(p.get("boundary_version", "")), "; ".join(f"{k}: {v}" for k, v in zone.quality_by_part.items()),
+                  "xclz_geo workbench (xclz-geo serve)"],
+    })
+    _write(table, frame, added, ctx.out_dir / "result.xlsx", about=about)
     ctx.progress(0.6, "writing result.csv")
     _write(table, frame, added, ctx.out_dir / "result.csv")
     ctx.progress(0.8, "writing result.gpkg")

