@@ -479,6 +479,10 @@ def test_boundary_upload_preview_confirm_versions(tmp_path):
     area = _redline_dxf(dxf)
     with TestClient(create_app(data_dir=tmp_path / "wb")) as c:
         v1 = c.get("/api/boundaries").json()["current"]
+        # two CAD layers with closed outlines and no selection: refused, naming both, nothing staged
+        r = c.post("/boundaries", files={"file": ("红线.dxf", dxf.read_bytes())}, data={"part_id": "guangde_main"})
+        assert r.status_code == 400 and "红线" in r.text and "地形" in r.text and "Traceback" not in r.text
+        assert not [p for p in (tmp_path / "wb" / "staged").iterdir()]
         r = c.post("/boundaries", files={"file": ("红线.dxf", dxf.read_bytes())},
                    data={"part_id": "guangde_main", "select": "Layer=红线", "quality": "official"}, follow_redirects=False)
         assert r.status_code == 303, r.text
