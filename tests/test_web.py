@@ -236,9 +236,7 @@ def test_batch_pages_preview_run_and_annotated_workbook_keeps_every_cell(client,
     assert [list(r) for r in load_workbook(cli_out).worksheets[0].iter_rows(values_only=True)] == out
     # … and every input cell comes back unchanged (text stays text: 18-digit codes, leading zeros)
     changed = [i + 1 for i, (a, b) in enumerate(zip(rows, out)) if list(b[: len(a)]) != list(a)]
-    if changed:
-        pytest.xfail(f"rows {changed[:3]}… changed by the library's table path (issue 12: text-faithful tables); "
-                     "the web calls it unchanged")
+    assert not changed, f"rows {changed[:5]} changed"
     assert got.sheetnames == ["企业名单", "说明", "xclz_about"]  # the user's sheets in order, then ours
     about = dict(got["xclz_about"].iter_rows(min_row=2, values_only=True))
     assert about["boundary version 边界版本"] == j["boundary_version"] and about["datum 坐标系"] == "bd09"
@@ -561,3 +559,16 @@ def test_uploads_sniff_types_by_content():
     assert sniff('{"type": "FeatureCollection"}'.encode()) == "geojson"
     assert sniff("名称,经度,纬度\n甲,1,2\n".encode("gb18030")) == "csv"
     assert sniff(b"\x00\x01\x02binary") is None
+
+
+def test_preview_finds_the_header_below_a_title_row(client):
+    csv = "宣城联动创新区 企业名单（2026年）,,\n名称,经度,纬度\n甲,119.4681,30.8931\n乙,119.47,30.90\n".encode("utf-8-sig")
+    r = client.post("/api/preview", files={"file": ("名单.csv", csv)})
+    assert r.status_code == 200, r.text
+    pv = r.json()
+    assert pv["header_row"] == 2 and pv["columns"] == ["名称", "经度", "纬度"] and pv["rows_total"] == 2
+    assert pv["detected"] == {"x": "经度", "y": "纬度"} and pv["rows"][0] == ["甲", "119.4681", "30.8931"]
+    j = wait_job(client, client.post("/api/jobs/locate", data={"upload_id": pv["upload_id"], "datum": "gcj02"}).json()["job_id"])
+    assert j["state"] == "done" and j["summary"]["rows"] == 2
+    other = TestClient(client.app)  # another browser session cannot use this upload
+    assert other.post("/api/jobs/locate", data={"upload_id": pv["upload_id"], "datum": "gcj02"}).status_code == 404

@@ -211,8 +211,8 @@ def test_batch_upload_bd09_workbook_and_compare_the_download(server, driver, tmp
     assert not severe_logs(driver)
     assert not foreign_requests(driver, server.url)
     changed = [i + 1 for i, (a, b) in enumerate(zip(rows, out)) if list(b[: len(a)]) != list(a)]
-    if changed:
-        pytest.xfail(f"rows {changed[:3]}… changed by the library's table path (issue 12: text-faithful tables)")
+    assert not changed, f"rows {changed[:5]} changed"
+    assert got.sheetnames[0] == "企业名单"
 
 
 def test_efficiency_report_page_shows_hostile_names_as_text(server, driver, tmp_path):

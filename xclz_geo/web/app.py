@@ -312,8 +312,8 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     def _preview(path: Path, kind: str, sheet: str | None) -> dict[str, Any]:
         from xclz_geo.errors import InputDataError
-        from xclz_geo.io import read_table
         from xclz_geo.geo.locate import detect_xy_columns
+        from xclz_geo.io import read_table_text
 
         sheets: list[str] = []
         if kind == "xlsx":
@@ -327,7 +327,8 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
                 raise UploadError("the workbook cannot be opened; open it in Excel and save it again as .xlsx") from None
             if sheet and sheet not in sheets:
                 raise InputDataError(f"no sheet {sheet[:40]!r}; sheets: {', '.join(sheets)}")
-        df = read_table(path, sheet=(sheet or 0) if kind == "xlsx" else None, dtype=str, nrows=10, keep_default_na=False)
+        table = read_table_text(path, sheet=sheet or None)
+        df = table.frame.head(10)
         cols = [str(c) for c in df.columns]
         try:
             xc, yc = detect_xy_columns(df.columns, source="the table")
@@ -335,8 +336,8 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
         except XclzGeoError as exc:
             detected, detect_error = {"x": None, "y": None}, str(exc)
         rows = df.astype(str).values.tolist()
-        return {"sheets": sheets, "sheet": sheet or (sheets[0] if sheets else None), "columns": cols, "detected": detected,
-                "detect_error": detect_error, "rows": rows}
+        return {"sheets": sheets, "sheet": table.sheet_name, "header_row": table.header_row, "rows_total": int(len(table.frame)),
+                "columns": cols, "detected": detected, "detect_error": detect_error, "rows": rows}
 
     async def _stage(request: Request, file: Any) -> tuple[str, dict[str, Any]]:
         sid = new_id()

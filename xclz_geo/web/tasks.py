@@ -1,7 +1,7 @@
 """What the workbench's jobs do: thin calls of the library (the web sits below the CLI and never imports it).
 
 * ``locate`` — the batch site check as ``xclz-geo locate --input … --out …`` does it: the table read
-  by the library's reader (:func:`xclz_geo.io.read_table_text` when present: every cell as typed),
+  by the library's reader (:func:`xclz_geo.io.read_table_text`: every cell as typed),
   :func:`xclz_geo.geo.locate.locate_table`, and written back by the library's writer
   (:func:`xclz_geo.io.write_table_back`: every input cell unchanged, ``xclz_*`` columns added) as
   ``result.xlsx`` and ``result.csv``; ``result.gpkg`` (WGS84 points) and ``sites.geojson`` (the map).
@@ -32,41 +32,23 @@ MAP_SITES_MAX = 20_000
 OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
 
 
-def _read(src: Path, *, sheet: str | None, source: str) -> tuple[Any, Any]:
-    """``(text_table, frame)`` of an uploaded table, through the library's reader.
+def _read(src: Path, *, sheet: str | None) -> Any:
+    """An uploaded table through the library's reader: every cell as the text the user typed."""
+    from xclz_geo.io import read_table_text
 
-    With :func:`xclz_geo.io.read_table_text` (issue 12: every cell as the text the user typed) the
-    table can be written back with every input cell unchanged; before it exists, the frame comes from
-    :func:`xclz_geo.io.read_table` as ``xclz-geo locate`` reads it (``text_table`` is ``None``).
-    """
-    from xclz_geo import io as xio
-
-    reader = getattr(xio, "read_table_text", None)
-    if reader is not None:
-        table = reader(src, sheet=sheet)
-        return table, table.frame
-    if src.suffix.lower() in (".xlsx", ".xlsm"):
-        return None, xio.read_table(src, sheet=sheet)
-    # a CSV as text (as `xclz-geo locate` streams it): 0012 stays 0012, empty cells stay empty
-    return None, xio.read_table(src, dtype=str, keep_default_na=False)
+    return read_table_text(src, sheet=sheet)
 
 
-def _write(table: Any, frame: Any, added: Any, dst: Path, *, about: Any = None) -> None:
-    """``frame`` with the ``added`` columns into ``dst`` through the library's writers.
+def _write(table: Any, added: Any, dst: Path, *, about: Any = None) -> None:
+    """The table with the ``added`` columns into ``dst`` through the library's writer (every input cell unchanged).
 
     ``about`` (a small item/value table: boundary version, datum, …) becomes a sheet ``xclz_about``
-    after the user's sheets of a workbook written back.
+    after the user's sheets of a workbook.
     """
-    import pandas as pd
+    from xclz_geo.io import write_table_back
 
-    from xclz_geo import io as xio
-
-    if table is not None and hasattr(xio, "write_table_back"):
-        extra = {"xclz_about": about} if about is not None and dst.suffix.lower() in (".xlsx", ".xlsm") else None
-        xio.write_table_back(table, added, dst, extra_sheets=extra)
-        return
-    base = frame.drop(columns=[c for c in added.columns if c in frame.columns])
-    xio.write_table(pd.concat([base, added.set_axis(base.index)], axis=1), dst)
+    extra = {"xclz_about": about} if about is not None and dst.suffix.lower() in (".xlsx", ".xlsm") else None
+    write_table_back(table, added, dst, extra_sheets=extra)
 
 
 def _added_columns(res: Any, notes: Any) -> Any:
@@ -121,7 +103,8 @@ def locate_job(ctx: JobContext) -> dict[str, Any]:
     zone = Zone.load(boundaries=ctx.input_dir / p["boundaries"])
     zone.warn_if_schematic()  # recorded on the job's page
     ctx.progress(0.05, "reading")
-    table, frame = _read(src, sheet=p.get("sheet"), source=original)
+    table = _read(src, sheet=p.get("sheet"))
+    frame = table.frame
     xc, yc = detect_xy_columns(frame.columns, x=p.get("x"), y=p.get("y"), source=original)
     ctx.progress(0.2, "locating")
     res, notes = locate_table(frame, zone, x=xc, y=yc, datum=p["datum"], with_distance=True, source=original)
@@ -130,13 +113,13 @@ def locate_job(ctx: JobContext) -> dict[str, Any]:
     about = pd.DataFrame({
         "item": ["input 输入", "sheet 工作表", "x column 经度列", "y column 纬度列", "datum 坐标系", "boundary version 边界版本",
                  "boundary quality 边界质量", "written by"],
-        "value": [original, str(getattr(table, "sheet_name", None) or p.get("sheet") or ""), str(xc), str(yc), str(p["datum"]),
+        "value": [original, str(table.sheet_name or ""), str(xc), str(yc), str(p["datum"]),
                   str(p.get("boundary_version", "")), "; ".join(f"{k}: {v}" for k, v in zone.quality_by_part.items()),
                   "xclz_geo workbench (xclz-geo serve)"],
     })
-    _write(table, frame, added, ctx.out_dir / "result.xlsx", about=about)
+    _write(table, added, ctx.out_dir / "result.xlsx", about=about)
     ctx.progress(0.6, "writing result.csv")
-    _write(table, frame, added, ctx.out_dir / "result.csv")
+    _write(table, added, ctx.out_dir / "result.csv")
     ctx.progress(0.8, "writing result.gpkg")
     base = frame.drop(columns=[c for c in added.columns if c in frame.columns]).reset_index(drop=True)
     layer = gpd.GeoDataFrame(pd.concat([base, added], axis=1), geometry=_wgs84_points(frame, xc, yc, res, p["datum"]),
@@ -148,7 +131,7 @@ def locate_job(ctx: JobContext) -> dict[str, Any]:
     parts = [{"part_id": str(pid), **{str(k): int(v) for k, v in row.items()}}
              for pid, row in by.groupby(["part", "status"]).size().unstack(fill_value=0).iterrows()]
     return {"rows": int(len(frame)), "counts": counts, "by_part": parts, "columns": [str(c) for c in frame.columns],
-            "x": str(xc), "y": str(yc), "sheet": getattr(table, "sheet_name", None) or p.get("sheet"),
+            "x": str(xc), "y": str(yc), "sheet": table.sheet_name,
             "quality": sorted({str(q) for q in added.get("xclz_quality", pd.Series(dtype=str)).dropna()})}
 
 
