@@ -274,7 +274,8 @@ def _run_batch(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        parts = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        order = ("inside", "outside", "uncertain", "invalid")
+        parts = ", ".join(f"{k} {counts[k]:,}" for k in sorted(counts, key=lambda k: (order.index(k) if k in order else 9, k)))
         sys.stderr.write(f"xclz-geo: {summary['rows']:,} rows → {dst} ({parts})\n")
     return 0
 
