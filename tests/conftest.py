@@ -163,3 +163,30 @@ def run_cli(capsys):
         return Result(int(code), out.out, out.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory) -> tuple[Result, Any]:
+    """``xclz-geo report --json`` on the bundled synthetic samples with the synthetic zone, built once per
+    session (a full report takes the longest of any command): ``(Result, out_dir)``. Read it, never change it."""
+    import contextlib
+    import io
+    import warnings
+
+    from xclz_geo.cli.main import main
+    from xclz_geo.datasets import data_path
+
+    if not data_path("samples", "enterprises_synthetic.csv", must_exist=False).exists():
+        pytest.skip("no bundled enterprise sample in this checkout")
+    base = tmp_path_factory.mktemp("sample_report")
+    zone_file = base / "zone.geojson"
+    make_synthetic_boundaries().to_file(zone_file, driver="GeoJSON")
+    out = base / "rep"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    show = warnings.showwarning
+    with warnings.catch_warnings(), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = main(["report", "--boundaries", str(zone_file), "--out", str(out), "--json"])
+        finally:
+            warnings.showwarning = show
+    return Result(int(code), stdout.getvalue(), stderr.getvalue()), out

@@ -69,11 +69,8 @@ def test_out_is_required(tmp_path, run_cli):
     assert code == 2 and "--out" in err and "Traceback" not in err
 
 
-def test_samples_run_json(tmp_path, boundaries_file, run_cli):
-    if not data_path("samples", "enterprises_synthetic.csv", must_exist=False).exists():
-        pytest.skip("no bundled enterprise sample in this checkout")
-    out = tmp_path / "rep"
-    code, stdout, err = run_cli("report", "--boundaries", str(boundaries_file), "--out", str(out), "--json")
+def test_samples_run_json(sample_report):
+    (code, stdout, err), out = sample_report  # `report --boundaries ZONE --out DIR --json` on the samples, once per session
     assert code == 0, err
     assert "Traceback" not in err
     doc = json.loads(stdout)
