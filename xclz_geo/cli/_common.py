@@ -52,13 +52,11 @@ def print_json(obj: Any) -> None:
 
 
 def add_boundaries_option(parser: argparse.ArgumentParser) -> None:
-    """``--boundaries FILE`` (and ``--layer``) for every command that uses the zone's polygons."""
-    parser.add_argument(
-        "--boundaries",
-        metavar="FILE",
-        help="boundaries file in the xclz_geo schema (e.g. an imported official red line); default: the bundled schematic zone",
-    )
-    parser.add_argument("--boundaries-layer", metavar="LAYER", help="layer of a multi-layer boundaries file (GeoPackage)")
+    """``--boundaries FILE`` and ``--boundaries-layer LAYER`` (kept for callers; new code uses
+    :func:`xclz_geo.cli.options.add_zone`, which adds ``--spec`` as well)."""
+    from xclz_geo.cli.options import add_zone
+
+    add_zone(parser, spec=False)
 
 
 def load_zone(args: argparse.Namespace, *, warn_schematic: bool = True) -> Any:
