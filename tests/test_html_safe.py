@@ -338,7 +338,7 @@ def test_tianditu_key_written_into_output_is_announced(tmp_path, capsys, boundar
     lines = [ln for ln in err.splitlines() if "Tianditu key" in ln]
     assert len(lines) == 1 and str(out) in lines[0] and "XCLZ_TIANDITU_KEY" in lines[0]
     assert key not in err and key not in so and key in out.read_text(encoding="utf-8")
-    code, so, err = run_cli(capsys, "map", "--out", out, "--boundaries", boundaries_file, "--basemap", "osm")
+    code, so, err = run_cli(capsys, "map", "--out", out, "--boundaries", boundaries_file, "--basemap", "osm", "--overwrite")
     assert code == 0 and "Tianditu" not in err
 
 
