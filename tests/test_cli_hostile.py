@@ -239,7 +239,7 @@ def test_hostile_boundaries_exit_2_in_one_line(cmd, kind, ws, run_cli):
 
 @pytest.mark.parametrize(
     "cmd",
-    ["efficiency", "report"],
+    ["efficiency", pytest.param("report", marks=pytest.mark.slow)],
 )
 def test_ragged_rows_never_an_internal_error(cmd, ws, run_cli):
     lines = ENTERPRISES.read_text(encoding="utf-8-sig").splitlines()

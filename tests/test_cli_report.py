@@ -69,6 +69,7 @@ def test_out_is_required(tmp_path, run_cli):
     assert code == 2 and "--out" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_samples_run_json(sample_report):
     (code, stdout, err), out = sample_report  # `report --boundaries ZONE --out DIR --json` on the samples, once per session
     assert code == 0, err
@@ -84,6 +85,7 @@ def test_samples_run_json(sample_report):
     assert doc["caveats"] and "not official" in doc["caveats"][0]
 
 
+@pytest.mark.slow
 def test_declared_quality_replaces_unlabelled(tmp_path, boundaries_file, run_cli):
     sample = data_path("samples", "enterprises_synthetic.csv", must_exist=False)
     if not sample.exists():
@@ -105,6 +107,7 @@ def test_declared_quality_replaces_unlabelled(tmp_path, boundaries_file, run_cli
     assert ent["quality"] == "surveyed"
 
 
+@pytest.mark.slow
 def test_report_with_parcels_where_nothing_is_underused(tmp_path, boundaries_file, run_cli, synthetic_boundaries):
     """Issue 13 R2: an empty under-used list is a normal outcome (exit 0, the three files)."""
     import geopandas as gpd
@@ -125,6 +128,7 @@ def test_report_with_parcels_where_nothing_is_underused(tmp_path, boundaries_fil
         assert "0.0 亩" in stdout
 
 
+@pytest.mark.slow
 def test_report_gbk_shapefile_with_cut_names_and_field_option(tmp_path, boundaries_file, run_cli, synthetic_boundaries):
     """Issue 12: a GBK shapefile's 10-byte names feed 建筑密度 and the investment indicator; any other
     column is mapped with --field; an indicator left empty names the field on the console."""

@@ -50,6 +50,7 @@ def firms_csv(tmp_path):
     return f
 
 
+@pytest.mark.slow
 def test_no_xlsx_written_by_the_tool_holds_a_formula(capsys, tmp_path, boundaries_file, firms_csv):
     from test_report import make_parcels
 

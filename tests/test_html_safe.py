@@ -266,6 +266,7 @@ def hostile_report(tmp_path_factory):
     return f, code, out.getvalue(), err.getvalue(), page, html_files
 
 
+@pytest.mark.slow
 def test_report_escapes_every_payload_and_warns_about_unknown_quality(hostile_report):
     f, code, out, err, page, files = hostile_report
     assert code == 0, err
@@ -287,6 +288,7 @@ def test_report_escapes_every_payload_and_warns_about_unknown_quality(hostile_re
     assert "\\u0026lt;script\\u0026gt;document.title=" in docs[0]
 
 
+@pytest.mark.slow
 def test_report_and_its_map_carry_a_csp_without_external_origins(hostile_report):
     *_, page, files = hostile_report
     for doc in (page, *srcdocs(page)):

@@ -22,7 +22,7 @@ from xclz_geo.outputs.browser import HeadlessBrowser, browser_unavailable_reason
 from xclz_geo.cli.main import main
 from xclz_geo.outputs.maps import save_map, zone_map
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # the module's pages take ~40 s to build
 
 _REASON = browser_unavailable_reason()
 if _REASON:

@@ -205,6 +205,7 @@ def test_ten_thousand_lonlat_points_agree_with_plain_shapely(request, zone_name)
     assert np.abs(res.distance_m - dist).max() < 1e-6
 
 
+@pytest.mark.slow
 def test_a_million_points_in_gk_agree_with_the_exact_predicate(schematic_zone):
     gx, gy = _random_points_with_hard_cases(schematic_zone, 1_000_000, seed=5)
     res = locate_xy(gx, gy, schematic_zone, crs=GK)

@@ -135,6 +135,7 @@ def test_measure_tool_measures(browser, synthetic_zone, tmp_path):
     assert browser.console_errors() == []
 
 
+@pytest.mark.slow
 def test_100k_sites_first_render_and_size(browser, synthetic_zone, tmp_path):
     """100,000 sites: time to first render and file size (target: under 5 s), with a plain-folium baseline."""
     import folium
