@@ -118,6 +118,77 @@ def _side(d: float, *, boundary: str = "the boundary") -> str:
 
 
 def _run_single(args: argparse.Namespace) -> int:
+    info, zq = _single_fast(args) if not args.crs else (None, None)
+    if info is None:
+        info, zq = _single_full(args)
+    return _print_single(args, info, zq)
+
+
+def _single_fast(args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """One site from the disk-cached zone snapshot, importing neither geopandas, pandas nor pyproj
+    (:mod:`xclz_geo.geo.site`); ``(None, None)`` when the full path must answer."""
+    from xclz_geo.datasets import data_path, spec_path
+    from xclz_geo.geo import cache as _cache
+    from xclz_geo.geo import datums as _datums
+    from xclz_geo.geo import site
+
+    if _cache.cache_dir() is None:
+        return None, None
+    try:
+        datum = _datums.normalize_datum(args.datum)
+        boundaries = args.boundaries or data_path("boundaries", "zone.geojson", must_exist=False)
+        if not Path(boundaries).is_file():
+            return None, None
+        key = site.snapshot_key(boundaries=boundaries, spec=spec_path(), layer=args.boundaries_layer)
+    except Exception:  # noqa: BLE001 - any trouble: the full path reports it properly
+        return None, None
+    snap = site.load_snapshot(key)
+    if snap is None:
+        import warnings
+
+        from xclz_geo.boundaries.zone import describe_quality
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            zone = load_zone(args, warn_schematic=False)
+        if caught:  # a file that warns on loading is always loaded (its warnings are part of the answer)
+            return None, None
+        snap = site.snapshot_from_zone(zone, describe_quality=describe_quality(zone))
+        if snap is None:
+            return None, None
+        site.store_snapshot(key, snap)
+    ans = site.locate_site(snap, args.coords[0], args.coords[1], datum=datum)
+    if ans is None:
+        return None, None
+    m = snap.meta
+    k = int(ans["part_index"])
+    row = m["parts"][k] if k >= 0 else None
+    d = float(ans["distance_m"])
+    info: dict[str, Any] = {
+        "input": {"x": _number(args.coords[0]), "y": _number(args.coords[1]), "datum": datum, "crs": None},
+        "status": ans["status"],
+        "part_id": None if row is None else row["part_id"],
+        "block_id": None if row is None else row["block_id"],
+        "name_zh": None if row is None else row["name_zh"],
+        "name_en": None if row is None else row["name_en"],
+        "distance_m": None if not math.isfinite(d) else round(d, 2),
+        "positional_uncertainty_m": None if row is None else float(row["positional_uncertainty_m"]),
+        "quality": None if row is None else row["quality"],
+        "xclz_quality": ans["row_quality"],
+        "zone_quality": m["worst_quality"],
+        "quality_by_part": m["quality_by_part"],
+        "note": "",
+        "boundaries": m["boundaries_source"],
+        "wgs84": {"lon": round(ans["lon"], 7), "lat": round(ans["lat"], 7)},
+        "gk": {"crs": m["gk"]["label"], "x": round(ans["gx"], 2), "y": round(ans["gy"], 2)},
+    }
+    zq = {k2: m[k2] for k2 in ("is_mixed_quality", "is_schematic", "worst_quality", "boundaries_source", "describe_quality")}
+    zq["distance_raw"] = d
+    return info, zq
+
+
+def _single_full(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One site through the table path (any input: text, invalid values, projected CRSs)."""
     import pandas as pd
 
     from xclz_geo.boundaries.zone import describe_quality
@@ -152,6 +223,17 @@ def _run_single(args: argparse.Namespace) -> int:
         xv, _ = parse_coordinates(df["x"])
         yv, _ = parse_coordinates(df["y"])
         info.update(_positions(zone, float(xv[0]), float(yv[0]), args))
+    zq = {"is_mixed_quality": zone.is_mixed_quality, "is_schematic": zone.is_schematic,
+          "worst_quality": zone.worst_quality, "boundaries_source": zone.boundaries_source,
+          "describe_quality": describe_quality(zone) if zone.is_mixed_quality else "", "distance_raw": d}
+    return info, zq
+
+
+def _print_single(args: argparse.Namespace, info: dict[str, Any], zq: dict[str, Any]) -> int:
+    """Print one site's answer (text or ``--json``); returns the exit status."""
+    status = info["status"]
+    d = zq["distance_raw"]  # unrounded, as the text output always used it
+    row = info["part_id"]
     exit_code = {"inside": 0, "outside": 1, "uncertain": 1, "invalid": 2}[status]
     if args.json:
         print_json(info)
@@ -176,10 +258,10 @@ def _run_single(args: argparse.Namespace) -> int:
         w = info["wgs84"]
         out.write(f"  WGS84 {w['lon']:.6f}, {w['lat']:.6f}; {info['gk']['crs']} E {info['gk']['x']:,.1f} N {info['gk']['y']:,.1f}\n")
     out.write(f"  quality of this answer: {info['xclz_quality']}"
-              + (f" (boundaries: {describe_quality(zone)})" if zone.is_mixed_quality else "") + "\n")
-    if zone.is_schematic:
-        what = "are not all official" if zone.is_mixed_quality else f"are {zone.worst_quality}, not official"
-        out.write(f"  note: boundaries from {zone.boundaries_source} {what}\n")
+              + (f" (boundaries: {zq['describe_quality']})" if zq["is_mixed_quality"] else "") + "\n")
+    if zq["is_schematic"]:
+        what = "are not all official" if zq["is_mixed_quality"] else f"are {zq['worst_quality']}, not official"
+        out.write(f"  note: boundaries from {zq['boundaries_source']} {what}\n")
     return exit_code
 
 
