@@ -35,6 +35,15 @@ from xclz_geo.geo.tm import tm_forward
 SNAPSHOT_KIND = "zone-snapshot"
 _PLAIN_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 _STATUS = ("outside", "inside", "uncertain", "invalid")
+#: metres: closer than this to a part boundary or a band edge, the full path answers (the numpy
+#: projection agrees with PROJ to ~1e-8 m; a point this close to a line is on it to survey precision)
+TIE_M = 1e-6
+
+
+def _near_rounding_edge(v: float, *, decimals: int = 2, tol: float = 1e-6) -> bool:
+    """Whether ``v`` rounded to ``decimals`` could change with a nanometre's difference."""
+    f = abs(v) * 10**decimals
+    return abs((f - math.floor(f)) - 0.5) < tol
 
 
 @dataclass
@@ -74,8 +83,8 @@ class ZoneSnapshot:
         if self._segs is None:
             import shapely
 
-            ax, ay, dx, dy = [], [], [], []
-            for g in self.geometries():
+            ax, ay, dx, dy, owner = [], [], [], [], []
+            for k, g in enumerate(self.geometries()):
                 if g is None or g.is_empty:
                     continue
                 polys = shapely.get_parts(g)
@@ -87,11 +96,12 @@ class ZoneSnapshot:
                 ay.append(a[:, 1])
                 dx.append(b[:, 0] - a[:, 0])
                 dy.append(b[:, 1] - a[:, 1])
+                owner.append(np.full(a.shape[0], k, dtype=np.int64))
             cat = (lambda v: np.concatenate(v) if v else np.empty(0))  # noqa: E731
             sax, say, sdx, sdy = cat(ax), cat(ay), cat(dx), cat(dy)
             l2 = sdx * sdx + sdy * sdy
             inv = np.divide(1.0, l2, out=np.zeros_like(l2), where=l2 > 0)
-            self._segs = (sax, say, sdx, sdy, inv)
+            self._segs = (sax, say, sdx, sdy, inv, cat(owner).astype(np.int64))
         return self._segs
 
 
@@ -244,13 +254,29 @@ def locate_site(snap: ZoneSnapshot, x: Any, y: Any, *, datum: str = "wgs84") -> 
     covered = ins >= 0
     status = 2 if unc >= 0 else (1 if covered else 0)
     part = ins if covered else unc
-    ax, ay, dx, dy, inv = snap.segments()
+    ax, ay, dx, dy, inv, owner = snap.segments()
     sx, sy = gx - ax, gy - ay
     t = (sx * dx + sy * dy) * inv
     np.clip(t, 0.0, 1.0, out=t)
     sx -= t * dx
     sy -= t * dy
-    dist = float(np.sqrt((sx * sx + sy * sy).min())) if ax.size else math.nan
+    d2 = sx * sx + sy * sy
+    dist = float(np.sqrt(d2.min())) if ax.size else math.nan
+    if not math.isfinite(dist):
+        return None
+    # a point within TIE_M of a part boundary or of the edge of its band, or whose distance or
+    # position sits on a rounding edge: the answer could turn on the last nanometre of the
+    # projection, so the full path (pyproj) decides, as it always did
+    per_part = np.full(len(snap.parts), np.inf)
+    np.minimum.at(per_part, owner, d2)
+    per_part = np.sqrt(per_part)
+    for k, row in enumerate(snap.parts):
+        u = row["positional_uncertainty_m"]
+        u = max(float(u) if u == u else 0.0, 0.0)
+        if per_part[k] < TIE_M or (u > 0 and abs(per_part[k] - u) < TIE_M):
+            return None
+    if any(_near_rounding_edge(v) for v in (dist, gx, gy)):
+        return None
     qualities = snap.meta.get("quality_by_part") or {}
     worst = snap.meta.get("worst_quality")
     if part >= 0 and qualities:
