@@ -502,6 +502,49 @@ def _csv_safe_arrow(table: Any) -> Any:
     return pa.Table.from_arrays(cols, names=table.schema.names)
 
 
+def _plain_numbers(col: Any) -> Any:
+    """Float64 numpy array of an Arrow text column when every cell is a plain finite number, else ``None``.
+
+    Arrow's parser (trimmed cells) gives the same doubles as :func:`~xclz_geo.geo.locate.parse_coordinates`
+    on every cell it accepts (both round correctly) and is about 6× faster; a cell it refuses or reads
+    as non-finite (blank, text, ``1,5``, ``12°``, ``nan``, ``inf``) sends the whole batch to that function,
+    which writes the notes.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.null_count:
+        return None
+    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
+        v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
+    else:
+        try:
+            v = pc.cast(pc.utf8_trim_whitespace(col), pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+    return v if np.isfinite(v).all() else None
+
+
+def _locate_text_columns(batch: Any, xc: str, yc: str, zone: Any, args: argparse.Namespace, with_distance: bool, *,
+                         source: str) -> tuple[Any, Any]:
+    """:func:`~xclz_geo.geo.locate.locate_table` on two columns of an Arrow batch, without pandas when every
+    coordinate is a plain number in range (the common case: notes ``None``, all empty); any other batch
+    takes ``locate_table``."""
+    from xclz_geo.geo.locate import locate_table, locate_xy
+
+    xv = _plain_numbers(batch.column(xc).combine_chunks() if hasattr(batch.column(xc), "combine_chunks") else batch.column(xc))
+    yv = _plain_numbers(batch.column(yc).combine_chunks() if hasattr(batch.column(yc), "combine_chunks") else batch.column(yc)) \
+        if xv is not None else None
+    if xv is not None and yv is not None:
+        res = locate_xy(xv, yv, zone, datum=args.datum, crs=args.crs, with_distance=with_distance, threads=args.threads)
+        if not res.reason.any():  # every row valid: no notes to write (None: all empty)
+            return res, None
+    coords = batch.select([xc, yc]).to_pandas()
+    return locate_table(coords, zone, x=xc, y=yc, datum=args.datum, crs=args.crs,
+                        with_distance=with_distance, threads=args.threads, source=source)
+
+
 def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: Any, with_distance: bool, *,
                          header: bool, source: str, shown: dict[str, str] | None = None) -> dict[str, int]:
     """Locate one Arrow batch of text columns and append it, with the xclz_* columns, to the CSV."""
@@ -510,14 +553,12 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table, rename_stale_result_columns
+    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, rename_stale_result_columns
 
     batch, _ = rename_stale_result_columns(batch, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     names = batch.schema.names
     xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)
-    coords = batch.select([xc, yc]).to_pandas()
-    res, notes = locate_table(coords, zone, x=xc, y=yc, datum=args.datum, crs=args.crs,
-                              with_distance=with_distance, threads=args.threads, source=source)
+    res, notes = _locate_text_columns(batch, xc, yc, zone, args, with_distance, source=source)
     k = len(res.part_ids)
     pidx = pa.array(np.where(res.part_index >= 0, res.part_index, k))
     new = {
@@ -530,7 +571,8 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
             pa.array(list(res.part_qualities or [res.quality] * k) + [res.quality, None], type=pa.string()),
             pa.array(np.where(res.status == STATUS_LABELS.index("invalid"), k + 1, np.where(res.part_index >= 0, res.part_index, k))),
         ),
-        "xclz_note": pa.array(notes, type=pa.string()),
+        "xclz_note": (pa.array(notes, type=pa.string()) if notes is not None
+                      else pa.repeat(pa.scalar("", type=pa.string()), len(res))),
     }
     cols = [batch.column(i) for i in range(batch.num_columns) if names[i] not in new]
     keep = [n for n in names if n not in new]
