@@ -677,7 +677,9 @@ def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
         }
     )
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+    from xclz_geo.io import temp_sibling
+
+    tmp = temp_sibling(p)  # unique per run; removed on SIGTERM
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             pd.DataFrame(columns=[f.header_zh for f in flds]).to_excel(xw, sheet_name="企业数据", index=False)
@@ -1607,7 +1609,7 @@ def _agg(df: "pd.DataFrame", keys: list[str], labels: list[str] | None = None) -
 def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table: EnterpriseTable,
              group_stats: dict[str, Any], zone: "Zone | None", locinfo: dict[str, Any] | None) -> dict[str, Any]:
 
-    from xclz_geo.efficiency.intensity import industry_names
+    from xclz_geo.efficiency.industry import industry_names
 
     ev = out[out["status"] == "evaluated"].copy()
     ev["_land"] = d.loc[ev.index, "land_mu"]
