@@ -143,7 +143,7 @@ def add_out(parser: Any, what: str, *, required: bool = False, metavar: str = "F
 def datum_tag(text: str) -> str:
     """``Gaode`` → ``gcj02``: a datum name or alias as its tag (unknown text is left for the choices check)."""
     from xclz_geo.errors import DatumError
-    from xclz_geo.geo.crs import normalize_datum
+    from xclz_geo.geo.datums import normalize_datum  # numpy only: the one-site fast path imports no pyproj
 
     try:
         return normalize_datum(text)
