@@ -250,3 +250,18 @@ def test_overwrite_replaces_the_file(tmp_path, run_cli):
 def test_a_new_output_needs_no_overwrite(tmp_path, run_cli):
     res = run_cli("efficiency", "template", "-o", tmp_path / "new.xlsx")
     assert res.returncode == 0 and (tmp_path / "new.xlsx").exists()
+
+
+def test_efficiency_x_y_name_the_coordinate_columns(tmp_path, run_cli):
+    import pandas as pd
+
+    from xclz_geo.datasets import data_path
+
+    src = pd.read_csv(data_path("samples", "enterprises_synthetic.csv"), encoding="utf-8-sig", dtype=str)
+    src = src.rename(columns={"经度": "E坐标", "纬度": "N坐标"})
+    f = tmp_path / "firms.csv"
+    src.to_csv(f, index=False, encoding="utf-8-sig")
+    res = run_cli("efficiency", "-i", f, "--x", "E坐标", "--y", "N坐标", "--no-zone", "-o", tmp_path / "o", "--json")
+    assert res.returncode == 0, res.stderr
+    mapped = json.loads(res.stdout)["input"]["mapped_by_field_option"]
+    assert mapped == {"lon": "E坐标", "lat": "N坐标"}
