@@ -118,7 +118,7 @@ def main() -> None:
         res["answers_equal"] = res["locate_cold"]["stdout_tail"] == res["locate_warm"]["stdout_tail"] == res["locate_nocache"]["stdout_tail"]
         if not args.no_report:
             outdir = Path(tmp) / "report"
-            res["report_demo"] = series(cli + ["report", "--out", str(outdir)], cenv, args.report_repeat)
+            res["report_demo"] = series(cli + ["report", "--out", str(outdir), "--overwrite"], cenv, args.report_repeat)
             res["report_demo"]["report_after_startup_seconds"] = res["report_demo"]["seconds"] - res["import_shapely"]["seconds"]
     base = res["import_shapely"]["seconds"]
     res["ratios"] = {

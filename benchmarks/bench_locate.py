@@ -362,7 +362,7 @@ def write_csv(path: Path, n: int, zone) -> None:
 
 
 def csv_end_to_end(src: Path, dst: Path, extra: list[str], boundaries: Path | None) -> dict:
-    args = ["locate", "--input", str(src), "--out", str(dst)] + extra
+    args = ["locate", "--input", str(src), "--out", str(dst), "--overwrite"] + extra
     if boundaries is not None:
         args += ["--boundaries", str(boundaries)]
     code = (

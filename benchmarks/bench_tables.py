@@ -137,11 +137,11 @@ def main() -> None:
         for n in args.rows:
             src, dst = t / f"sites_{n}.csv", t / "out.csv"
             make_csv(src, n)
-            subprocess.run(cli + ["--input", str(src), "--out", str(dst), "--no-distance"], env=env, capture_output=True)
+            subprocess.run(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"], env=env, capture_output=True)
             row = {"rows": n, "input_mb": src.stat().st_size / 2**20}
             row["arrow_floor"] = series([py, "-c", ARROW, str(src), str(t / "a.csv")], env, args.repeat)
             row["arrow_text_floor"] = series([py, "-c", ARROW_TEXT, str(src), str(t / "a.csv")], env, args.repeat)
-            row["xclz"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance"], env, args.repeat)
+            row["xclz"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"], env, args.repeat)
             with open(dst, encoding="utf-8-sig") as f:
                 row["output_rows"] = sum(1 for _ in f) - 1
             row["ratios"] = {f"xclz_vs_{b}_{k}": row["xclz"][k] / row[b][k]
@@ -158,7 +158,7 @@ def main() -> None:
             make_xlsx(src, n)
             row = {"rows": n}
             row["openpyxl_floor"] = series([py, "-c", OPENPYXL, str(src), str(t / "o.xlsx")], env, args.repeat)
-            row["xclz"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance"], env, args.repeat)
+            row["xclz"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"], env, args.repeat)
             row["ratios"] = {f"xclz_vs_openpyxl_floor_{k}": row["xclz"][k] / row["openpyxl_floor"][k]
                              for k in ("seconds", "cpu_seconds")}
             res["xlsx"] = row

@@ -16,7 +16,7 @@ fi
 echo
 echo ">> xclz-geo report --out $OUT  (land-efficiency report on the bundled SYNTHETIC samples)"
 status=0
-xclz-geo report --out "$OUT" || status=$?
+xclz-geo report --out "$OUT" --overwrite || status=$?  # the demo may be run again into the same folder
 if [ "$status" -ne 0 ]; then
   echo "demo: report exited with status $status" >&2
   exit "$status"

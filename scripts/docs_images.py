@@ -49,8 +49,9 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         date = ["--date", "2026-12-01"]
-        assert cli(["map", "--out", str(t / "zone.html"), "--png", str(out / "map_zone.png"), *date]) == 0
-        assert cli(["map", "--out", str(t / "sites.html"), "--sites", str(samples / "enterprises_synthetic.xlsx"),
+        # the pictures in docs/img are replaced on every run: --overwrite
+        assert cli(["map", "--out", str(t / "zone.html"), "--png", str(out / "map_zone.png"), "--overwrite", *date]) == 0
+        assert cli(["map", "--out", str(t / "sites.html"), "--input", str(samples / "enterprises_synthetic.xlsx"), "--overwrite",
                     "--x", "经度", "--y", "纬度", "--title", "宣城联动创新区 企业分布（合成样例）",
                     "--png", str(out / "map_sites.png"), *date]) == 0
         assert cli(["report", "--out", str(t / "report")]) == 0
