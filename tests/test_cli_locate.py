@@ -300,7 +300,7 @@ def test_every_located_row_carries_xclz_quality(capsys, tmp_path, mixed_file):
         assert back["xclz_status"].tolist() == ["inside", "inside", "outside", "invalid", "invalid", "invalid"]
         assert back["xclz_quality"].tolist() == ["schematic", "official", "schematic", "", "", ""]
         assert "out of range" in back["xclz_note"].iloc[4] and "out of range" in back["xclz_note"].iloc[5]
-    df = locate([(l0, a0), (l1, a1)], Zone.from_boundaries(gpd.read_file(mixed_file)))
+    df = locate(Zone.from_boundaries(gpd.read_file(mixed_file)), [(l0, a0), (l1, a1)])
     assert df["quality"].tolist() == ["schematic", "official"]
 
 

@@ -54,7 +54,7 @@ def test_cache_invalidates_when_the_zone_changes():
     # is now 250 m outside the new one
     from xclz_geo.geo.locate import locate
 
-    df = locate((X0 + 250, Y0 + 2000), z, crs=GK)
+    df = locate(z, (X0 + 250, Y0 + 2000), crs=GK)
     assert df["distance_m"].iloc[0] == pytest.approx(-250.0)
 
 
@@ -164,7 +164,7 @@ def test_parts_without_geometry_are_skipped(synthetic_boundaries):
 
     lon, lat = crs.transformer("EPSG:4549", "EPSG:4490").transform(*shapely.get_coordinates(
         synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[1].centroid)[0])
-    assert locate((lon, lat), z)["status"].iloc[0] == "outside"
+    assert locate(z, (lon, lat))["status"].iloc[0] == "outside"
 
 
 def test_many_parts_use_a_wider_packed_grid_with_the_same_answers():
@@ -183,7 +183,7 @@ def test_many_parts_use_a_wider_packed_grid_with_the_same_answers():
     gy = rng.uniform(Y0 - 1500, Y0 + 6000, 200_000)
     from xclz_geo.geo.locate import locate_xy
 
-    res = locate_xy(gx, gy, z, crs=GK)
+    res = locate_xy(z, gx, gy, crs=GK, with_distance=False)
     status, part, _ = oracle(z, gx, gy, with_distance=False)
     assert (res.status == status).all()
     assert (res.part_index == part).all()

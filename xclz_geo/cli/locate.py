@@ -126,7 +126,7 @@ def _run_single(args: argparse.Namespace) -> int:
 
     zone = load_zone(args, warn_schematic=False)
     df = pd.DataFrame({"x": [args.coords[0]], "y": [args.coords[1]]})
-    res, notes = locate_table(df, zone, x="x", y="y", datum=args.datum, crs=args.crs, with_distance=True)
+    res = locate_table(zone, df, x="x", y="y", datum=args.datum, crs=args.crs, with_distance=True)
     status = res.status_labels[0]
     k = int(res.part_index[0])
     d = float(res.distance_m[0]) if res.distance_m is not None else math.nan
@@ -145,7 +145,7 @@ def _run_single(args: argparse.Namespace) -> int:
         "xclz_quality": res.row_quality[0],
         "zone_quality": zone.worst_quality,
         "quality_by_part": zone.quality_by_part,
-        "note": str(notes[0]),
+        "note": str(res.row_notes[0]),
         "boundaries": zone.boundaries_source,
     }
     if status != "invalid":
@@ -296,8 +296,9 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
     from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
 
     df, _ = rename_stale_result_columns(df, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
-    res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
-                              with_distance=with_distance, threads=args.threads, source=source)
+    res = locate_table(zone, df, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
+                       with_distance=with_distance, threads=args.threads, source=source)
+    notes = res.row_notes
     out = _annotate(df, res, notes, with_distance=with_distance)
     is_geo = isinstance(out, gpd.GeoDataFrame)
     if not is_geo and dst.suffix.lower() in _VECTOR_SUFFIXES | {".geoparquet"}:
@@ -436,8 +437,9 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     names = batch.schema.names
     xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)
     coords = batch.select([xc, yc]).to_pandas()
-    res, notes = locate_table(coords, zone, x=xc, y=yc, datum=args.datum, crs=args.crs,
-                              with_distance=with_distance, threads=args.threads, source=source)
+    res = locate_table(zone, coords, x=xc, y=yc, datum=args.datum, crs=args.crs,
+                       with_distance=with_distance, threads=args.threads, source=source)
+    notes = res.row_notes
     k = len(res.part_ids)
     pidx = pa.array(np.where(res.part_index >= 0, res.part_index, k))
     new = {

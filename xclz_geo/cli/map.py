@@ -79,7 +79,7 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
         where: dict[str, Any] = {"datum": args.datum}
     except DatumError:  # a projected CRS such as EPSG:4549 rather than a datum tag
         where = {"crs": args.datum}
-    result = locate(table, zone, x=xc, y=yc, **where).reset_index(drop=True)
+    result = locate(zone, table, x=xc, y=yc, **where).reset_index(drop=True)
     out = table.reset_index(drop=True).copy()
     for c in result.columns:
         name = c if str(c).startswith("xclz_") else f"xclz_{c}"

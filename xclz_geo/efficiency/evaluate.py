@@ -1535,7 +1535,7 @@ def _locate_firms(d: "pd.DataFrame", zone: "Zone", *, parcels: "gpd.GeoDataFrame
     has_xy = d["lon"].notna() & d["lat"].notna()
     if has_xy.any():
         pts = pd.DataFrame({"lon": d.loc[has_xy, "lon"].to_numpy(), "lat": d.loc[has_xy, "lat"].to_numpy()})
-        res = locate(pts, zone, datum=datum, x="lon", y="lat")
+        res = locate(zone, pts, datum=datum, x="lon", y="lat")
         res = pd.DataFrame(res).reset_index(drop=True)
         idx = d.index[has_xy]
         out.loc[idx, "block_id"] = res["block_id"].where(res["block_id"].notna(), None).to_numpy(dtype=object)
@@ -1568,7 +1568,7 @@ def _parcel_parts(parcels: "gpd.GeoDataFrame", zone: "Zone") -> dict[str, tuple[
 
     pts = parcels.geometry.representative_point().to_crs("EPSG:4326")
     df = pd.DataFrame({"lon": pts.x.to_numpy(), "lat": pts.y.to_numpy()})
-    res = pd.DataFrame(locate(df, zone, datum="wgs84", x="lon", y="lat")).reset_index(drop=True)
+    res = pd.DataFrame(locate(zone, df, datum="wgs84", x="lon", y="lat")).reset_index(drop=True)
     return {
         str(pid): (res["block_id"].iat[i], res["part_id"].iat[i], f"by parcel: {res['status'].iat[i]}")
         for i, pid in enumerate(parcels["parcel_id"])

@@ -59,6 +59,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from xclz_geo import _results
 from xclz_geo.geo import crs as _crs
 from xclz_geo.errors import InputDataError
 from xclz_geo.geo.grid import (INSIDE, INVALID, OUTSIDE, PACKED_EXACT, PACKED_SHIFT, UNCERTAIN, Frame, LocateGrid, all_rings,
@@ -122,6 +123,15 @@ class LocateResult:
         Worst quality label of the zone's geometry (``schematic`` …), carried into results.
     part_qualities
         Quality label per part, in zone order (empty when unknown).
+    x, y, frame
+        The input coordinates as located and the :class:`~xclz_geo.geo.grid.Frame` they were
+        given in (for :attr:`layer`; ``None`` when built by hand).
+    row_notes, index
+        Per-row notes and the input index of :func:`locate_table` (``None`` from :func:`locate_xy`:
+        :meth:`notes` then gives the notes).
+
+    The common result shape: :attr:`table` (the :func:`locate` DataFrame), :attr:`summary`
+    (``quality``, counts, provenance), :meth:`to_dict` and :attr:`layer` (points in EPSG:4326).
     """
 
     status: np.ndarray
@@ -134,9 +144,71 @@ class LocateResult:
     datum: str
     quality: str | None = None
     part_qualities: tuple[str, ...] = ()
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    frame: Frame | None = None
+    row_notes: np.ndarray | None = None
+    index: Any = None
 
     def __len__(self) -> int:
         return int(self.status.shape[0])
+
+    def __iter__(self) -> Any:
+        # ``res, notes = locate_table(…)``: the tuple locate_table returned before it returned this result
+        _results.warn_renamed("res, notes = locate_table(…)", "res = locate_table(…); res.table / res.row_notes")
+        return iter((self, self.row_notes if self.row_notes is not None else self.notes()))
+
+    @property
+    def table(self) -> "Any":
+        """One row per point (the :func:`locate` DataFrame: ``status``, ``block_id``, ``part_id``,
+        ``distance_m``, ``quality``, ``note``), with the input's index when from :func:`locate_table`."""
+        return result_frame(self, index=self.index, notes=self.row_notes)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: ``quality`` (the zone's worst label), ``counts`` per status, ``datum``,
+        ``with_distance`` and ``provenance`` (how the answer was found)."""
+        return {
+            "quality": self.quality,
+            "quality_by_part": dict(zip(self.part_ids, self.part_qualities)) if self.part_qualities else {},
+            "counts": self.counts(),
+            "points": len(self),
+            "datum": self.datum,
+            "with_distance": self.distance_m is not None,
+            "provenance": {
+                "method": "lookup grid in the zone's Gauss-Krüger CRS; exact test near part boundaries",
+                "datum": self.datum,
+                "frame": self.frame.label() if self.frame is not None else self.datum,
+                "parts": list(self.part_ids),
+            },
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable ``{"summary": …, "rows": [one dict per point]}`` (for small batches)."""
+        return {"summary": _results.jsonable(self.summary), "rows": _results.jsonable(self.table.reset_index(drop=True))}
+
+    @property
+    def layer(self) -> "Any":
+        """The points with :attr:`table`'s columns as a GeoDataFrame in WGS84 (EPSG:4326), converted
+        from the datum or CRS they were given in; invalid points keep an empty geometry (none dropped)."""
+        import geopandas as gpd
+
+        if self.x is None or self.y is None:
+            raise InputDataError("this LocateResult has no input coordinates (build it with locate_xy or locate_table)")
+        lon = np.array(self.x, dtype=float)
+        lat = np.array(self.y, dtype=float)
+        ok = (self.status != INVALID) & np.isfinite(lon) & np.isfinite(lat)
+        if ok.any():
+            fr = self.frame or make_frame(datum=self.datum)
+            if fr.datum is not None:
+                if fr.datum not in ("wgs84", "cgcs2000"):
+                    lon[ok], lat[ok] = _crs.convert_datum(lon[ok], lat[ok], from_datum=fr.datum, to_datum="wgs84", check=False)
+            else:
+                t = _crs.transformer(fr.crs, "EPSG:4326")
+                lon[ok], lat[ok] = t.transform(lon[ok], lat[ok])
+        pts = gpd.points_from_xy(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
+        geom = np.where(ok, np.asarray(pts, dtype=object), None)
+        return gpd.GeoDataFrame(self.table, geometry=list(geom), crs="EPSG:4326")
 
     @property
     def status_labels(self) -> np.ndarray:
@@ -682,13 +754,13 @@ def _locate_chunk(
 
 
 def locate_xy(
+    zone: Any,
     x: Any,
     y: Any,
-    zone: Any,
     *,
     datum: str = "wgs84",
     crs: Any | None = None,
-    with_distance: bool = False,
+    with_distance: bool = True,
     threads: int | None = None,
     grid: LocateGrid | None = None,
 ) -> LocateResult:
@@ -696,19 +768,23 @@ def locate_xy(
 
     Parameters
     ----------
+    zone
+        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons (first, as the container is
+        in shapely's ``contains_xy(geom, x, y)``; the old order ``locate_xy(x, y, zone)`` still
+        works for one release with a :class:`DeprecationWarning`).
     x, y
         Longitudes and latitudes (or eastings and northings with ``crs``), array-like of
         equal length; NaN and out-of-range values give ``invalid``.
-    zone
-        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons.
     datum
         ``wgs84`` (default), ``cgcs2000`` (= WGS84), ``gcj02`` or ``bd09`` for lon/lat input.
     crs
         CRS of projected input (e.g. ``"EPSG:4549"``); WGS84/CGCS2000 geographic is the same as
         ``datum="wgs84"``.
     with_distance
-        Also compute the exact signed distance to the nearest part boundary (slower: every
-        point is projected and measured).
+        Also compute the exact signed distance to the nearest part boundary (default True, as in
+        :func:`locate` and :func:`locate_table`: near schematic edges the distance is what users
+        ask for). Pass ``False`` for the grid-only fast path of large batches (every point is
+        otherwise projected and measured, several times slower).
     threads
         Threads for batches above :data:`PARALLEL_MIN_POINTS` (default: the usable cores).
     grid
@@ -727,6 +803,9 @@ def locate_xy(
     InputDataError
         When ``x`` and ``y`` differ in length.
     """
+    if _looks_old_xy_order(zone, x, y):
+        _results.warn_renamed("locate_xy(x, y, zone)", "locate_xy(zone, x, y) (the zone first)")
+        zone, x, y = y, zone, x
     frame = make_frame(datum=datum, crs=crs)
     fx = np.ascontiguousarray(np.asarray(x, dtype=float).ravel())
     fy = np.ascontiguousarray(np.asarray(y, dtype=float).ravel())
@@ -775,7 +854,15 @@ def locate_xy(
         datum=frame.datum or frame.label(),
         quality=grid.quality,
         part_qualities=part_q,
+        x=fx,
+        y=fy,
+        frame=frame,
     )
+
+
+def _looks_old_xy_order(zone: Any, x: Any, y: Any) -> bool:
+    """True for the pre-0.x call ``locate_xy(x, y, zone)`` (the zone third)."""
+    return _results.looks_like_zone(y) and not _results.looks_like_zone(zone)
 
 
 # ------------------------------------------------------------------ tables
@@ -905,8 +992,8 @@ def result_frame(res: LocateResult, *, index: Any = None, notes: np.ndarray | No
 
 
 def locate_table(
-    df: Any,
     zone: Any,
+    df: Any,
     *,
     x: str | None = None,
     y: str | None = None,
@@ -915,15 +1002,37 @@ def locate_table(
     with_distance: bool = True,
     threads: int | None = None,
     source: str = "table",
-) -> tuple[LocateResult, np.ndarray]:
-    """Locate the rows of a (Geo)DataFrame; returns the result and per-row notes.
+) -> LocateResult:
+    """Locate the rows of a (Geo)DataFrame.
 
     A GeoDataFrame is located by its point geometries in its CRS, unless ``x``/``y`` name
     columns; a plain DataFrame by its ``x``/``y`` columns or the detected lon/lat ones. Rows
     that cannot be read come out ``invalid`` with a note; no row is dropped.
+
+    Parameters
+    ----------
+    zone
+        The zone, first (``locate_table(df, zone)`` still works for one release, with a warning).
+    df
+        The table.
+    x, y, datum, crs, threads
+        See :func:`locate`.
+    with_distance
+        Signed distance to the nearest part boundary (default True, as in :func:`locate_xy`).
+    source
+        Name of the table in messages.
+
+    Returns
+    -------
+    LocateResult
+        With :attr:`~LocateResult.row_notes` (the reason per invalid row, naming the cell) and the
+        input's index: :attr:`~LocateResult.table` is the finished DataFrame. Unpacking it as the
+        old tuple ``res, notes = locate_table(…)`` still works for one release, with a warning.
     """
     import geopandas as gpd
     import shapely
+
+    zone, df = _results.zone_first("locate_table", zone, df, new="locate_table(zone, df)")
 
     # a GeoDataFrame is located by its geometry unless x/y columns are named explicitly
     use_geometry = isinstance(df, gpd.GeoDataFrame) and x is None and y is None
@@ -944,19 +1053,21 @@ def locate_table(
         use_crs = crs
         if use_crs is None and gcrs is not None and not (gcrs.is_geographic and _crs.normalize_datum(datum) in ("gcj02", "bd09")):
             use_crs = gcrs
-        res = locate_xy(xv, yv, zone, datum=datum, crs=use_crs, with_distance=with_distance, threads=threads)
+        res = locate_xy(zone, xv, yv, datum=datum, crs=use_crs, with_distance=with_distance, threads=threads)
         pre = np.where(empty, R_EMPTY, np.where(~is_point, R_NOT_POINT, R_OK)).astype(np.uint8)
         _mark_invalid(res, pre)
-        notes = res.notes()
-        return res, notes
+        res.row_notes = res.notes()
+        res.index = df.index
+        return res
     xc, yc = detect_xy_columns(df.columns, x=x, y=y, source=source)
     xv, xr = parse_coordinates(df[xc])
     yv, yr = parse_coordinates(df[yc])
-    res = locate_xy(xv, yv, zone, datum=datum, crs=crs, with_distance=with_distance, threads=threads)
+    res = locate_xy(zone, xv, yv, datum=datum, crs=crs, with_distance=with_distance, threads=threads)
     pre = np.where((xr > 0) | (yr > 0), np.maximum(xr, yr), R_OK).astype(np.uint8)
     _mark_invalid(res, pre)
-    notes = _row_notes(res.reason, df[xc].to_numpy(), df[yc].to_numpy(), str(xc), str(yc), res.datum, xr, yr, xv, yv)
-    return res, notes
+    res.row_notes = _row_notes(res.reason, df[xc].to_numpy(), df[yc].to_numpy(), str(xc), str(yc), res.datum, xr, yr, xv, yv)
+    res.index = df.index
+    return res
 
 
 def _mark_invalid(res: LocateResult, pre: np.ndarray) -> None:
@@ -970,8 +1081,8 @@ def _mark_invalid(res: LocateResult, pre: np.ndarray) -> None:
 
 
 def locate(
-    points: Any,
     zone: Any,
+    points: Any,
     *,
     datum: str = "wgs84",
     crs: Any | None = None,
@@ -984,19 +1095,22 @@ def locate(
 
     Parameters
     ----------
+    zone
+        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons, first (the old order
+        ``locate(points, zone)`` still works for one release, with a :class:`DeprecationWarning`).
     points
         One ``(lon, lat)`` pair; a sequence of pairs or an ``(n, 2)`` array; a DataFrame with
         lon/lat columns (detected: ``lon``/``lng``/``经度``/``x`` and ``lat``/``纬度``/``y``, or named
         with ``x``/``y``); or a GeoDataFrame of points (its CRS is used).
-    zone
-        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons.
     datum, crs
         Datum tag of lon/lat input (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``) or the CRS of
         projected input; see :func:`locate_xy`.
     x, y
         Column names in a DataFrame.
     with_distance
-        Compute the signed distance to the nearest part boundary (default True).
+        Compute the signed distance to the nearest part boundary (default True, the same in
+        :func:`locate_xy` and :func:`locate_table`); ``False`` leaves ``distance_m`` NaN and is
+        faster for large batches.
     threads
         Threads for large batches.
 
@@ -1008,13 +1122,14 @@ def locate(
         ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
         Gauss-Krüger CRS), ``quality`` (the quality label of the boundary the answer rests
         on, see :attr:`LocateResult.row_quality`) and ``note`` (the reason for ``invalid``).
-        A point on a part boundary is inside.
+        A point on a part boundary is inside. (This is :attr:`LocateResult.table`; use
+        :func:`locate_table` or :func:`locate_xy` for the result object with ``summary`` and ``layer``.)
     """
     import pandas as pd
 
+    zone, points = _results.zone_first("locate", zone, points, new="locate(zone, points)")
     if isinstance(points, pd.DataFrame):
-        res, notes = locate_table(points, zone, x=x, y=y, datum=datum, crs=crs, with_distance=with_distance, threads=threads)
-        return result_frame(res, index=points.index, notes=notes)
+        return locate_table(zone, points, x=x, y=y, datum=datum, crs=crs, with_distance=with_distance, threads=threads).table
     arr = np.asarray(points, dtype=object if _has_text(points) else float)
     if arr.ndim == 1 and arr.shape[0] == 2 and not _is_pair_sequence(points):
         arr = arr.reshape(1, 2)
@@ -1023,8 +1138,9 @@ def locate(
             f"points must be one (lon, lat) pair, a list of pairs or an (n, 2) array; got shape {arr.shape}"
         )
     df = pd.DataFrame({"x": arr[:, 0], "y": arr[:, 1]})
-    res, notes = locate_table(df, zone, x="x", y="y", datum=datum, crs=crs, with_distance=with_distance, threads=threads)
-    return result_frame(res, notes=notes)
+    res = locate_table(zone, df, x="x", y="y", datum=datum, crs=crs, with_distance=with_distance, threads=threads)
+    res.index = None
+    return res.table
 
 
 def _has_text(points: Any) -> bool:
