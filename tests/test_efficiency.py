@@ -142,7 +142,7 @@ def test_class_shares_on_100_firms():
     srt = s.sort_values("total_score", ascending=False)
     assert list(srt["class"].map(order)) == sorted(srt["class"].map(order))
     assert sorted(s["rank"]) == list(range(1, 101))
-    by_class = r.by_class().set_index("class")
+    by_class = r.by_class.set_index("class")
     assert by_class.loc["A", "count"] == 20
     land_a = s.loc[s["class"] == "A", H["land"]].astype(float).sum()
     assert by_class.loc["A", "land_mu"] == pytest.approx(land_a)
@@ -312,7 +312,7 @@ def test_summary_by_industry_and_json():
     from xclz_geo.cli._common import dumps_json
 
     r = evaluate(edge_table())
-    ind = r.by_industry().set_index("industry")
+    ind = r.by_industry.set_index("industry")
     assert "34" in ind.index
     assert ind.loc["34", "industry_name_zh"] == "通用设备制造业"
     ev = r.scores[r.scores["status"] == "evaluated"]
@@ -477,12 +477,12 @@ def test_summary_per_part_by_coordinates(synthetic_zone):
     assert pd.isna(s.loc["OUT", "part_id"])
     assert s.loc["OUT", "locate_status"] == "outside"
     assert s.loc["NOXY", "locate_status"] == "no location"
-    bp = r.by_part().set_index("part")
+    bp = r.by_part.set_index("part")
     assert bp.loc["xuancheng", "count"] == 1
     assert bp.loc["xuancheng", "land_mu"] == pytest.approx(10.0)
     assert bp.loc["outside the zone", "count"] == 1
     assert bp.loc["not located", "count"] == 1
-    bb = r.by_block().set_index("block")
+    bb = r.by_block.set_index("block")
     assert bb.loc["guangde", "count"] == 2
     assert r.summary["location"]["boundaries_quality"] == "synthetic"
 
@@ -517,7 +517,7 @@ def test_point_layer_keeps_every_row():
     df = three_firms()
     df["经度"] = [118.75, None, 119.46]
     df["纬度"] = [30.95, None, 95.0]
-    lay = evaluate(df).layer()
+    lay = evaluate(df).layer
     assert len(lay) == 3 and lay.crs.to_epsg() == 4326
     assert lay.geometry.iloc[0].x == pytest.approx(118.75)
     assert lay.geometry.iloc[1] is None and lay.geometry.iloc[2] is None  # missing, latitude out of range

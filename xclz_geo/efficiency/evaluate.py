@@ -1181,51 +1181,81 @@ class EvaluationResult:
         The :class:`MethodProfile` used.
     summary
         JSON-able dict (method with ``confirmed`` flags and disclaimer, counts, group statistics,
-        summaries, input column report, quality labels).
+        summaries, input column report, ``quality`` (the enterprise table's label) and
+        ``provenance`` (method, source, disclaimer)).
+    enterprises
+        The :class:`EnterpriseTable` as read (was ``table`` before ``table`` became the scores).
+
+    The common result shape: :attr:`table` (= :attr:`scores`), :attr:`summary`, :meth:`to_dict`
+    and :attr:`layer` (points in EPSG:4326). :attr:`by_class`, :attr:`by_industry`,
+    :attr:`by_part`, :attr:`by_block` and :attr:`layer` are properties; calling them as the
+    methods they were (``res.layer()``) still works for one release, with a
+    :class:`DeprecationWarning` (the property's value is a (Geo)DataFrame that also answers the old
+    call: no caller breaks, and ``res.layer`` reads like ``res.table``). ``res.table.data`` /
+    ``.raw`` / ``.text`` (the old ``table`` attribute, an :class:`EnterpriseTable`) still reach
+    :attr:`enterprises` for one release, with a warning.
     """
 
     scores: "pd.DataFrame"
     method: MethodProfile
     summary: dict[str, Any]
-    table: EnterpriseTable | None = None
+    enterprises: EnterpriseTable | None = None
 
+    @property
+    def table(self) -> "pd.DataFrame":
+        """The scores (every input row, in input order); see :attr:`scores`."""
+        from xclz_geo._results import legacy_frame
+
+        return legacy_frame(self.scores, self.enterprises, {"data", "raw", "text", "errors", "error_fields", "source", "rows_label"},
+                            old="res.table")
+
+    def _frame(self, key: str) -> "pd.DataFrame":
+        import pandas as pd
+
+        from xclz_geo._results import callable_frame
+
+        df = pd.DataFrame(self.summary[key])
+        return callable_frame(df, lambda: pd.DataFrame(self.summary[key]), old=f"res.{key}")
+
+    @property
     def by_class(self) -> "pd.DataFrame":
         """Per group and class: count, land (亩), tax (万元), tax per 亩."""
-        import pandas as pd
+        return self._frame("by_class")
 
-        return pd.DataFrame(self.summary["by_class"])
-
+    @property
     def by_industry(self) -> "pd.DataFrame":
         """Per two-digit industry code (evaluated firms): count, land, tax, tax per 亩, revenue."""
-        import pandas as pd
+        return self._frame("by_industry")
 
-        return pd.DataFrame(self.summary["by_industry"])
-
+    @property
     def by_part(self) -> "pd.DataFrame":
         """Per part (and ``outside`` / ``not located``): count, land, tax, tax per 亩, class counts."""
-        import pandas as pd
+        return self._frame("by_part")
 
-        return pd.DataFrame(self.summary["by_part"])
-
+    @property
     def by_block(self) -> "pd.DataFrame":
-        """Per block: as :meth:`by_part`."""
-        import pandas as pd
-
-        return pd.DataFrame(self.summary["by_block"])
+        """Per block: as :attr:`by_part`."""
+        return self._frame("by_block")
 
     def to_dict(self) -> dict[str, Any]:
         """The summary (JSON-able)."""
         return self.summary
 
+    @property
     def layer(self) -> "gpd.GeoDataFrame":
         """The scores as a point layer in WGS84 (EPSG:4326) from 经度/纬度, converted from the datum
         they were given in; rows without usable coordinates keep an empty geometry (none dropped)."""
+        from xclz_geo._results import callable_frame
+
+        return callable_frame(self._layer(), self._layer, old="res.layer")
+
+    def _layer(self) -> "gpd.GeoDataFrame":
         import geopandas as gpd
         import numpy as np
 
         from xclz_geo.geo.crs import convert_datum, in_china
 
-        d = self.table.data if self.table is not None else None
+        d = self.enterprises.data if self.enterprises is not None else None
         n = len(self.scores)
         lon = d["lon"].to_numpy(dtype=float) if d is not None else np.full(n, np.nan)
         lat = d["lat"].to_numpy(dtype=float) if d is not None else np.full(n, np.nan)
@@ -1481,7 +1511,11 @@ def evaluate(
     out = pd.concat([raw, computed], axis=1)
     summary = _summary(out, d, prof, table, group_stats, zone, locinfo)
     _add_input_checks(summary, out, prof, table, row_notes)
-    return EvaluationResult(scores=out, method=prof, summary=summary, table=table)
+    summary.setdefault("quality", summary.get("data_quality"))
+    summary.setdefault("provenance", {"method": prof.id, "method_name_zh": prof.name_zh,
+                                      "source": table.source, "disclaimer": summary.get("disclaimer"),
+                                      "location": summary.get("location")})
+    return EvaluationResult(scores=out, method=prof, summary=summary, enterprises=table)
 
 
 def _add_input_checks(summary: dict[str, Any], out: "pd.DataFrame", prof: MethodProfile, table: EnterpriseTable,

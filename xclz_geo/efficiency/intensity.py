@@ -994,7 +994,7 @@ def _firm_frames(firms: Any) -> tuple["pd.DataFrame", "pd.DataFrame"]:
 
     if hasattr(firms, "scores"):
         if getattr(firms, "table", None) is not None:
-            return firms.scores, firms.table.data
+            return firms.scores, firms.enterprises.data
         sc = firms.scores
     else:
         sc = firms

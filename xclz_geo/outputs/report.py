@@ -448,7 +448,7 @@ def _efficiency_section(
                  "totals": s.get("totals", {})}
 
     # class distribution
-    bc = res.by_class()
+    bc = res.by_class
     if not bc.empty:
         bc = bc.assign(group_zh=bc["group"].map(eff.GROUP_NAMES_ZH).fillna(bc["group"]))
         cols = ["group_zh", "class", "class_name_zh", "count", "share_of_group", "land_mu", "share_of_land", "tax_wan", "tax_per_mu"]
@@ -465,7 +465,7 @@ def _efficiency_section(
     )
     # per part / block
     place_zh = {"outside the zone": "区外 outside", "not located": "未定位 not located"}
-    for key, df, idcol, names in (("by_part", res.by_part(), "part", parts_zh), ("by_block", res.by_block(), "block", blocks_zh)):
+    for key, df, idcol, names in (("by_part", res.by_part, "part", parts_zh), ("by_block", res.by_block, "block", blocks_zh)):
         if df.empty:
             continue
         df = df.copy()
@@ -480,7 +480,7 @@ def _efficiency_section(
                         formats=dict(count=",.0f", land_mu=",.1f", tax_wan=",.1f", revenue_wan=",.0f", tax_per_mu=".2f",
                                      **{f"class_{lab}": ",.0f" for lab in labels}))
         )
-    bi = res.by_industry()
+    bi = res.by_industry
     if not bi.empty:
         cols = ["industry", "industry_name_zh", "count", "land_mu", "tax_wan", "revenue_wan", "tax_per_mu"] + [f"class_{lab}" for lab in labels]
         sec.tables.append(
@@ -532,7 +532,7 @@ def _efficiency_section(
         fig = _box(groups, title="各类企业亩均税收（万元/亩）", note=_chart_note(q, caveat), ylabel="亩均税收（万元/亩）",
                                colours=colours, reference=(med, f"参评企业中位数 {med:.1f}"))
         _append(sec, _chart("chart_tax_per_mu_by_class", "各类企业亩均税收 Tax per mu by class", fig, q, caveat))
-        for key, df, idcol, names in (("part", res.by_part(), "part", parts_zh),):
+        for key, df, idcol, names in (("part", res.by_part, "part", parts_zh),):
             if df.empty or "tax_per_mu" not in df:
                 continue
             d2 = df.set_index(df[idcol].map(lambda v: names.get(v) or {"outside the zone": "区外", "not located": "未定位"}.get(v, v)))
@@ -1425,8 +1425,8 @@ def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None",
     if len(parts):
         parts["quality"] = parts["quality"].astype(str)
         layers["zone_parts"] = parts
-    if eval_res is not None and eval_res.table is not None:
-        data = eval_res.table.data
+    if eval_res is not None and eval_res.enterprises is not None:
+        data = eval_res.enterprises.data
         sc = eval_res.scores
         has = data["lon"].notna() & data["lat"].notna()
         if has.any():
