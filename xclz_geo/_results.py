@@ -17,6 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = [
+    "QUALITY_LEVELS",
+    "worst_quality",
     "looks_like_zone",
     "zone_first",
     "warn_renamed",
@@ -24,6 +26,26 @@ __all__ = [
     "callable_frame",
     "legacy_frame",
 ]
+
+
+#: quality labels, most reliable first (as :data:`xclz_geo.boundaries.zone.QUALITY_LEVELS`)
+QUALITY_LEVELS = ("official", "surveyed", "osm", "schematic", "synthetic")
+
+
+def worst_quality(*labels: Any) -> str | None:
+    """The least reliable of ``labels`` (``None`` and empty ignored; ``None`` when none is left).
+
+    Order: ``official`` < ``surveyed`` < ``osm`` < any other label (``unknown``, ``unlabelled`` …:
+    not vouched for) < ``schematic`` < ``synthetic``.
+    """
+    def rank(q: str) -> int:
+        if q in QUALITY_LEVELS:
+            i = QUALITY_LEVELS.index(q)
+            return i if i < 3 else i + 1
+        return 3
+
+    seen = [str(q) for q in labels if q is not None and str(q) != ""]
+    return max(seen, key=rank) if seen else None
 
 
 def looks_like_zone(obj: Any) -> bool:
@@ -123,9 +145,10 @@ def _frame_class(geo: bool) -> type:
     class _Compat(base):  # type: ignore[misc, valid-type]
         """A (Geo)DataFrame that also answers an old call (``res.layer()``) or old attributes, with a warning."""
 
-        _metadata = ["_xclz_call", "_xclz_old", "_xclz_legacy", "_xclz_legacy_names"]
+        _metadata = ["_xclz_call", "_xclz_old", "_xclz_new", "_xclz_legacy", "_xclz_legacy_names"]
         _xclz_call = None
         _xclz_old = ""
+        _xclz_new = None
         _xclz_legacy = None
         _xclz_legacy_names: frozenset = frozenset()
 
@@ -151,7 +174,7 @@ def _frame_class(geo: bool) -> type:
             call = self._xclz_call
             if call is None:
                 raise TypeError(f"'{type(self).__name__}' object is not callable")
-            warn_renamed(f"{self._xclz_old}(…)", f"{self._xclz_old} (a property now; no parentheses)")
+            warn_renamed(f"{self._xclz_old}(…)", self._xclz_new or f"{self._xclz_old} (a property now; no parentheses)")
             return call(*args, **kwargs)
 
         def __getattr__(self, name: str) -> Any:
@@ -178,7 +201,7 @@ def _mark(frame: Any, geo: bool, **attrs: Any) -> Any:
     return out
 
 
-def callable_frame(frame: Any, call: Callable[..., Any], *, old: str) -> Any:
+def callable_frame(frame: Any, call: Callable[..., Any], *, old: str, new: str | None = None) -> Any:
     """``frame`` that also answers ``frame(*args)`` (the old method call ``old(…)``) with a warning.
 
     For attributes that were methods and are now properties (``EvaluationResult.layer``,
@@ -188,7 +211,7 @@ def callable_frame(frame: Any, call: Callable[..., Any], *, old: str) -> Any:
     """
     import geopandas as gpd
 
-    return _mark(frame, isinstance(frame, gpd.GeoDataFrame), _xclz_call=call, _xclz_old=old)
+    return _mark(frame, isinstance(frame, gpd.GeoDataFrame), _xclz_call=call, _xclz_old=old, _xclz_new=new)
 
 
 def legacy_frame(frame: Any, legacy: Any, names: frozenset[str] | set[str], *, old: str) -> Any:

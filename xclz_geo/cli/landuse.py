@@ -64,7 +64,7 @@ def _table_rows(result: Any, level: Any, raster: bool) -> Any:
     if level == "group":
         tab = result.by_group.rename(columns={"group": "code"})
     else:
-        tab = result.table(level)
+        tab = result.level_table(level)
     return pd.DataFrame(tab)
 
 
