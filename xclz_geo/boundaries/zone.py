@@ -35,6 +35,7 @@ from xclz_geo.errors import BoundaryError, InputFileError, SchematicGeometryWarn
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 #: quality labels, best first
 QUALITY_LEVELS = ("official", "surveyed", "osm", "schematic", "synthetic")
@@ -890,7 +891,12 @@ class AreaCheck:
 
 @dataclass
 class AreaReport:
-    """Result of :func:`area_report`."""
+    """Result of :func:`area_report`.
+
+    The common result shape: :attr:`table` (one row per part), :attr:`summary` (``quality``,
+    ``ok``, checks; ``provenance``: notes and the quality per part) and :meth:`to_dict`. Not
+    spatial (no ``layer``): the zone's :attr:`Zone.parts` is the layer.
+    """
 
     zone: dict[str, Any]
     parts: list[PartArea]
@@ -906,6 +912,30 @@ class AreaReport:
     def ok(self) -> bool:
         """True when every check that could run passed and no measured part failed."""
         return all(c.ok is not False for c in self.checks) and all(p.status != "fail" for p in self.parts)
+
+    @property
+    def table(self) -> "pd.DataFrame":
+        """One row per part: official, measured and geodesic areas (km², 公顷, 亩), deviation, quality, status."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict()["parts"])
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: ``quality``, ``ok``, ``tolerance_pct``, the zone and block sums, the checks and
+        ``provenance`` (notes, quality per part)."""
+        d = self.to_dict()
+        return {
+            "quality": d["quality"],
+            "quality_label": d["quality_label"],
+            "ok": d["ok"],
+            "tolerance_pct": d["tolerance_pct"],
+            "zone": d["zone"],
+            "blocks": d["blocks"],
+            "checks": d["checks"],
+            "provenance": {"method": "planar areas in the zone's Gauss-Krüger CRS against the official areas",
+                           "notes": d["notes"], "quality_by_part": d["quality_by_part"]},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``None`` where a value does not exist)."""

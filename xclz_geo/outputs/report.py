@@ -153,7 +153,13 @@ class ReportInput:
 
 @dataclass
 class ReportResult:
-    """What :func:`build_report` wrote and found."""
+    """What :func:`build_report` wrote and found.
+
+    The common result shape: :attr:`table` (one row per section: id, title, status, reason,
+    number of tables and charts), :attr:`summary` (``quality``: the least reliable label of the
+    inputs; files, caveats; ``provenance``: inputs and their sources) and :meth:`to_dict`. Not
+    spatial itself: the map layers are in :attr:`gpkg_path`.
+    """
 
     html_path: Path
     xlsx_path: Path
@@ -181,6 +187,30 @@ class ReportResult:
     def charts(self) -> list[ReportChart]:
         """Every chart, in report order."""
         return [c for s in self.sections for c in s.charts]
+
+    @property
+    def table(self) -> "pd.DataFrame":
+        """One row per section: ``id``, ``title``, ``status``, ``reason``, ``tables``, ``charts``."""
+        import pandas as pd
+
+        return pd.DataFrame([{"id": s.id, "title": s.title, "status": s.status, "reason": s.reason or None,
+                              "tables": len(s.tables), "charts": len(s.charts)} for s in self.sections],
+                            columns=["id", "title", "status", "reason", "tables", "charts"])
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: ``quality``, the files, layers, caveats and ``provenance`` (inputs, generated, notes)."""
+        from xclz_geo._results import jsonable, worst_quality
+
+        return jsonable({
+            "quality": worst_quality(*(i.quality for i in self.inputs)),
+            "html": str(self.html_path),
+            "xlsx": str(self.xlsx_path),
+            "gpkg": str(self.gpkg_path) if self.gpkg_path else None,
+            "layers": list(self.layers),
+            "caveats": list(self.caveats),
+            "provenance": {"inputs": [vars(i) for i in self.inputs], "generated": self.generated, "notes": list(self.notes)},
+        })
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary: files, inputs with quality, sections with status and facts."""
@@ -1065,8 +1095,8 @@ def _version() -> str:
 
 
 def build_report(
-    *,
     zone: "Zone",
+    *,
     enterprises: "str | Path | pd.DataFrame | None" = None,
     parcels: "str | Path | gpd.GeoDataFrame | None" = None,
     raster: "str | Path | None" = None,
@@ -1088,7 +1118,8 @@ def build_report(
     Parameters
     ----------
     zone
-        The zone (:meth:`xclz_geo.boundaries.zone.Zone.load`).
+        The zone (:meth:`xclz_geo.boundaries.zone.Zone.load`), first: ``build_report(zone, …)``
+        (``zone=`` as a keyword, the old spelling, works as well).
     enterprises
         Enterprise table (file or DataFrame) for the 亩均效益 evaluation; ``None``: that section
         says "not available".
