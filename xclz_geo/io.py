@@ -1395,3 +1395,14 @@ def _set_cell(ws: Any, row: int, col: int, value: Any) -> None:
         cell.quotePrefix = True
     else:
         cell.value = v
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "TEXT_ENCODINGS", "VECTOR_SUFFIXES", "TABLE_SUFFIXES", "detect_text_encoding", "shapefile_encoding",
+    "dxf_text_encoding", "geometry_layers", "read_vector", "read_table", "write_table", "csv_layout",
+    "csv_column_names", "iter_csv_batches", "iter_csv_chunks", "XLSX_ILLEGAL_CHARS", "FORMULA_TRIGGERS",
+    "HEADER_HINTS", "CSV_DELIMITERS", "TextTable", "find_header_row", "csv_header", "excel_cell_text",
+    "read_table_text", "csv_safe_text", "strip_xlsx_illegal", "xlsx_value", "safe_row", "write_xlsx",
+    "write_csv_text", "write_table_back"
+]

@@ -1152,3 +1152,12 @@ def _part_area_notes(parts: list[PartArea], *, tolerance_pct: float) -> list[str
                     "another part, the CRS) and that the official figure applies to it."
                 )
     return notes
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "QUALITY_LEVELS", "BOUNDARY_COLUMNS", "BlockSpec", "PartSpec", "ZoneSpec", "parse_spec", "load_spec",
+    "validate_boundaries", "read_boundaries", "MAX_REPAIR_AREA_CHANGE_PCT", "check_part_geometries", "Zone",
+    "NOT_OFFICIAL_QUALITIES", "QualityGroup", "quality_groups", "describe_quality", "quality_summary",
+    "load_zone", "PartArea", "AreaCheck", "AreaReport", "area_report"
+]

@@ -214,3 +214,9 @@ def _write_scores(res, out: Path, *, csv_safe: bool = False) -> None:  # noqa: A
     write_table_back(text, added, out / "scores.csv", csv_safe=csv_safe, on_clash="rename")
     write_table_back(text, added, out / "scores.xlsx", sheet_name="scores", extra_sheets=_summary_sheets(res),
                      on_clash="rename")
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

@@ -184,3 +184,9 @@ def _print(result: Any, level: Any, raster: bool) -> None:
     else:
         console.print(f"scheme {m['scheme']} ({m['scheme_title']}) · field {m['code_field']} · {m['scheme_detection'].get('reason', '')}", markup=False)
     console.print(f"areas: {m['area_basis']} · quality: zone {m['quality']['zone']}, data {m['quality']['data']}", markup=False)
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

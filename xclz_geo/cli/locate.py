@@ -464,3 +464,9 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     # Arrow's "needed" style quotes every text value (and no number): valid CSV, the same for any chunking
     pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return res.counts()
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "OUT_COLUMNS", "register", "run", "ON_BOUNDARY_M"
+]

@@ -188,5 +188,11 @@ def run() -> None:  # pragma: no cover - console script wrapper
     sys.exit(main())
 
 
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "SUBCOMMANDS", "build_parser", "main", "run"
+]
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -156,3 +156,9 @@ def run(args: argparse.Namespace) -> int:
     if summary["png"]:
         sys.stdout.write(f"wrote {summary['png']}\n")
     return 0
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

@@ -1711,3 +1711,13 @@ _RULES = {
     "reason_codes": "unreadable_value, duplicate_credit_code, missing_required, group_unknown (invalid); exempt, utility, "
                     "not_industrial, missing_land, zero_land, below_land_threshold, no_group_in_method (not_evaluated)",
 }
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "STATUSES", "GROUPS", "GROUP_NAMES_ZH", "Field", "FIELDS", "FIELD_BY_KEY", "ColumnMap", "map_columns",
+    "EnterpriseTable", "read_enterprises", "needed_fields", "split_row_errors", "spreadsheet_rows",
+    "missing_fields", "firm_checks", "template", "Indicator", "INDICATORS", "ALWAYS_OUTPUT", "compute_indicators",
+    "WeightedIndicator", "Group", "MethodProfile", "parse_method", "BUILTIN_METHODS", "load_method",
+    "load_benchmarks", "class_cuts", "assign_classes", "EvaluationResult", "evaluate"
+]

@@ -1031,3 +1031,12 @@ def _firm_frames(firms: Any) -> tuple["pd.DataFrame", "pd.DataFrame"]:
         fd = read_enterprises(sc.reset_index(drop=True)).data
     fd.index = sc.index
     return sc, fd
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "BUILT_CLASSES", "OTHER_CLASSES", "UNBUILDABLE_CLASSES", "LEDGER_CLASSES", "PARCEL_FIELDS", "GROUP_TO_LEDGER",
+    "indicator_definitions", "map_parcel_columns", "normalize_parcels", "SUPPLY_STATUS", "attach_buildings",
+    "land_ledger", "NEEDS", "indicators_from_ledger", "IntensityResult", "intensity", "missing_parcel_fields",
+    "plausibility_checks", "UnderusedRules", "UnderusedResult", "far_minimum", "underused"
+]

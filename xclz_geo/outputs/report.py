@@ -1499,3 +1499,11 @@ def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None",
         if len(pts):
             layers["underused_firms"] = pts.reset_index(drop=True)
     return layers
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "DEFAULT_BASENAME", "SAMPLE_FILES", "SAMPLE_RASTER_CLASSES", "UNLABELLED", "SECTION_IDS", "ReportTable",
+    "ReportChart", "ReportSection", "ReportInput", "ReportResult", "sample_inputs", "is_sample", "GROUP_COLOURS",
+    "REPORT_LEGEND_SECTION", "write_xlsx", "write_gpkg", "render_html", "build_report"
+]
