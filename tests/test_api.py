@@ -180,7 +180,7 @@ def test_landuse_and_landcover_shape(zone):
     assert lu.by_class is lu.by_code
     with pytest.warns(DeprecationWarning, match="level_table"):
         old = lu.table(1)
-    pd.testing.assert_frame_equal(old, lu.level_table(1))
+    pd.testing.assert_frame_equal(old, lu.level_table(1), check_frame_type=False)
 
     lc = xclz_geo.landcover_from_raster(zone, data_path("samples", "landcover_synthetic.tif"), classes="clcd")
     _check_shape(lc, quality="synthetic", spatial=False)
@@ -200,7 +200,7 @@ def test_evaluation_result_shape(zone):
     assert old_layer.geometry.to_wkt().tolist() == new_layer.geometry.to_wkt().tolist()
     assert old_layer.crs == new_layer.crs and len(new_layer) == len(res.scores)
     with pytest.warns(DeprecationWarning, match="by_class"):
-        pd.testing.assert_frame_equal(res.by_class(), res.by_class)
+        pd.testing.assert_frame_equal(res.by_class(), res.by_class, check_frame_type=False)
     with pytest.warns(DeprecationWarning, match="enterprises"):
         data = res.table.data
     assert data is res.enterprises.data
