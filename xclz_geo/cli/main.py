@@ -31,6 +31,7 @@ SUBCOMMANDS = [
     "landuse",
     "efficiency",
     "report",
+    "serve",
 ]
 
 
@@ -109,12 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _subcommand_modules() -> list:
     """The subcommand modules in the order of :data:`SUBCOMMANDS` (each is thin: it imports the library lazily)."""
-    from xclz_geo.cli import areas, boundaries, convert, digitize, efficiency, landuse, locate, report
+    from xclz_geo.cli import areas, boundaries, convert, digitize, efficiency, landuse, locate, report, serve
     from xclz_geo.cli import map as map_
 
     modules = {
         "areas": areas, "digitize": digitize, "boundaries": boundaries, "locate": locate, "convert": convert,
-        "map": map_, "landuse": landuse, "efficiency": efficiency, "report": report,
+        "map": map_, "landuse": landuse, "efficiency": efficiency, "report": report, "serve": serve,
     }
     return [modules[name] for name in SUBCOMMANDS]
 
