@@ -77,6 +77,11 @@ _EPS = 1e-6
 class DigitizeResult:
     """The polygon a 四至 describes, in the Gauss-Krüger CRS of the network, plus its record.
 
+    The common result shape: :attr:`table` (the pieces without geometry), :attr:`summary`
+    (``quality``, name, areas, CRS; ``provenance`` = :attr:`record`), :meth:`to_dict` and
+    :attr:`layer` (the polygon, then the pieces, in EPSG:4490 — CGCS2000 lon/lat, the CRS of the
+    bundled zone).
+
     Attributes
     ----------
     polygon
@@ -91,11 +96,6 @@ class DigitizeResult:
     pieces
         The boundary pieces in :attr:`crs`: one row per trimmed feature path, gap closure and
         extension (``role``: ``feature``, ``gap``, ``extension``), for maps and checks.
-
-    The common result shape: :attr:`table` (the pieces without geometry), :attr:`summary`
-    (``quality``, name, areas, CRS; ``provenance`` = :attr:`record`), :meth:`to_dict` and
-    :attr:`layer` (the polygon, then the pieces, in EPSG:4490 — CGCS2000 lon/lat, the CRS of the
-    bundled zone).
     """
 
     polygon: "Polygon"

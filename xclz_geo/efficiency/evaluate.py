@@ -1171,6 +1171,15 @@ def assign_classes(totals: "pd.Series", *, labels: list[str], shares: list[float
 class EvaluationResult:
     """What :func:`evaluate` returns.
 
+    The common result shape: :attr:`table` (= :attr:`scores`), :attr:`summary`, :meth:`to_dict`
+    and :attr:`layer` (points in EPSG:4326). :attr:`by_class`, :attr:`by_industry`,
+    :attr:`by_part`, :attr:`by_block` and :attr:`layer` are properties; calling them as the
+    methods they were (``res.layer()``) still works for one release, with a
+    :class:`DeprecationWarning` (the property's value is a (Geo)DataFrame that also answers the old
+    call: no caller breaks, and ``res.layer`` reads like ``res.table``). ``res.table.data`` /
+    ``.raw`` / ``.text`` (the old ``table`` attribute, an :class:`EnterpriseTable`) still reach
+    :attr:`enterprises` for one release, with a warning.
+
     Attributes
     ----------
     scores
@@ -1185,15 +1194,6 @@ class EvaluationResult:
         ``provenance`` (method, source, disclaimer)).
     enterprises
         The :class:`EnterpriseTable` as read (was ``table`` before ``table`` became the scores).
-
-    The common result shape: :attr:`table` (= :attr:`scores`), :attr:`summary`, :meth:`to_dict`
-    and :attr:`layer` (points in EPSG:4326). :attr:`by_class`, :attr:`by_industry`,
-    :attr:`by_part`, :attr:`by_block` and :attr:`layer` are properties; calling them as the
-    methods they were (``res.layer()``) still works for one release, with a
-    :class:`DeprecationWarning` (the property's value is a (Geo)DataFrame that also answers the old
-    call: no caller breaks, and ``res.layer`` reads like ``res.table``). ``res.table.data`` /
-    ``.raw`` / ``.text`` (the old ``table`` attribute, an :class:`EnterpriseTable`) still reach
-    :attr:`enterprises` for one release, with a warning.
     """
 
     scores: "pd.DataFrame"

@@ -497,6 +497,9 @@ def _indicator_values(r: Any, A: float, A2: float, B: float, B21: float, D: floa
 class IntensityResult:
     """What :func:`intensity` returns.
 
+    The common result shape: :attr:`table`, :attr:`summary`, :meth:`to_dict`; not spatial (no
+    ``layer``: the rows are per part, block and zone).
+
     Attributes
     ----------
     ledger
@@ -508,9 +511,6 @@ class IntensityResult:
     summary
         JSON-able: definitions, per-unit indicator dicts, notes, ``quality`` (the parcels' label),
         ``provenance`` (the TD/T 1029 source, the boundaries used, notes).
-
-    The common result shape: :attr:`table`, :attr:`summary`, :meth:`to_dict`; not spatial (no
-    ``layer``: the rows are per part, block and zone).
     """
 
     ledger: "pd.DataFrame"

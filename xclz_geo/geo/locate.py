@@ -104,6 +104,9 @@ Y_NAMES = ("lat", "latitude", "纬度", "y", "lat_wgs84", "latitude_wgs84", "nor
 class LocateResult:
     """Vectorised answer of :func:`locate_xy` (one entry per input point).
 
+    The common result shape: :attr:`table` (the :func:`locate` DataFrame), :attr:`summary`
+    (``quality``, counts, provenance), :meth:`to_dict` and :attr:`layer` (points in EPSG:4326).
+
     Attributes
     ----------
     status
@@ -129,9 +132,6 @@ class LocateResult:
     row_notes, index
         Per-row notes and the input index of :func:`locate_table` (``None`` from :func:`locate_xy`:
         :meth:`notes` then gives the notes).
-
-    The common result shape: :attr:`table` (the :func:`locate` DataFrame), :attr:`summary`
-    (``quality``, counts, provenance), :meth:`to_dict` and :attr:`layer` (points in EPSG:4326).
     """
 
     status: np.ndarray

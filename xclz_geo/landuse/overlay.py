@@ -547,6 +547,12 @@ def _records(df: "pd.DataFrame", cols: Sequence[str]) -> list[dict[str, Any]]:
 class LanduseResult:
     """Result of :func:`landuse_by_part` (vector parcels) — all areas planar in the zone's GK CRS.
 
+    The common result shape: :attr:`table` (= :attr:`by_code`, also :attr:`by_class` as in
+    :class:`LandcoverResult`), :attr:`summary` (``quality``: the worse of the zone's and the
+    parcels' labels; ``provenance``: :attr:`method`) and :meth:`to_dict`. Not spatial (no
+    ``layer``): the rows are per part and class. ``table`` was a method: ``res.table(level)``
+    still works for one release, with a warning; use :meth:`level_table`.
+
     Attributes
     ----------
     by_code
@@ -570,12 +576,6 @@ class LanduseResult:
         ``area_m2``.
     method
         Scheme, its detection, fields, level, CRS, quality labels (also ``summary["provenance"]``).
-
-    The common result shape: :attr:`table` (= :attr:`by_code`, also :attr:`by_class` as in
-    :class:`LandcoverResult`), :attr:`summary` (``quality``: the worse of the zone's and the
-    parcels' labels; ``provenance``: :attr:`method`) and :meth:`to_dict`. Not spatial (no
-    ``layer``): the rows are per part and class. ``table`` was a method: ``res.table(level)``
-    still works for one release, with a warning; use :meth:`level_table`.
     """
 
     by_code: "pd.DataFrame"
@@ -663,6 +663,10 @@ class LanduseResult:
 class LandcoverResult:
     """Result of :func:`landcover_by_polygons` / :func:`landcover_by_part`.
 
+    The common result shape: :attr:`table` (= :attr:`by_class`), :attr:`summary` (``quality``:
+    the worse of the polygons' and the raster's labels; ``provenance``: :attr:`method`) and
+    :meth:`to_dict`. Not spatial (no ``layer``): the rows are per polygon and class.
+
     Attributes
     ----------
     by_class
@@ -677,10 +681,6 @@ class LandcoverResult:
     method
         Raster, its CRS and cell size, GK CRS, engine, windows and cells read, quality labels
         (also ``summary["provenance"]``).
-
-    The common result shape: :attr:`table` (= :attr:`by_class`), :attr:`summary` (``quality``:
-    the worse of the polygons' and the raster's labels; ``provenance``: :attr:`method`) and
-    :meth:`to_dict`. Not spatial (no ``layer``): the rows are per polygon and class.
     """
 
     by_class: "pd.DataFrame"
