@@ -487,8 +487,11 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
     if pc.any(pc.match_substring_regex(arr, "[&<>]")).as_py():
         esc = pc.replace_substring(pc.replace_substring(pc.replace_substring(arr, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
     formula = pc.fill_null(pc.match_substring_regex(arr, _FORMULA_START), False)
-    style = pc.if_else(formula, '" s="1', "")
-    return pc.binary_join_element_wise(ref, style, '" t="inlineStr"><is><t xml:space="preserve">', esc, "</t></is></c>", "")
+    style = pc.if_else(formula, '" s="1', "") if pc.any(formula).as_py() else ""
+    spaced = pc.fill_null(pc.match_substring_regex(arr, r"^\s|\s$"), False)  # kept only with xml:space
+    open_t = pc.if_else(spaced, '" t="inlineStr"><is><t xml:space="preserve">', '" t="inlineStr"><is><t>') \
+        if pc.any(spaced).as_py() else '" t="inlineStr"><is><t>'
+    return pc.binary_join_element_wise(ref, style, open_t, esc, "</t></is></c>", "")
 
 
 def write_xlsx_stream(
@@ -512,6 +515,7 @@ def write_xlsx_stream(
     import warnings
     import zipfile
     from collections.abc import Mapping
+    from concurrent.futures import ThreadPoolExecutor
 
     import geopandas as gpd
     import numpy as np
@@ -552,7 +556,9 @@ def write_xlsx_stream(
             for k, (name, df, r0, r1) in enumerate(plan, start=1):
                 cols = list(df.columns)
                 letters = [_xlsx_col_letter(j) for j in range(len(cols))]
-                with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh:
+                with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh, \
+                        ThreadPoolExecutor(max_workers=1) as pool:  # deflate chunk k while chunk k+1 is built
+                    pending = None
                     fh.write(head.encode("utf-8"))
                     hdr = "".join(f'<c r="{c}1" t="inlineStr"><is><t xml:space="preserve">{_xml_text(str(h))}</t></is></c>'
                                   for c, h in zip(letters, cols))
@@ -560,17 +566,21 @@ def write_xlsx_stream(
                     for a in range(r0, r1, chunk_rows):
                         b = min(a + chunk_rows, r1)
                         rows = pc.cast(pa.array(np.arange(a - r0 + 2, b - r0 + 2, dtype=np.int64)), pa.string())
-                        cells = [pc.fill_null(_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts), "")
-                                 for j in range(len(cols))]
-                        line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "")
+                        cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts) for j in range(len(cols))]
+                        line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+                                                           null_handling="replace", null_replacement="")
                         if isinstance(line, pa.ChunkedArray):
                             line = line.combine_chunks()
                         line = line.cast(pa.large_string()) if len(line) else line
                         if len(line):
                             offs = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset: line.offset + len(line) + 1]
                             data = line.buffers()[2]
-                            fh.write(memoryview(data)[int(offs[0]):int(offs[-1])])
-                        del cells, line
+                            if pending is not None:
+                                pending.result()
+                            pending = pool.submit(fh.write, memoryview(data)[int(offs[0]):int(offs[-1])])
+                        del cells
+                    if pending is not None:
+                        pending.result()
                     fh.write(b"</sheetData></worksheet>")
             sheets_xml = "".join(f'<sheet name="{_xml_text(nm)}" sheetId="{k}" r:id="rId{k}"/>' for k, (nm, *_r) in enumerate(plan, start=1))
             zf.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
