@@ -420,18 +420,39 @@ def _xml_text(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int]) -> Any:
-    """The ``<c>`` elements of one column slice as a pyarrow string array ('' for an empty cell)."""
-    import math
+def _xlsx_clean_text(arr: Any, name: Any, counts: dict[str, int], weights: Any = None) -> Any:
+    """Text with the characters XML cannot hold removed and cut to Excel's cell limit; the cells
+    touched are counted in ``counts`` (``weights``: how many cells each value stands for)."""
+    import pyarrow.compute as pc
 
+    def n_cells(mask: Any) -> int:
+        if weights is not None:
+            mask = pc.if_else(mask, weights, 0)
+        return int(pc.sum(mask).as_py() or 0)
+
+    bad = pc.fill_null(pc.match_substring_regex(arr, _XML_ILLEGAL), False)
+    if pc.any(bad).as_py():
+        counts[f"illegal:{name}"] = counts.get(f"illegal:{name}", 0) + n_cells(bad)
+        arr = pc.replace_substring_regex(arr, _XML_ILLEGAL, "")
+    long = pc.fill_null(pc.greater(pc.utf8_length(arr), XLSX_MAX_CELL_CHARS), False)
+    if pc.any(long).as_py():
+        counts[f"long:{name}"] = counts.get(f"long:{name}", 0) + n_cells(long)
+        arr = pc.utf8_slice_codeunits(arr, 0, XLSX_MAX_CELL_CHARS)
+    return arr
+
+
+def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int], sst: "dict[str, int] | None" = None) -> Any:
+    """The ``<c>`` elements of one column slice as a pyarrow string array (null for an empty cell).
+
+    Text repeated in the slice (status, class, reason …) goes to the shared-string table ``sst``
+    (text → index) and the cell holds its index; other text is written inline."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    ref = pc.binary_join_element_wise(f'<c r="{letter}', rows, "")
+    start = f'<c r="{letter}'
     dtype = col.dtype
-    kind = None
     if pd.api.types.is_bool_dtype(dtype):
         kind = "bool"
     elif pd.api.types.is_numeric_dtype(dtype):
@@ -446,8 +467,7 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
         return pa.nulls(len(col), pa.string())
     if kind == "bool":
         v = pa.array(col.astype(object).where(col.notna(), None).tolist(), type=pa.bool_())
-        s = pc.if_else(v, "1", "0")
-        return pc.binary_join_element_wise(ref, '" t="b"><v>', s, "</v></c>", "")
+        return pc.binary_join_element_wise(start, rows, '" t="b"><v>', pc.if_else(v, "1", "0"), "</v></c>", "")
     if kind == "number":
         x = pd.to_numeric(col, errors="coerce")
         if pd.api.types.is_integer_dtype(x.dtype) and not x.isna().any():
@@ -455,8 +475,7 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
         else:
             f = x.to_numpy(dtype=float, na_value=np.nan)
             arr = pa.array(f, mask=~np.isfinite(f))
-        s = pc.cast(arr, pa.string())
-        return pc.binary_join_element_wise(ref, '"><v>', s, "</v></c>", "")
+        return pc.binary_join_element_wise(start, rows, '"><v>', pc.cast(arr, pa.string()), "</v></c>", "")
     if kind == "mixed":  # numbers as numbers, anything else as its text (geometry → WKT, dates → ISO)
         vals = col.astype(object).tolist()
         isnum = np.array([isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in vals],
@@ -466,32 +485,49 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
         if isnum.any():
             f = np.array([float(v) if n else np.nan for v, n in zip(vals, isnum)], dtype=float)
             nums = pc.cast(pa.array(f, mask=~np.isfinite(f)), pa.string())
-            num_cells = pc.binary_join_element_wise(ref, '"><v>', nums, "</v></c>", "")
-            text_cells = _xlsx_column_cells(pd.Series(txt, dtype=object, name=col.name), letter, rows, counts)
+            num_cells = pc.binary_join_element_wise(start, rows, '"><v>', nums, "</v></c>", "")
+            text_cells = _xlsx_column_cells(pd.Series(txt, dtype=object, name=col.name), letter, rows, counts, sst)
             return pc.if_else(pa.array(isnum), num_cells, text_cells)
         arr = pa.array(txt, type=pa.string())
     else:
         arr = pa.array(col.astype(object).where(col.notna(), None).tolist(), type=pa.string()) if dtype == object \
             else pa.array(col, type=pa.string(), from_pandas=True)
-    bad = pc.match_substring_regex(arr, _XML_ILLEGAL)
-    n_bad = pc.sum(bad).as_py() or 0
-    if n_bad:
-        counts[f"illegal:{col.name}"] = counts.get(f"illegal:{col.name}", 0) + int(n_bad)
-        arr = pc.replace_substring_regex(arr, _XML_ILLEGAL, "")
-    long = pc.greater(pc.utf8_length(arr), XLSX_MAX_CELL_CHARS)
-    n_long = pc.sum(long).as_py() or 0
-    if n_long:
-        counts[f"long:{col.name}"] = counts.get(f"long:{col.name}", 0) + int(n_long)
-        arr = pc.utf8_slice_codeunits(arr, 0, XLSX_MAX_CELL_CHARS)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if sst is not None and len(arr):
+        enc = pc.dictionary_encode(arr)
+        if len(enc.dictionary) * 2 <= len(arr):  # repeated text → shared strings; the checks run on the distinct values
+            ind = enc.indices
+            uses = pc.value_counts(ind)  # cells per distinct value, for the warnings' counts
+            weights = np.zeros(len(enc.dictionary), dtype=np.int64)
+            vc = uses.flatten()
+            keys = vc[0].to_numpy(zero_copy_only=False)
+            ok = ~np.isnan(keys.astype(float))
+            weights[keys[ok].astype(np.int64)] = vc[1].to_numpy(zero_copy_only=False)[ok]
+            d = _xlsx_clean_text(enc.dictionary, col.name, counts, pa.array(weights))
+            uniq = d.to_pylist()
+            gid = np.fromiter((sst.setdefault(u, len(sst)) for u in uniq), dtype=np.int64, count=len(uniq))
+            formula = pc.fill_null(pc.match_substring_regex(d, _FORMULA_START), False).to_numpy(zero_copy_only=False)
+            valid = pc.is_valid(ind).to_numpy(zero_copy_only=False)
+            pos = np.where(valid, ind.fill_null(0).to_numpy(zero_copy_only=False), 0)
+            num = pc.cast(pa.array(gid[pos], mask=~valid), pa.string())
+            if formula.any():
+                style = pc.if_else(pa.array(formula[pos]), '" s="1" t="s"><v>', '" t="s"><v>')
+                return pc.binary_join_element_wise(start, rows, style, num, "</v></c>", "")
+            return pc.binary_join_element_wise(start, rows, '" t="s"><v>', num, "</v></c>", "")
+    arr = _xlsx_clean_text(arr, col.name, counts)
     esc = arr
     if pc.any(pc.match_substring_regex(arr, "[&<>]")).as_py():
         esc = pc.replace_substring(pc.replace_substring(pc.replace_substring(arr, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
     formula = pc.fill_null(pc.match_substring_regex(arr, _FORMULA_START), False)
-    style = pc.if_else(formula, '" s="1', "") if pc.any(formula).as_py() else ""
     spaced = pc.fill_null(pc.match_substring_regex(arr, r"^\s|\s$"), False)  # kept only with xml:space
-    open_t = pc.if_else(spaced, '" t="inlineStr"><is><t xml:space="preserve">', '" t="inlineStr"><is><t>') \
-        if pc.any(spaced).as_py() else '" t="inlineStr"><is><t>'
-    return pc.binary_join_element_wise(ref, style, open_t, esc, "</t></is></c>", "")
+    has_f, has_s = pc.any(formula).as_py(), pc.any(spaced).as_py()
+    if not has_f and not has_s:
+        return pc.binary_join_element_wise(start, rows, '" t="inlineStr"><is><t>', esc, "</t></is></c>", "")
+    style = pc.if_else(formula, '" s="1', "") if has_f else ""
+    open_t = pc.if_else(spaced, '" t="inlineStr"><is><t xml:space="preserve">', '" t="inlineStr"><is><t>') if has_s \
+        else '" t="inlineStr"><is><t>'
+    return pc.binary_join_element_wise(start, rows, style, open_t, esc, "</t></is></c>", "")
 
 
 def write_xlsx_stream(
@@ -512,6 +548,7 @@ def write_xlsx_stream(
     column-wise with pyarrow, ``chunk_rows`` rows at a time, and streamed into the zip; the file
     is written aside and moved into place.
     """
+    import itertools
     import warnings
     import zipfile
     from collections.abc import Mapping
@@ -548,6 +585,7 @@ def write_xlsx_stream(
             used.add(out.lower())
             plan.append((out, df, k * per_sheet, min(len(df), (k + 1) * per_sheet)))
     counts: dict[str, int] = {}
+    sst: dict[str, int] = {}
     head = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}">'
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
             '</sheetView></sheetViews><sheetData>')
@@ -566,7 +604,7 @@ def write_xlsx_stream(
                     for a in range(r0, r1, chunk_rows):
                         b = min(a + chunk_rows, r1)
                         rows = pc.cast(pa.array(np.arange(a - r0 + 2, b - r0 + 2, dtype=np.int64)), pa.string())
-                        cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts) for j in range(len(cols))]
+                        cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts, sst) for j in range(len(cols))]
                         line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
                                                            null_handling="replace", null_replacement="")
                         if isinstance(line, pa.ChunkedArray):
@@ -588,6 +626,16 @@ def write_xlsx_stream(
             rels = "".join(f'<Relationship Id="rId{k}" Type="{_XLSX_REL}/worksheet" Target="worksheets/sheet{k}.xml"/>'
                            for k in range(1, len(plan) + 1))
             rels += f'<Relationship Id="rId{len(plan) + 1}" Type="{_XLSX_REL}/styles" Target="styles.xml"/>'
+            rels += f'<Relationship Id="rId{len(plan) + 2}" Type="{_XLSX_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+            with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh:
+                fh.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_XLSX_NS}" uniqueCount="{len(sst)}">'
+                         .encode("utf-8"))
+                for a in range(0, len(sst), 200_000):
+                    part = list(sst)[a:a + 200_000] if len(sst) <= 200_000 else list(itertools.islice(sst, a, a + 200_000))
+                    fh.write("".join(('<si><t xml:space="preserve">' if t[:1].isspace() or t[-1:].isspace() else "<si><t>")
+                                     + t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</t></si>"
+                                     for t in part).encode("utf-8"))
+                fh.write(b"</sst>")
             zf.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                         f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>')
             zf.writestr("xl/styles.xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -607,6 +655,8 @@ def write_xlsx_stream(
                         '<Default Extension="xml" ContentType="application/xml"/>'
                         '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
                         '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+                        '<Override PartName="/xl/sharedStrings.xml" '
+                        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
                         f"{overrides}</Types>")
             zf.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
