@@ -9,9 +9,9 @@ second "北环路" 20 km away makes one name ambiguous. The text is::
 
 Stages, each timed as the best of ``--repeat`` runs:
 
-* ``load`` — :func:`xclz_geo.network.load_network` (read the GeoPackage, normalise columns);
-* ``match`` — build the :class:`~xclz_geo.network.NetworkIndex` and resolve the names;
-* ``assemble`` — the rest of :func:`~xclz_geo.digitize.digitize` (project the matched lines,
+* ``load`` — :func:`xclz_geo.boundaries.network.load_network` (read the GeoPackage, normalise columns);
+* ``match`` — build the :class:`~xclz_geo.boundaries.network.NetworkIndex` and resolve the names;
+* ``assemble`` — the rest of :func:`~xclz_geo.boundaries.digitize.digitize` (project the matched lines,
   clusters, offset, corners, trimming, polygonize, record);
 * ``total`` — ``load_network`` + ``digitize`` end to end.
 
@@ -104,10 +104,10 @@ def main() -> int:
     import geopandas as gpd
     import shapely
 
-    from xclz_geo.crs import gk_crs_for
-    from xclz_geo.digitize import digitize
-    from xclz_geo.network import NetworkIndex, load_network
-    from xclz_geo.sizhi import parse_sizhi
+    from xclz_geo.geo.crs import gk_crs_for
+    from xclz_geo.boundaries.digitize import digitize
+    from xclz_geo.boundaries.network import NetworkIndex, load_network
+    from xclz_geo.boundaries.sizhi import parse_sizhi
 
     warnings.simplefilter("ignore", category=UserWarning)
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,7 @@
 made by repeating the bundled synthetic sample with fresh credit codes and written to a CSV with
 Chinese headers. Timed, best of ``--repeat``:
 
-* ``xclz_geo``: :func:`xclz_geo.efficiency.evaluate` from the CSV (header mapping, per-cell number
+* ``xclz_geo``: :func:`xclz_geo.efficiency.evaluate.evaluate` from the CSV (header mapping, per-cell number
   parsing with row errors, duplicate codes, scope rules, 7 + 3 indicators, missing-value rule,
   min–max scores, ranks, classes, summaries per class and industry);
 * ``baseline``: what a plain pandas script does — ``read_csv``, the same seven per-firm ratios with
@@ -81,7 +81,7 @@ def best(fn, repeat: int) -> tuple[float, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from xclz_geo.efficiency import evaluate
+    from xclz_geo.efficiency.evaluate import evaluate
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)

@@ -13,7 +13,7 @@ Methods, each timed as the best of ``--repeat`` runs in this process (round-robi
 a shared machine hit every method alike), with its peak memory measured in a fresh subprocess
 (growth of the kernel's peak-RSS mark, reset after imports):
 
-* ``xclz_geo``: :func:`xclz_geo.landuse.landcover_by_polygons` (exact coverage);
+* ``xclz_geo``: :func:`xclz_geo.landuse.overlay.landcover_by_polygons` (exact coverage);
 * ``exactextract``: ``exact_extract(rast, vec, ["unique", "frac", "count"])`` (exact coverage);
 * ``rasterstats``: ``zonal_stats(categorical=True)`` (cell-centre rule);
 * ``cell_centre``: window read + ``rasterio.features.rasterize`` + ``np.bincount`` (cell-centre rule).
@@ -53,7 +53,7 @@ def make_parts(bundled: bool):
     import geopandas as gpd
 
     if bundled and (ROOT / "data" / "boundaries" / "zone.geojson").exists():
-        from xclz_geo.zone import Zone
+        from xclz_geo.boundaries.zone import Zone
 
         z = Zone.load()
         parts = z.parts_gk[["part_id", "geometry"]]
@@ -114,7 +114,7 @@ def make_raster(path: Path, parts, seed: int = 3) -> dict:
 
 
 def run_xclz(raster, polys):
-    from xclz_geo.landuse import landcover_by_polygons
+    from xclz_geo.landuse.overlay import landcover_by_polygons
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -198,7 +198,7 @@ def child(method: str, raster: str, polys_path: str) -> None:
     import rasterio  # noqa: F401  (import cost outside the measurement)
     import exactextract  # noqa: F401
     import rasterstats  # noqa: F401
-    from xclz_geo import landuse  # noqa: F401
+    from xclz_geo.landuse import overlay as landuse
 
     polys = gpd.read_file(polys_path)
     Path("/proc/self/clear_refs").write_text("5")

@@ -76,8 +76,8 @@ def star_zone():
     import shapely
 
     from conftest import SYNTHETIC_PARTS
-    from xclz_geo.crs import transformer
-    from xclz_geo.zone import Zone
+    from xclz_geo.geo.crs import transformer
+    from xclz_geo.boundaries.zone import Zone
 
     to_gk = transformer("EPSG:4490", GK)
     rows, geoms = [], []
@@ -97,7 +97,7 @@ def star_zone():
 
 def bundled_zone():
     from xclz_geo.datasets import data_path
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     p = data_path("boundaries", "zone.geojson", must_exist=False)
     if not p.exists():
@@ -112,7 +112,7 @@ def load_zone(name: str):
 def points(zone, n: int, seed: int = 0):
     import shapely
 
-    from xclz_geo.crs import transformer
+    from xclz_geo.geo.crs import transformer
 
     b = shapely.total_bounds(zone.parts.to_crs("EPSG:4490").geometry.to_numpy())
     rng = np.random.default_rng(seed)
@@ -146,7 +146,7 @@ def method(name: str, zone, lon, lat, gx, gy):
     """Return a zero-argument callable running ``name`` on the points (setup not timed)."""
     import shapely
 
-    from xclz_geo.locate import locate_xy
+    from xclz_geo.geo.locate import locate_xy
 
     if name == "lib_lonlat_1t":
         return lambda: locate_xy(lon, lat, zone, threads=1)
@@ -155,12 +155,12 @@ def method(name: str, zone, lon, lat, gx, gy):
     if name == "lib_gk_1t":
         return lambda: locate_xy(gx, gy, zone, crs=GK, threads=1)
     if name == "lib_gcj02_1t":
-        from xclz_geo.crs import wgs84_to_gcj02
+        from xclz_geo.geo.crs import wgs84_to_gcj02
 
         glon, glat = wgs84_to_gcj02(lon, lat)  # conversion not timed: the input arrives in GCJ-02
         return lambda: locate_xy(glon, glat, zone, datum="gcj02", threads=1)
     if name == "pyproj_lonlat_to_gk":
-        from xclz_geo.crs import transformer
+        from xclz_geo.geo.crs import transformer
 
         t = transformer("EPSG:4490", zone.gk_crs)
         return lambda: t.transform(lon, lat)
@@ -250,7 +250,7 @@ def run_case(zone_name: str, name: str, n: int) -> dict:
         # build the grid, start the thread pool and page in the per-thread buffers, prepared
         # copies and pyproj transformers on 2% of the points, but at least enough points for the
         # threaded path (the raw methods prepare their geometries before timing too)
-        from xclz_geo.locate import PARALLEL_MIN_POINTS
+        from xclz_geo.geo.locate import PARALLEL_MIN_POINTS
 
         m = min(n, max(n // 50, 2 * PARALLEL_MIN_POINTS + 1))
         method(name, zone, lon[:m], lat[:m], gx[:m], gy[:m])()
@@ -317,7 +317,7 @@ def subprocess_case(zone_name: str, name: str, n: int, runs: int = 3) -> dict:
 def check_answers(zone_name: str, zone, lon, lat, gx, gy) -> dict:
     import shapely
 
-    from xclz_geo.locate import locate_xy
+    from xclz_geo.geo.locate import locate_xy
 
     res = locate_xy(lon, lat, zone)
     if zone_name == "star1000":
@@ -408,7 +408,7 @@ def main() -> None:
         print(json.dumps(run_case(args.case[0], args.case[1], int(args.case[2]))))
         return
 
-    from xclz_geo.grid import build_grid, make_frame
+    from xclz_geo.geo.grid import build_grid, make_frame
 
     result: dict = {"machine": machine(), "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "load_average_at_start": list(os.getloadavg()), "zones": {}}

@@ -77,7 +77,7 @@ def measure(cmd: list[str], tmp: Path, tag: str) -> dict:
 
 def open_report(html: Path) -> dict:
     """Seconds until the report's paged table and the map in its iframe are ready (headless chromium, offline)."""
-    from xclz_geo.browser import HeadlessBrowser, browser_unavailable_reason
+    from xclz_geo.outputs.browser import HeadlessBrowser, browser_unavailable_reason
 
     why = browser_unavailable_reason()
     if why:

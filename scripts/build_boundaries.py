@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Regenerate the bundled schematic zone (data/boundaries/zone.geojson and zone.gpkg).
 
-Each part's 四至 text (data/boundaries/spec.toml) is digitized by xclz_geo.digitize over
+Each part's 四至 text (data/boundaries/spec.toml) is digitized by xclz_geo.boundaries.digitize over
 its block's schematic network (data/boundaries/networks/, settings in build.toml). The
 result is *schematic*: see data/boundaries/README.md. Nothing here draws a polygon by hand.
 
@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xclz_geo.boundaries import build_schematic_boundaries, write_boundaries  # noqa: E402
+from xclz_geo.boundaries.importing import build_schematic_boundaries, write_boundaries  # noqa: E402
 from xclz_geo.errors import XclzGeoError  # noqa: E402
-from xclz_geo.zone import Zone, area_report, read_boundaries  # noqa: E402
+from xclz_geo.boundaries.zone import Zone, area_report, read_boundaries  # noqa: E402
 
 
 def same_boundaries(a, b, *, tol_deg: float = 1e-8) -> list[str]:

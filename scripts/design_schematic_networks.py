@@ -45,11 +45,11 @@ from shapely.ops import substring
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xclz_geo import crs as _crs  # noqa: E402
-from xclz_geo.boundaries import county_outline, round_coordinates  # noqa: E402
+from xclz_geo.geo import crs as _crs
+from xclz_geo.boundaries.importing import county_outline, round_coordinates  # noqa: E402
 from xclz_geo.datasets import reference_path  # noqa: E402
 from xclz_geo.io import read_table, read_vector, write_table  # noqa: E402
-from xclz_geo.zone import load_spec  # noqa: E402
+from xclz_geo.boundaries.zone import load_spec  # noqa: E402
 
 GK = "EPSG:4549"
 OUT_DIR = ROOT / "data" / "boundaries" / "networks"

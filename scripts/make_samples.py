@@ -45,7 +45,7 @@ def load_parts():
     """Part polygons in EPSG:4549 and where they came from."""
     bundled = ROOT / "data" / "boundaries" / "zone.geojson"
     if bundled.exists():
-        from xclz_geo.zone import Zone
+        from xclz_geo.boundaries.zone import Zone
 
         z = Zone.load()
         parts = z.parts_gk.to_crs("EPSG:4549")

@@ -27,7 +27,7 @@ def make_synthetic_boundaries(*, uncertainty_m: float = 500.0):
     import geopandas as gpd
     from shapely.geometry import box
 
-    from xclz_geo.crs import transformer
+    from xclz_geo.geo.crs import transformer
 
     to_gk = transformer("EPSG:4490", "EPSG:4549")
     rows, geoms = [], []
@@ -73,8 +73,8 @@ def synthetic_boundaries():
 
 @pytest.fixture
 def synthetic_zone(synthetic_boundaries):
-    """A :class:`~xclz_geo.zone.Zone` on the synthetic rectangles, with the bundled spec attached."""
-    from xclz_geo.zone import Zone
+    """A :class:`~xclz_geo.boundaries.zone.Zone` on the synthetic rectangles, with the bundled spec attached."""
+    from xclz_geo.boundaries.zone import Zone
 
     return Zone.from_boundaries(synthetic_boundaries)
 
@@ -85,3 +85,31 @@ def boundaries_file(tmp_path, synthetic_boundaries):
     f = tmp_path / "zone.geojson"
     synthetic_boundaries.to_file(f, driver="GeoJSON")
     return f
+
+
+def make_mixed_quality_boundaries(*, official_factor: float = 1.346):
+    """The synthetic rectangles with ``guangde_main`` relabelled ``official`` (uncertainty 0) and scaled to
+    ``official_factor`` × its official area (+34.6 % by default), the other two ``schematic`` (±500 m).
+
+    Synthetic test material for per-part quality (a zone half imported, half schematic).
+    """
+    import numpy as np
+    import shapely
+    from shapely import affinity
+
+    from xclz_geo.geo.crs import transformer
+
+    b = make_synthetic_boundaries()
+    to_gk, to_geo = transformer("EPSG:4490", "EPSG:4549"), transformer("EPSG:4549", "EPSG:4490")
+
+    def move(t, g):
+        return shapely.transform(g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+    i = int((b["part_id"] == "guangde_main").to_numpy().nonzero()[0][0])
+    gk = move(to_gk, b.geometry.iloc[i])
+    big = affinity.scale(gk, math.sqrt(official_factor), math.sqrt(official_factor), origin="centroid")
+    b.loc[b.index[i], "geometry"] = move(to_geo, big)
+    b["quality"] = "schematic"
+    b.loc[b.index[i], "quality"] = "official"
+    b.loc[b.index[i], "positional_uncertainty_m"] = 0.0
+    return b

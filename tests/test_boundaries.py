@@ -1,4 +1,4 @@
-"""Importing official boundary files (xclz_geo.boundaries, ``xclz-geo boundaries import``).
+"""Importing official boundary files (xclz_geo.boundaries.importing, ``xclz-geo boundaries import``).
 
 Every fixture is built inside the test: small synthetic red lines near the 广德 main park,
 written as a GBK Shapefile, a DXF in zone-prefixed Gauss-Krüger metres without a CRS, a
@@ -15,8 +15,8 @@ import pytest
 import shapely
 from shapely.geometry import Polygon, box
 
-from xclz_geo import crs as xcrs
-from xclz_geo.boundaries import detect_crs, import_boundaries, merge_boundaries, write_boundaries
+from xclz_geo.geo import crs as xcrs
+from xclz_geo.boundaries.importing import detect_crs, import_boundaries, merge_boundaries, write_boundaries
 from xclz_geo.cli.main import main
 from xclz_geo.errors import (
     BoundaryError,
@@ -27,7 +27,7 @@ from xclz_geo.errors import (
     InputFileError,
     XclzGeoError,
 )
-from xclz_geo.zone import Zone, area_report, read_boundaries
+from xclz_geo.boundaries.zone import Zone, area_report, read_boundaries
 
 #: a point near the 广德 main park in EPSG:4549 (synthetic test geometry, not a boundary)
 X0, Y0 = 447_000.0, 3_418_500.0
@@ -371,3 +371,159 @@ def test_cli_json_output(tmp_path, capsys):
 
 def test_errors_are_xclz_errors():
     assert issubclass(CRSError, XclzGeoError) and issubclass(BoundaryError, ValueError)
+
+
+# ------------------------------------------------------------------ layers: imports say what they take
+
+
+def _shoelace_m2(ring):
+    pts = list(ring)
+    return abs(sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1]))) / 2
+
+
+#: a red line (an irregular quadrilateral) and a larger topography outline around it, GK zone 40 with the
+#: zone number in the easting (synthetic, near the 广德 main park)
+RED = [(40_000_000.0 + X0, Y0), (40_000_000.0 + X0 + 3000, Y0 + 150), (40_000_000.0 + X0 + 3400, Y0 + 2600),
+       (40_000_000.0 + X0 - 200, Y0 + 2100)]
+TOPO = [(40_000_000.0 + X0 - 800, Y0 - 700), (40_000_000.0 + X0 + 4200, Y0 - 700),
+        (40_000_000.0 + X0 + 4200, Y0 + 3300), (40_000_000.0 + X0 - 800, Y0 + 3300)]
+
+
+def _two_layer_dxf(path):
+    """DXF with closed LWPOLYLINEs on 红线 and 地形 (no .prj); returns the handles (red, topo)."""
+    import ezdxf
+
+    doc = ezdxf.new("R2010")
+    doc.layers.add("红线")
+    doc.layers.add("地形")
+    msp = doc.modelspace()
+    red = msp.add_lwpolyline(RED, close=True, dxfattribs={"layer": "红线"})
+    topo = msp.add_lwpolyline(TOPO, close=True, dxfattribs={"layer": "地形"})
+    msp.add_text("广德经开区", dxfattribs={"layer": "标注"}).set_placement(RED[0])
+    doc.saveas(path)
+    return red.dxf.handle, topo.dxf.handle
+
+
+def test_dxf_with_two_closed_layers_is_refused_without_select(tmp_path, capsys):
+    from xclz_geo.boundaries.importing import LayerChoiceError
+
+    dxf = tmp_path / "红线.dxf"
+    _two_layer_dxf(dxf)
+    with pytest.raises(LayerChoiceError) as ei:
+        import_boundaries(dxf, part_id="guangde_main")
+    assert {la.name for la in ei.value.listing.candidates} == {"红线", "地形"}
+
+    out = tmp_path / "zone.geojson"
+    rc = main(["boundaries", "import", str(dxf), "--part", "guangde_main", "--out", str(out)])
+    cap = capsys.readouterr()
+    assert rc == 2 and not out.exists()
+    last = cap.err.strip().splitlines()[-1]
+    assert last.startswith("xclz-geo: error: ") and "红线" in last and "地形" in last
+    assert "--select Layer=红线" in last
+    # the list: layer, closed entity count and area (km², in the detected zone-prefixed GK CRS)
+    assert "EPSG:4528" in cap.err
+    red_km2 = _shoelace_m2(RED) / 1e6
+    topo_km2 = _shoelace_m2(TOPO) / 1e6
+    row = next(line for line in cap.err.splitlines() if line.strip().startswith("红线"))
+    assert row.split()[1] == "1" and f"{red_km2:.4f}" in row
+    row = next(line for line in cap.err.splitlines() if line.strip().startswith("地形"))
+    assert row.split()[1] == "1" and f"{topo_km2:.4f}" in row
+    assert "add one of: --select Layer=红线 | --select Layer=地形" in cap.err
+
+
+def test_dxf_select_layer_gives_the_red_lines_exact_area_and_names_it(tmp_path, capsys):
+    dxf = tmp_path / "红线.dxf"
+    red_handle, topo_handle = _two_layer_dxf(dxf)
+    out = tmp_path / "zone.geojson"
+    rc = main(["boundaries", "import", str(dxf), "--part", "guangde_main", "--out", str(out),
+               "--select", "Layer=红线", "--only", "--json"])
+    info = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    # the planar area of the red line in its own GK zone, exactly (the detour through lon/lat is sub-millimetre)
+    assert info["area_km2"] == pytest.approx(_shoelace_m2(RED) / 1e6, rel=1e-9)
+    assert info["layer_field"] == "Layer" and info["layers"] == ["红线"]
+    assert info["entity_handles"] == [red_handle] and topo_handle not in info["entity_handles"]
+    written = read_boundaries(out)
+    assert written["source_layers"].iloc[0] == "红线"
+    assert written["source_entities"].iloc[0] == red_handle
+    assert f"CAD layer 红线, entity {red_handle}" in written["source"].iloc[0]
+
+
+def test_dxf_both_layers_only_when_asked_for(tmp_path):
+    dxf = tmp_path / "红线.dxf"
+    _two_layer_dxf(dxf)
+    res = import_boundaries(dxf, part_id="guangde_main", select={"Layer": ["红线", "地形"]})
+    assert res.layers_used == ["红线", "地形"]
+    assert res.area_km2 == pytest.approx(_shoelace_m2(TOPO) / 1e6, rel=1e-9)  # the topography contains the red line
+
+
+def test_single_closed_layer_is_used_and_the_others_named(tmp_path):
+    a, _ = _two_adjacent_boxes()
+    dxf = tmp_path / "one.dxf"
+    _write_dxf(dxf, [[(x + 40_000_000.0, y) for x, y in list(a.exterior.coords)[:-1]]])
+    res = import_boundaries(dxf, part_id="guangde_main")
+    assert res.layers_used == ["红线"]
+    assert any("used CAD layer '红线'" in n and "标注" in n for n in res.notes)
+    assert res.area_km2 == pytest.approx(4.0, rel=1e-9)
+
+
+def test_boundaries_layers_lists_without_importing(tmp_path, capsys):
+    dxf = tmp_path / "红线.dxf"
+    red_handle, topo_handle = _two_layer_dxf(dxf)
+    rc = main(["boundaries", "layers", str(dxf), "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert rc == 0 and doc["layer_field"] == "Layer" and doc["area_crs"] == "EPSG:4528"
+    layers = {la["name"]: la for la in doc["layers"]}
+    assert set(layers) == {"红线", "地形", "标注"}
+    assert layers["红线"]["entities"] == [{"handle": red_handle, "area_km2": pytest.approx(_shoelace_m2(RED) / 1e6, rel=1e-12)}]
+    assert layers["地形"]["entities"][0]["handle"] == topo_handle
+    assert layers["标注"]["candidate"] is False and layers["标注"]["other"] == 1
+    assert doc["select_options"]["红线"] == "--select Layer=红线"
+    rc = main(["boundaries", "import", str(dxf), "--list"])
+    text = capsys.readouterr().out
+    assert rc == 0 and f"handle {red_handle}:" in text and "3 CAD layers" in text
+    assert not list(tmp_path.glob("*.geojson"))
+
+
+def _two_layer_gpkg(tmp_path):
+    a, b = _two_adjacent_boxes()
+    path = tmp_path / "规划.gpkg"
+    gpd.GeoDataFrame({"名称": ["主园区"]}, geometry=[a], crs="EPSG:4549").to_file(path, layer="红线", engine="pyogrio")
+    gpd.GeoDataFrame({"名称": ["地形"]}, geometry=[a.union(b).buffer(500)], crs="EPSG:4549").to_file(
+        path, layer="地形", engine="pyogrio", append=False)
+    return path, a
+
+
+def test_multilayer_geopackage_needs_layer(tmp_path, capsys):
+    from xclz_geo.boundaries.importing import LayerChoiceError, list_layers
+
+    path, a = _two_layer_gpkg(tmp_path)
+    listing = list_layers(path)
+    assert listing.kind == "file" and [la.name for la in listing.layers] == ["红线", "地形"]
+    assert [la.n_features for la in listing.layers] == [1, 1]
+    assert listing.layers[0].area_km2 == pytest.approx(4.0, rel=1e-9)
+    with pytest.raises(LayerChoiceError, match="--layer 红线"):
+        import_boundaries(path, part_id="guangde_main")
+    out = tmp_path / "zone.geojson"
+    rc = main(["boundaries", "import", str(path), "--part", "guangde_main", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "红线" in err.splitlines()[-1] and "地形" in err.splitlines()[-1] and not out.exists()
+
+    rc = main(["boundaries", "import", str(path), "--part", "guangde_main", "--out", str(out), "--layer", "红线", "--json"])
+    info = json.loads(capsys.readouterr().out)
+    assert rc == 0 and info["layers"] == ["红线"] and info["layer_field"] is None
+    assert info["area_km2"] == pytest.approx(4.0, rel=1e-9)
+    assert "layer 红线" in read_boundaries(out).set_index("part_id").loc["guangde_main", "source"]
+
+
+def test_import_refuses_an_unknown_declared_crs(tmp_path, capsys):
+    a, _ = _two_adjacent_boxes()
+    doc = json.loads(gpd.GeoDataFrame(geometry=[a], crs="EPSG:4549").to_crs("EPSG:4490").to_json())
+    doc["crs"] = {"type": "name", "properties": {"name": "EPSG::999999"}}
+    src = tmp_path / "bad_crs.geojson"
+    src.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(CRSError, match="EPSG::999999, which is not a known CRS"):
+        import_boundaries(src, part_id="guangde_main")
+    rc = main(["boundaries", "import", str(src), "--part", "guangde_main", "--out", str(tmp_path / "o.geojson")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "bad_crs.geojson" in err

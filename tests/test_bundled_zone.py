@@ -18,8 +18,8 @@ from shapely.geometry import LineString, Point
 from xclz_geo.cli.main import main
 from xclz_geo.datasets import data_path
 from xclz_geo.errors import SchematicGeometryWarning
-from xclz_geo.sizhi import parse_sizhi
-from xclz_geo.zone import Zone, load_spec, read_boundaries
+from xclz_geo.boundaries.sizhi import parse_sizhi
+from xclz_geo.boundaries.zone import Zone, load_spec, read_boundaries
 
 OFFICIAL = {"xuancheng": 29.8, "guangde_main": 26.21, "guangde_west": 3.77}
 COUNTY = {"xuancheng": "341802", "guangde_main": "341882", "guangde_west": "341882"}
@@ -91,7 +91,7 @@ def test_main_park_contains_the_taiji_avenue_pin(zone_gk):
 
 
 def test_committed_zone_equals_a_fresh_build():
-    from xclz_geo.boundaries import build_schematic_boundaries
+    from xclz_geo.boundaries.importing import build_schematic_boundaries
 
     fresh, records = build_schematic_boundaries()
     for name in ("zone.geojson", "zone.gpkg"):

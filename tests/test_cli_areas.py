@@ -105,3 +105,80 @@ def test_boundaries_in_wrong_schema_exit_2(tmp_path, synthetic_boundaries):
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "areas" in capsys.readouterr().err
+
+
+def test_areas_table_gives_km2_hectares_and_mu(tmp_path, synthetic_boundaries):
+    f = tmp_path / "zone.geojson"
+    synthetic_boundaries.to_file(f, driver="GeoJSON")
+    code, out, _ = run_cli("areas", "--boundaries", str(f))
+    assert code == 0
+    for head in ("official km²", "official 公顷", "official 亩", "measured km²", "measured 公顷", "measured 亩",
+                 "dev. km²", "dev. 亩"):
+        assert head in out
+    row = next(line for line in out.splitlines() if "xuancheng" in line and "宣城经开区" in line)
+    assert "2,980" in row and "44,700" in row  # 29.80 km² = 2,980 公顷 = 44,700 亩
+    code, out, _ = run_cli("areas", "--json", "--boundaries", str(f))
+    p = json.loads(out)["parts"][0]
+    assert p["official_ha"] == pytest.approx(2980.0)
+    assert p["measured_ha"] == pytest.approx(p["measured_km2"] * 100)
+    assert p["measured_mu"] == pytest.approx(p["measured_km2"] * 1500)
+    assert p["deviation_ha"] == pytest.approx(p["deviation_km2"] * 100)
+
+
+def test_areas_mixed_zone_notes_and_json(tmp_path):
+    from conftest import make_mixed_quality_boundaries
+
+    f = tmp_path / "zone.geojson"
+    make_mixed_quality_boundaries().to_file(f, driver="GeoJSON")
+    code, out, err = run_cli("areas", "--boundaries", str(f))
+    assert code == 1  # the official part is +34.6 % off
+    notes = [line for line in out.splitlines() if line.startswith("note: ")]
+    assert any(n.startswith("note: 宣城经开区, 广德经开区西区 (schematic): the geometry reproduces the official areas by construction")
+               for n in notes)
+    assert any(n.startswith("note: 广德经开区主园区 (official): the measured area is +34.6 %") for n in notes)
+    assert not any("主园区" in n and "by construction" in n for n in notes)
+    assert "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic" in err  # the warning names the parts
+    code, out, _ = run_cli("areas", "--json", "--boundaries", str(f))
+    doc = json.loads(out)
+    assert doc["quality_by_part"] == {"xuancheng": "schematic", "guangde_main": "official", "guangde_west": "schematic"}
+    assert {p["id"]: p["quality"] for p in doc["parts"]}["guangde_main"] == "official"
+
+
+def _broken(kind, b, tmp_path):
+    from shapely.geometry import Polygon, box
+
+    b = b.copy()
+    f = tmp_path / f"{kind}.geojson"
+    if kind == "bowtie":
+        x0, y0, x1, y1 = b.geometry.iloc[2].bounds
+        b.loc[2, "geometry"] = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    elif kind == "lat95":
+        b.loc[2, "geometry"] = box(119.3, 94.9, 119.4, 95.0)
+    elif kind == "dupnames":
+        b["name_zh"] = "园区"
+    b.to_file(f, driver="GeoJSON")
+    if kind in ("epsg999999", "gibberish"):
+        doc = json.loads(b.to_json())
+        doc["crs"] = {"type": "name", "properties": {"name": "EPSG::999999" if kind == "epsg999999" else "blah blah"}}
+        f.write_text(json.dumps(doc), encoding="utf-8")
+    return f
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("bowtie", "part 'guangde_west' (广德经开区西区) is not a valid polygon"),
+    ("lat95", "part 'guangde_west' (广德经开区西区): latitude"),
+    ("dupnames", "duplicate name_zh: '园区'"),
+    ("epsg999999", "declares the CRS EPSG::999999"),
+    ("gibberish", "declares the CRS blah blah"),
+])
+@pytest.mark.parametrize("command", [["areas"], ["map", "--out", "{tmp}/m.html"], ["report", "--out", "{tmp}/rep"],
+                                     ["locate", "119.37", "30.885"]])
+def test_broken_boundaries_exit_2_with_one_line_naming_the_part(tmp_path, synthetic_boundaries, kind, words, command, capsys):
+    f = _broken(kind, synthetic_boundaries, tmp_path)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    code = main([*args, "--boundaries", str(f)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("xclz-geo: error: ") and words in lines[0]
+    assert str(f) in lines[0]

@@ -2,7 +2,7 @@
 
 The boundaries are the synthetic rectangles of tests/conftest.py (labelled synthetic,
 500 m uncertainty) written to a GeoJSON file and passed with --boundaries; the sites
-are generated around them and converted to GCJ-02/BD-09 with xclz_geo.crs.
+are generated around them and converted to GCJ-02/BD-09 with xclz_geo.geo.crs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from xclz_geo import crs
+from xclz_geo.geo import crs
 from xclz_geo.cli.main import main
 
 from conftest import make_synthetic_boundaries  # noqa: E402
@@ -105,7 +105,7 @@ def test_gbk_csv_end_to_end_keeps_every_row(capsys, tmp_path, zone_file):
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
     back = pd.read_csv(dst, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert list(back.columns) == ["企业名称", "经度", "纬度", "代码", "xclz_status", "xclz_block", "xclz_part",
-                                  "xclz_distance_m", "xclz_note"]
+                                  "xclz_distance_m", "xclz_quality", "xclz_note"]
     assert back["企业名称"].tolist() == _firms("gcj02")["企业名称"].tolist()
     assert back["代码"].tolist()[0] == "0012"  # text kept as text
     assert back["xclz_status"].tolist() == EXPECTED
@@ -240,4 +240,189 @@ def test_header_only_csv_gives_header_only_output(capsys, tmp_path, zone_file, s
     assert code == 0, err
     back = pd.read_csv(dst, encoding="utf-8-sig") if suffix == ".csv" else pd.read_excel(dst)
     assert len(back) == 0
-    assert list(back.columns)[-5:] == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_note"]
+    assert list(back.columns)[-6:] == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note"]
+
+
+# ------------------------------------------------------------------ quality per part and row
+
+
+@pytest.fixture
+def mixed_file(tmp_path):
+    from conftest import make_mixed_quality_boundaries
+
+    p = tmp_path / "mixed.geojson"
+    make_mixed_quality_boundaries().to_file(p)
+    return p
+
+
+def test_mixed_zone_one_site_text_and_json_carry_the_parts_quality(capsys, mixed_file):
+    lon, lat = _centre(1)  # the official 主园区
+    code, out, _ = run_cli(capsys, "locate", lon, lat, "--boundaries", mixed_file)
+    assert code == 0 and out.startswith("inside: 广德经开区主园区")
+    assert "quality of this answer: official (boundaries: 广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic)" in out
+    assert "schematic, not official" not in out  # the zone is not labelled by its worst part
+    code, out, _ = run_cli(capsys, "locate", lon, lat, "--boundaries", mixed_file, "--json")
+    info = json.loads(out)
+    assert info["xclz_quality"] == "official" and info["quality"] == "official"
+    assert info["quality_by_part"] == {"xuancheng": "schematic", "guangde_main": "official", "guangde_west": "schematic"}
+    lon0, lat0 = _centre(0)
+    info = json.loads(run_cli(capsys, "locate", lon0, lat0, "--boundaries", mixed_file, "--json")[1])
+    assert info["status"] == "inside" and info["xclz_quality"] == "schematic"
+    info = json.loads(run_cli(capsys, "locate", lon0 + 1.5, lat0, "--boundaries", mixed_file, "--json")[1])
+    assert info["status"] == "outside" and info["xclz_quality"] == "schematic"  # outside: the least reliable part's
+
+
+def test_point_on_the_boundary_says_so(capsys, mixed_file):
+    import geopandas as gpd
+
+    g = gpd.read_file(mixed_file).set_index("part_id").geometry["guangde_main"]
+    lon, lat = list(g.exterior.coords)[0]  # a vertex of the official part: on its red line
+    code, out, _ = run_cli(capsys, "locate", f"{lon!r}", f"{lat!r}", "--boundaries", mixed_file)
+    assert code == 0 and out.startswith("inside: ")
+    assert "on the boundary (0 m)" in out and "0.0 m" not in out
+
+
+def test_every_located_row_carries_xclz_quality(capsys, tmp_path, mixed_file):
+    from xclz_geo.geo.locate import locate
+    from xclz_geo.boundaries.zone import Zone
+
+    (l0, a0), (l1, a1) = _centre(0), _centre(1)
+    src = tmp_path / "sites.csv"
+    pd.DataFrame({"名称": ["宣城", "广德", "远处", "坏的", "北极外", "经度太大"],
+                  "经度": [l0, l1, l0 + 1.5, "待补充", l0, 573000],
+                  "纬度": [a0, a1, a0, a0, 95, a0]}).to_csv(src, index=False, encoding="utf-8-sig")
+    for suffix in (".csv", ".xlsx"):
+        dst = tmp_path / f"out{suffix}"
+        code, _, err = run_cli(capsys, "locate", "--input", src, "--out", dst, "--boundaries", mixed_file)
+        assert code == 0, err
+        back = (pd.read_csv(dst, dtype=str, keep_default_na=False, encoding="utf-8-sig") if suffix == ".csv"
+                else pd.read_excel(dst, dtype=str, keep_default_na=False))
+        assert back["xclz_status"].tolist() == ["inside", "inside", "outside", "invalid", "invalid", "invalid"]
+        assert back["xclz_quality"].tolist() == ["schematic", "official", "schematic", "", "", ""]
+        assert "out of range" in back["xclz_note"].iloc[4] and "out of range" in back["xclz_note"].iloc[5]
+    df = locate([(l0, a0), (l1, a1)], Zone.from_boundaries(gpd.read_file(mixed_file)))
+    assert df["quality"].tolist() == ["schematic", "official"]
+
+
+# ------------------------------------------------------------------ round-trip fidelity (bureau workbook)
+
+from bureau_tables import HEADER, TITLE, make_bureau_workbook  # noqa: E402
+
+
+def _same_cells(src, dst) -> None:
+    """Every cell of every sheet of the workbook ``src`` is in ``dst`` unchanged (value, type, format)."""
+    from openpyxl import load_workbook
+
+    a, b = load_workbook(src), load_workbook(dst)
+    assert b.sheetnames[: len(a.sheetnames)] == a.sheetnames
+    for ws in a.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                o = b[ws.title][c.coordinate]
+                assert (o.value, o.number_format) == (c.value, c.number_format), (ws.title, c.coordinate)
+                if c.value is not None:
+                    assert o.data_type == c.data_type, (ws.title, c.coordinate)
+
+
+def test_bureau_workbook_through_locate_to_xlsx_and_csv(capsys, tmp_path, zone_file):
+    src = tmp_path / "企业名单.xlsx"
+    want = make_bureau_workbook(src, *_centre(1))
+    dst = tmp_path / "out.xlsx"
+    code, _, err = run_cli(capsys, "locate", "--input", src, "--out", dst, "--datum", "bd09", "--boundaries", zone_file)
+    assert code == 0, err
+    _same_cells(src, dst)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(dst)
+    assert wb.sheetnames == ["企业名单", "说明"]
+    ws = wb["企业名单"]
+    assert ws["A1"].value == TITLE and [c.value for c in ws[3]][: len(HEADER)] == HEADER
+    added = [c.value for c in ws[3]][len(HEADER):]
+    assert added == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note"]
+    status = [ws.cell(r, len(HEADER) + 1).value for r in range(4, 9)]
+    assert status == ["inside", "outside", "invalid", "invalid", "inside"]
+    note = len(HEADER) + added.index("xclz_note") + 1
+    assert "经度 is blank" in ws.cell(6, note).value and "待补充" in ws.cell(7, note).value
+    # CSV: every original cell as text, header as typed, then the added columns
+    out_csv = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "locate", "--input", src, "--out", out_csv, "--datum", "bd09", "--boundaries", zone_file)
+    assert code == 0, err
+    import csv as _csv
+
+    with open(out_csv, encoding="utf-8-sig", newline="") as fh:
+        rows = list(_csv.reader(fh))
+    assert rows[0] == HEADER + added
+    assert [r[: len(HEADER)] for r in rows[1:]] == want["rows"]
+    assert [r[len(HEADER)] for r in rows[1:]] == status
+
+
+def test_csv_with_title_row_and_trailing_commas_streams_unchanged(capsys, tmp_path, zone_file):
+    lon, lat = _centre(1)
+    src = tmp_path / "sites.csv"
+    lines = ["2024年企业名单,,,", "统一社会信用代码,名称,经度,纬度,",
+             f"913418001234567890,甲,{lon:.6f},{lat:.6f},", f"0012,\"=1+2\",{lon + 0.4:.6f},{lat:.6f}",
+             "091341800000000001,乙,,30.9,"]
+    src.write_text("\n".join(lines) + "\n", encoding="gbk")
+    dst = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", dst, "--boundaries", zone_file, "--chunk-rows", 1)
+    assert code == 0, err
+    back = pd.read_csv(dst, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(back.columns[:4]) == ["统一社会信用代码", "名称", "经度", "纬度"]
+    assert back["统一社会信用代码"].tolist() == ["913418001234567890", "0012", "091341800000000001"]
+    assert back["名称"].tolist() == ["甲", "=1+2", "乙"]
+    assert back["xclz_status"].tolist() == ["inside", "outside", "invalid"]
+    safe = tmp_path / "safe.csv"
+    assert run_cli(capsys, "locate", "-i", src, "-o", safe, "--boundaries", zone_file, "--csv-safe")[0] == 0
+    assert pd.read_csv(safe, dtype=str, encoding="utf-8-sig")["名称"].tolist()[1] == "'=1+2"
+    # --header-row names the header when a title row looks like one
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "h.csv", "--boundaries", zone_file, "--header-row", "2")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_ragged_row_with_a_value_exits_2_naming_the_row(capsys, tmp_path, zone_file, suffix):
+    src = tmp_path / "r.csv"
+    src.write_text("名称,经度,纬度\n甲,118.7,30.9\n乙,118.8,30.9,多余\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / f"o{suffix}", "--boundaries", zone_file)
+    assert code == 2 and "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("xclz-geo: error:")]
+    assert len(lines) == 1 and "row 3 has 4 fields" in lines[0] and "'多余'" in lines[0]
+
+
+def test_nul_in_a_cell_exits_0_with_a_warning(capsys, tmp_path, zone_file):
+    lon, lat = _centre(1)
+    src = tmp_path / "nul.csv"
+    src.write_text(f"名称,经度,纬度\n甲\x00公司,{lon},{lat}\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.xlsx", "--boundaries", zone_file)
+    assert code == 0, err
+    assert "column 名称: 1 cell(s) held control characters" in err
+    assert pd.read_excel(tmp_path / "o.xlsx")["名称"].tolist() == ["甲公司"]
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.csv", "--boundaries", zone_file)
+    assert code == 0, err
+    assert "甲\x00公司".encode() in (tmp_path / "o.csv").read_bytes()  # the CSV keeps the cell as it was
+
+
+def test_empty_csv_exits_2_with_one_line(capsys, tmp_path, zone_file):
+    src = tmp_path / "e.csv"
+    src.write_bytes(b"")
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.csv", "--boundaries", zone_file)
+    lines = [ln for ln in err.splitlines() if ln.startswith("xclz-geo: error:")]
+    assert code == 2 and len(lines) == 1 and "e.csv: the file is empty" in lines[0] and "Traceback" not in err
+
+
+def test_locate_on_its_own_workbook_output_keeps_the_old_results_renamed(capsys, tmp_path, zone_file):
+    from openpyxl import load_workbook
+
+    src = tmp_path / "企业名单.xlsx"
+    make_bureau_workbook(src, *_centre(1))
+    first, second = tmp_path / "1.xlsx", tmp_path / "2.xlsx"
+    assert run_cli(capsys, "locate", "-i", src, "-o", first, "--datum", "bd09", "--boundaries", zone_file)[0] == 0
+    code, _, err = run_cli(capsys, "locate", "-i", first, "-o", second, "--datum", "bd09", "--boundaries", zone_file)
+    assert code == 0 and "not trusted" in err
+    a, b = load_workbook(first)["企业名单"], load_workbook(second)["企业名单"]
+    head_a, head_b = [c.value for c in a[3]], [c.value for c in b[3]]
+    k = head_a.index("xclz_status")
+    assert head_b[k] == "xclz_status_input" and head_b.count("xclz_status") == 1 and head_b.index("xclz_status") > k
+    for r in range(4, 9):  # the old results' cells are unchanged, the recomputed ones agree
+        assert b.cell(r, k + 1).value == a.cell(r, k + 1).value == b.cell(r, head_b.index("xclz_status") + 1).value
+    assert b["A1"].value == a["A1"].value == TITLE and b.parent.sheetnames == ["企业名单", "说明"]

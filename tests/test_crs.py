@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from xclz_geo import crs
+from xclz_geo.geo import crs
 from xclz_geo.errors import CRSError, CRSMismatchError
 
 
@@ -143,3 +143,16 @@ def test_assign_crs_declares_but_never_reprojects():
     assert crs.assign_crs(out, 4549).crs.to_epsg() == 4549
     with pytest.raises(CRSMismatchError, match="red_line.dxf: the file declares EPSG:4549 but EPSG:4528 was given; drop --crs"):
         crs.assign_crs(out, "EPSG:4528", source="red_line.dxf", option="--crs")
+
+
+def test_coordinate_problems_flag_what_cannot_be_data_in_the_crs():
+    geoms = [box(118.7, 30.9, 118.8, 31.0), box(573000, 30.9, 573001, 31.0), box(118.7, 95.0, 118.8, 95.1),
+             box(2.3, 48.8, 2.4, 48.9), None]
+    r = crs.coordinate_problems(geoms, crs="EPSG:4490")
+    assert r[0] == "" and r[4] == ""
+    assert r[1] == "longitude beyond ±180°" and r[2] == "latitude beyond ±90°"
+    assert r[3].startswith("outside the area of use of China Geodetic Coordinate System 2000")
+    # projected: 573 000 m is a fine easting in GK zone 40, a northing of 1e9 m is not
+    r = crs.coordinate_problems([box(573000, 3_420_000, 573100, 3_420_100), box(500000, 1e9, 500100, 1e9 + 100)],
+                                crs="EPSG:4549")
+    assert r[0] == "" and r[1] != ""

@@ -1,4 +1,4 @@
-"""Datum conversions WGS84 ⇄ GCJ-02 ⇄ BD-09 (xclz_geo.crs), checked hard.
+"""Datum conversions WGS84 ⇄ GCJ-02 ⇄ BD-09 (xclz_geo.geo.crs), checked hard.
 
 Two independent references: the well-known public-domain ``coordTransform`` formulas
 written out again below in scalar Python (forward transforms, and the naive one-step
@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xclz_geo import crs
+from xclz_geo.geo import crs
 from xclz_geo.datasets import reference_path
 from xclz_geo.errors import DatumError
 

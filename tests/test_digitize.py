@@ -1,4 +1,4 @@
-"""Tests of the digitizer (xclz_geo.digitize): small networks built here, polygons built by hand.
+"""Tests of the digitizer (xclz_geo.boundaries.digitize): small networks built here, polygons built by hand.
 
 Every network is synthetic: straight or sine-shaped lines around an invented origin in
 CGCS2000 / 3° GK CM 120E (EPSG:4549), some converted to lon/lat (EPSG:4490).
@@ -15,10 +15,10 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
-from xclz_geo.crs import transformer
-from xclz_geo.digitize import DigitizeResult, digitize
+from xclz_geo.geo.crs import transformer
+from xclz_geo.boundaries.digitize import DigitizeResult, digitize
 from xclz_geo.errors import AssemblyError, DataQualityWarning, NameNotResolvedError, SizhiParseError
-from xclz_geo.network import NetworkIndex
+from xclz_geo.boundaries.network import NetworkIndex
 
 GK = "EPSG:4549"
 X0, Y0 = 480_000.0, 3_420_000.0

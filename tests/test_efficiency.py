@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xclz_geo.efficiency import (
+from xclz_geo.efficiency.evaluate import (
     EnterpriseTable,
     assign_classes,
     class_cuts,
@@ -21,7 +21,9 @@ from xclz_geo.efficiency import (
     load_benchmarks,
     load_method,
     map_columns,
+    needed_fields,
     read_enterprises,
+    spreadsheet_rows,
     template,
 )
 from xclz_geo.errors import DataQualityWarning, InputDataError, MethodProfileError
@@ -411,7 +413,9 @@ def test_profile_not_toml_and_missing(tmp_path):
 def test_template_roundtrip(tmp_path):
     p = template(tmp_path / "t.xlsx")
     sheets = pd.read_excel(p, sheet_name=None)
-    assert set(sheets) == {"企业数据", "说明"}
+    assert set(sheets) == {"企业数据", "说明", "字段别名"}
+    aliases = sheets["字段别名"]
+    assert "JZJDMJ" in "、".join(aliases["DBF 短名 (≤10 字节 GBK)"]) and "GDZCTZ" in "、".join(aliases["DBF 短名 (≤10 字节 GBK)"])
     headers = list(sheets["企业数据"].columns)
     assert "统一社会信用代码" in headers and "用地面积(亩)" in headers and "实缴税金(万元)" in headers
     assert "主要污染物排放当量(吨)" in headers and "经度" in headers
@@ -453,8 +457,8 @@ def test_bundled_sample_is_synthetic_and_shows_statuses():
 
 
 def test_summary_per_part_by_coordinates(synthetic_zone):
-    pytest.importorskip("xclz_geo.locate")
-    from xclz_geo.crs import transformer
+    pytest.importorskip("xclz_geo.geo.locate")
+    from xclz_geo.geo.crs import transformer
 
     parts = synthetic_zone.parts_gk
     to_ll = transformer(synthetic_zone.gk_crs, "EPSG:4326")
@@ -498,7 +502,7 @@ def test_summary_per_part_by_parcel(synthetic_zone):
 
 
 def test_parquet_input_and_zone_without_polygons(tmp_path):
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     p = tmp_path / "f.parquet"
     three_firms().to_parquet(p)
@@ -599,7 +603,7 @@ def test_vectorised_evaluation_equals_the_per_row_reference(method):
 
 
 def test_map_distinct_is_map():
-    from xclz_geo.efficiency import _text_value, map_distinct
+    from xclz_geo.efficiency.evaluate import _text_value, map_distinct
 
     values = pd.Series(["3011", " 3011 ", None, float("nan"), "３０１１", "-", "无数据", "3011", "a\u3000", ""], dtype=object)
     assert map_distinct(values, _text_value).tolist() == [_text_value(v) for v in values] == [
@@ -623,3 +627,80 @@ def test_assign_classes_equals_the_loop():
             expected = [next((lab for lab, c in zip("ABCD", cuts) if p < c), "D") for p in pos]
             assert cls.tolist() == expected
             assert rank.tolist() == t.rank(method="min", ascending=False).astype(int).tolist()
+
+# ------------------------------------------------------------------ optional columns, aliases, row numbers, checks
+
+
+def test_unreadable_optional_column_is_a_note_not_invalid():
+    rows = three_firms()
+    rows["经度"] = ["待补充", "118.8", "118.9"]
+    rows["纬度"] = ["30.9", "30.9", "30.9"]
+    rows[H["elec"]] = rows[H["elec"]].astype(object)
+    rows.loc[2, H["elec"]] = "约100"  # 用电量 is not an Anhui indicator
+    r = evaluate(rows, method="anhui")
+    s = r.scores.set_index(H["code"])
+    assert list(s["status"]) == ["evaluated"] * 3  # nobody sinks for an optional column
+    assert s.loc["A", "rank"] >= 1 and s.loc["A", "class"] in ("A", "B", "C", "D")
+    assert "经度 '待补充' is not a number" in s.loc["A", "xclz_note"] and "not located" in s.loc["A", "xclz_note"]
+    assert "用电量(万千瓦时) '约100'" in s.loc["C", "xclz_note"] and "not used by method 'anhui'" in s.loc["C", "xclz_note"]
+    assert s.loc["B", "xclz_note"] == ""
+    assert r.summary["input"]["rows_with_notes"] == 2
+    # the same text in a column the method needs still makes the row invalid
+    rows[H["energy"]] = rows[H["energy"]].astype(object)
+    rows.loc[1, H["energy"]] = "待补充"
+    s = evaluate(rows, method="anhui").scores.set_index(H["code"])
+    assert s.loc["B", "status"] == "invalid" and "综合能耗" in s.loc["B", "reason"]
+    # 用电量 is a Zhejiang 规下 indicator input: needed there
+    assert "electricity_10k_kwh" in needed_fields(load_method("zhejiang"))
+    assert "lon" not in needed_fields(load_method("zhejiang"))
+
+
+def test_reasons_are_whole_sentences_and_name_spreadsheet_rows(tmp_path):
+    rows = pd.DataFrame([firm("A", land=-3), firm("B"), firm("B"), firm("C")])
+    src = tmp_path / "firms.csv"
+    rows.to_csv(src, index=False, encoding="utf-8")
+    s = evaluate(str(src)).scores
+    assert s.loc[0, "reason"] == "用地面积(亩) is negative (-3), which this field cannot be; correct the value"
+    # header on spreadsheet row 1: data rows 1 and 2 (0-based) are rows 3 and 4 in Excel
+    assert "also on spreadsheet row 4:" in s.loc[1, "reason"] and "also on spreadsheet row 3:" in s.loc[2, "reason"]
+    t = read_enterprises(src)
+    assert spreadsheet_rows(t, [0, 5]) == "spreadsheet rows 2, 7"
+    t.raw.attrs["header_row"] = 3  # a title block above the header (what the tables reader will record)
+    assert spreadsheet_rows(t, [0]) == "spreadsheet row 4"
+
+
+def test_dbf_short_and_truncated_headers_and_field_option():
+    rows = three_firms().rename(columns={H["land"]: "YDMJ", H["tax"]: "SJSJ", H["tech"]: "技术改造投"})
+    with pytest.warns(DataQualityWarning, match="技术改造投 → 技术改造投资"):
+        t = read_enterprises(rows)
+    assert t.columns.fields["land_mu"] == "YDMJ" and t.columns.fields["tax_wan"] == "SJSJ"
+    assert t.columns.fuzzy == {"技术改造投": "技术改造投资(万元)"}
+    s = evaluate(t).scores.set_index(H["code"])
+    assert s.loc["A", "tech_investment_per_mu"] == pytest.approx(5.0)  # 50 / 10 亩
+    # a cut unit is not guessed: 用地面积( could have been (平方米)
+    cut = three_firms().rename(columns={H["land"]: "用地面积("})
+    with pytest.raises(InputDataError, match="no land-area column"):
+        read_enterprises(cut)
+    t = read_enterprises(cut, field_map={"用地面积(平方米)": "用地面积("})
+    assert t.data["land_mu"].iloc[0] == pytest.approx(10 * 15 / 10000)
+    odd = three_firms().rename(columns={H["tax"]: "TAX2023"})
+    with pytest.warns(DataQualityWarning, match="TAX2023"):
+        read_enterprises(odd)  # unknown otherwise
+    t = read_enterprises(odd, field_map={"实缴税金": "TAX2023"})
+    assert t.columns.fields["tax_wan"] == "TAX2023" and t.columns.given == {"tax_wan": "TAX2023"}
+    with pytest.raises(InputDataError, match="no column 'NOPE'"):
+        read_enterprises(odd, field_map={"实缴税金": "NOPE"})
+    with pytest.raises(InputDataError, match="not a field of the enterprise table"):
+        read_enterprises(odd, field_map={"建筑基底面积": "TAX2023"})
+
+
+def test_missing_fields_and_share_checks_in_summary():
+    rows = three_firms().drop(columns=[H["tech"]])
+    rows.loc[0, H["rd"]] = 2000.0  # R&D 2000 > revenue 1000: 200 %
+    r = evaluate(rows, method="anhui")
+    miss = {m["field"]: m for m in r.summary["input"]["missing_fields"]}
+    assert "亩均技改投资" in miss["tech_investment_wan"]["indicators"]
+    assert "--field 技改投资=<your column>" in miss["tech_investment_wan"]["hint"]
+    (chk,) = [c for c in r.summary["checks"] if c["indicator"] == "rd_share_pct"]
+    assert chk["firms"] == ["测试企业A"] and chk["values"] == [pytest.approx(200.0)]
+    assert "outside [0, 100 %]" in chk["message"] and "table row 1" in chk["message"]

@@ -1,4 +1,4 @@
-"""The lookup grid behind locate (xclz_geo.grid): caching, frames, memory, and settled cells.
+"""The lookup grid behind locate (xclz_geo.geo.grid): caching, frames, memory, and settled cells.
 
 Zones are the hand-built synthetic ones of tests/test_locate.py (EPSG:4549).
 """
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import shapely
 
-from xclz_geo import crs
-from xclz_geo import grid as G
+from xclz_geo.geo import crs
+from xclz_geo.geo import grid as G
 from xclz_geo.errors import DatumError
-from xclz_geo.zone import Zone
+from xclz_geo.boundaries.zone import Zone
 
 from test_locate import GK, X0, Y0, make_zone, oracle  # noqa: E402  (tests/ is on sys.path under pytest)
 
@@ -52,7 +52,7 @@ def test_cache_invalidates_when_the_zone_changes():
     assert b is not a
     # and the new grid answers for the moved geometry: a point 250 m inside the old west edge
     # is now 250 m outside the new one
-    from xclz_geo.locate import locate
+    from xclz_geo.geo.locate import locate
 
     df = locate((X0 + 250, Y0 + 2000), z, crs=GK)
     assert df["distance_m"].iloc[0] == pytest.approx(-250.0)
@@ -160,7 +160,7 @@ def test_parts_without_geometry_are_skipped(synthetic_boundaries):
     g = G.build_grid(z)
     assert not g.parts[1].has_geometry
     assert (g.part_lut[np.unique(g.codes)] != 1).all()
-    from xclz_geo.locate import locate
+    from xclz_geo.geo.locate import locate
 
     lon, lat = crs.transformer("EPSG:4549", "EPSG:4490").transform(*shapely.get_coordinates(
         synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[1].centroid)[0])
@@ -181,7 +181,7 @@ def test_many_parts_use_a_wider_packed_grid_with_the_same_answers():
     rng = np.random.default_rng(4)
     gx = rng.uniform(X0 - 1500, X0 + 7500, 200_000)
     gy = rng.uniform(Y0 - 1500, Y0 + 6000, 200_000)
-    from xclz_geo.locate import locate_xy
+    from xclz_geo.geo.locate import locate_xy
 
     res = locate_xy(gx, gy, z, crs=GK)
     status, part, _ = oracle(z, gx, gy, with_distance=False)

@@ -1,4 +1,4 @@
-"""Tests of xclz_geo.landuse: code tables, vector overlay, exact-coverage raster overlay."""
+"""Tests of xclz_geo.landuse.overlay: code tables, vector overlay, exact-coverage raster overlay."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def from_origin(west: float, north: float, xsize: float, ysize: float) -> Affine
     return Affine(xsize, 0.0, west, 0.0, -ysize, north)
 from shapely.geometry import Polygon, box
 
-from xclz_geo import landuse as lu
+from xclz_geo.landuse import overlay as lu
 from xclz_geo.errors import CRSError, DataQualityWarning, InputDataError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -472,3 +472,32 @@ def test_overlapping_polygons_on_a_lonlat_raster(tmp_path):
         y = alone.by_class.set_index("value")["area_m2"]
         assert np.allclose(x.sort_index().to_numpy(), y.sort_index().to_numpy(), rtol=1e-12)
         assert x.sum() == pytest.approx(both.polygons.set_index("id").loc[pid, "area_m2"], rel=1e-9)
+
+
+def test_roll_up_rules_are_data():
+    sd, gb = lu.code_table("sandiao"), lu.code_table("gbt21010")
+    assert sd.parent_at("05H1", 1) == "05" and sd.parent_at("0508", 1) == "05"
+    assert sd.parent_at("0301K", 2) == "0301" and sd.parent_at("0301K", 1) == "03"
+    assert sd.parent_at("0101K", 1) == "01"
+    assert sd.suffix_rules["K"] == "可调整地类"
+    assert gb.parent_at("05H1", 1) == "05" and gb.parent_at("0508", 2) == "0604" and gb.parent_at("0508", 1) == "06"
+    c, how = gb.get("08H1")
+    assert c.variant and how == "variant (rolls up to 08)"
+    # variants are not classes of the standard: counts and detection ignore them
+    assert len(gb.level_codes(2)) == 73
+    assert lu.detect_scheme(["05H1", "0508", "08H1"]).known_share["gbt21010"] == 0
+    # a letter no rule lists is not stripped: the code stays unknown
+    assert sd.get("0301Z") == (None, "unknown")
+    df = lu.classify_codes(["08H1", "0301Z"], scheme="gbt21010")
+    assert list(df["status"]) == ["variant", "unknown"]
+
+
+def test_parcels_with_impossible_coordinates_are_invalid_not_outside(synthetic_zone):
+    g = synthetic_zone.parts.geometry.iloc[0].centroid
+    parcels = gpd.GeoDataFrame({"DLBM": ["0601", "0601", "0601"]},
+                               geometry=[box(g.x - 0.001, g.y - 0.001, g.x + 0.001, g.y + 0.001),
+                                         box(573000, 30.9, 573000.01, 30.91), box(g.x, 95.0, g.x + 0.01, 95.01)],
+                               crs="EPSG:4490")
+    with pytest.warns(DataQualityWarning, match="2 parcel\\(s\\) with invalid coordinates \\(first at row 1: longitude"):
+        res = lu.landuse_by_part(synthetic_zone, parcels, scheme="sandiao")
+    assert res.parcels["status"].tolist() == ["inside", "invalid coordinates", "invalid coordinates"]

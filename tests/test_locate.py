@@ -1,4 +1,4 @@
-"""Site checks (xclz_geo.locate): statuses, parts, distances, datums, tables with bad rows.
+"""Site checks (xclz_geo.geo.locate): statuses, parts, distances, datums, tables with bad rows.
 
 Zones are hand-built in EPSG:4549 (CGCS2000 GK CM 120°E) near Xuancheng and are
 synthetic test material: a square part with a hole, a two-polygon part and a
@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from xclz_geo import crs
-from xclz_geo import locate as L
+from xclz_geo.geo import crs
+from xclz_geo.geo import locate as L
 from xclz_geo.errors import BoundaryError, DatumError, InputDataError
-from xclz_geo.locate import locate, locate_xy
-from xclz_geo.zone import Zone
+from xclz_geo.geo.locate import locate, locate_xy
+from xclz_geo.boundaries.zone import Zone
 
 GK = "EPSG:4549"
 #: a GK origin near 宣城 (about 118.8°E, 30.9°N)

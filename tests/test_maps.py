@@ -1,4 +1,4 @@
-"""String-level tests of xclz_geo.maps and ``xclz-geo map`` (no browser needed).
+"""String-level tests of xclz_geo.outputs.maps and ``xclz-geo map`` (no browser needed).
 
 Everything is built from the synthetic rectangles of ``tests/conftest.py`` (quality
 ``synthetic``) and site tables made inside the tests; nothing touches the network.
@@ -18,9 +18,9 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from xclz_geo import crs as xcrs
+from xclz_geo.geo import crs as xcrs
 from xclz_geo.errors import BasemapError, InputDataError, MapAssetError
-from xclz_geo.maps import (
+from xclz_geo.outputs.maps import (
     BASEMAPS,
     STATUS_COLOURS,
     LegendEntry,
@@ -235,7 +235,7 @@ def test_schematic_parts_dashed_and_legend_says_so(synthetic_zone):
 
 
 def test_official_parts_solid(synthetic_boundaries):
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     b = synthetic_boundaries.copy()
     b["quality"] = "official"
@@ -337,7 +337,7 @@ def test_site_lonlat_datums():
 
 
 def test_simplification_tolerance_in_metres(synthetic_boundaries):
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     # a part with a dense circular outline: 4,000 vertices
     gk = synthetic_boundaries.to_crs("EPSG:4549")
@@ -355,7 +355,7 @@ def test_simplification_tolerance_in_metres(synthetic_boundaries):
 
 
 def test_zone_without_geometry_is_listed_not_drawn(synthetic_boundaries):
-    from xclz_geo.zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     b = synthetic_boundaries.copy()
     b.loc[b["part_id"] == "guangde_west", "geometry"] = None
@@ -382,7 +382,7 @@ def test_cli_map_writes_self_contained_file(boundaries_file, tmp_path, capsys):
 
 
 def test_cli_map_with_sites(boundaries_file, tmp_path, capsys):
-    pytest.importorskip("xclz_geo.locate", reason="the site check (xclz_geo.locate) is not in this tree yet")
+    pytest.importorskip("xclz_geo.geo.locate", reason="the site check (xclz_geo.geo.locate) is not in this tree yet")
     from xclz_geo.cli.main import main
 
     table = sites_table(60).drop(columns="xclz_status").astype({"lon": object})
@@ -477,7 +477,7 @@ def test_add_layer_input_errors(synthetic_zone, synthetic_boundaries):
         add_layer(m, synthetic_boundaries, name="x", style=[{"color": "#000"}])
     with pytest.raises(InputDataError, match="popups has 2 entries for 3 rows"):
         add_layer(m, synthetic_boundaries, name="x", popups=["a", "b"])
-    with pytest.raises(InputDataError, match="not made by xclz_geo.maps.zone_map"):
+    with pytest.raises(InputDataError, match="not made by xclz_geo.outputs.maps.zone_map"):
         add_layer(folium.Map(), synthetic_boundaries, name="x")
     with pytest.raises(InputDataError, match="unknown legend shape"):
         add_legend_entry(m, "x", colour="#000", shape="star")
@@ -538,3 +538,16 @@ def test_selenium_is_a_main_dependency():
     project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert any(d.replace(" ", "").startswith("selenium") for d in project["dependencies"])
     assert not any(d.startswith("selenium") for d in project["optional-dependencies"].get("test", []))
+
+
+def test_banner_names_each_parts_quality_in_a_mixed_zone(synthetic_zone):
+    from conftest import make_mixed_quality_boundaries
+    from xclz_geo.boundaries.zone import Zone
+
+    page = render_html(zone_map(Zone.from_boundaries(make_mixed_quality_boundaries())))
+    banner = re.search(r"(?:<|\\u003c)div class='xclz-warn'>(.*?)(?:<|\\u003c)\\?/div>", page).group(1)
+    assert "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic" in banner
+    assert "boundaries are schematic" not in page  # not labelled by its worst part
+    # a zone whose parts agree keeps the single label
+    banner = re.search(r"(?:<|\\u003c)div class='xclz-warn'>(.*?)(?:<|\\u003c)\\?/div>", render_html(zone_map(synthetic_zone))).group(1)
+    assert banner.startswith("⚠ boundaries are synthetic, not the official red line")

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xclz_geo.browser import HeadlessBrowser, browser_unavailable_reason, png_stats
-from xclz_geo.maps import save_map, zone_map
+from xclz_geo.outputs.browser import HeadlessBrowser, browser_unavailable_reason, png_stats
+from xclz_geo.outputs.maps import save_map, zone_map
 
 pytestmark = pytest.mark.browser
 
@@ -107,7 +107,9 @@ def test_cluster_mode_and_popups(browser, synthetic_zone, tmp_path):
            m.setView([arguments[0], arguments[1]], 18, {animate: false});""",
         float(sites["lat"].iloc[0]), float(sites["lon"].iloc[0]),
     )
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10  # the un-clustering is animated and slower on a loaded machine
+    while _count(browser, ".xclz-site-icon") < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert _count(browser, ".xclz-site-icon") >= 1
     d.execute_script("document.querySelector('.xclz-site-icon').click();")
     time.sleep(0.2)

@@ -1,4 +1,4 @@
-"""Tests of line-network loading and name matching (xclz_geo.network)."""
+"""Tests of line-network loading and name matching (xclz_geo.boundaries.network)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Polygon, box
 
-from xclz_geo.digitize import digitize
+from xclz_geo.boundaries.digitize import digitize
 from xclz_geo.errors import CRSError, DataQualityWarning, InputDataError, InputFileError, NameNotResolvedError
-from xclz_geo.network import (
+from xclz_geo.boundaries.network import (
     NETWORK_COLUMNS,
     NetworkIndex,
     load_network,
@@ -22,7 +22,7 @@ from xclz_geo.network import (
     normalize_ref,
     parse_hstore,
 )
-from xclz_geo.sizhi import parse_sizhi
+from xclz_geo.boundaries.sizhi import parse_sizhi
 
 FIX = Path(__file__).parent / "fixtures"
 

@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 
 from conftest import make_synthetic_boundaries
-from xclz_geo import charts
-from xclz_geo.crs import transformer
+from xclz_geo.outputs import charts
+from xclz_geo.geo.crs import transformer
 from xclz_geo.datasets import data_path
 from xclz_geo.errors import FontUnavailableError, InputFileError
-from xclz_geo.report import build_report, is_sample, sample_inputs
-from xclz_geo.zone import Zone
+from xclz_geo.outputs.report import build_report, is_sample, sample_inputs
+from xclz_geo.boundaries.zone import Zone
 
 ENTERPRISES = data_path("samples", "enterprises_synthetic.csv", must_exist=False)
 
@@ -330,7 +330,7 @@ def test_chart_png_uses_a_cjk_font_without_missing_glyphs():
         for ch in "亩均效益分类企业数规上下优先发展类鼓励提升规范转型调控帮扶":
             assert font.get_char_index(ord(ch)) != 0, f"{path} has no glyph for {ch}"
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    from xclz_geo.browser import png_stats
+    from xclz_geo.outputs.browser import png_stats
 
     assert not png_stats(png).is_blank()
 
@@ -386,7 +386,7 @@ def test_nan_bars_are_left_out_not_drawn_as_zero():
 
 @pytest.mark.browser
 def test_report_opens_offline_without_console_errors(built):
-    from xclz_geo.browser import HeadlessBrowser, browser_unavailable_reason
+    from xclz_geo.outputs.browser import HeadlessBrowser, browser_unavailable_reason
 
     reason = browser_unavailable_reason()
     if reason:
@@ -425,7 +425,7 @@ PAYLOAD = '<img src=x onerror="window.__xclz_pwned=1">'
 def built_large(zone, tmp_path_factory):
     """The report of the synthetic sample with the large-input threshold lowered to 30 firms; one firm
     name is a script payload."""
-    import xclz_geo.report as report_mod
+    import xclz_geo.outputs.report as report_mod
 
     if not ENTERPRISES.exists():
         pytest.skip("data/samples/enterprises_synthetic.csv is not in this checkout")
@@ -477,7 +477,7 @@ def test_large_report_clusters_firm_markers(built_large):
 
 @pytest.mark.browser
 def test_large_report_pages_filters_and_never_runs_firm_text(built_large):
-    from xclz_geo.browser import HeadlessBrowser, browser_unavailable_reason
+    from xclz_geo.outputs.browser import HeadlessBrowser, browser_unavailable_reason
 
     reason = browser_unavailable_reason()
     if reason:
@@ -516,3 +516,20 @@ def test_large_report_pages_filters_and_never_runs_firm_text(built_large):
         assert not d.execute_script("return window.__xclz_pwned === 1;")
         errors = rep.console_errors + b.console_errors()
     assert errors == []
+
+def test_mixed_zone_header_and_area_notes_are_per_part(tmp_path):
+    from conftest import make_mixed_quality_boundaries
+
+    res = build_report(zone=Zone.from_boundaries(make_mixed_quality_boundaries()), out_dir=tmp_path)
+    text = res.html_path.read_text(encoding="utf-8")
+    header = text.split("<header>", 1)[1].split("</header>", 1)[0]
+    banner = header.split('id="quality-banner"', 1)[1].split("</div>", 1)[0]
+    assert "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic" in banner
+    assert "schematic parts: positions uncertain by kilometres" in banner
+    areas = text.split('id="sec-areas"', 1)[1].split("</section>", 1)[0]
+    assert "宣城经开区, 广德经开区西区 (schematic): the geometry reproduces the official areas by construction" in areas
+    assert "广德经开区主园区 (official): the measured area is +34.6 %" in areas
+    facts = res.section("areas").facts
+    assert facts["quality_by_part"] == {"xuancheng": "schematic", "guangde_main": "official", "guangde_west": "schematic"}
+    inputs = {i["name"]: i for i in res.to_dict()["inputs"]}
+    assert inputs["boundaries 边界"]["quality"] == "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic"

@@ -1,4 +1,4 @@
-"""Tests of the 四至 parser (xclz_geo.sizhi)."""
+"""Tests of the 四至 parser (xclz_geo.boundaries.sizhi)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xclz_geo.errors import SizhiParseError
-from xclz_geo.sizhi import (
+from xclz_geo.boundaries.sizhi import (
     BoundarySpec,
     parse_chinese_number,
     parse_implementation_scope,
@@ -83,7 +83,7 @@ def test_plan_paragraph_every_feature(plan_paragraph):
 
 def test_spec_toml_texts_agree_with_the_paragraph(plan_paragraph):
     """The verbatim 四至 in spec.toml parse to the same features as the source paragraph."""
-    from xclz_geo.zone import load_spec
+    from xclz_geo.boundaries.zone import load_spec
 
     spec = load_spec()
     scope = parse_implementation_scope(spec.source.get("implementation_scope_zh") or plan_paragraph)
@@ -308,8 +308,8 @@ def test_random_scope_like_text_only_raises_parse_errors(text):
 def test_bundled_spec_agrees_with_the_source_paragraph(plan_paragraph):
     from dataclasses import replace
 
-    from xclz_geo.sizhi import compare_scope_with_spec
-    from xclz_geo.zone import load_spec
+    from xclz_geo.boundaries.sizhi import compare_scope_with_spec
+    from xclz_geo.boundaries.zone import load_spec
 
     spec = load_spec()
     scope = parse_implementation_scope(plan_paragraph)

@@ -4,6 +4,7 @@ import copy
 import sys
 
 import pytest
+from shapely.geometry import box
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -12,7 +13,7 @@ else:  # pragma: no cover
 
 from xclz_geo.datasets import spec_path
 from xclz_geo.errors import BoundaryError, InputFileError, SpecError
-from xclz_geo.zone import Zone, area_report, load_spec, parse_spec, validate_boundaries
+from xclz_geo.boundaries.zone import Zone, area_report, load_spec, parse_spec, validate_boundaries
 
 
 @pytest.fixture
@@ -205,3 +206,202 @@ def test_schematic_warning(synthetic_zone):
 
     with pytest.warns(SchematicGeometryWarning, match="synthetic, not official"):
         synthetic_zone.warn_if_schematic()
+
+
+# ------------------------------------------------------------------ quality per part
+
+
+def test_describe_quality_single_label_when_all_parts_agree(synthetic_zone):
+    from xclz_geo.boundaries.zone import describe_quality, quality_summary
+
+    assert describe_quality(synthetic_zone) == "synthetic"
+    s = quality_summary(synthetic_zone)
+    assert s["mixed"] is False and s["worst"] == "synthetic"
+    assert s["quality_by_part"] == {"xuancheng": "synthetic", "guangde_main": "synthetic", "guangde_west": "synthetic"}
+
+
+def test_describe_quality_names_the_parts_when_they_differ():
+    from conftest import make_mixed_quality_boundaries
+    from xclz_geo.boundaries.zone import describe_quality, quality_summary
+
+    z = Zone.from_boundaries(make_mixed_quality_boundaries())
+    assert describe_quality(z) == "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic"
+    s = quality_summary(z)
+    assert s["mixed"] is True and s["worst"] == "schematic"
+    assert s["quality_by_part"]["guangde_main"] == "official"
+    assert s["groups"][0] == {"quality": "official", "parts": ["guangde_main"], "names_zh": ["广德经开区主园区"]}
+    # a part without geometry is named as such
+    b = make_mixed_quality_boundaries()
+    z2 = Zone.from_boundaries(b[b["part_id"] != "guangde_west"])
+    assert describe_quality(z2).endswith("广德经开区西区: no geometry")
+    assert quality_summary(z2)["quality_by_part"]["guangde_west"] is None
+    assert describe_quality(Zone.from_spec()) == "no geometry"
+
+
+def test_area_notes_follow_each_parts_own_quality():
+    from conftest import make_mixed_quality_boundaries
+
+    r = area_report(Zone.from_boundaries(make_mixed_quality_boundaries()))
+    main = next(p for p in r.parts if p.id == "guangde_main")
+    assert main.deviation_pct == pytest.approx(34.6, abs=0.05) and main.status == "fail"
+    by_construction = [n for n in r.notes if "by construction" in n]
+    assert len(by_construction) == 1
+    assert by_construction[0].startswith("宣城经开区, 广德经开区西区 (schematic)")
+    assert "主园区" not in by_construction[0]
+    official = [n for n in r.notes if n.startswith("广德经开区主园区 (official)")]
+    assert len(official) == 1 and "+34.6 %" in official[0] and "off the official figure" in official[0]
+    d = r.to_dict()
+    assert d["quality_by_part"] == {"xuancheng": "schematic", "guangde_main": "official", "guangde_west": "schematic"}
+    assert d["quality_label"] == "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic"
+
+
+def test_schematic_part_that_misses_its_area_is_not_said_to_reproduce_it(synthetic_boundaries):
+    from shapely import affinity
+
+    b = synthetic_boundaries.copy()
+    b.loc[0, "geometry"] = affinity.scale(b.geometry.iloc[0], 1.2, 1.2)
+    r = area_report(Zone.from_boundaries(b))
+    assert any(n.startswith("宣城经开区 (synthetic): the geometry does not reproduce the official area") for n in r.notes)
+    assert not any("宣城经开区" in n and "by construction" in n for n in r.notes)
+
+
+def test_area_report_gives_hectares(synthetic_zone):
+    p = area_report(synthetic_zone).parts[0]
+    assert p.official_ha == pytest.approx(p.official_km2 * 100)
+    assert p.measured_ha == pytest.approx(p.measured_km2 * 100)
+    assert p.deviation_ha == pytest.approx(p.deviation_km2 * 100)
+    assert p.measured_mu == pytest.approx(p.measured_km2 * 1500)
+
+
+def test_mixed_zone_warning_names_the_parts():
+    from conftest import make_mixed_quality_boundaries
+    from xclz_geo.errors import SchematicGeometryWarning
+
+    z = Zone.from_boundaries(make_mixed_quality_boundaries())
+    with pytest.warns(SchematicGeometryWarning, match="宣城经开区, 广德经开区西区: schematic"):
+        z.warn_if_schematic()
+
+
+# ------------------------------------------------------------------ safe loading of --boundaries
+
+
+def _bowtie_of(geom):
+    from shapely.geometry import Polygon
+
+    x0, y0, x1, y1 = geom.bounds
+    return Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+
+
+def test_bowtie_part_is_refused_naming_the_part(synthetic_boundaries, tmp_path):
+    b = synthetic_boundaries.copy()
+    b.loc[2, "geometry"] = _bowtie_of(b.geometry.iloc[2])
+    with pytest.raises(BoundaryError, match=r"part 'guangde_west' \(广德经开区西区\) is not a valid polygon.*100\.00 %"):
+        Zone.from_boundaries(b)
+    f = tmp_path / "bow.geojson"
+    b.to_file(f, engine="pyogrio")
+    with pytest.raises(BoundaryError, match="guangde_west"):
+        Zone.load(boundaries=f)
+
+
+def test_slightly_invalid_part_is_repaired_with_a_warning_naming_the_change(synthetic_boundaries):
+    from shapely.geometry import Polygon
+
+    from xclz_geo.errors import GeometryRepairWarning
+
+    b = synthetic_boundaries.copy()
+    x0, y0, x1, y1 = b.geometry.iloc[2].bounds
+    e = (x1 - x0) * 0.001  # a tiny loop at one corner
+    b.loc[2, "geometry"] = Polygon([(x0, y0), (x1, y0), (x1, y1), (x0 + e, y1), (x0 - e, y1 - e), (x0 - e, y1), (x0, y1 - e)])
+    assert not b.geometry.iloc[2].is_valid
+    with pytest.warns(GeometryRepairWarning, match=r"part 'guangde_west' .*make_valid changes its area from [0-9.]+ to [0-9.]+ km²"):
+        z = Zone.from_boundaries(b)
+    g = z.parts.geometry.iloc[2]
+    assert g.is_valid and g.geom_type in ("Polygon", "MultiPolygon")
+
+
+@pytest.mark.parametrize("geom, words", [
+    (box(119.3, 94.9, 119.4, 95.0), "latitude 94.9…95° is beyond ±90°"),
+    (box(2.30, 48.80, 2.40, 48.90), "outside the area of use"),
+])
+def test_part_outside_the_crs_or_china_is_refused(synthetic_boundaries, geom, words):
+    b = synthetic_boundaries.copy()
+    b.loc[1, "geometry"] = geom
+    with pytest.raises(BoundaryError, match=r"part 'guangde_main' \(广德经开区主园区\): ") as ei:
+        Zone.from_boundaries(b)
+    assert words in str(ei.value)
+
+
+def test_part_outside_china_in_a_world_crs_is_refused(synthetic_boundaries):
+    b = synthetic_boundaries.to_crs("EPSG:4326")
+    b.loc[1, "geometry"] = box(2.30, 48.80, 2.40, 48.90)
+    with pytest.raises(BoundaryError, match="guangde_main.*is outside China"):
+        Zone.from_boundaries(b)
+
+
+def test_duplicate_names_and_ids_are_refused_naming_them(synthetic_boundaries):
+    b = synthetic_boundaries.copy()
+    b["name_zh"] = ["园区", "园区", "西区"]
+    with pytest.raises(BoundaryError, match="duplicate name_zh: '园区' is used by parts xuancheng, guangde_main"):
+        validate_boundaries(b, source="x.geojson")
+    b2 = synthetic_boundaries.copy()
+    b2["part_id"] = ["a", "b", "a"]
+    with pytest.raises(BoundaryError, match="part_id 'a' appears more than once"):
+        validate_boundaries(b2, source="x.geojson")
+
+
+def test_boundaries_read_from_geoparquet(synthetic_boundaries, tmp_path):
+    f = tmp_path / "zone.parquet"
+    synthetic_boundaries.to_parquet(f)
+    z = Zone.load(boundaries=f)
+    assert z.part_ids == ["xuancheng", "guangde_main", "guangde_west"]
+    assert z.boundaries_source == str(f)
+
+
+@pytest.mark.parametrize("name", ["EPSG::999999", "urn:ogc:def:crs:EPSG::999999", "gibberish"])
+def test_unknown_declared_crs_is_refused_not_read_as_wgs84(synthetic_boundaries, tmp_path, name):
+    import json
+
+    from xclz_geo.errors import CRSError
+
+    doc = json.loads(synthetic_boundaries.to_json())
+    doc["crs"] = {"type": "name", "properties": {"name": name}}
+    f = tmp_path / "zone.geojson"
+    f.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(CRSError, match=f"{f}: the GeoJSON declares the CRS {name}, which is not a known CRS"):
+        Zone.load(boundaries=f)
+
+
+def test_declared_crs_that_gdal_does_not_know_is_used_and_a_known_one_passes(synthetic_boundaries, tmp_path):
+    import json
+
+    doc = json.loads(synthetic_boundaries.to_json())
+    doc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}}
+    f = tmp_path / "zone.geojson"
+    f.write_text(json.dumps(doc), encoding="utf-8")
+    z = Zone.load(boundaries=f)
+    assert z.crs.to_epsg() == 4490
+
+
+def test_unreadable_prj_is_refused(tmp_path):
+    import geopandas as gpd
+
+    from xclz_geo.errors import CRSError
+    from xclz_geo.io import read_vector
+
+    f = tmp_path / "red.shp"
+    gpd.GeoDataFrame({"a": [1]}, geometry=[box(119.3, 30.8, 119.4, 30.9)], crs="EPSG:4490").to_file(f, engine="pyogrio")
+    f.with_suffix(".prj").write_text("not a crs at all", encoding="utf-8")
+    with pytest.raises(CRSError, match=r"red\.shp: its \.prj \(not a crs at all\) is not a CRS"):
+        read_vector(f)
+
+
+def test_multilayer_geopackage_boundaries_take_the_schema_layer_or_ask(synthetic_boundaries, tmp_path):
+    f = tmp_path / "zone.gpkg"
+    synthetic_boundaries.to_file(f, layer="parts", engine="pyogrio")
+    synthetic_boundaries[["geometry"]].to_file(f, layer="outline", engine="pyogrio")
+    z = Zone.load(boundaries=f)
+    assert z.part_ids == ["xuancheng", "guangde_main", "guangde_west"]
+    synthetic_boundaries.to_file(f, layer="parts_v2", engine="pyogrio")
+    with pytest.raises(BoundaryError, match=r"3 layers \(parts, outline, parts_v2\), 2 in the boundaries schema.*--boundaries-layer"):
+        Zone.load(boundaries=f)
+    assert Zone.load(boundaries=f, layer="parts_v2").part_ids == ["xuancheng", "guangde_main", "guangde_west"]

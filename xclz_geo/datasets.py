@@ -1,8 +1,10 @@
 """Paths of the data bundled with xclz_geo.
 
-The data lives in the repository's top-level ``data/`` folder (the package is installed
-in editable mode by ``scripts/demo.sh``/``scripts/test.sh``). Set ``XCLZ_GEO_DATA`` to use
-another copy of that folder.
+The data's source of truth is the repository's top-level ``data/`` folder. The wheel carries
+it as the package ``xclz_geo._data`` (``package-dir`` in ``pyproject.toml``), read here through
+:mod:`importlib.resources`, so an installed xclz_geo works outside any checkout. In a checkout
+(the editable install of ``scripts/demo.sh``/``scripts/test.sh``) the top-level ``data/`` is used.
+Set ``XCLZ_GEO_DATA`` to use another copy of that folder.
 """
 
 from __future__ import annotations
@@ -10,15 +12,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import InputFileError
+from xclz_geo.errors import InputFileError
 
 
 def data_dir() -> Path:
-    """The ``data/`` folder (``$XCLZ_GEO_DATA`` or the repository's own)."""
+    """The ``data/`` folder: ``$XCLZ_GEO_DATA``, else the checkout's own ``data/``, else the installed copy.
+
+    Raises
+    ------
+    InputFileError
+        When neither a checkout's ``data/`` nor the installed ``xclz_geo._data`` exists.
+    """
     env = os.environ.get("XCLZ_GEO_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "data"
+    checkout = Path(__file__).resolve().parent.parent / "data"
+    if (checkout / "boundaries" / "spec.toml").is_file():
+        return checkout
+    return _installed_data_dir()
+
+
+def _installed_data_dir() -> Path:
+    from importlib.resources import files
+
+    # installed from a wheel: a real folder in site-packages (zip imports are not supported)
+    root = Path(str(files("xclz_geo").joinpath("_data")))
+    if not (root / "boundaries" / "spec.toml").is_file():
+        raise InputFileError(
+            f"the bundled data is not installed ({root} is missing); reinstall xclz_geo from its wheel, "
+            "or set XCLZ_GEO_DATA to a copy of the repository's data/ folder"
+        )
+    return root
 
 
 def data_path(*parts: str, must_exist: bool = True) -> Path:

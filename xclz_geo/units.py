@@ -61,7 +61,7 @@ def unit_key(unit: str) -> str:
     """
     key = _ALIASES.get(unit.strip().lower()) if isinstance(unit, str) else None
     if key is None:
-        from .errors import InputDataError
+        from xclz_geo.errors import InputDataError
 
         raise InputDataError(
             f"unknown area unit {unit!r}; use one of m2, ha (公顷), mu (亩), km2 (平方公里)"

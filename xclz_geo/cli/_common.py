@@ -61,7 +61,7 @@ def add_boundaries_option(parser: argparse.ArgumentParser) -> None:
 
 def load_zone(args: argparse.Namespace, *, warn_schematic: bool = True) -> Any:
     """Load the zone the command should use (bundled, or ``--boundaries``/``--spec``)."""
-    from ..zone import Zone
+    from xclz_geo.boundaries.zone import Zone
 
     zone = Zone.load(
         boundaries=getattr(args, "boundaries", None),

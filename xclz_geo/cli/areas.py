@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,7 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _f(v: float | None, fmt: str) -> str:
-    return "—" if v is None else format(v, fmt)
+    if v is None:
+        return "—"
+    text = format(v, fmt)
+    # a deviation that rounds to zero is shown as 0, not -0 or +0.000
+    return text.lstrip("+-") if set(text.lstrip("+-")) <= set("0.,") else text
 
 
 def _quality(label: str | None, uncertainty_m: float | None) -> str:
@@ -37,7 +41,7 @@ def _quality(label: str | None, uncertainty_m: float | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zone import area_report
+    from xclz_geo.boundaries.zone import area_report
 
     zone = load_zone(args)
     report = area_report(zone, tolerance_pct=args.tolerance_pct)
@@ -53,19 +57,26 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200)
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 260)
     z = report.zone
     title = f"{z['name_zh'] or 'zone'}  {z['name_en'] or ''}".strip()
-    table = Table(title=title, caption=f"source: {z['source'] or '—'} · boundaries: {z['boundaries']}")
-    for col, just in [("part", "left"), ("名称", "left"), ("name", "left"), ("official km²", "right"),
-                      ("official 亩", "right"), ("measured km²", "right"), ("geodesic km²", "right"),
-                      ("deviation", "right"), ("dev. 亩", "right"), ("quality", "left"), ("status", "left")]:
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    table = Table(title=title, caption=f"source: {z['source'] or '—'} · boundaries: {z['boundaries']} · "
+                  f"quality: {report.quality_detail.get('label', report.quality) or '—'}")
+    for col, just in [("part", "left"), ("名称", "left"), ("name", "left"),
+                      ("official km²", "right"), ("official 公顷", "right"), ("official 亩", "right"),
+                      ("measured km²", "right"), ("measured 公顷", "right"), ("measured 亩", "right"),
+                      ("geodesic km²", "right"),
+                      ("dev. km²", "right"), ("dev. 亩", "right"), ("deviation", "right"),
+                      ("quality", "left"), ("status", "left")]:
+        table.add_column(col, justify=just, no_wrap=col in ("part", "name"))  # type: ignore[arg-type]
     for p in report.parts:
-        dev = "—" if p.deviation_pct is None else f"{p.deviation_pct:+.2f}%"
+        dev = "—" if p.deviation_pct is None else _f(p.deviation_pct, "+.2f") + "%"
         style = {"pass": "green", "fail": "bold red", "no geometry": "yellow"}.get(p.status, "")
-        table.add_row(p.id, p.name_zh, p.name_en, _f(p.official_km2, ".2f"), _f(p.official_mu, ",.0f"),
-                      _f(p.measured_km2, ".3f"), _f(p.geodesic_km2, ".3f"), dev, _f(p.deviation_mu, "+,.0f"),
+        table.add_row(p.id, p.name_zh, p.name_en,
+                      _f(p.official_km2, ".2f"), _f(p.official_ha, ",.0f"), _f(p.official_mu, ",.0f"),
+                      _f(p.measured_km2, ".3f"), _f(p.measured_ha, ",.1f"), _f(p.measured_mu, ",.0f"),
+                      _f(p.geodesic_km2, ".3f"),
+                      _f(p.deviation_km2, "+.3f"), _f(p.deviation_mu, "+,.0f"), dev,
                       _quality(p.quality, unc.get(p.id)), f"[{style}]{p.status}[/]" if style else p.status)
     console.print(table)
     for c in report.checks:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import print_json
+from xclz_geo.cli._common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,11 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "metres (zone-prefixed eastings too). A missing CRS is detected from the coordinates' magnitude and "
         "stated; several polygons are dissolved; invalid rings are repaired with a warning that says where. "
         "The part is written into OUT, replacing that part if OUT (or --base) already has it, so parts can "
-        "be replaced one at a time. Exit 0 ok, 2 unreadable file or coordinates that fit no Chinese CRS.",
+        "be replaced one at a time. A DXF is read by CAD layer: when more than one layer holds closed outlines "
+        "(红线 and 地形, say), nothing is imported until --select Layer=NAME says which; a GeoPackage with several "
+        "layers needs --layer NAME likewise. The output's source names the layer(s) and entity handles used. "
+        "--list (or `xclz-geo boundaries layers FILE`) lists the layers without importing. "
+        "Exit 0 ok, 2 unreadable file, no layer chosen, or coordinates that fit no Chinese CRS.",
     )
     imp.add_argument("file", metavar="FILE", help="the boundary file (.shp, .dxf, .gpkg, .geojson …)")
-    imp.add_argument("--part", required=True, metavar="ID", help="part id, e.g. xuancheng, guangde_main, guangde_west")
-    imp.add_argument("--out", required=True, metavar="FILE", help="boundaries file to write (.geojson or .gpkg)")
+    imp.add_argument("--part", metavar="ID", help="part id, e.g. xuancheng, guangde_main, guangde_west (required unless --list)")
+    imp.add_argument("--out", metavar="FILE", help="boundaries file to write (.geojson or .gpkg; required unless --list)")
+    imp.add_argument("--list", action="store_true", help="only list the layers, closed entities, handles and areas; import nothing")
     imp.add_argument("--crs", metavar="CRS", help="CRS of a file that declares none, e.g. EPSG:4528 (default: detected)")
     imp.add_argument("--layer", metavar="LAYER", help="layer of a multi-layer file (GeoPackage)")
     imp.add_argument("--encoding", metavar="ENC", help="attribute encoding, e.g. gbk (default: detected for Shapefiles)")
@@ -50,40 +55,97 @@ def register(sub: argparse._SubParsersAction) -> None:
     base.add_argument("--only", action="store_true", help="write only this part (ignore an existing OUT)")
     imp.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     imp.set_defaults(func=run_import)
+
+    lay = bsub.add_parser(
+        "layers",
+        help="list the layers of a boundary file (CAD layers with closed entities, handles, areas; GeoPackage layers)",
+        description="List what a boundary file holds without importing it: for a DXF, each CAD layer (GDAL's Layer "
+        "field) with its closed entities, their handles (EntityHandle) and areas; for a GeoPackage, each layer with "
+        "its feature count. Areas are planar km² and 亩 in the file's CRS (metric) or its Gauss-Krüger zone; a file "
+        "without a CRS has it detected as `boundaries import` does. Exit 0, 2 for an unreadable file.",
+    )
+    lay.add_argument("file", metavar="FILE", help="the boundary file (.dxf, .gpkg, .shp, .geojson …)")
+    lay.add_argument("--crs", metavar="CRS", help="CRS of a file that declares none (default: detected)")
+    lay.add_argument("--layer", metavar="LAYER", help="list the CAD layers inside this layer of a multi-layer file")
+    lay.add_argument("--encoding", metavar="ENC", help="attribute encoding, e.g. gbk")
+    lay.add_argument("--where", metavar="SQL", help="OGR SQL attribute filter applied first")
+    lay.add_argument("--part", metavar="ID", help="part the file is for (its county fixes the zone of unprefixed eastings)")
+    lay.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled spec)")
+    lay.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    lay.set_defaults(func=run_layers)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def _parse_select(items: list[str]) -> dict[str, str]:
-    from ..errors import InputDataError
+def _parse_select(items: list[str]) -> dict[str, list[str]]:
+    """``["Layer=红线", "Layer=红线2", "名称=主园区"]`` → ``{"Layer": ["红线", "红线2"], "名称": ["主园区"]}``
+    (values of one field are alternatives; different fields must all match)."""
+    from xclz_geo.errors import InputDataError
 
-    out: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
     for item in items:
         field, sep, value = item.partition("=")
         if not sep or not field.strip():
-            raise InputDataError(f"--select {item!r}: write it as FIELD=VALUE, e.g. 名称=主园区")
-        out[field.strip()] = value.strip()
+            raise InputDataError(f"--select {item!r}: write it as FIELD=VALUE, e.g. 名称=主园区 or Layer=红线")
+        out.setdefault(field.strip(), []).append(value.strip())
     return out
 
 
-def run_import(args: argparse.Namespace) -> int:
-    from ..boundaries import import_boundaries, merge_boundaries, write_boundaries
-    from ..datasets import boundaries_path
+def _print_listing(listing: object, *, json_out: bool, stream: object = None) -> None:
+    import sys
 
-    res = import_boundaries(
-        args.file,
-        part_id=args.part,
-        crs=args.crs,
-        layer=args.layer,
-        encoding=args.encoding,
-        where=args.where,
-        select=_parse_select(args.select),
-        datum=args.datum,
-        block_id=args.block,
-        quality=args.quality,
-        uncertainty_m=args.uncertainty_m,
-        source=args.source,
-        spec=args.spec,
-    )
+    if json_out:
+        print_json(listing.to_dict())  # type: ignore[attr-defined]
+        return
+    out = stream or sys.stdout
+    for line in listing.lines():  # type: ignore[attr-defined]
+        out.write(line + "\n")  # type: ignore[attr-defined]
+
+
+def run_layers(args: argparse.Namespace) -> int:
+    from xclz_geo.boundaries.importing import list_layers
+
+    listing = list_layers(args.file, layer=args.layer, crs=args.crs, encoding=args.encoding, where=args.where,
+                          part_id=args.part, spec=args.spec)
+    _print_listing(listing, json_out=args.json)
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    import sys
+
+    from xclz_geo.boundaries.importing import (LayerChoiceError, import_boundaries, list_layers, merge_boundaries,
+                                               write_boundaries)
+    from xclz_geo.datasets import boundaries_path
+    from xclz_geo.errors import InputDataError
+
+    if args.list:
+        listing = list_layers(args.file, layer=args.layer, crs=args.crs, encoding=args.encoding, where=args.where,
+                              part_id=args.part, spec=args.spec)
+        _print_listing(listing, json_out=args.json)
+        return 0
+    missing = [opt for opt, v in (("--part", args.part), ("--out", args.out)) if not v]
+    if missing:
+        raise InputDataError(f"boundaries import needs {' and '.join(missing)} (or --list to only list the layers)")
+    try:
+        res = import_boundaries(
+            args.file,
+            part_id=args.part,
+            crs=args.crs,
+            layer=args.layer,
+            encoding=args.encoding,
+            where=args.where,
+            select=_parse_select(args.select),
+            datum=args.datum,
+            block_id=args.block,
+            quality=args.quality,
+            uncertainty_m=args.uncertainty_m,
+            source=args.source,
+            spec=args.spec,
+        )
+    except LayerChoiceError as exc:
+        # the list goes to stderr (stdout stays clean for --json); the one-line error follows
+        _print_listing(exc.listing, json_out=False, stream=sys.stderr)
+        raise
     out = Path(args.out)
     if args.only:
         base = None
@@ -109,6 +171,11 @@ def run_import(args: argparse.Namespace) -> int:
     dev = "" if off is None else f" (official {off:g} km², {info['deviation_pct']:+.2f}%)"
     print(f"read {info['file']}: {info['features']} feature(s), {info['polygons']} polygon(s)")
     print(f"CRS: {info['crs_note']}")
+    if info["layers"]:
+        used = f"used {'CAD ' if info['layer_field'] else ''}layer(s): {', '.join(info['layers'])}"
+        if info["entity_handles"]:
+            used += f"; entity handles: {', '.join(info['entity_handles'])}"
+        print(used)
     for n in info["notes"]:
         print(f"note: {n}")
     print(

@@ -1,7 +1,7 @@
 """``xclz-geo convert IN OUT --from gcj02 --to wgs84``: datum conversion of whole vector files.
 
 Every vertex of every feature is converted between WGS84/CGCS2000, GCJ-02 (Amap/Gaode,
-Tencent) and BD-09 (Baidu) with the exact transforms of :mod:`xclz_geo.crs`; attributes
+Tencent) and BD-09 (Baidu) with the exact transforms of :mod:`xclz_geo.geo.crs`; attributes
 are kept. Features with any vertex outside China are refused for GCJ-02/BD-09 (the
 message names them) and nothing is written: the output appears only when every feature
 converted.
@@ -46,8 +46,8 @@ def convert_file_frame(gdf: Any, *, from_datum: str, to_datum: str, source: str 
     import numpy as np
     import shapely
 
-    from .. import crs as _crs
-    from ..errors import DatumError
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.errors import DatumError
 
     src = _crs.normalize_datum(from_datum)
     dst = _crs.normalize_datum(to_datum)
@@ -89,9 +89,9 @@ def convert_file_frame(gdf: Any, *, from_datum: str, to_datum: str, source: str 
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
-    from ..io import read_vector, write_table
-    from ._common import print_json
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import read_vector, write_table
+    from xclz_geo.cli._common import print_json
 
     src, dst = Path(args.input), Path(args.output)
     if dst.exists() and dst.resolve() == src.resolve():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import print_json
+from xclz_geo.cli._common import print_json
 
 
 def _point(text: str) -> tuple[float, float]:
@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _read_text(args: argparse.Namespace) -> str:
     if args.text is not None:
         return str(args.text)
-    from ..io import detect_text_encoding
+    from xclz_geo.io import detect_text_encoding
 
     enc = detect_text_encoding(args.text_file)
     with open(args.text_file, encoding=enc) as f:
@@ -63,10 +63,10 @@ def _read_text(args: argparse.Namespace) -> str:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    from ..digitize import digitize
-    from ..errors import InputDataError
-    from ..network import load_network
-    from ..sizhi import parse_implementation_scope, parse_sizhi
+    from xclz_geo.boundaries.digitize import digitize
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.boundaries.network import load_network
+    from xclz_geo.boundaries.sizhi import parse_implementation_scope, parse_sizhi
 
     text = _read_text(args).strip()
     if args.part:

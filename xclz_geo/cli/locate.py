@@ -12,8 +12,14 @@ A table or vector file::
 
 CSV (UTF-8, UTF-8 with BOM, GBK), XLSX, GeoPackage, GeoJSON and GeoParquet in; the
 output keeps every input row in order with every input column, plus ``xclz_status``,
-``xclz_block``, ``xclz_part``, ``xclz_distance_m`` and ``xclz_note``. CSV input is read in
-chunks, so memory stays bounded for tens of millions of rows.
+``xclz_block``, ``xclz_part``, ``xclz_distance_m``, ``xclz_quality`` (the quality label of the
+part the row fell in or is near; for ``outside`` the zone's least reliable label; empty for
+``invalid``) and ``xclz_note``. CSV input is read in chunks, so memory stays bounded for tens
+of millions of rows.
+
+Tables are read as text (:func:`xclz_geo.io.read_table_text`): every input cell comes back as
+the user typed it; a workbook comes back with all its sheets, its sheet name and the title rows
+above the header (:func:`xclz_geo.io.write_table_back`). See docs/notes/tables.md.
 """
 
 from __future__ import annotations
@@ -25,10 +31,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
 #: columns added to every output row
-OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_note")
+OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".geoparquet"}
 
@@ -40,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Check sites against the zone's parts. One site: `xclz-geo locate LON LAT [--datum gcj02] [--json]` "
         "(exit 0 inside, 1 outside or uncertain, 2 invalid). A table: `xclz-geo locate --input FILE --out FILE` "
         "(CSV UTF-8/BOM/GBK, XLSX, GPKG, GeoJSON, GeoParquet); every row comes out, in order, with xclz_status "
-        "(inside|outside|uncertain|invalid), xclz_block, xclz_part, xclz_distance_m (signed, + inside) and "
+        "(inside|outside|uncertain|invalid), xclz_block, xclz_part, xclz_distance_m (signed, + inside), "
+        "xclz_quality (quality label of the part the row fell in or is near; outside: the least reliable part's) and "
         "xclz_note. A point on the boundary is inside; 'uncertain' means within the part's positional "
         "uncertainty of its boundary.",
     )
@@ -52,7 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--datum", default="wgs84",
                    help="datum of lon/lat input: wgs84 (GPS, default), cgcs2000, gcj02 (Amap/Gaode/Tencent), bd09 (Baidu)")
     p.add_argument("--crs", metavar="CRS", help="CRS of projected input, e.g. EPSG:4549 (CGCS2000 GK CM 120E)")
-    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX input (default: the first)")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX input, by name or number (default: the first)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row of the table's header, 1 = the first row (default: found; title rows above it are passed over)")
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV output: prefix ' to cells starting with = + - @ (so Excel shows them as text, never as formulas); "
+                   "default: every cell written exactly as read")
     p.add_argument("--layer", metavar="LAYER", help="layer of a GeoPackage input")
     p.add_argument("--no-distance", action="store_true", help="skip the distance to the boundary (faster for huge files)")
     p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
@@ -63,7 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
+    from xclz_geo.errors import InputDataError
 
     if args.input and args.coords:
         raise InputDataError("give either LON LAT or --input FILE, not both")
@@ -94,11 +106,23 @@ def _fmt_m(v: float) -> str:
     return f"{abs(v):,.0f} m" if abs(v) >= 10 else f"{abs(v):.1f} m"
 
 
+#: a point closer than this to a part boundary is reported as on it (text output only)
+ON_BOUNDARY_M = 0.05
+
+
+def _side(d: float, *, boundary: str = "the boundary") -> str:
+    """``"12 m inside the boundary"`` / ``"on the boundary (0 m)"``: the distance in words, sign as side."""
+    if abs(d) < ON_BOUNDARY_M:
+        return f"on {boundary} (0 m)"
+    return f"{_fmt_m(d)} {'inside' if d > 0 else 'outside'} {boundary}"
+
+
 def _run_single(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .. import crs as _crs
-    from ..locate import locate_table, parse_coordinates
+    from xclz_geo.boundaries.zone import describe_quality
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.locate import locate_table, parse_coordinates
 
     zone = load_zone(args, warn_schematic=False)
     df = pd.DataFrame({"x": [args.coords[0]], "y": [args.coords[1]]})
@@ -118,7 +142,9 @@ def _run_single(args: argparse.Namespace) -> int:
         "distance_m": None if not math.isfinite(d) else round(d, 2),
         "positional_uncertainty_m": None if row is None else float(row["positional_uncertainty_m"]),
         "quality": None if row is None else str(row["quality"]),
+        "xclz_quality": res.row_quality[0],
         "zone_quality": zone.worst_quality,
+        "quality_by_part": zone.quality_by_part,
         "note": str(notes[0]),
         "boundaries": zone.boundaries_source,
     }
@@ -137,27 +163,29 @@ def _run_single(args: argparse.Namespace) -> int:
     name = f"{info['name_zh']} ({info['part_id']}, block {info['block_id']})" if row is not None else ""
     if status == "inside":
         out.write(f"inside: {name}\n")
-        out.write(f"  {_fmt_m(d)} inside the boundary\n")
+        out.write(f"  {_side(d)}\n")
     elif status == "outside":
         out.write("outside the zone\n")
         if math.isfinite(d):
             out.write(f"  {_fmt_m(d)} from the nearest part boundary\n")
     else:
-        side = "inside" if d >= 0 else "outside"
-        out.write(f"uncertain: {_fmt_m(d)} {side} the drawn boundary of {name}\n")
+        out.write(f"uncertain: {_side(d, boundary='the drawn boundary')} of {name}\n")
         out.write(f"  that boundary is {info['quality']}, uncertain by ±{info['positional_uncertainty_m']:,.0f} m: "
                   "the site may lie on either side; check it against the official red line\n")
     if "wgs84" in info:
         w = info["wgs84"]
         out.write(f"  WGS84 {w['lon']:.6f}, {w['lat']:.6f}; {info['gk']['crs']} E {info['gk']['x']:,.1f} N {info['gk']['y']:,.1f}\n")
+    out.write(f"  quality of this answer: {info['xclz_quality']}"
+              + (f" (boundaries: {describe_quality(zone)})" if zone.is_mixed_quality else "") + "\n")
     if zone.is_schematic:
-        out.write(f"  note: boundaries from {zone.boundaries_source} are {zone.worst_quality}, not official\n")
+        what = "are not all official" if zone.is_mixed_quality else f"are {zone.worst_quality}, not official"
+        out.write(f"  note: boundaries from {zone.boundaries_source} {what}\n")
     return exit_code
 
 
 def _positions(zone: Any, x: float, y: float, args: argparse.Namespace) -> dict[str, Any]:
-    from .. import crs as _crs
-    from ..grid import make_frame
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.grid import make_frame
 
     frame = make_frame(datum=args.datum, crs=args.crs)
     if frame.datum:
@@ -185,6 +213,7 @@ def _annotate(df: Any, res: Any, notes: Any, *, with_distance: bool) -> Any:
         out["xclz_distance_m"] = np.round(res.distance_m, 2)
     else:
         out["xclz_distance_m"] = np.nan
+    out["xclz_quality"] = res.row_quality
     out["xclz_note"] = notes
     return out
 
@@ -194,8 +223,8 @@ def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
     import numpy as np
     import shapely
 
-    from .. import crs as _crs
-    from ..grid import make_frame
+    from xclz_geo.geo import crs as _crs
+    from xclz_geo.geo.grid import make_frame
 
     frame = make_frame(datum=args.datum, crs=args.crs)
     ok = res.status != 3
@@ -213,13 +242,13 @@ def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
 
 
 def _run_batch(args: argparse.Namespace) -> int:
-    from ..errors import InputDataError
-    from ..io import read_table, read_vector
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import read_table, read_vector
 
     src = Path(args.input)
     dst = Path(args.out)
     if not src.exists():
-        from ..errors import InputFileError
+        from xclz_geo.errors import InputFileError
 
         raise InputFileError(f"{src}: file not found")
     if dst.resolve() == src.resolve():
@@ -229,17 +258,18 @@ def _run_batch(args: argparse.Namespace) -> int:
     if args.chunk_rows <= 0:
         raise InputDataError("--chunk-rows must be a positive number of rows")
     suffix = src.suffix.lower()
-    if suffix in _CSV_SUFFIXES:
+    out_suffix = dst.suffix.lower()
+    if suffix in _CSV_SUFFIXES and out_suffix in (".csv", ".txt"):
         counts = _batch_csv(args, zone, src, dst, with_distance)
-    else:
-        if suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)):
-            df = read_vector(src, layer=args.layer)
-        else:
-            df = read_table(src, sheet=args.sheet)
+    elif suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)) or suffix == ".parquet":
+        df = read_vector(src, layer=args.layer) if suffix != ".parquet" or _is_geoparquet(src) else read_table(src)
         out, counts = _locate_frame(args, zone, df, dst, with_distance, source=str(src))
         _write(out, dst)
+    else:
+        counts = _batch_text_table(args, zone, src, dst, with_distance)
     summary = {"input": str(src), "output": str(dst), "rows": sum(counts.values()), "counts": counts,
-               "boundaries": zone.boundaries_source, "quality": zone.worst_quality}
+               "boundaries": zone.boundaries_source, "quality": zone.worst_quality,
+               "quality_by_part": zone.quality_by_part}
     if args.json:
         print_json(summary)
     else:
@@ -261,8 +291,9 @@ def _is_geoparquet(path: Path) -> bool:
 def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_distance: bool, *, source: str) -> tuple[Any, dict[str, int]]:
     import geopandas as gpd
 
-    from ..locate import detect_xy_columns, locate_table, parse_coordinates
+    from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
 
+    df, _ = rename_stale_result_columns(df, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
                               with_distance=with_distance, threads=args.threads, source=source)
     out = _annotate(df, res, notes, with_distance=with_distance)
@@ -275,9 +306,27 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
     return out, res.counts()
 
 
+def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
+    """A CSV or workbook read as text, located, and written back with every input cell unchanged."""
+    from xclz_geo.geo.locate import rename_stale_result_columns
+    from xclz_geo.io import read_table_text, write_table_back
+
+    table = read_table_text(src, sheet=args.sheet, header_row=args.header_row)
+    where = f"{src}" + (f" (sheet {table.sheet_name})" if table.sheet_name else "")
+    # xclz_* of an earlier run: cells kept under a new header (xclz_status_input), results recomputed
+    frame, renamed = rename_stale_result_columns(table.frame, source=where)
+    out, counts = _locate_frame(args, zone, frame, dst, with_distance, source=where)
+    if dst.suffix.lower() in (".xlsx", ".xlsm", ".csv", ".txt"):
+        write_table_back(table, out[list(OUT_COLUMNS)], dst, csv_safe=args.csv_safe,
+                         rename_columns={str(k): v for k, v in renamed.items()})
+    else:
+        _write(out, dst)
+    return counts
+
+
 def _write(out: Any, dst: Path) -> None:
-    from ..errors import InputDataError
-    from ..io import write_table
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.io import write_table
 
     if dst.suffix.lower() in (".xlsx", ".xlsm") and len(out) > 1_048_575:
         raise InputDataError(f"{dst}: {len(out):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
@@ -289,8 +338,10 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
     or CSV → any other format (collected, then written atomically)."""
     import pandas as pd
 
-    from ..io import iter_csv_batches
+    from xclz_geo.io import csv_column_names, iter_csv_batches
 
+    names, headers = csv_column_names(src, header_row=args.header_row)
+    shown = dict(zip(names, headers))  # the header is written back as typed (duplicates and all)
     counts = {"inside": 0, "outside": 0, "uncertain": 0, "invalid": 0}
     stream = dst.suffix.lower() in (".csv", ".txt")
     collected = []
@@ -304,9 +355,9 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
             fh.write(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows Chinese text correctly
         first = True
         start = 0
-        for batch in iter_csv_batches(src, chunk_rows=args.chunk_rows):
+        for batch in iter_csv_batches(src, chunk_rows=args.chunk_rows, header_row=args.header_row):
             if stream:
-                c = _locate_batch_to_csv(args, zone, batch, fh, with_distance, header=first, source=str(src))
+                c = _locate_batch_to_csv(args, zone, batch, fh, with_distance, header=first, source=str(src), shown=shown)
             else:
                 df = batch.to_pandas()
                 df.index = pd.RangeIndex(start, start + len(df))
@@ -320,10 +371,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
         if stream:
             assert fh is not None
             if first:  # a header without rows: write the header with the added columns
-                from ..io import csv_layout
-
-                cols = csv_layout(src)[2]
-                _write_csv_header(fh, cols + [c for c in OUT_COLUMNS if c not in cols])
+                _write_csv_header(fh, headers + [c for c in OUT_COLUMNS if c not in headers])
             fh.close()
             fh = None
             os.replace(tmp, dst)
@@ -331,7 +379,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
             import geopandas as gpd
 
             if not collected:  # a header without rows: an empty table with the added columns
-                from ..io import csv_layout
+                from xclz_geo.io import csv_layout
 
                 cols = csv_layout(src)[2]
                 collected.append(pd.DataFrame(columns=cols + [c for c in OUT_COLUMNS if c not in cols]))
@@ -358,16 +406,31 @@ def _write_csv_header(fh: Any, names: list[str]) -> None:
     fh.write(buf.getvalue().encode("utf-8"))
 
 
+def _csv_safe_arrow(table: Any) -> Any:
+    """``'`` before text cells starting with = + - @ tab CR (``--csv-safe``), column by column in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            hit = pc.match_substring_regex(col, r"^[=+\-@\t\r]")
+            col = pc.if_else(pc.fill_null(hit, False), pc.binary_join_element_wise(pa.scalar("'"), col, ""), col)
+        cols.append(col)
+    return pa.Table.from_arrays(cols, names=table.schema.names)
+
+
 def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: Any, with_distance: bool, *,
-                         header: bool, source: str) -> dict[str, int]:
+                         header: bool, source: str, shown: dict[str, str] | None = None) -> dict[str, int]:
     """Locate one Arrow batch of text columns and append it, with the xclz_* columns, to the CSV."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from ..locate import STATUS_LABELS, detect_xy_columns, locate_table
+    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table, rename_stale_result_columns
 
+    batch, _ = rename_stale_result_columns(batch, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     names = batch.schema.names
     xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)
     coords = batch.select([xc, yc]).to_pandas()
@@ -381,13 +444,19 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
         "xclz_part": pc.take(pa.array(list(res.part_ids) + [None], type=pa.string()), pidx),
         "xclz_distance_m": pa.array(np.round(res.distance_m, 2) if with_distance and res.distance_m is not None
                                     else np.full(len(res), np.nan), from_pandas=True),
+        "xclz_quality": pc.take(
+            pa.array(list(res.part_qualities or [res.quality] * k) + [res.quality, None], type=pa.string()),
+            pa.array(np.where(res.status == STATUS_LABELS.index("invalid"), k + 1, np.where(res.part_index >= 0, res.part_index, k))),
+        ),
         "xclz_note": pa.array(notes, type=pa.string()),
     }
     cols = [batch.column(i) for i in range(batch.num_columns) if names[i] not in new]
     keep = [n for n in names if n not in new]
     table = pa.Table.from_arrays(cols + list(new.values()), names=keep + list(new))
+    if getattr(args, "csv_safe", False):
+        table = _csv_safe_arrow(table)
     if header:
-        _write_csv_header(fh, table.schema.names)
+        _write_csv_header(fh, [(shown or {}).get(n, n) for n in table.schema.names])
     # Arrow's "needed" style quotes every text value (and no number): valid CSV, the same for any chunking
     pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return res.counts()

@@ -10,7 +10,6 @@ an internal error in one line (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import warnings
 from typing import Sequence
@@ -35,7 +34,7 @@ def _showwarning(message, category, filename, lineno, file=None, line=None):  # 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every subcommand registered."""
-    from .. import __version__
+    from xclz_geo import __version__
 
     parser = argparse.ArgumentParser(
         prog="xclz-geo",
@@ -44,15 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xclz-geo {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        module = importlib.import_module(f"xclz_geo.cli.{name}")
+    for module in _subcommand_modules():
         module.register(sub)
     return parser
 
 
+def _subcommand_modules() -> list:
+    """The subcommand modules in the order of :data:`SUBCOMMANDS` (each is thin: it imports the library lazily)."""
+    from xclz_geo.cli import areas, boundaries, convert, digitize, efficiency, landuse, locate, report
+    from xclz_geo.cli import map as map_
+
+    modules = {
+        "areas": areas, "digitize": digitize, "boundaries": boundaries, "locate": locate, "convert": convert,
+        "map": map_, "landuse": landuse, "efficiency": efficiency, "report": report,
+    }
+    return [modules[name] for name in SUBCOMMANDS]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``xclz-geo``; returns the exit status (0 ok, 1 check failed/unresolved, 2 bad input, 3 internal error)."""
-    from ..errors import XclzGeoError
+    from xclz_geo.errors import XclzGeoError
 
     parser = build_parser()
     args = parser.parse_args(argv)
