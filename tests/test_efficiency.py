@@ -704,3 +704,31 @@ def test_missing_fields_and_share_checks_in_summary():
     (chk,) = [c for c in r.summary["checks"] if c["indicator"] == "rd_share_pct"]
     assert chk["firms"] == ["测试企业A"] and chk["values"] == [pytest.approx(200.0)]
     assert "outside [0, 100 %]" in chk["message"] and "table row 1" in chk["message"]
+
+
+@pytest.mark.parametrize("method", ["anhui", "zhejiang"])
+def test_scope_columns_equal_the_per_row_rule(method):
+    """_scope_columns (every row at once) against _scope_status (the documented per-row rule) on the messy firms."""
+    from xclz_geo.efficiency.evaluate import _scope_columns, _scope_status
+
+    prof = load_method(method)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        d = read_enterprises(FIXTURES / "efficiency_messy_input.csv").data
+    todo = np.ones(len(d), dtype=bool)
+    todo[::7] = False  # rows already invalid are left alone
+    st, why, above, code, note = _scope_columns(d, prof.scope, todo)
+    keys = ["exempt_reason", "industry_code", "land_mu", "above_scale", "revenue_wan"]
+    seen = set()
+    for i, row in enumerate(d[keys].to_dict("records")):
+        if not todo[i]:
+            assert st[i] is None and code[i] is None
+            continue
+        s1, w1, a1, c1 = _scope_status(row, prof.scope)
+        assert (st[i], code[i]) == (s1, c1), i
+        if s1 is not None:
+            assert why[i] == w1, i
+        else:
+            assert note[i] == w1 and bool(above[i]) == a1, i
+        seen.add(c1)
+    assert {"exempt", "utility", "not_industrial", "missing_land", "zero_land", "below_land_threshold", None} <= seen
