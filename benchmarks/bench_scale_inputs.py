@@ -87,7 +87,9 @@ def open_report(html: Path) -> dict:
         rep = b.open(html, ready_js="return window.xclzPagedReady === true", timeout_s=120)
         table_s = time.perf_counter() - t0
         d = b.driver
-        d.switch_to.frame(d.find_element("css selector", "iframe.map"))
+        frame = d.find_element("css selector", "iframe.map")
+        d.execute_script("arguments[0].scrollIntoView();", frame)  # an off-screen frame does not render
+        d.switch_to.frame(frame)
         deadline = time.perf_counter() + 120
         ready = False
         while time.perf_counter() < deadline:
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--no-report", action="store_true", help="time efficiency and the baseline only")
+    ap.add_argument("--report-n", type=int, nargs="*", default=None, metavar="N",
+                    help="sizes at which report is timed too (default: every --n)")
     ap.add_argument("--browser", action="store_true", help="open the smallest report in headless chromium")
     a = ap.parse_args(argv)
     py = [sys.executable, "-m", "xclz_geo.cli.main"]
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                    "input_mb": round(path.stat().st_size / 2**20, 1)}
             row["baseline"] = measure([sys.executable, "-c", _BASELINE, str(path)], tmp, f"base{n}")
             row["efficiency"] = measure([*py, "efficiency", "--enterprises", str(path), "--out", str(tmp / f"eff{n}")], tmp, f"eff{n}")
-            if not a.no_report:
+            if not a.no_report and (a.report_n is None or n in a.report_n):
                 out = tmp / f"rep{n}"
                 row["report"] = measure([*py, "report", "--enterprises", str(path), "--no-samples", "--out", str(out)], tmp, f"rep{n}")
                 html = out / "land_efficiency_report.html"
@@ -141,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
                     r["ratio_memory_vs_baseline"] = round(r["peak_rss_mb"] / b["peak_rss_mb"], 1)
             runs.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
+            _write(runs, env_note, partial=n != a.n[-1])
+    return 0
+
+
+def _write(runs: list[dict], env_note: dict, *, partial: bool) -> None:
+    """Write the results so far (after each size, so a long run leaves what it measured)."""
     result = {
         "benchmark": "scale_inputs",
         "targets": {"efficiency_1e6_wall_s": 60, "efficiency_1e6_peak_mb": 4096, "report_1e5_html_open_s": 5},
@@ -150,11 +160,12 @@ def main(argv: list[str] | None = None) -> int:
                 "time of all threads of the process",
         "machine": env_note,
     }
+    if partial:
+        result["partial"] = True
     dest = ROOT / "benchmarks" / "results" / "scale_inputs.json"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {dest}")
-    return 0
 
 
 if __name__ == "__main__":
