@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from xclz_geo.cli._common import add_boundaries_option, dumps_json, print_json
+from xclz_geo.cli._common import (add_boundaries_option, check_output_file, check_output_folder, dumps_json, input_paths,
+                                  print_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.out:
             raise InputDataError("efficiency template: give --out FILE.xlsx")
+        check_output_file(args.out, suffixes={".xlsx"}, inputs=input_paths(args))
         path = template(args.out)
         if args.json:
             print_json({"template": str(path)})
@@ -81,12 +83,17 @@ def _field_map(args: argparse.Namespace) -> dict[str, str]:
 def _evaluate(args: argparse.Namespace) -> int:
     from xclz_geo.efficiency.evaluate import evaluate, load_method, read_enterprises
     from xclz_geo.errors import InputDataError
-    from xclz_geo.io import write_table
+    from xclz_geo.io import atomic_output_set, write_table
     from xclz_geo.cli._common import load_zone
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputDataError(f"{out}: --out must be a folder")
+    # the files of one run: written into a temporary folder inside --out and moved in together at the end
+    members = ["scores.csv", "scores.xlsx", "summary.json"]
+    if args.parcels:
+        members += ["intensity.csv", "underused.csv", "underused.gpkg"]
+    check_output_folder(out, members=members, inputs=input_paths(args))
     method = load_method(args.method)  # a malformed profile fails before the table is read
     # --field: strict for the enterprise table alone; with --parcels, names of parcel fields are allowed too
     table = read_enterprises(args.enterprises, sheet=args.sheet, header_row=args.header_row,
@@ -101,11 +108,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             sys.stderr.write("xclz-geo: warning: the zone has no polygons; firms are not located (no per-part summary)\n")
             zone = None
     res = evaluate(table, method=method, zone=zone, benchmarks=args.benchmarks, datum=args.datum)
-    out.mkdir(parents=True, exist_ok=True)
-    land_msg = _land(args, res, zone, out) if args.parcels else None
-    scores = res.scores
-    _write_scores(res, out, csv_safe=args.csv_safe)
-    (out / "summary.json").write_text(dumps_json(res.summary) + "\n", encoding="utf-8")
+    with atomic_output_set(out, members=members) as outset:
+        stage = outset.stage
+        land_msg = _land(args, res, zone, stage) if args.parcels else None
+        scores = res.scores
+        _write_scores(res, stage, csv_safe=args.csv_safe)
+        (stage / "summary.json").write_text(dumps_json(res.summary) + "\n", encoding="utf-8")
     c = res.summary["counts"]
     if args.json:
         print_json(res.summary)

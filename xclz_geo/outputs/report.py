@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from xclz_geo import units
 from xclz_geo.errors import InputDataError, InputFileError
-from xclz_geo.io import atomic_path
+from xclz_geo.io import atomic_path, check_interrupted
 from xclz_geo.outputs.html_safe import add_csp, check_quality_labels, escape_html
 
 if TYPE_CHECKING:
@@ -1023,6 +1023,7 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
             c.alignment = Alignment(wrap_text=True, vertical="top")
         tail = [t.quality] + ([t.caveat] if t.caveat else [])
         for row in strip_xlsx_illegal(t.df, f"{path} sheet {name}").itertuples(index=False, name=None):
+            check_interrupted()  # Ctrl-C / SIGTERM end a long sheet at once
             sh.append(safe_row(sh, [_excel_value(v) for v in row] + tail))
         sh.freeze_panes = "A2"
         for i, h in enumerate(header, start=1):
@@ -1382,6 +1383,7 @@ def build_report(
     input_quality: Mapping[str, str] | None = None,
     underused_rules: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    input_names: Mapping[str, str] | None = None,
 ) -> ReportResult:
     """Run the analyses and write the HTML, XLSX and GeoPackage of the land-efficiency report.
 
@@ -1422,6 +1424,10 @@ def build_report(
         Options passed to the under-used land rules of :mod:`xclz_geo.efficiency.intensity`.
     progress
         Called with a short message before each step (the CLI shows it).
+    input_names
+        How the report names its inputs (``{"enterprises": "企业名单.xlsx", "boundaries": "v2"}``; keys
+        ``boundaries``, ``enterprises``, ``parcels``, ``raster``), e.g. the names of uploaded files;
+        default: their paths.
 
     Returns
     -------
@@ -1446,7 +1452,7 @@ def build_report(
         return _build(zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=method, out_dir=out_dir,
                       title=title, basename=basename, tolerance_pct=tolerance_pct, code_field=code_field,
                       raster_classes=raster_classes, datum=datum, basemap=basemap, input_quality=input_quality,
-                      underused_rules=underused_rules, progress=progress)
+                      underused_rules=underused_rules, progress=progress, input_names=input_names)
     finally:
         _NO_CHARTS.reset(token)
 
@@ -1454,7 +1460,7 @@ def build_report(
 def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method: Any, out_dir: str | Path, title: str | None,
            basename: str, tolerance_pct: float, code_field: str | None, raster_classes: Any, datum: str, basemap: str | None,
            input_quality: Mapping[str, str] | None, underused_rules: Mapping[str, Any] | None,
-           progress: Callable[[str], None] | None) -> ReportResult:
+           progress: Callable[[str], None] | None, input_names: Mapping[str, str] | None = None) -> ReportResult:
     say = progress or (lambda msg: None)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -1465,7 +1471,8 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     from xclz_geo.boundaries.zone import describe_quality
 
     # the header names each part's quality when they differ ("主园区: official; 西区: schematic")
-    inputs = [ReportInput("boundaries 边界", zone.boundaries_source, describe_quality(zone),
+    names = dict(input_names or {})
+    inputs = [ReportInput("boundaries 边界", names.get("boundaries") or zone.boundaries_source, describe_quality(zone),
                           note=("schematic parts: positions uncertain by kilometres; not an official red line"
                                 if zone.is_mixed_quality else "positions uncertain by kilometres; not an official red line")
                           if zone.is_schematic else "")]
@@ -1477,13 +1484,13 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     parcels_q = ""
     if parcels_gdf is not None:
         parcels_q = _quality_of("parcels", parcels, input_quality,
-                                _found_quality(parcels_gdf, where=_source_text(parcels) or "parcels"))
-        inputs.append(ReportInput("parcels 地块", _source_text(parcels), parcels_q, rows=len(parcels_gdf)))
+                                _found_quality(parcels_gdf, where=names.get("parcels") or _source_text(parcels) or "parcels"))
+        inputs.append(ReportInput("parcels 地块", names.get("parcels") or _source_text(parcels), parcels_q, rows=len(parcels_gdf)))
     say("亩均效益 evaluation")
     eff_sec, eval_res, eff_q, caveat = _efficiency_section(zone, enterprises, parcels_gdf, method=method, datum=datum,
                                                           declared=input_quality, boundary_q=boundary_q)
     if eval_res is not None:
-        inputs.append(ReportInput("enterprises 企业", _source_text(enterprises), eff_q, rows=int(eval_res.summary["input"]["rows"])))
+        inputs.append(ReportInput("enterprises 企业", names.get("enterprises") or _source_text(enterprises), eff_q, rows=int(eval_res.summary["input"]["rows"])))
     say("land-use composition")
     lu_sec, per_parcel = _landuse_section(zone, parcels_gdf, parcels_q, code_field=code_field, boundary_q=boundary_q)
     say("land-cover composition")
@@ -1491,7 +1498,7 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
         raster_classes = SAMPLE_RASTER_CLASSES
     lc_sec, raster_q = _landcover_section(zone, raster, classes=raster_classes, declared=input_quality, boundary_q=boundary_q)
     if raster is not None:
-        inputs.append(ReportInput("raster 土地覆盖", _source_text(raster), raster_q or _quality_of("raster", raster, input_quality)))
+        inputs.append(ReportInput("raster 土地覆盖", names.get("raster") or _source_text(raster), raster_q or _quality_of("raster", raster, input_quality)))
     say("TD/T 1029 indicators and under-used land")
     int_sec, under_sec, under_layer = _intensity_sections(
         zone, parcels_gdf, eval_res, parcels_q=parcels_q, eff_q=eff_q, boundary_q=boundary_q, rules=underused_rules)
