@@ -547,7 +547,7 @@ def _efficiency_section(
                              formats={c: ".3f" for c in firms.columns if c.startswith("score_") or c == "total_score"} | {"rank": ".0f"},
                              collapsed=True, paged=large)
     if large:
-        ident = [res.table.columns.fields[k] for k in ("credit_code", "name") if res.table is not None and k in res.table.columns.fields]
+        ident = [res.enterprises.columns.fields[k] for k in ("credit_code", "name") if res.enterprises is not None and k in res.enterprises.columns.fields]
         firm_table.html_columns = tuple(dict.fromkeys([*[c for c in ident if c in firms.columns],
                                                        *[c for c in PAGED_FIRM_COLUMNS if c in firms.columns]]))
         firm_table.note = (f"{len(firms):,} firms: {PAGE_ROWS} a page, filter by any text (name, code, class, status …); "
