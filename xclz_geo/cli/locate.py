@@ -12,7 +12,7 @@ A table or vector file::
 
 CSV (UTF-8, UTF-8 with BOM, GBK), XLSX, GeoPackage, GeoJSON and GeoParquet in; the
 output keeps every input row in order with every input column, plus ``xclz_status``,
-``xclz_block``, ``xclz_part``, ``xclz_distance_m``, ``xclz_quality`` (the quality label of the
+``xclz_zone``, ``xclz_block``, ``xclz_part``, ``xclz_distance_m``, ``xclz_quality`` (the quality label of the
 part the row fell in or is near; for ``outside`` the zone's least reliable label; empty for
 ``invalid``) and ``xclz_note``. CSV input is read in chunks, so memory stays bounded for tens
 of millions of rows.
@@ -30,7 +30,7 @@ from typing import Any
 from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
 
 #: columns added to every output row
-OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
+OUT_COLUMNS = ("xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".geoparquet"}
 
@@ -198,6 +198,7 @@ def _annotate(df: Any, res: Any, notes: Any, *, with_distance: bool) -> Any:
 
     out = df.copy()
     out["xclz_status"] = res.status_labels
+    out["xclz_zone"] = res.zone_id
     out["xclz_block"] = res.block_id
     out["xclz_part"] = res.part_id
     if with_distance and res.distance_m is not None:
@@ -398,6 +399,7 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     pidx = pa.array(np.where(res.part_index >= 0, res.part_index, k))
     new = {
         "xclz_status": pc.take(pa.array(list(STATUS_LABELS)), pa.array(res.status)),
+        "xclz_zone": pc.take(pa.array(list(res.zone_ids or [None] * k) + [None], type=pa.string()), pidx),
         "xclz_block": pc.take(pa.array(list(res.block_ids) + [None], type=pa.string()), pidx),
         "xclz_part": pc.take(pa.array(list(res.part_ids) + [None], type=pa.string()), pidx),
         "xclz_distance_m": pa.array(np.round(res.distance_m, 2) if with_distance and res.distance_m is not None

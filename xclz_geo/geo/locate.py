@@ -4,7 +4,7 @@ Two entry points:
 
 * :func:`locate` for a single ``(lon, lat)``, arrays, DataFrames and GeoDataFrames:
   returns a DataFrame with one row per input row (same index, same order) and the
-  columns ``status``, ``block_id``, ``part_id``, ``distance_m``, ``quality``, ``note``.
+  columns ``status``, ``zone_id``, ``block_id``, ``part_id``, ``distance_m``, ``quality``, ``note``.
 * :func:`locate_xy` for numbers already in arrays: returns a :class:`LocateResult` of
   numpy arrays (status codes, part index, optional distance). The table and file paths
   use it.
@@ -134,6 +134,8 @@ class LocateResult:
     datum: str
     quality: str | None = None
     part_qualities: tuple[str, ...] = ()
+    #: zone id per part, in zone order (many-zone boundaries files; empty when unknown)
+    zone_ids: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.status.shape[0])
@@ -151,6 +153,13 @@ class LocateResult:
     def part_id(self) -> np.ndarray:
         """Part id per point (``None`` where no part)."""
         return self._lookup(self.part_ids)
+
+    @property
+    def zone_id(self) -> np.ndarray:
+        """Zone id per point (``None`` where no part, or when the zone ids are unknown)."""
+        if len(self.zone_ids) != len(self.part_ids):
+            return np.full(len(self), None, dtype=object)
+        return self._lookup(self.zone_ids)
 
     @property
     def block_id(self) -> np.ndarray:
@@ -775,7 +784,17 @@ def locate_xy(
         datum=frame.datum or frame.label(),
         quality=grid.quality,
         part_qualities=part_q,
+        zone_ids=_zone_ids(zone, parts),
     )
+
+
+def _zone_ids(zone: Any, parts: Sequence[Any]) -> tuple[str, ...]:
+    """Zone id of each grid part (``Zone.zone_ids``; empty when the zone object has none)."""
+    ids = getattr(zone, "zone_ids", None)
+    if not ids:
+        return ()
+    by_part = dict(zip((str(p) for p in zone.parts["part_id"]), ids))
+    return tuple(str(by_part.get(p.part_id, "")) for p in parts)
 
 
 # ------------------------------------------------------------------ tables
@@ -894,6 +913,7 @@ def result_frame(res: LocateResult, *, index: Any = None, notes: np.ndarray | No
     return pd.DataFrame(
         {
             "status": status,
+            "zone_id": res.zone_id,
             "block_id": res.block_id,
             "part_id": res.part_id,
             "distance_m": res.distance_m if res.distance_m is not None else np.full(len(res), np.nan),
@@ -969,6 +989,52 @@ def _mark_invalid(res: LocateResult, pre: np.ndarray) -> None:
             res.distance_m[m] = np.nan
 
 
+#: columns :func:`annotate_table` adds to a located table, in order
+XCLZ_COLUMNS = ("xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
+
+
+def annotate_table(df: Any, res: LocateResult, notes: np.ndarray, *, with_distance: bool = True) -> Any:
+    """``df`` with the ``xclz_*`` columns of a located table (:data:`XCLZ_COLUMNS`; existing ones replaced).
+
+    The shape ``xclz-geo locate --input`` writes and :func:`xclz_geo.scale.locate_dask` returns:
+    every input column, then status, zone, block, part, signed distance (metres, 2 decimals;
+    NaN without distances), the quality label the answer rests on and the note of invalid rows.
+    """
+    out = df.copy()
+    out["xclz_status"] = res.status_labels
+    out["xclz_zone"] = res.zone_id
+    out["xclz_block"] = res.block_id
+    out["xclz_part"] = res.part_id
+    if with_distance and res.distance_m is not None:
+        out["xclz_distance_m"] = np.round(res.distance_m, 2)
+    else:
+        out["xclz_distance_m"] = np.nan
+    out["xclz_quality"] = res.row_quality
+    out["xclz_note"] = notes
+    return out
+
+
+def locate_annotated(
+    df: Any,
+    zone: Any,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    datum: str = "wgs84",
+    crs: Any | None = None,
+    with_distance: bool = True,
+    threads: int | None = None,
+    source: str = "table",
+) -> Any:
+    """Locate the rows of a (Geo)DataFrame and return it with the ``xclz_*`` columns (:func:`annotate_table`).
+
+    The in-memory twin of :func:`xclz_geo.scale.locate_dask`: same rows, same columns, same values.
+    """
+    res, notes = locate_table(df, zone, x=x, y=y, datum=datum, crs=crs, with_distance=with_distance,
+                              threads=threads, source=source)
+    return annotate_table(df, res, notes, with_distance=with_distance)
+
+
 def locate(
     points: Any,
     zone: Any,
@@ -1004,8 +1070,8 @@ def locate(
     -------
     pandas.DataFrame
         One row per input point, in input order (a DataFrame keeps its index), with columns
-        ``status`` (``inside`` | ``outside`` | ``uncertain`` | ``invalid``), ``block_id``,
-        ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
+        ``status`` (``inside`` | ``outside`` | ``uncertain`` | ``invalid``), ``zone_id`` (of a
+        many-zone boundaries file, else the spec's zone id), ``block_id``, ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
         Gauss-Krüger CRS), ``quality`` (the quality label of the boundary the answer rests
         on, see :attr:`LocateResult.row_quality`) and ``note`` (the reason for ``invalid``).
         A point on a part boundary is inside.
@@ -1052,6 +1118,6 @@ def _is_pair_sequence(points: Any) -> bool:
 
 
 __all__ = [
-    "LocateResult", "STATUS_LABELS", "detect_xy_columns", "locate", "locate_table", "locate_xy",
-    "parse_coordinates", "result_frame",
+    "LocateResult", "STATUS_LABELS", "XCLZ_COLUMNS", "annotate_table", "detect_xy_columns", "locate",
+    "locate_annotated", "locate_table", "locate_xy", "parse_coordinates", "result_frame",
 ]
