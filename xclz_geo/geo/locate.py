@@ -935,12 +935,14 @@ def locate_table(
     with_distance: bool = True,
     threads: int | None = None,
     source: str = "table",
+    grid: LocateGrid | None = None,
 ) -> tuple[LocateResult, np.ndarray]:
     """Locate the rows of a (Geo)DataFrame; returns the result and per-row notes.
 
     A GeoDataFrame is located by its point geometries in its CRS, unless ``x``/``y`` name
     columns; a plain DataFrame by its ``x``/``y`` columns or the detected lon/lat ones. Rows
-    that cannot be read come out ``invalid`` with a note; no row is dropped.
+    that cannot be read come out ``invalid`` with a note; no row is dropped. ``grid``: a prebuilt
+    grid for the frame the rows arrive in (default: the cached grid of the zone).
     """
     import geopandas as gpd
     import shapely
@@ -964,7 +966,7 @@ def locate_table(
         use_crs = crs
         if use_crs is None and gcrs is not None and not (gcrs.is_geographic and _crs.normalize_datum(datum) in ("gcj02", "bd09")):
             use_crs = gcrs
-        res = locate_xy(xv, yv, zone, datum=datum, crs=use_crs, with_distance=with_distance, threads=threads)
+        res = locate_xy(xv, yv, zone, datum=datum, crs=use_crs, with_distance=with_distance, threads=threads, grid=grid)
         pre = np.where(empty, R_EMPTY, np.where(~is_point, R_NOT_POINT, R_OK)).astype(np.uint8)
         _mark_invalid(res, pre)
         notes = res.notes()
@@ -972,7 +974,7 @@ def locate_table(
     xc, yc = detect_xy_columns(df.columns, x=x, y=y, source=source)
     xv, xr = parse_coordinates(df[xc])
     yv, yr = parse_coordinates(df[yc])
-    res = locate_xy(xv, yv, zone, datum=datum, crs=crs, with_distance=with_distance, threads=threads)
+    res = locate_xy(xv, yv, zone, datum=datum, crs=crs, with_distance=with_distance, threads=threads, grid=grid)
     pre = np.where((xr > 0) | (yr > 0), np.maximum(xr, yr), R_OK).astype(np.uint8)
     _mark_invalid(res, pre)
     notes = _row_notes(res.reason, df[xc].to_numpy(), df[yc].to_numpy(), str(xc), str(yc), res.datum, xr, yr, xv, yv)
@@ -1025,13 +1027,14 @@ def locate_annotated(
     with_distance: bool = True,
     threads: int | None = None,
     source: str = "table",
+    grid: LocateGrid | None = None,
 ) -> Any:
     """Locate the rows of a (Geo)DataFrame and return it with the ``xclz_*`` columns (:func:`annotate_table`).
 
     The in-memory twin of :func:`xclz_geo.scale.locate_dask`: same rows, same columns, same values.
     """
     res, notes = locate_table(df, zone, x=x, y=y, datum=datum, crs=crs, with_distance=with_distance,
-                              threads=threads, source=source)
+                              threads=threads, source=source, grid=grid)
     return annotate_table(df, res, notes, with_distance=with_distance)
 
 
