@@ -38,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_boundaries_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     p.add_argument("--out", metavar="FILE.csv|.xlsx", help="write the per-part class table (and, for .xlsx, the other tables)")
+    p.add_argument("--engine", choices=["memory", "dask"], default="memory",
+                   help="dask: --parcels is a folder or glob of GeoParquet files, --out a folder of per-parcel GeoParquet; "
+                   "runs on a local cluster or on --scheduler ADDRESS (see docs/notes/dask.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler (tcp://host:8786)")
     p.set_defaults(func=run)
 
 
@@ -109,6 +113,16 @@ def run(args: argparse.Namespace) -> int:
 
     level = _level(args)
     zone = load_zone(args)
+    if getattr(args, "engine", "memory") == "dask":
+        from xclz_geo.scale.jobs import landuse_job
+
+        if args.raster or not args.out:
+            raise InputDataError("--engine dask needs --parcels DIR_OR_GLOB and --out DIR (rasters run in memory)")
+        summary = landuse_job(zone, args.parcels, args.out, code_field=args.code_field, name_field=args.name_field,
+                              scheme=args.scheme, level=level if level in (1, 2, 3) else 2, scheduler=args.scheduler,
+                              progress=not args.json)
+        print_json(summary) if args.json else sys.stderr.write(f"xclz-geo: {summary['rows']:,} parcels → {args.out} ({summary['counts']})\n")
+        return 0
     raster = args.raster is not None
     if raster:
         if args.code_field or args.name_field or args.layer:

@@ -61,6 +61,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
     p.add_argument("--threads", type=int, metavar="N", help="threads for large batches (default: all cores)")
     p.add_argument("--json", action="store_true", help="one site: print a JSON object; a table: print a JSON summary")
+    p.add_argument("--engine", choices=["memory", "dask"], default="memory",
+                   help="dask: --input is a folder or glob of (Geo)Parquet/CSV files, --out a folder of GeoParquet; "
+                   "runs on a local cluster or on --scheduler ADDRESS (see docs/notes/dask.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler (tcp://host:8786)")
     add_boundaries_option(p)
     p.set_defaults(func=run)
 
@@ -73,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
     if args.input:
         if not args.out:
             raise InputDataError("--input needs --out FILE (the output keeps every input row and adds xclz_* columns)")
+        if getattr(args, "engine", "memory") == "dask":
+            from xclz_geo.scale.jobs import locate_job
+
+            summary = locate_job(load_zone(args), args.input, args.out, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
+                                 with_distance=not args.no_distance, scheduler=args.scheduler, progress=not args.json)
+            print_json(summary) if args.json else sys.stderr.write(f"xclz-geo: {summary['rows']:,} rows → {args.out} ({summary['counts']})\n")
+            return 0
         return _run_batch(args)
     if len(args.coords) != 2:
         raise InputDataError(

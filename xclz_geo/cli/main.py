@@ -25,6 +25,7 @@ SUBCOMMANDS = [
     "landuse",
     "efficiency",
     "report",
+    "partition",
 ]
 
 
@@ -52,10 +53,12 @@ def _subcommand_modules() -> list:
     """The subcommand modules in the order of :data:`SUBCOMMANDS` (each is thin: it imports the library lazily)."""
     from xclz_geo.cli import areas, boundaries, convert, digitize, efficiency, landuse, locate, report
     from xclz_geo.cli import map as map_
+    from xclz_geo.cli import partition
 
     modules = {
         "areas": areas, "digitize": digitize, "boundaries": boundaries, "locate": locate, "convert": convert,
         "map": map_, "landuse": landuse, "efficiency": efficiency, "report": report,
+        "partition": partition,
     }
     return [modules[name] for name in SUBCOMMANDS]
 

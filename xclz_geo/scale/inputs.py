@@ -156,10 +156,18 @@ class PartitionedInput:
 
 
 def _column_bounds(f: Path, xc: str, yc: str) -> list[float]:
-    """Min/max of two numeric columns from a Parquet file's row-group statistics (NaN when unknown)."""
+    """Bounds of a file's coordinates: its ``xclz_bbox`` metadata (``xclz-geo partition``) for these
+    columns, else the min/max statistics of numeric columns (NaN when unknown)."""
     import pyarrow.parquet as pq
 
     md = pq.ParquetFile(f).metadata
+    kv = md.metadata or {}
+    if b"xclz_bbox" in kv:
+        info = json.loads(kv[b"xclz_bbox"])
+        if info.get("x") == str(xc) and info.get("y") == str(yc):
+            bb = info.get("bbox")
+            # no valid coordinate at all: nothing to test, the file can be skipped
+            return [float(v) for v in bb] if bb else [1e300, 1e300, 1e300, 1e300]
     names = [md.schema.column(i).path for i in range(md.num_columns)]
     if xc not in names or yc not in names:
         return [np.nan] * 4
