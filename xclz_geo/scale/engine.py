@@ -12,9 +12,9 @@ dask DataFrame with exactly the columns of the in-memory versions:
   ``area_m2``, ``inside_m2``, ``status``), ``row`` numbered over the whole input.
 
 **The zone travels once.** The zone is pickled once on the client (:class:`ZoneBlob`, keyed by the
-SHA-256 of its geometry, ids and uncertainties) and sent once to every worker
-(``client.scatter(..., broadcast=True)`` when a ``distributed`` client is active, otherwise one
-``dask.delayed`` key shared by every task). A module-level cache in each worker process unpickles it
+SHA-256 of its geometry, ids and uncertainties) and enters the graph as one ``dask.delayed`` key
+shared by every task, so each worker receives it once (a scattered copy would be lost with a
+worker that dies mid-run; a graph key is recomputed). A module-level cache in each worker process unpickles it
 and builds its lookup grid (and prepared geometries) on first use, under a lock; every later task of
 that process reuses them. :func:`worker_builds` reports how often that happened.
 
@@ -122,28 +122,17 @@ def clear_worker_cache() -> None:
         _BUILDS.update(zones=0, grids=0)
 
 
-def _active_client() -> Any:
-    try:
-        from distributed import get_client
-
-        return get_client()
-    except (ImportError, ValueError):
-        return None
-
-
 def _ship(blob: ZoneBlob) -> Any:
-    """The zone as a graph argument: a broadcast future on a distributed client, else one delayed key."""
+    """The zone as one key of the graph, shared by every task.
+
+    Each worker fetches it once (from the worker that materialised it) and keeps it while the job
+    runs. Not ``client.scatter(..., broadcast=True)``: scattered data exists only on workers, so a
+    worker lost mid-run can take the zone with it ("lost scattered data, which can't be
+    recovered", seen in tests/test_scale.py); a graph key is recomputed from the graph instead.
+    """
     import dask
 
-    client = _active_client()
-    if client is not None:
-        fut = client.scatter(blob, broadcast=True, hash=True)
-        return dask.delayed(_identity)(fut, dask_key_name=f"xclz-zone-{blob.key[:16]}")
     return dask.delayed(blob, name=f"xclz-zone-{blob.key[:16]}")
-
-
-def _identity(x: Any) -> Any:
-    return x
 
 
 def province_cell_m(zone: Any, *, target_cells: int = PROVINCE_GRID_CELLS) -> float:
