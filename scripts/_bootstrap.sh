@@ -18,8 +18,8 @@ VPY="$ROOT/.venv/bin/python"
 EXTRAS="${XCLZ_EXTRAS:-}"
 HASH="$(sha256sum pyproject.toml | cut -c1-16)"
 stamp_ok() { [ -f ".venv/.xclz-installed-$1" ] && [ "$(cat ".venv/.xclz-installed-$1")" = "$HASH" ]; }
-# an install with the test extras also satisfies the plain one
-if ! stamp_ok "${EXTRAS:-base}" && ! { [ -z "$EXTRAS" ] && stamp_ok test; }; then
+# an install with the test extras (test,scale) also satisfies the plain one
+if ! stamp_ok "${EXTRAS:-base}" && ! { [ -z "$EXTRAS" ] && { stamp_ok test || stamp_ok test,scale; }; }; then
   echo ">> installing xclz_geo${EXTRAS:+[$EXTRAS]} into .venv (first run takes a few minutes)"
   "$VPY" -m pip install --quiet --upgrade pip
   "$VPY" -m pip install --quiet -e ".${EXTRAS:+[$EXTRAS]}"
