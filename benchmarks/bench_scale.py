@@ -6,8 +6,8 @@ Data (SYNTHETIC, generated into a temporary folder, never committed): the 200-zo
 metadata), and random 三调-style parcels (60 % near a zone) in GeoParquet files.
 
 Sizes: the issue's are 2×10⁷ points in 40 partitions and 10⁶ parcels (``--full``; do not run them
-on the shared 2-core machines). By default: 2×10⁵ and 2×10⁶ points in 40 partitions, 10⁴ and 10⁵
-parcels in 20 partitions — two sizes each, to see where the crossover lies.
+on the shared 2-core machines). By default: 2×10⁵ and 2×10⁶ points in 40 partitions, 10⁴ parcels in 4
+and 10⁵ parcels in 20 partitions — two sizes each, to see where the crossover lies.
 
 Methods, each in a fresh subprocess (so its peak RSS is its own):
 
@@ -47,6 +47,10 @@ OUT = ROOT / "benchmarks" / "results" / "scale.json"
 
 
 def _peak_mb() -> float:
+    """Peak RSS of this process since its exec (VmHWM; ``ru_maxrss`` keeps the parent's peak across exec)."""
+    for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -135,8 +139,7 @@ def run_one(engine: str, task: str, data: str, zones: str, out: str) -> dict:
         rows = sum(counts.values())
         res["skipped_partitions"] = job.skipped
         res["pruning"] = job.pruning
-        res["worker_peak_rss_mb"] = sorted(round(v / 1024.0, 1) for v in client.run(
-            lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).values())
+        res["worker_peak_rss_mb"] = sorted(round(v, 1) for v in client.run(_peak_since_reset).values())
         res["client_peak_rss_mb"] = round(_peak_mb(), 1)
         client.close()
         cluster.close()
@@ -241,7 +244,7 @@ def main() -> int:
                 results["locate"].append(r)
                 print(json.dumps(r), flush=True)
         for n in parcel_sizes:
-            info = make_data(d, points=0, parcels=n, point_parts=0, parcel_parts=40 if a.full else 20)
+            info = make_data(d, points=0, parcels=n, point_parts=0, parcel_parts=40 if a.full else max(4, n // 5_000))
             for engine in ("memory", "dask"):
                 out = d / f"lu_{engine}_{n}"
                 out.mkdir()

@@ -258,11 +258,26 @@ def _exact(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray, cand: np.ndarray) -
     ins = np.full(n, -1, dtype=np.int32)
     unc = np.full(n, -1, dtype=np.int32)
     multi = cand == -2
+    any_multi = bool(multi.any())
+    # many parts (a province's zones): visit only the parts some point can select — a candidate
+    # part, or a part whose box reaches the box of the points that test every part
+    named = np.zeros(len(grid.parts) + 1, dtype=bool)
+    named[cand[cand >= 0]] = True
+    if any_multi:
+        mx, my = gx[multi], gy[multi]
+        mbox = (float(mx.min()), float(my.min()), float(mx.max()), float(my.max()))
     for p in grid.parts:
         if not p.has_geometry:
             continue
+        if not named[p.index]:
+            if not any_multi:
+                continue
+            xmin, ymin, xmax, ymax = p.geometry.bounds
+            u = p.uncertainty_m + 1.0
+            if xmin - u > mbox[2] or xmax + u < mbox[0] or ymin - u > mbox[3] or ymax + u < mbox[1]:
+                continue
         sel = cand == p.index
-        if multi.any():
+        if any_multi:
             xmin, ymin, xmax, ymax = p.geometry.bounds
             u = p.uncertainty_m + 1.0
             sel |= multi & (gx >= xmin - u) & (gx <= xmax + u) & (gy >= ymin - u) & (gy <= ymax + u)
