@@ -64,7 +64,7 @@ def cluster_client(scheduler: str | None = None, *, n_workers: int | None = None
     log = log or sys.stderr
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="10s")
         except OSError as exc:
             raise InputFileError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc}); "
                                  "start one with `dask scheduler` and workers with `dask worker ADDRESS`") from None
