@@ -140,3 +140,89 @@ def test_bundled_samples(capsys):
     assert rc == 0
     assert doc["method"]["quality"]["data"] == "synthetic"
     assert all(p["outside_raster_m2"] == pytest.approx(0, abs=1e-3) for p in doc["parts"])
+
+
+@pytest.fixture
+def mixed_level1_parcels(tmp_path, synthetic_boundaries):
+    """0508 (logistics) + 05H1 (commercial) → 05; 0810 (green) + 08H1 (public) → 08; 0301K (suffix K) → 03."""
+    x0, y0, _, _ = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[0].bounds
+    codes = ["0508", "05H1", "0810", "08H1", "0301K", "0601"]
+    widths = [100, 200, 50, 150, 300, 120]  # each 100 m tall
+    geoms, x = [], x0
+    for w in widths:
+        geoms.append(box(x, y0, x + w, y0 + 100))
+        x += w
+    gdf = gpd.GeoDataFrame({"DLBM": codes}, geometry=geoms, crs="EPSG:4549")
+    p = tmp_path / "mixed.gpkg"
+    gdf.to_file(p, driver="GPKG")
+    return p, dict(zip(codes, [w * 100.0 for w in widths]))
+
+
+def test_level_1_is_one_row_per_first_level_code_in_every_output(capsys, tmp_path, boundaries_file, mixed_level1_parcels):
+    path, areas = mixed_level1_parcels
+    total = sum(areas.values())
+    expected = {"05": areas["0508"] + areas["05H1"], "08": areas["0810"] + areas["08H1"], "03": areas["0301K"], "06": areas["0601"]}
+    base = ["landuse", "--parcels", str(path), "--boundaries", str(boundaries_file), "--scheme", "sandiao", "--level", "1"]
+    # JSON
+    rc, out, _ = run(capsys, *base, "--json")
+    assert rc == 0
+    part = next(p for p in json.loads(out)["parts"] if p["part_id"] == "xuancheng")
+    codes = [c["code"] for c in part["classes"]]
+    assert sorted(codes) == sorted(expected)  # no first-level code twice
+    got = {c["code"]: c["area_m2"] for c in part["classes"]}
+    for code, a in expected.items():
+        assert got[code] == pytest.approx(a, rel=1e-9)
+    assert sum(got.values()) == pytest.approx(total, rel=1e-9)
+    names = {c["code"]: c["name"] for c in part["classes"]}
+    assert names["05"] == "商业服务业用地" and names["03"] == "林地"
+    # console: one line per code
+    rc, out, _ = run(capsys, *base)
+    block = out.split("xuancheng", 1)[1].split("parcels", 1)[0]
+    for code in expected:
+        assert sum(1 for line in block.splitlines() if line.strip("│ ").startswith(code + " ")) == 1, code
+    # CSV and XLSX
+    csv, xlsx = tmp_path / "l1.csv", tmp_path / "l1.xlsx"
+    run(capsys, *base, "--out", str(csv))
+    run(capsys, *base, "--out", str(xlsx))
+    for df in (pd.read_csv(csv, encoding="utf-8-sig", dtype={"code": str}),
+               pd.read_excel(xlsx, sheet_name="classes", dtype={"code": str})):
+        sub = df[df["part_id"] == "xuancheng"]
+        assert sorted(sub["code"]) == sorted(expected)
+        assert dict(zip(sub["code"], sub["area_m2"])) == pytest.approx(expected, rel=1e-9)
+        assert sub["area_m2"].sum() == pytest.approx(total, rel=1e-9)
+    lvl1 = pd.read_excel(xlsx, sheet_name="level1", dtype={"code": str})
+    assert sorted(lvl1[lvl1["part_id"] == "xuancheng"]["code"]) == sorted(expected)
+
+
+def test_level_2_rolls_suffixed_codes_to_their_parent_by_the_tables(capsys, boundaries_file, mixed_level1_parcels):
+    path, areas = mixed_level1_parcels
+    rc, out, _ = run(capsys, "landuse", "--parcels", str(path), "--boundaries", str(boundaries_file), "--scheme", "sandiao",
+                     "--level", "2", "--json")
+    part = next(p for p in json.loads(out)["parts"] if p["part_id"] == "xuancheng")
+    got = {c["code"]: c["area_m2"] for c in part["classes"]}
+    assert got["0301"] == pytest.approx(areas["0301K"], rel=1e-9) and "0301K" not in got
+    # in GB/T 21010 the 三调 codes roll up as code_variants.csv says: 0508 → 0604 → 06, 05H1 → 05
+    rc, out, _ = run(capsys, "landuse", "--parcels", str(path), "--boundaries", str(boundaries_file), "--scheme", "gbt21010",
+                     "--level", "1", "--json")
+    assert rc == 0
+    part = next(p for p in json.loads(out)["parts"] if p["part_id"] == "xuancheng")
+    got = {c["code"]: c["area_m2"] for c in part["classes"]}
+    assert got["06"] == pytest.approx(areas["0508"] + areas["0601"], rel=1e-9)
+    assert got["05"] == pytest.approx(areas["05H1"], rel=1e-9)
+    assert got["08"] == pytest.approx(areas["0810"] + areas["08H1"], rel=1e-9)
+
+
+def test_field_option_names_the_code_column(capsys, tmp_path, boundaries_file, synthetic_boundaries):
+    x0, y0, _, _ = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[0].bounds
+    gdf = gpd.GeoDataFrame({"MYCODE": ["0601", "0508"]}, geometry=[box(x0, y0, x0 + 100, y0 + 100), box(x0 + 100, y0, x0 + 200, y0 + 100)],
+                           crs="EPSG:4549")
+    p = tmp_path / "odd.gpkg"
+    gdf.to_file(p, driver="GPKG")
+    rc, _, err = run(capsys, "landuse", "--parcels", str(p), "--boundaries", str(boundaries_file), "--json")
+    assert rc == 2 and "MYCODE" in err  # the code field is not found; the message lists the fields
+    rc, out, _ = run(capsys, "landuse", "--parcels", str(p), "--boundaries", str(boundaries_file), "--json", "--field", "地类编码=MYCODE")
+    assert rc == 0
+    doc = json.loads(out)
+    assert doc["method"]["code_field"] == "MYCODE"
+    rc, _, err = run(capsys, "landuse", "--parcels", str(p), "--boundaries", str(boundaries_file), "--field", "税收=MYCODE")
+    assert rc == 2 and "not a field this command uses" in err

@@ -123,3 +123,66 @@ def test_declared_quality_replaces_unlabelled(tmp_path, boundaries_file, run_cli
     assert code == 0, err
     ent = next(i for i in json.loads(stdout)["inputs"] if i["name"].startswith("enterprises"))
     assert ent["quality"] == "surveyed"
+
+
+def test_report_with_parcels_where_nothing_is_underused(tmp_path, boundaries_file, run_cli, synthetic_boundaries):
+    """Issue 13 R2: an empty under-used list is a normal outcome (exit 0, the three files)."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    x0, y0, _, _ = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[0].bounds
+    for name, geoms in (("inside", [box(x0, y0, x0 + 200, y0 + 100)]),  # healthy: 容积率 1.5, 建筑系数 40 %
+                        ("outside", [box(x0 - 5000, y0 - 5000, x0 - 4800, y0 - 4900)])):  # nothing to check
+        p = tmp_path / f"{name}.gpkg"
+        gpd.GeoDataFrame({"地块编号": ["A"], "DLBM": ["0601"], "行业代码": ["3484"], "总建筑面积": [30000.0],
+                          "建筑基底面积": [8000.0]}, geometry=geoms, crs="EPSG:4549").to_file(p, driver="GPKG")
+        out = tmp_path / f"out_{name}"
+        code, stdout, err = run_cli("report", "--boundaries", str(boundaries_file), "--parcels", str(p), "--out", str(out),
+                                    "--no-samples")
+        assert code == 0, err
+        assert "internal error" not in err
+        assert (out / "land_efficiency_report.html").exists() and (out / "land_efficiency_report.xlsx").exists()
+        assert "0.0 亩" in stdout
+
+
+def test_report_gbk_shapefile_with_cut_names_and_field_option(tmp_path, boundaries_file, run_cli, synthetic_boundaries):
+    """Issue 12: a GBK shapefile's 10-byte names feed 建筑密度 and the investment indicator; any other
+    column is mapped with --field; an indicator left empty names the field on the console."""
+    import warnings
+
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    x0, y0, _, _ = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[0].bounds
+    g = gpd.GeoDataFrame({"地块编号": ["A", "B"], "DLBM": ["0601", "0701"], "统计类别": ["A2", "A1"], "是否已供应": ["是", "是"],
+                          "总建筑面积(平方米)": [30000.0, 20000.0], "建筑基底面积(平方米)": [8000.0, 5000.0],
+                          "固定资产投资(万元)": [3000.0, 0.0], "行业代码": ["3484", None]},
+                         geometry=[box(x0, y0, x0 + 200, y0 + 100), box(x0 + 200, y0, x0 + 400, y0 + 100)], crs="EPSG:4549")
+    shp = tmp_path / "p.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g.to_file(shp, encoding="GBK", engine="pyogrio")
+    code, out, err = run_cli("report", "--boundaries", str(boundaries_file), "--parcels", str(shp), "--out", str(tmp_path / "o"),
+                             "--no-samples", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    sec = next(s for s in doc["sections"] if s["id"] == "intensity")
+    text = json.dumps(sec, ensure_ascii=False)
+    assert "建筑基底面 → 建筑基底面积" in text and "固定资产投 → 固定资产投资" in text
+    v = sec["facts"]["units"]["part:xuancheng"]
+    assert v["building_density"] == pytest.approx(13000 / 40000 * 100)  # from the column cut to 建筑基底面
+    assert v["industrial_investment_intensity"] == pytest.approx(1500.0)  # 3000 万元 on 2 公顷, from 固定资产投
+    # the same layer with the investment column under another name: empty, and the console says how to fix it
+    g2 = g.rename(columns={"固定资产投资(万元)": "INV"})
+    shp2 = tmp_path / "p2.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g2.to_file(shp2, encoding="GBK", engine="pyogrio")
+    code, out, err = run_cli("report", "--boundaries", str(boundaries_file), "--parcels", str(shp2), "--out", str(tmp_path / "o2"),
+                             "--no-samples")
+    assert code == 0, err
+    assert "the parcel layer has no 固定资产投资" in out and "--field 固定资产投资=<your column>" in out
+    code, out, err = run_cli("report", "--boundaries", str(boundaries_file), "--parcels", str(shp2), "--out", str(tmp_path / "o3"),
+                             "--no-samples", "--field", "固定资产投资=INV")
+    assert code == 0, err
+    assert "the parcel layer has no 固定资产投资" not in out

@@ -21,7 +21,9 @@ from xclz_geo.efficiency.evaluate import (
     load_benchmarks,
     load_method,
     map_columns,
+    needed_fields,
     read_enterprises,
+    spreadsheet_rows,
     template,
 )
 from xclz_geo.errors import DataQualityWarning, InputDataError, MethodProfileError
@@ -411,7 +413,9 @@ def test_profile_not_toml_and_missing(tmp_path):
 def test_template_roundtrip(tmp_path):
     p = template(tmp_path / "t.xlsx")
     sheets = pd.read_excel(p, sheet_name=None)
-    assert set(sheets) == {"企业数据", "说明"}
+    assert set(sheets) == {"企业数据", "说明", "字段别名"}
+    aliases = sheets["字段别名"]
+    assert "JZJDMJ" in "、".join(aliases["DBF 短名 (≤10 字节 GBK)"]) and "GDZCTZ" in "、".join(aliases["DBF 短名 (≤10 字节 GBK)"])
     headers = list(sheets["企业数据"].columns)
     assert "统一社会信用代码" in headers and "用地面积(亩)" in headers and "实缴税金(万元)" in headers
     assert "主要污染物排放当量(吨)" in headers and "经度" in headers
@@ -559,3 +563,81 @@ def test_ratio_cap_and_population_mean(tmp_path):
     s = evaluate(df, method=_profile(tmp_path, text)).scores.set_index(H["code"])
     # firm values 1, 2, 9 → mean 4; scores 100 × x / 4 = 25, 50, 225 → capped at 150
     assert list(s["score_tax_per_mu"]) == pytest.approx([25.0, 50.0, 150.0])
+
+
+# ------------------------------------------------------------------ optional columns, aliases, row numbers, checks
+
+
+def test_unreadable_optional_column_is_a_note_not_invalid():
+    rows = three_firms()
+    rows["经度"] = ["待补充", "118.8", "118.9"]
+    rows["纬度"] = ["30.9", "30.9", "30.9"]
+    rows[H["elec"]] = rows[H["elec"]].astype(object)
+    rows.loc[2, H["elec"]] = "约100"  # 用电量 is not an Anhui indicator
+    r = evaluate(rows, method="anhui")
+    s = r.scores.set_index(H["code"])
+    assert list(s["status"]) == ["evaluated"] * 3  # nobody sinks for an optional column
+    assert s.loc["A", "rank"] >= 1 and s.loc["A", "class"] in ("A", "B", "C", "D")
+    assert "经度 '待补充' is not a number" in s.loc["A", "xclz_note"] and "not located" in s.loc["A", "xclz_note"]
+    assert "用电量(万千瓦时) '约100'" in s.loc["C", "xclz_note"] and "not used by method 'anhui'" in s.loc["C", "xclz_note"]
+    assert s.loc["B", "xclz_note"] == ""
+    assert r.summary["input"]["rows_with_notes"] == 2
+    # the same text in a column the method needs still makes the row invalid
+    rows[H["energy"]] = rows[H["energy"]].astype(object)
+    rows.loc[1, H["energy"]] = "待补充"
+    s = evaluate(rows, method="anhui").scores.set_index(H["code"])
+    assert s.loc["B", "status"] == "invalid" and "综合能耗" in s.loc["B", "reason"]
+    # 用电量 is a Zhejiang 规下 indicator input: needed there
+    assert "electricity_10k_kwh" in needed_fields(load_method("zhejiang"))
+    assert "lon" not in needed_fields(load_method("zhejiang"))
+
+
+def test_reasons_are_whole_sentences_and_name_spreadsheet_rows(tmp_path):
+    rows = pd.DataFrame([firm("A", land=-3), firm("B"), firm("B"), firm("C")])
+    src = tmp_path / "firms.csv"
+    rows.to_csv(src, index=False, encoding="utf-8")
+    s = evaluate(str(src)).scores
+    assert s.loc[0, "reason"] == "用地面积(亩) is negative (-3), which this field cannot be; correct the value"
+    # header on spreadsheet row 1: data rows 1 and 2 (0-based) are rows 3 and 4 in Excel
+    assert "also on spreadsheet row 4:" in s.loc[1, "reason"] and "also on spreadsheet row 3:" in s.loc[2, "reason"]
+    t = read_enterprises(src)
+    assert spreadsheet_rows(t, [0, 5]) == "spreadsheet rows 2, 7"
+    t.raw.attrs["header_row"] = 3  # a title block above the header (what the tables reader will record)
+    assert spreadsheet_rows(t, [0]) == "spreadsheet row 4"
+
+
+def test_dbf_short_and_truncated_headers_and_field_option():
+    rows = three_firms().rename(columns={H["land"]: "YDMJ", H["tax"]: "SJSJ", H["tech"]: "技术改造投"})
+    with pytest.warns(DataQualityWarning, match="技术改造投 → 技术改造投资"):
+        t = read_enterprises(rows)
+    assert t.columns.fields["land_mu"] == "YDMJ" and t.columns.fields["tax_wan"] == "SJSJ"
+    assert t.columns.fuzzy == {"技术改造投": "技术改造投资(万元)"}
+    s = evaluate(t).scores.set_index(H["code"])
+    assert s.loc["A", "tech_investment_per_mu"] == pytest.approx(5.0)  # 50 / 10 亩
+    # a cut unit is not guessed: 用地面积( could have been (平方米)
+    cut = three_firms().rename(columns={H["land"]: "用地面积("})
+    with pytest.raises(InputDataError, match="no land-area column"):
+        read_enterprises(cut)
+    t = read_enterprises(cut, field_map={"用地面积(平方米)": "用地面积("})
+    assert t.data["land_mu"].iloc[0] == pytest.approx(10 * 15 / 10000)
+    odd = three_firms().rename(columns={H["tax"]: "TAX2023"})
+    with pytest.warns(DataQualityWarning, match="TAX2023"):
+        read_enterprises(odd)  # unknown otherwise
+    t = read_enterprises(odd, field_map={"实缴税金": "TAX2023"})
+    assert t.columns.fields["tax_wan"] == "TAX2023" and t.columns.given == {"tax_wan": "TAX2023"}
+    with pytest.raises(InputDataError, match="no column 'NOPE'"):
+        read_enterprises(odd, field_map={"实缴税金": "NOPE"})
+    with pytest.raises(InputDataError, match="not a field of the enterprise table"):
+        read_enterprises(odd, field_map={"建筑基底面积": "TAX2023"})
+
+
+def test_missing_fields_and_share_checks_in_summary():
+    rows = three_firms().drop(columns=[H["tech"]])
+    rows.loc[0, H["rd"]] = 2000.0  # R&D 2000 > revenue 1000: 200 %
+    r = evaluate(rows, method="anhui")
+    miss = {m["field"]: m for m in r.summary["input"]["missing_fields"]}
+    assert "亩均技改投资" in miss["tech_investment_wan"]["indicators"]
+    assert "--field 技改投资=<your column>" in miss["tech_investment_wan"]["hint"]
+    (chk,) = [c for c in r.summary["checks"] if c["indicator"] == "rd_share_pct"]
+    assert chk["firms"] == ["测试企业A"] and chk["values"] == [pytest.approx(200.0)]
+    assert "outside [0, 100 %]" in chk["message"] and "table row 1" in chk["message"]

@@ -132,7 +132,7 @@ def test_buildings_fill_floor_area():
 def test_bad_ledger_class_and_numbers_are_named():
     g = layer()
     g.loc[2, "统计类别"] = "Z9"
-    with pytest.raises(InputDataError, match="Z9"):
+    with pytest.raises(InputDataError, match=r"feature 3 \(地块编号 P3\): 统计类别 'Z9'"):
         intensity(g)
     g = layer()
     g["税收(万元)"] = g["税收(万元)"].astype(object)
@@ -291,3 +291,91 @@ def test_bundled_landuse_sample_runs():
     assert r.summary["quality"] == "synthetic"
     u = underused(parcels=g)
     assert u.summary["by_flag"]["idle"]["count"] == int((g["供地状态"] == "闲置").sum())
+
+
+def test_nothing_underused_is_a_normal_outcome(synthetic_zone):
+    # healthy parcels only (P1 meets every minimum, P2 is residential): no flag, an empty layer, no error
+    healthy = layer().iloc[:2]
+    u = underused(parcels=healthy, rules=UnderusedRules(tax_share_of_median=None))
+    assert u.summary["underused"] == 0 and len(u.layer) == 0 and u.total_freeable_mu == 0.0
+    # nothing checked at all: parcels far outside the zone (issue 13 R2: this raised ValueError)
+    far = healthy.set_geometry(healthy.geometry.translate(-100_000, -100_000))
+    u = underused(parcels=far, zone=synthetic_zone)
+    assert u.summary["checked"] == 0 and u.summary["underused"] == 0
+    assert len(u.layer) == 0 and u.layer.crs.to_epsg() == 4490
+    assert u.summary["by_flag"]["idle"]["count"] == 0
+
+
+def gbk_shapefile_with_cut_names(tmp_path):
+    """A GBK shapefile written the way GDAL writes it: Chinese field names cut to 10 bytes
+    (建筑基底面积(平方米) → 建筑基底面, 固定资产投资(万元) → 固定资产投, 建筑系数用地面积(平方米) → 建筑系数用)."""
+    import warnings
+
+    g = layer()
+    shp = tmp_path / "parcels_gbk.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GDAL announces the laundered names
+        g.to_file(shp, driver="ESRI Shapefile", encoding="GBK", engine="pyogrio")
+    return shp
+
+
+def test_gbk_shapefile_with_truncated_names_feeds_density_and_investment(tmp_path):
+    from xclz_geo.errors import DataQualityWarning
+    from xclz_geo.io import read_vector
+
+    shp = gbk_shapefile_with_cut_names(tmp_path)
+    g = read_vector(shp)
+    assert "建筑基底面" in g.columns and "固定资产投" in g.columns  # what the .dbf really holds
+    with pytest.warns(DataQualityWarning, match="建筑基底面 → 建筑基底面积"):
+        r = intensity(g)
+    v = r.summary["units"]["part:all"]
+    assert v["building_density"] == pytest.approx((4000 + 3000 + 2000) / 25000 * 100)
+    assert v["industrial_investment_intensity"] == pytest.approx(1500.0)
+    assert v["industrial_coverage"] == pytest.approx(45.0)
+    assert r.summary["missing_fields"] == []
+    assert any("建筑基底面 → 建筑基底面积" in n for n in r.summary["notes"])
+
+
+def test_short_aliases_and_field_map_for_parcels():
+    g = layer().rename(columns={"建筑基底面积(平方米)": "JZJDMJ", "固定资产投资(万元)": "INV_2023"})
+    v = intensity(g).summary["units"]["part:all"]
+    assert v["building_density"] == pytest.approx(36.0)
+    assert v["industrial_investment_intensity"] is None  # INV_2023 is not a known name
+    r = intensity(g)
+    (m,) = [m for m in r.summary["missing_fields"] if m["field"] == "investment_wan"]
+    assert "工业用地固定资产投入强度" in m["indicators"] and "--field 固定资产投资=<your column>" in m["message"]
+    p = normalize_parcels(g, field_map={"固定资产投资": "INV_2023"})
+    assert p["investment_wan"].iloc[0] == pytest.approx(1500.0)
+    with pytest.raises(InputDataError, match="no column 'NOPE'"):
+        normalize_parcels(g, field_map={"固定资产投资": "NOPE"})
+    from xclz_geo.fieldnames import use_field_map
+
+    with use_field_map({"GDZCTZ": "INV_2023", "营业收入": "REV"}):  # names of the enterprise table are skipped here
+        v = intensity(g).summary["units"]["part:all"]
+    assert v["industrial_investment_intensity"] == pytest.approx(1500.0)
+
+
+def test_plausibility_checks_name_the_parcels():
+    # 0101 水田 marked 已建成: supplied (D) but farmland (B22) → 土地供应率 above 100 %
+    g = gpd.GeoDataFrame({"地块编号": ["P1", "P2", "P3"], "DLBM": ["0601", "0101", "0601"],
+                          "供地状态": ["已建成", "已建成", "已建成"], "总建筑面积": [120000.0, None, 5000.0],
+                          "建筑基底面积": [12000.0, None, -10.0]},
+                         geometry=[rect(0, 100, 100), rect(1, 100, 100), rect(2, 100, 100)], crs="EPSG:4549")
+    r = intensity(g)
+    v = r.summary["units"]["part:all"]
+    assert v["supply_rate"] == pytest.approx(150.0)
+    checks = {c["indicator"]: c for c in r.summary["checks"]}
+    assert checks["supply_rate"]["parcels"] == ["P2"] and "contradicts" in checks["supply_rate"]["cause"]
+    assert set(checks) == {"supply_rate", "footprint_m2"}  # 容积率 6.25 over A2 is plausible, though P1 alone has 12
+    assert checks["footprint_m2"]["parcels"] == ["P3"]  # a negative footprint is named
+    assert any(n.startswith("check: 土地供应率 150.0%") and "P2" in n for n in r.summary["notes"])
+    # a clean layer has no checks
+    assert intensity(layer()).summary["checks"] == []
+
+
+def test_far_above_10_is_flagged():
+    g = layer()
+    g.loc[0, "总建筑面积(平方米)"] = 150000.0  # 容积率 15 on P1 (A2)
+    checks = {c["indicator"]: c for c in intensity(g).summary["checks"]}
+    assert checks["industrial_far"]["value"] == pytest.approx(15.0)
+    assert checks["industrial_far"]["parcels"] == ["P1"]

@@ -474,6 +474,24 @@ def test_overlapping_polygons_on_a_lonlat_raster(tmp_path):
         assert x.sum() == pytest.approx(both.polygons.set_index("id").loc[pid, "area_m2"], rel=1e-9)
 
 
+def test_roll_up_rules_are_data():
+    sd, gb = lu.code_table("sandiao"), lu.code_table("gbt21010")
+    assert sd.parent_at("05H1", 1) == "05" and sd.parent_at("0508", 1) == "05"
+    assert sd.parent_at("0301K", 2) == "0301" and sd.parent_at("0301K", 1) == "03"
+    assert sd.parent_at("0101K", 1) == "01"
+    assert sd.suffix_rules["K"] == "可调整地类"
+    assert gb.parent_at("05H1", 1) == "05" and gb.parent_at("0508", 2) == "0604" and gb.parent_at("0508", 1) == "06"
+    c, how = gb.get("08H1")
+    assert c.variant and how == "variant (rolls up to 08)"
+    # variants are not classes of the standard: counts and detection ignore them
+    assert len(gb.level_codes(2)) == 73
+    assert lu.detect_scheme(["05H1", "0508", "08H1"]).known_share["gbt21010"] == 0
+    # a letter no rule lists is not stripped: the code stays unknown
+    assert sd.get("0301Z") == (None, "unknown")
+    df = lu.classify_codes(["08H1", "0301Z"], scheme="gbt21010")
+    assert list(df["status"]) == ["variant", "unknown"]
+
+
 def test_parcels_with_impossible_coordinates_are_invalid_not_outside(synthetic_zone):
     g = synthetic_zone.parts.geometry.iloc[0].centroid
     parcels = gpd.GeoDataFrame({"DLBM": ["0601", "0601", "0601"]},

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from xclz_geo.cli._common import add_boundaries_option, dumps_json, print_json
+from xclz_geo.cli._common import (add_boundaries_option, check_output_file, check_output_folder, dumps_json, input_paths,
+                                  print_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("action", nargs="?", choices=["template"], help="`template`: write an empty XLSX template and stop")
     p.add_argument("--enterprises", metavar="FILE", help="enterprise table (.csv UTF-8/GBK, .xlsx, .parquet)")
-    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX file (default: the first)")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX file, by name or number (default: the first)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row of the table's header, 1 = the first row (default: found; title rows above it are passed over)")
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV outputs: prefix ' to cells starting with = + - @ (Excel then shows them as text, never as "
+                   "formulas); default: every cell written exactly as read")
     p.add_argument("--method", default="anhui", metavar="anhui|zhejiang|PROFILE.toml",
                    help="method profile (default anhui; see data/methods/README.md)")
     p.add_argument("--benchmarks", metavar="FILE", help="fixed benchmarks CSV (group, indicator, benchmark) for ratio methods")
@@ -36,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-zone", action="store_true", help="do not locate firms in the zone (no per-part summary)")
     p.add_argument("--datum", default="wgs84", help="datum of 经度/纬度: wgs84 (default), cgcs2000, gcj02, bd09")
     p.add_argument("--out", metavar="DIR", help="output folder (for `template`: the .xlsx file)")
+    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
+                   help="use COLUMN for field NAME (repeatable), e.g. --field 实缴税金=TAX2023 or, for --parcels, "
+                   "--field 建筑基底面积=JDMJ_2023; NAME is the Chinese or English name or a short alias (see `efficiency template`)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row is invalid")
     p.add_argument("--json", action="store_true", help="print summary.json on stdout as well")
     p.set_defaults(func=run)
@@ -49,28 +58,46 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.out:
             raise InputDataError("efficiency template: give --out FILE.xlsx")
+        check_output_file(args.out, suffixes={".xlsx"}, inputs=input_paths(args))
         path = template(args.out)
         if args.json:
             print_json({"template": str(path)})
         else:
-            print(f"wrote {path}")
+            print(f"wrote {path} (sheets 企业数据, 说明, 字段别名: Chinese, English and DBF-safe short names of every field)")
         return 0
     if not args.enterprises or not args.out:
         raise InputDataError("efficiency: give --enterprises FILE and --out DIR (or `efficiency template --out FILE.xlsx`)")
-    return _evaluate(args)
+    from xclz_geo.fieldnames import check_field_names, use_field_map
+
+    check_field_names(_field_map(args), ("efficiency", "parcels") if args.parcels else ("efficiency",))
+    with use_field_map(_field_map(args)):
+        return _evaluate(args)
+
+
+def _field_map(args: argparse.Namespace) -> dict[str, str]:
+    from xclz_geo.fieldnames import parse_field_args
+
+    return parse_field_args(getattr(args, "field", None))
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from xclz_geo.efficiency.evaluate import evaluate, load_method, read_enterprises
     from xclz_geo.errors import InputDataError
-    from xclz_geo.io import write_table
+    from xclz_geo.io import atomic_output_set, write_table
     from xclz_geo.cli._common import load_zone
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputDataError(f"{out}: --out must be a folder")
+    # the files of one run: written into a temporary folder inside --out and moved in together at the end
+    members = ["scores.csv", "scores.xlsx", "summary.json"]
+    if args.parcels:
+        members += ["intensity.csv", "underused.csv", "underused.gpkg"]
+    check_output_folder(out, members=members, inputs=input_paths(args))
     method = load_method(args.method)  # a malformed profile fails before the table is read
-    table = read_enterprises(args.enterprises, sheet=args.sheet)
+    # --field: strict for the enterprise table alone; with --parcels, names of parcel fields are allowed too
+    table = read_enterprises(args.enterprises, sheet=args.sheet, header_row=args.header_row,
+                             **({} if args.parcels else {"field_map": _field_map(args)}))
     zone = None
     if not args.no_zone and (table.data["lon"].notna().any() or args.boundaries):
         try:
@@ -81,12 +108,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             sys.stderr.write("xclz-geo: warning: the zone has no polygons; firms are not located (no per-part summary)\n")
             zone = None
     res = evaluate(table, method=method, zone=zone, benchmarks=args.benchmarks, datum=args.datum)
-    out.mkdir(parents=True, exist_ok=True)
-    land_msg = _land(args, res, zone, out) if args.parcels else None
-    scores = res.scores
-    write_table(scores, out / "scores.csv")
-    _write_xlsx(res, out / "scores.xlsx")
-    (out / "summary.json").write_text(dumps_json(res.summary) + "\n", encoding="utf-8")
+    with atomic_output_set(out, members=members) as outset:
+        stage = outset.stage
+        land_msg = _land(args, res, zone, stage) if args.parcels else None
+        scores = res.scores
+        _write_scores(res, stage, csv_safe=args.csv_safe)
+        (stage / "summary.json").write_text(dumps_json(res.summary) + "\n", encoding="utf-8")
     c = res.summary["counts"]
     if args.json:
         print_json(res.summary)
@@ -100,6 +127,16 @@ def _evaluate(args: argparse.Namespace) -> int:
         unknown = res.summary["input"]["unknown_columns"]
         if unknown:
             print(f"  columns not recognised (kept, not used): {', '.join(unknown)}")
+        for h, full in res.summary["input"].get("fuzzy_matches", {}).items():
+            print(f"  column {h} taken for {full} (name cut to 10 bytes?); if wrong: --field NAME=COLUMN")
+        for m in res.summary["input"].get("missing_fields", []):
+            print(f"  missing field {m['header_zh']}: {'、'.join(m['indicators'])} empty for every firm "
+                  f"(scored by the missing rule) — {m['hint']}")
+        if res.summary["input"].get("rows_with_notes"):
+            print(f"  {res.summary['input']['rows_with_notes']} row(s) have a value that could not be read in a column the "
+                  "method does not need: kept in the ranking, see column xclz_note")
+        for c in res.summary.get("checks", []):
+            print(f"  check: {c['message']}")
         if res.summary["disclaimer"]:
             print(f"note: {res.summary['disclaimer']}")
         if res.summary["data_quality"] != "unlabelled":
@@ -117,42 +154,63 @@ def _land(args: argparse.Namespace, res, zone, out: Path) -> str:  # noqa: ANN00
 
     parcels = read_vector(args.parcels)
     ti = intensity(parcels, zone=zone)
-    write_table(ti.table, out / "intensity.csv")
+    write_table(ti.table, out / "intensity.csv", csv_safe=args.csv_safe)
     rules = UnderusedRules.defaults()
     rules.tax_share_of_median = args.tax_share_of_median or None
     rules.coverage_min_pct = args.coverage_min_pct or None
     u = underused(parcels=parcels, firms=res, zone=zone, rules=rules)
-    write_table(u.table, out / "underused.csv")
+    write_table(u.table, out / "underused.csv", csv_safe=args.csv_safe)
     if len(u.layer):
         write_table(u.layer, out / "underused.gpkg")
-    res.summary["intensity"] = {"units": ti.summary["units"], "notes": ti.summary["notes"], "quality": ti.summary["quality"]}
+    res.summary["intensity"] = {"units": ti.summary["units"], "notes": ti.summary["notes"], "quality": ti.summary["quality"],
+                                "missing_fields": ti.summary.get("missing_fields", []), "checks": ti.summary.get("checks", [])}
     res.summary["underused"] = u.summary
-    return (f"under-used: {u.summary['underused']} of {u.summary['checked']} parcels/firms, "
+    lines = [f"  parcels: {m['message']}" for m in ti.summary.get("missing_fields", [])]
+    lines += [f"  parcels check: {c['message']}" for c in ti.summary.get("checks", [])]
+    return "\n".join(lines + [""]) + (f"under-used: {u.summary['underused']} of {u.summary['checked']} parcels/firms, "
             f"{u.total_freeable_mu:,.1f} 亩 could be freed (estimate); wrote intensity.csv, underused.csv"
             + (", underused.gpkg" if len(u.layer) else ""))
 
 
-def _write_xlsx(res, path: Path) -> None:  # noqa: ANN001
-    """scores + one sheet per summary table + the method (with confirmed flags), written atomically."""
-    import pandas as pd
-
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+def _method_rows(res) -> list[dict[str, str]]:  # noqa: ANN001
     m = res.method.to_dict()
-    method_rows = [{"item": k, "value": str(m[k])} for k in ("id", "name_zh", "source", "year", "confirmed", "disclaimer")]
+    rows = [{"item": k, "value": str(m[k])} for k in ("id", "name_zh", "source", "year", "confirmed", "disclaimer")]
     for gid, g in m["groups"].items():
         for it in g["indicators"]:
-            method_rows.append({"item": f"{gid}.{it['id']} ({it['name_zh']})", "value": f"weight {it['weight']:g}; confirmed {it['confirmed']}"})
-    method_rows.append({"item": "classes", "value": f"{m['classes']['labels']} {m['classes']['shares']}; confirmed {m['classes']['confirmed']}"})
-    method_rows.append({"item": "data quality", "value": str(res.summary["data_quality"])})
-    try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            res.scores.to_excel(xw, sheet_name="scores", index=False)
-            for name, df in (("by_class", res.by_class()), ("by_industry", res.by_industry()),
-                             ("by_part", res.by_part()), ("by_block", res.by_block())):
-                if len(df):
-                    df.to_excel(xw, sheet_name=name, index=False)
-            pd.DataFrame(method_rows).to_excel(xw, sheet_name="method", index=False)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            rows.append({"item": f"{gid}.{it['id']} ({it['name_zh']})", "value": f"weight {it['weight']:g}; confirmed {it['confirmed']}"})
+    rows.append({"item": "classes", "value": f"{m['classes']['labels']} {m['classes']['shares']}; confirmed {m['classes']['confirmed']}"})
+    rows.append({"item": "data quality", "value": str(res.summary["data_quality"])})
+    return rows
+
+
+def _summary_sheets(res) -> dict:  # noqa: ANN001
+    import pandas as pd
+
+    sheets = {}
+    for name, df in (("by_class", res.by_class()), ("by_industry", res.by_industry()),
+                     ("by_part", res.by_part()), ("by_block", res.by_block())):
+        if len(df):
+            sheets[name] = df
+    sheets["method"] = pd.DataFrame(_method_rows(res))
+    return sheets
+
+
+def _write_scores(res, out: Path, *, csv_safe: bool = False) -> None:  # noqa: ANN001
+    """scores.csv and scores.xlsx: every input cell as read (text), then the computed columns.
+
+    From a workbook, scores.xlsx is the user's workbook — every sheet in order, the enterprise
+    sheet with its name, title rows and cells unchanged and the computed columns to the right —
+    followed by the summary sheets and the method. A computed column whose name the input already
+    uses is written as NAME_xclz (the user's column is never overwritten)."""
+    from xclz_geo.io import write_table, write_table_back, write_xlsx
+
+    text = getattr(res.table, "text", None)
+    n_in = len(res.table.raw.columns)
+    if text is None or len(text.frame.columns) != n_in or len(res.scores) != len(text.frame):
+        write_table(res.scores, out / "scores.csv", csv_safe=csv_safe)
+        write_xlsx({"scores": res.scores, **_summary_sheets(res)}, out / "scores.xlsx")
+        return
+    added = res.scores.iloc[:, n_in:]
+    write_table_back(text, added, out / "scores.csv", csv_safe=csv_safe, on_clash="rename")
+    write_table_back(text, added, out / "scores.xlsx", sheet_name="scores", extra_sheets=_summary_sheets(res),
+                     on_clash="rename")

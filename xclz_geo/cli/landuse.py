@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", metavar="LAYER", help="layer of a multi-layer parcel file")
     p.add_argument("--code-field", metavar="F", help="field with the land-use code (default: DLBM, GHFLDM, 地类编码 … whichever exists)")
     p.add_argument("--name-field", metavar="F", help="field with the class name (default: DLMC … when present)")
+    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
+                   help="use COLUMN for NAME (repeatable): 地类编码=COLUMN (as --code-field) or 地类名称=COLUMN (as --name-field)")
     p.add_argument("--scheme", default="auto", help="code scheme: auto (default), sandiao (三调), gbt21010, ydyh (用地用海)")
     p.add_argument("--encoding", metavar="ENC", help="attribute encoding of a Shapefile without .cpg (detected by default)")
     p.add_argument("--classes", metavar="CSV|worldcover|clcd",
@@ -38,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_boundaries_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     p.add_argument("--out", metavar="FILE.csv|.xlsx", help="write the per-part class table (and, for .xlsx, the other tables)")
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV output: prefix ' to cells starting with = + - @ (Excel shows them as text, never as formulas)")
     p.add_argument("--engine", choices=["memory", "dask"], default="memory",
                    help="dask: --parcels is a folder or glob of GeoParquet files, --out a folder of per-parcel GeoParquet; "
                    "runs on a local cluster or on --scheduler ADDRESS (see docs/notes/dask.md)")
@@ -68,7 +72,7 @@ def _table_rows(result: Any, level: Any, raster: bool) -> Any:
     return pd.DataFrame(tab)
 
 
-def _write(result: Any, path: str, level: Any, raster: bool) -> None:
+def _write(result: Any, path: str, level: Any, raster: bool, *, csv_safe: bool = False) -> None:
     from xclz_geo.io import write_table
 
     table = _table_rows(result, level, raster)
@@ -90,21 +94,30 @@ def _write(result: Any, path: str, level: Any, raster: bool) -> None:
             sheets["overlaps"] = result.overlaps
         sheets["method"] = pd.DataFrame({"item": ["note"] + list(result.method.keys()),
                                          "value": [meta] + [str(v) for v in result.method.values()]})
-        from pathlib import Path
+        from xclz_geo.io import write_xlsx
 
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
-        try:
-            with pd.ExcelWriter(tmp) as xw:
-                for name, df in sheets.items():
-                    df.to_excel(xw, sheet_name=name[:31], index=False)
-            tmp.replace(p)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_xlsx(sheets, path)  # the shared writer: names and codes stay text, never formulas
     else:
-        write_table(table, path)
+        write_table(table, path, csv_safe=csv_safe)
+
+
+def _apply_field_option(args: argparse.Namespace) -> None:
+    """``--field 地类编码=COL`` / ``--field 地类名称=COL`` → ``--code-field`` / ``--name-field``."""
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.fieldnames import check_field_names, names_for, norm, parse_field_args
+
+    fmap = parse_field_args(getattr(args, "field", None))
+    if not fmap:
+        return
+    check_field_names(fmap, ("landuse",))
+    for name, col in fmap.items():
+        key = next(f.key for f in names_for("landuse")
+                   if norm(name) in {norm(f.key), norm(f.name_zh), norm(f.name_en), *(norm(s) for s in f.short)})
+        attr = "code_field" if key == "code" else "name_field"
+        given = getattr(args, attr)
+        if given and given != col:
+            raise InputDataError(f"--field {name}={col} and --{attr.replace('_', '-')} {given} name two columns; give one")
+        setattr(args, attr, col)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,17 +125,21 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.landuse.overlay import landcover_by_part, landuse_by_part
 
     level = _level(args)
-    zone = load_zone(args)
     if getattr(args, "engine", "memory") == "dask":
         from xclz_geo.scale.jobs import landuse_job
 
         if args.raster or not args.out:
             raise InputDataError("--engine dask needs --parcels DIR_OR_GLOB and --out DIR (rasters run in memory)")
-        summary = landuse_job(zone, args.parcels, args.out, code_field=args.code_field, name_field=args.name_field,
+        _apply_field_option(args)
+        summary = landuse_job(load_zone(args), args.parcels, args.out, code_field=args.code_field, name_field=args.name_field,
                               scheme=args.scheme, level=level if level in (1, 2, 3) else 2, scheduler=args.scheduler,
                               progress=not args.json)
         print_json(summary) if args.json else sys.stderr.write(f"xclz-geo: {summary['rows']:,} parcels → {args.out} ({summary['counts']})\n")
         return 0
+    if args.out is not None:
+        check_output_file(args.out, suffixes={".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}, inputs=input_paths(args))
+    _apply_field_option(args)
+    zone = load_zone(args)
     raster = args.raster is not None
     if raster:
         if args.code_field or args.name_field or args.layer:
@@ -138,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         )
         problems = len(result.unknown_codes) > 0 or len(result.overlaps) > 0
     if args.out:
-        _write(result, args.out, level, raster)
+        _write(result, args.out, level, raster, csv_safe=getattr(args, "csv_safe", False))
     if args.json:
         print_json(result.to_dict(level=level))
         return 1 if problems else 0

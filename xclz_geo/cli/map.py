@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,17 +21,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "site markers coloured by status. Every script and stylesheet is inlined from installed packages, so the "
         "file opens with no network (tiles aside). On the Gaode basemaps all overlays are shifted WGS84→GCJ-02 for "
         f"display. The Tianditu basemaps need a browser key in {TIANDITU_KEY_ENV}; the key is written into the "
-        "page's tile URLs (a browser key must be) and never printed.",
+        "output file's tile URLs (a browser key must be; anyone with the file can read it), a warning says so on "
+        "every run, and the key is never printed.",
     )
     p.add_argument("--out", required=True, metavar="FILE.html", help="HTML file to write")
     add_boundaries_option(p)
     p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled one)")
     p.add_argument("--basemap", default="none", choices=list(BASEMAPS), help="basemap (default: none, fully offline)")
-    p.add_argument("--tianditu-key", metavar="KEY", help=f"Tianditu browser key (better: set {TIANDITU_KEY_ENV})")
+    p.add_argument("--tianditu-key", metavar="KEY", help=f"Tianditu browser key (better: set {TIANDITU_KEY_ENV}); it is written into the output HTML")
     p.add_argument("--sites", metavar="FILE", help="site table (CSV/XLSX/Parquet) to check against the zone and draw")
-    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX site table")
-    p.add_argument("--x", metavar="COL", help="longitude / easting column of --sites")
-    p.add_argument("--y", metavar="COL", help="latitude / northing column of --sites")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX site table, by name or number (default: the first)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row of the site table's header, 1 = the first row (default: found; title rows above it are passed over)")
+    p.add_argument("--x", metavar="COL", help="longitude / easting column of --sites (default: detected: lon, lng, 经度, x …)")
+    p.add_argument("--y", metavar="COL", help="latitude / northing column of --sites (default: detected: lat, 纬度, y …)")
     p.add_argument("--datum", default="wgs84", metavar="D", help="datum of --x/--y: wgs84, cgcs2000, gcj02, bd09, or a CRS such as EPSG:4549 (default wgs84)")
     p.add_argument("--site-render", default="auto", choices=["auto", "markers", "cluster", "canvas"],
                    help="how to draw sites (auto: markers ≤2,000, clusters ≤20,000, canvas above)")
@@ -46,49 +50,56 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
-    """Read the site table, run the site check, and return the table with its status columns."""
-    import pandas as pd
+    """Read the site table as text, check every site against the zone, and return the table with
+    ``xclz_status``, ``xclz_block_id``, ``xclz_part_id``, ``xclz_distance_m`` and ``xclz_note``.
 
-    from xclz_geo.errors import InputDataError
-    from xclz_geo.io import read_table
-
-    table = read_table(args.sites, sheet=args.sheet)
-    if args.x is None or args.y is None:
-        raise InputDataError(f"{args.sites}: give the coordinate columns with --x COL --y COL")
-    for col in (args.x, args.y):
-        if col not in table.columns:
-            raise InputDataError(f"{args.sites}: column {col!r} not found; columns are {', '.join(map(str, table.columns))}")
-    from xclz_geo.geo.locate import locate  # lazy: the site check is a separate module
-
-    from xclz_geo.geo.crs import normalize_datum
+    The table is read like ``locate`` reads it (:func:`xclz_geo.io.read_table_text`: title rows
+    passed over, ragged rows never shifted) and the coordinate columns are found the same way
+    (经度/纬度, lon/lat …, or ``--x``/``--y``). Status columns already in the input are never
+    trusted: they are kept under a new name (``xclz_status_input``) and recomputed.
+    """
     from xclz_geo.errors import DatumError
+    from xclz_geo.geo.crs import normalize_datum
+    from xclz_geo.geo.locate import detect_xy_columns, locate, rename_stale_result_columns
+    from xclz_geo.io import read_table, read_table_text
 
+    src = Path(args.sites)
+    if src.suffix.lower() == ".parquet":
+        table = read_table(src)
+        where_txt = str(src)
+    else:
+        text = read_table_text(src, sheet=args.sheet, header_row=getattr(args, "header_row", None))
+        table = text.frame
+        where_txt = f"{src}" + (f" (sheet {text.sheet_name})" if text.sheet_name else "")
+    table, _ = rename_stale_result_columns(table, source=where_txt)  # an xclz_status in the input is never trusted
+    xc, yc = detect_xy_columns(table.columns, x=args.x, y=args.y, source=where_txt)
+    args.x, args.y = xc, yc  # the map draws the sites from the same columns
     try:
         normalize_datum(args.datum)
         where: dict[str, Any] = {"datum": args.datum}
     except DatumError:  # a projected CRS such as EPSG:4549 rather than a datum tag
         where = {"crs": args.datum}
-    result = locate(table, zone, x=args.x, y=args.y, **where)
-    if not isinstance(result, pd.DataFrame) or len(result) != len(table):
-        raise InputDataError(f"{args.sites}: the site check returned {len(result)} rows for {len(table)} input rows")
-    result = result.reset_index(drop=True)
-    if all(c in result.columns for c in table.columns):
-        return result
-    # the check returned only its own columns: put them beside the input, prefixed xclz_
-    own = result.rename(columns={c: (c if str(c).startswith("xclz_") else f"xclz_{c}") for c in result.columns})
-    own = own[[c for c in own.columns if c not in table.columns and c != "geometry"]]
-    return pd.concat([table.reset_index(drop=True), own], axis=1)
+    result = locate(table, zone, x=xc, y=yc, **where).reset_index(drop=True)
+    out = table.reset_index(drop=True).copy()
+    for c in result.columns:
+        name = c if str(c).startswith("xclz_") else f"xclz_{c}"
+        values = result[c].astype(object).where(result[c].notna(), None) if c == "status" else result[c]
+        out[name] = values.to_numpy()
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
-    from xclz_geo.errors import BrowserUnavailableError
-    from xclz_geo.outputs.maps import export_png, save_map, zone_map
+    from xclz_geo.errors import BrowserUnavailableError, XclzGeoWarning
+    from xclz_geo.outputs.maps import TIANDITU_KEY_ENV, export_png, save_map, tianditu_key_notice, zone_map
 
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         from xclz_geo.errors import InputDataError
 
         raise InputDataError(f"--out {out}: the map is an HTML file; use a name ending in .html")
+    check_output_file(out, inputs=input_paths(args))
+    if args.png is not None:
+        check_output_file(args.png, option="--png", suffixes={".png"}, inputs=input_paths(args))
     zone = load_zone(args)
     sites = _locate_sites(args, zone) if args.sites else None
     layers = ["parts", "sites"] + ([] if args.no_counties else ["counties"]) + ([] if args.no_g50 else ["g50"])
@@ -107,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         date=args.date,
     )
     path = save_map(m, out, inline_assets=not args.cdn)
+    notice = tianditu_key_notice(args.basemap, path, source="--tianditu-key" if args.tianditu_key else TIANDITU_KEY_ENV)
+    if notice:
+        warnings.warn(notice, XclzGeoWarning, stacklevel=1)
     info = dict(getattr(m, "xclz_info", {}))
     summary: dict[str, Any] = {
         "out": str(path),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
-from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, check_output_folder, input_paths, load_zone, print_json, progress
 
 #: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 11
@@ -23,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_boundaries_option(p)
     p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled data/boundaries/spec.toml)")
     p.add_argument("--enterprises", metavar="FILE", help="enterprise table (CSV/XLSX, Chinese or English headers) for 亩均效益")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX --enterprises file, by name or number (default: the first)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row of the enterprise table's header, 1 = the first row (default: found; title rows above it are passed over)")
     p.add_argument("--parcels", metavar="FILE", help="parcel layer (GeoPackage, Shapefile, GeoJSON …) with land-use codes and status")
     p.add_argument("--raster", metavar="FILE", help="categorical land-cover raster (GeoTIFF)")
     p.add_argument("--method", default="anhui", metavar="M", help="evaluation method: anhui (default), zhejiang or a PROFILE.toml")
@@ -31,12 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--code-field", metavar="FIELD", help="land-use code column of --parcels (default: detected, e.g. DLBM)")
     p.add_argument("--raster-classes", metavar="TABLE", help="class table of --raster: worldcover, clcd or a CSV (value,name[,group])")
     p.add_argument("--datum", default="wgs84", help="datum of the enterprises' 经度/纬度: wgs84 (default), cgcs2000, gcj02, bd09")
-    p.add_argument("--basemap", default=None, help="basemap of the embedded map (default: none — fully offline); osm, tianditu, gaode …")
+    p.add_argument("--basemap", default=None,
+                   help="basemap of the embedded map (default: none — fully offline); osm, tianditu, gaode …; tianditu and "
+                   "tianditu-img need a browser key in XCLZ_TIANDITU_KEY, which is written into the report HTML (its tile URLs, "
+                   "readable by anyone with the file); a warning says so on every run")
     p.add_argument(
         "--data-quality", action="append", default=[], metavar="INPUT=LABEL",
         help="declare the quality of an input that carries no label, e.g. enterprises=official (repeatable; "
         "inputs: enterprises, parcels, raster)",
     )
+    p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
+                   help="use COLUMN for field NAME in --enterprises or --parcels (repeatable), e.g. --field 建筑基底面积=JDMJ_2023, "
+                   "--field 地类编码=CODE; NAME is the Chinese or English name or a short alias (see `efficiency template`)")
     p.add_argument("--no-samples", action="store_true", help="do not fall back to the bundled synthetic samples when no input is given")
     p.add_argument("--json", action="store_true", help="print one JSON object (files, inputs, sections, facts) instead of text")
     p.set_defaults(func=run)
@@ -59,11 +69,39 @@ def _declared(items: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xclz_geo.outputs.report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
+    from xclz_geo.fieldnames import check_field_names, parse_field_args, use_field_map
 
+    fmap = parse_field_args(getattr(args, "field", None))
+    check_field_names(fmap, ("efficiency", "parcels", "landuse"))
+    code_col = next((c for n, c in fmap.items() if _is_code_name(n)), None)
+    if code_col and not args.code_field:
+        args.code_field = code_col
+    with use_field_map(fmap):
+        return _run(args)
+
+
+def _is_code_name(name: str) -> bool:
+    from xclz_geo.fieldnames import names_for, norm
+
+    f = next(f for f in names_for("landuse") if f.key == "code")
+    return norm(name) in {norm(f.name_zh), norm(f.name_en), *(norm(s) for s in f.short)}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from xclz_geo.errors import XclzGeoWarning
+    from xclz_geo.io import atomic_output_set
+    from xclz_geo.outputs.report import DEFAULT_BASENAME, SAMPLE_RASTER_CLASSES, build_report, sample_inputs
+
+    # the HTML, XLSX and GeoPackage of one run: written into a temporary folder inside --out, moved in together
+    members = [f"{DEFAULT_BASENAME}{ext}" for ext in (".html", ".xlsx", ".gpkg")]
+    check_output_folder(args.out, members=members, inputs=input_paths(args))
     declared = _declared(args.data_quality)
     zone = load_zone(args)
     enterprises, parcels, raster = args.enterprises, args.parcels, args.raster
+    if enterprises and (args.sheet or args.header_row):
+        from xclz_geo.efficiency.evaluate import read_enterprises
+
+        enterprises = read_enterprises(enterprises, sheet=args.sheet, header_row=args.header_row)
     used_samples: list[str] = []
     if not (enterprises or parcels or raster) and not args.no_samples:
         samples = sample_inputs()
@@ -77,13 +115,22 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(msg)
             bar.update(1)
 
-        result = build_report(
-            zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=args.method, out_dir=args.out,
-            title=args.title, code_field=args.code_field, raster_classes=args.raster_classes, datum=args.datum,
-            basemap=args.basemap, input_quality=declared, progress=say,
-        )
+        with atomic_output_set(args.out, members=members) as outset:
+            result = build_report(
+                zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=args.method,
+                out_dir=outset.stage, title=args.title, code_field=args.code_field, raster_classes=args.raster_classes,
+                datum=args.datum, basemap=args.basemap, input_quality=declared, progress=say,
+            )
+        result.html_path = outset.final(result.html_path)
+        result.xlsx_path = outset.final(result.xlsx_path)
+        result.gpkg_path = outset.final(result.gpkg_path)
     finally:
         bar.close()
+    from xclz_geo.outputs.maps import tianditu_key_notice
+
+    notice = tianditu_key_notice(args.basemap, result.html_path)
+    if notice and any(s.id == "map" and s.status == "ok" for s in result.sections):
+        warnings.warn(notice, XclzGeoWarning, stacklevel=1)
     if args.json:
         d = result.to_dict()
         d["samples_used"] = used_samples

@@ -15,18 +15,25 @@ Rules (all tested in ``tests/test_efficiency.py``)
 Rows are never dropped. Each row gets ``status`` and ``reason``, decided in this order:
 
 ``invalid`` (the data must be fixed)
-    a text value in a number column; a negative land area, revenue, energy, emission, R&D,
-    staff, electricity or 技改 value (tax, value added and the adjustment may be negative);
-    an unreadable 是否规上; a 统一社会信用代码 that appears on more than one row (all such rows,
-    the message names them); a required input (default 用地面积 and 实缴税金) that is empty —
-    write 0 for a firm that paid no tax; 是否规上 empty with no 营业收入 to infer it from.
+    in a column the method needs (:func:`needed_fields`: scope and group fields, the profile's
+    ``required_inputs`` and its indicators' inputs): a text value in a number column, a negative
+    land area, revenue, energy, emission, R&D, staff, electricity or 技改 value (tax, value added
+    and the adjustment may be negative), an unreadable 是否规上; a 统一社会信用代码 that appears
+    on more than one row (all such rows, the message names their spreadsheet rows); a required
+    input other than 用地面积 (default: 实缴税金) that is empty — write 0 for a firm that paid no
+    tax; 是否规上 empty with no 营业收入 to infer it from.
 ``not_evaluated`` (the method leaves the firm out)
     a non-empty 不参评原因 (new firm, under construction …); a public utility by industry code
-    (44/45/46 by default); an industry code outside the industrial range (06–46); an empty or zero
-    用地面积; a 规下 firm below the method's land threshold (5 亩 in Anhui, 3 亩 in Zhejiang).
+    (44/45/46 by default); an industry code outside the industrial range (06–46); an **empty** or
+    zero 用地面积 (``missing_land`` / ``zero_land``: without land there is no per-mu indicator; this
+    is checked before the required inputs, so an empty 用地面积 is never ``invalid``); a 规下 firm
+    below the method's land threshold (5 亩 in Anhui, 3 亩 in Zhejiang).
 ``evaluated``
     everything else; ``reason`` then holds notes (e.g. which indicator was missing and how it
     was scored).
+
+A value that cannot be read in a column the method does **not** need (经度 ``待补充``, an unused
+用电量) never changes the status: it is left empty and explained in the row's ``xclz_note``.
 
 Indicators: a missing input, or a zero denominator (no energy use, no staff), makes that indicator
 *undefined* for the firm; it is scored by the profile's ``missing`` rule (default: the group's mean
@@ -65,6 +72,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from xclz_geo.boundaries.zone import Zone
+    from xclz_geo.io import TextTable
 
 STATUSES = ("evaluated", "not_evaluated", "invalid")
 GROUPS = ("above_scale", "below_scale")
@@ -177,9 +185,11 @@ def _split_unit(h: str) -> tuple[str, str | None]:
 
 
 def _alias_index() -> dict[str, str]:
+    from xclz_geo.fieldnames import short_aliases
+
     idx: dict[str, str] = {}
     for f in FIELDS:
-        for name in (f.key, f.header_zh, *f.aliases):
+        for name in (f.key, f.header_zh, *f.aliases, *short_aliases("efficiency", f.key)):
             idx.setdefault(_norm_header(name), f.key)
     return idx
 
@@ -201,12 +211,19 @@ class ColumnMap:
         Headers the tool does not know (kept in the output, not used), in input order.
     duplicates
         Headers that name a field already mapped (kept, not used), header → field key.
+    fuzzy
+        Headers matched as a truncated name (a 10-byte .dbf field name cut from a longer Chinese
+        name, e.g. ``技术改造投`` → ``技术改造投资``): header → the full name it was taken for.
+    given
+        Fields mapped by ``--field NAME=COLUMN`` (``field_map=``): field key → column.
     """
 
     fields: dict[str, str] = field(default_factory=dict)
     factors: dict[str, float] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     duplicates: dict[str, str] = field(default_factory=dict)
+    fuzzy: dict[str, str] = field(default_factory=dict)
+    given: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -215,18 +232,72 @@ class ColumnMap:
             "unit_conversions": {k: v for k, v in self.factors.items() if v != 1.0},
             "unknown_columns": list(self.unknown),
             "duplicate_columns": dict(self.duplicates),
+            "fuzzy_matches": dict(self.fuzzy),
+            "mapped_by_field_option": dict(self.given),
         }
 
 
-def map_columns(headers: Iterable[Any]) -> ColumnMap:
+def _unit_factor(key: str, unit: str | None) -> float | None:
+    """Factor from ``unit`` to the field's canonical unit (1 when no unit is given; ``None`` when unknown)."""
+    if unit is None:
+        return 1.0
+    return _UNIT_FACTORS.get(FIELD_BY_KEY[key].unit, {}).get(unit)
+
+
+def _apply_field_map(cm: ColumnMap, headers: list[str], field_map: Mapping[str, str], *, strict: bool, where: str) -> set[str]:
+    """Map ``--field NAME=COLUMN`` entries first; returns the headers taken. NAME may carry a unit
+    (``用地面积(平方米)=MJ``), which sets the conversion factor."""
+    from xclz_geo.fieldnames import resolve
+
+    taken: set[str] = set()
+    norm_headers = {_norm_header(h): h for h in headers}
+    for name, col in field_map.items():
+        key = resolve(name, "efficiency", _ALIASES)
+        if key is None:
+            if strict:
+                raise InputDataError(f"--field {name}={col}: {name!r} is not a field of the enterprise table; known: "
+                                     f"{', '.join(f.header_zh for f in FIELDS)}")
+            continue
+        h = col if col in headers else norm_headers.get(_norm_header(col))
+        if h is None:
+            msg = f"{where}: --field {name}={col}: no column {col!r}; headers: {', '.join(headers) or '(none)'}"
+            if strict:
+                raise InputDataError(msg)
+            warnings.warn(msg, DataQualityWarning, stacklevel=3)
+            continue
+        base, unit = _split_unit(_norm_header(name))
+        factor = _unit_factor(key, unit if _ALIASES.get(base) == key else None) if unit else 1.0
+        if factor is None:
+            raise InputDataError(f"--field {name}={col}: unit {unit!r} unknown for {FIELD_BY_KEY[key].header_zh}; "
+                                 f"use one of {', '.join(_UNIT_FACTORS.get(FIELD_BY_KEY[key].unit, {}))}")
+        cm.fields[key] = h
+        cm.factors[key] = factor
+        cm.given[key] = h
+        taken.add(h)
+    return taken
+
+
+def map_columns(headers: Iterable[Any], *, field_map: Mapping[str, str] | None = None, strict: bool = True,
+                where: str = "enterprise table") -> ColumnMap:
     """Match headers (Chinese, English snake_case, with or without a unit in brackets) to fields.
 
     A header whose base name is known but whose unit differs (``用地面积(平方米)``, ``实缴税金(元)``)
-    is mapped with a conversion factor. Headers that match nothing are listed in ``unknown``;
-    a second header for a field already mapped is listed in ``duplicates``.
+    is mapped with a conversion factor. DBF-safe short names (``YDMJ``, ``SJSJ`` …, see
+    :mod:`xclz_geo.fieldnames`) are accepted; a header cut to 10 bytes by a .dbf (``技术改造投``)
+    is matched to the one longer name it starts (``fuzzy``) unless its unit was cut (``用地面积(``).
+    ``field_map`` (``--field NAME=COLUMN``) maps other headers first; with ``strict`` an unknown
+    NAME or COLUMN is an error, else it is skipped (with a warning for a missing column).
+    Headers that match nothing are listed in ``unknown``; a second header for a field already
+    mapped is listed in ``duplicates``.
     """
+    from xclz_geo.fieldnames import truncated_match
+
     cm = ColumnMap()
+    headers = [str(h) for h in headers]
+    taken = _apply_field_map(cm, headers, field_map or {}, strict=strict, where=where) if field_map else set()
     for h in headers:
+        if h in taken:
+            continue
         n = _norm_header(h)
         key = _ALIASES.get(n)
         factor = 1.0
@@ -234,12 +305,19 @@ def map_columns(headers: Iterable[Any]) -> ColumnMap:
             base, unit = _split_unit(n)
             key = _ALIASES.get(base)
             if key is not None and unit is not None:
-                canon = FIELD_BY_KEY[key].unit
-                f = _UNIT_FACTORS.get(canon, {}).get(unit)
+                f = _unit_factor(key, unit)
                 if f is None:
                     cm.unknown.append(str(h))
                     continue
                 factor = f
+        if key is None and "(" not in n:  # a cut unit ("用地面积(") would leave the unit unknown: not guessed
+            hit = truncated_match(n, _ALIASES)
+            if hit is not None:
+                key, full = hit
+                base, unit = _split_unit(full)
+                factor = _unit_factor(key, unit) or 1.0
+                if key not in cm.fields:
+                    cm.fuzzy[str(h)] = full
         if key is None:
             cm.unknown.append(str(h))
             continue
@@ -276,6 +354,15 @@ class EnterpriseTable:
     columns: ColumnMap
     errors: dict[int, list[str]]
     source: str = ""
+    #: row position → the field key of each message in ``errors`` (same order)
+    error_fields: dict[int, list[str]] = field(default_factory=dict)
+    #: the table as read from a file (:class:`xclz_geo.io.TextTable`: sheet, header row, spreadsheet
+    #: row numbers), used to write the input back unchanged and to name rows as the user sees them
+    text: "TextTable | None" = None
+
+    def rows_label(self, positions: Iterable[int]) -> str:
+        """Data rows (0-based positions) as the user finds them (see :func:`spreadsheet_rows`)."""
+        return spreadsheet_rows(self, positions)
 
 
 def _clean_text(v: Any) -> str | None:
@@ -312,7 +399,7 @@ def _parse_numbers(values: "pd.Series", fld: Field, header: str, factor: float, 
     for i in np.flatnonzero(inf):
         errors.setdefault(int(i), []).append(f"{header} {txt.iat[i]!r} is not a finite number")
     for i in np.flatnonzero(neg):
-        errors.setdefault(int(i), []).append(f"{header} is negative ({num.iat[i]:g}); it cannot be")
+        errors.setdefault(int(i), []).append(f"{header} is negative ({num.iat[i]:g}), which this field cannot be; correct the value")
     out = num.to_numpy(copy=True)
     out[inf | neg] = np.nan
     return pd.Series(out * factor, index=values.index, dtype=float)
@@ -348,11 +435,20 @@ def _parse_text(values: "pd.Series") -> "pd.Series":
     return pd.Series(txt.astype(object).where(txt.notna(), None), index=values.index, dtype=object)
 
 
-def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | None = None) -> EnterpriseTable:
+def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | None = None,
+                     field_map: Mapping[str, str] | None = None, header_row: int | None = None) -> EnterpriseTable:
     """Read an enterprise table (CSV UTF-8/GBK, XLSX, Parquet or a DataFrame) and parse its fields.
+
+    CSV and XLSX are read as text (:func:`xclz_geo.io.read_table_text`): every cell is kept as the
+    user typed it (18-digit 统一社会信用代码, leading zeros, dates) and only the recognised columns
+    are parsed. ``sheet`` picks the sheet of a workbook; ``header_row`` (1-based) gives the header
+    row when it is not found (title rows above the header are passed over).
 
     Unknown headers are listed in ``columns.unknown`` and announced with a
     :class:`~xclz_geo.errors.DataQualityWarning`; they are kept in the output.
+    ``field_map`` (``{"实缴税金": "TAX2023"}``, from ``--field NAME=COLUMN``) maps headers the tool
+    does not know; an unknown NAME or a missing COLUMN is an error. Without it, the mapping
+    installed by :func:`xclz_geo.fieldnames.use_field_map` applies (names of other inputs skipped).
 
     Raises
     ------
@@ -365,6 +461,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
 
     from xclz_geo.io import read_table
 
+    text = None
     if isinstance(source, pd.DataFrame):
         raw = source.reset_index(drop=True).copy()
         where = "enterprise table"
@@ -372,21 +469,27 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         suffix = Path(source).suffix.lower()
         if suffix == ".parquet":
             raw = read_table(source)
-        elif suffix in (".csv", ".txt"):
-            # the fast C parser when the header line shows the separator; else io's sniffing parser
-            from xclz_geo.io import detect_text_encoding
-
-            enc = detect_text_encoding(source)
-            with open(source, encoding=enc, errors="replace") as fh:
-                head = fh.readline()
-            sep = "," if "," in head else ("\t" if "\t" in head else None)
-            opts: dict[str, Any] = {"sep": sep} if sep else {}
-            raw = read_table(source, encoding=enc, dtype=str, keep_default_na=False, **opts)
         else:
-            raw = read_table(source, sheet=sheet, dtype=str, keep_default_na=False)
+            from xclz_geo.io import HEADER_HINTS, read_table_text
+
+            text = read_table_text(source, sheet=sheet, header_row=header_row, hints=set(HEADER_HINTS) | set(_ALIASES))
+            raw = text.frame
         where = str(source)
+        if text is not None and (text.sheet_name is not None or text.header_row != 1):  # say where the header was taken
+            where += f" ({'sheet ' + text.sheet_name + ', ' if text.sheet_name is not None else ''}header row {text.header_row})"
     raw.columns = [str(c) for c in raw.columns]
-    cm = map_columns(raw.columns)
+    from xclz_geo.fieldnames import active_field_map
+
+    strict = field_map is not None
+    cm = map_columns(raw.columns, field_map=field_map if strict else active_field_map(), strict=strict, where=where)
+    if cm.fuzzy:
+        warnings.warn(
+            f"{where}: column(s) taken for a longer name they start (cut to 10 bytes by a .dbf?): "
+            + ", ".join(f"{h} → {full}" for h, full in cm.fuzzy.items())
+            + "; if one is wrong, name the column with --field NAME=COLUMN",
+            DataQualityWarning,
+            stacklevel=2,
+        )
     if "land_mu" not in cm.fields:
         raise InputDataError(
             f"{where}: no land-area column; add 用地面积(亩) (or land_mu). Headers found: {', '.join(raw.columns) or '(none)'}. "
@@ -400,6 +503,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
             stacklevel=2,
         )
     errors: dict[int, list[str]] = {}
+    error_fields: dict[int, list[str]] = {}
     data = pd.DataFrame(index=raw.index)
     for f in FIELDS:
         header = cm.fields.get(f.key)
@@ -407,13 +511,126 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
             data[f.key] = pd.Series([None] * len(raw), index=raw.index, dtype=float if f.kind == "number" else object)
             continue
         col = raw[header]
+        errs: dict[int, list[str]] = {}
         if f.kind == "number":
-            data[f.key] = _parse_numbers(col, f, header, cm.factors[f.key], errors)
+            data[f.key] = _parse_numbers(col, f, header, cm.factors[f.key], errs)
         elif f.kind == "bool":
-            data[f.key] = _parse_bool(col, header, errors)
+            data[f.key] = _parse_bool(col, header, errs)
         else:
             data[f.key] = _parse_text(col)
-    return EnterpriseTable(raw=raw, data=data, columns=cm, errors=errors, source=where)
+        for i, msgs in errs.items():
+            errors.setdefault(i, []).extend(msgs)
+            error_fields.setdefault(i, []).extend([f.key] * len(msgs))
+    return EnterpriseTable(raw=raw, data=data, columns=cm, errors=errors, source=where, error_fields=error_fields,
+                           text=text)
+
+
+#: fields every evaluation reads whatever the method: identity, scope, group, land, adjustment
+_SCOPE_FIELDS = ("credit_code", "above_scale", "industry_code", "exempt_reason", "land_mu", "revenue_wan", "adjustment")
+
+
+def needed_fields(prof: "MethodProfile") -> set[str]:
+    """Field keys the evaluation by ``prof`` needs: scope and group fields, the profile's
+    ``required_inputs`` and the inputs of its indicators. A value that cannot be read in any
+    other column (经度 ``待补充``, an unused 用电量) never makes a row ``invalid``."""
+    need = set(_SCOPE_FIELDS) | set(prof.scope.get("required_inputs", []))
+    for iid in prof.indicator_ids:
+        need |= {INDICATORS[iid].numerator, INDICATORS[iid].denominator}
+    return need
+
+
+def split_row_errors(table: EnterpriseTable, prof: "MethodProfile") -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """(messages that make a row ``invalid``, per-row notes for ``xclz_note``) from ``table.errors``.
+
+    An unreadable value in a column the method needs makes the row invalid; in any other column
+    it becomes a note and the value is left empty (the firm stays in the ranking)."""
+    need = needed_fields(prof)
+    invalid: dict[int, list[str]] = {}
+    notes: dict[int, list[str]] = {}
+    for i, msgs in table.errors.items():
+        keys = table.error_fields.get(i) or [None] * len(msgs)
+        for msg, key in zip(msgs, keys):
+            if key is None or key in need:
+                invalid.setdefault(i, []).append(msg)
+            elif key in ("lon", "lat"):
+                notes.setdefault(i, []).append(f"{msg}: coordinates are optional — the firm is evaluated but not located")
+            else:
+                notes.setdefault(i, []).append(f"{msg}: not used by method '{prof.id}' — left empty, the firm is evaluated")
+    return invalid, notes
+
+
+def spreadsheet_rows(table: EnterpriseTable, positions: Iterable[int]) -> str:
+    """How data rows (0-based positions) are named in messages: the row numbers a user sees in
+    Excel (header on row 1 → first data row is row 2).
+
+    The one place to switch when the table reader records where each row came from: a list
+    ``raw.attrs["row_numbers"]`` (spreadsheet row of each data row) wins, then
+    ``raw.attrs["header_row"]`` (1-based row of the header); a DataFrame given in memory has
+    no spreadsheet, so its rows are counted from 1.
+    """
+    pos = [int(p) for p in positions]
+    attrs = getattr(table.raw, "attrs", {}) or {}
+    rows_attr = attrs.get("row_numbers")
+    text = getattr(table, "text", None)
+    if rows_attr is not None and len(rows_attr) == len(table.raw):
+        nums = [int(rows_attr[p]) for p in pos]
+    elif ("header_row" not in attrs and text is not None and len(text.row_numbers) == len(table.raw)
+          and all(0 <= p < len(text.row_numbers) for p in pos)):
+        # read by xclz_geo.io.read_table_text: the row numbers as the spreadsheet shows them
+        if text.sheet_name is not None:
+            return text.rows_label(pos)  # "sheet 企业名单, rows 14, 15"
+        nums = [int(text.row_numbers[p]) for p in pos]
+    elif table.source == "enterprise table":  # a DataFrame passed in
+        return f"table row{'s' if len(pos) > 1 else ''} {', '.join(str(p + 1) for p in pos)}"
+    else:
+        header = int(attrs.get("header_row", 1))
+        nums = [p + header + 1 for p in pos]
+    return f"spreadsheet row{'s' if len(pos) > 1 else ''} {', '.join(str(k) for k in nums)}"
+
+
+def missing_fields(prof: "MethodProfile", table: EnterpriseTable) -> list[dict[str, Any]]:
+    """Inputs of the method's indicators that have no column in the table: which indicators
+    are empty for every firm because of it, and how to supply it."""
+    from xclz_geo.fieldnames import how_to_supply
+
+    out: dict[str, dict[str, Any]] = {}
+    for iid in prof.indicator_ids:
+        ind = INDICATORS[iid]
+        for key in (ind.numerator, ind.denominator):
+            if key in table.columns.fields:
+                continue
+            f = FIELD_BY_KEY[key]
+            name = _split_unit(f.header_zh)[0]
+            e = out.setdefault(key, {"field": key, "header_zh": f.header_zh, "indicators": [], "hint": how_to_supply(name)})
+            if ind.name_zh not in e["indicators"]:
+                e["indicators"].append(ind.name_zh)
+    return list(out.values())
+
+
+def firm_checks(scores: "pd.DataFrame", table: EnterpriseTable) -> list[dict[str, Any]]:
+    """Plausibility checks on the per-firm indicators: a share outside [0, 100 %] (研发经费占营业收入
+    比重 above 100 % means R&D > revenue); each names the firms (name or credit code, spreadsheet row)."""
+    import numpy as np
+
+    out: list[dict[str, Any]] = []
+    d = table.data
+    for iid, ind in INDICATORS.items():
+        if ind.unit != "%" or iid not in scores.columns:
+            continue
+        v = scores[iid].to_numpy(dtype=float)
+        bad = np.flatnonzero(np.isfinite(v) & ((v < 0) | (v > 100)))
+        if not len(bad):
+            continue
+        firms = [str(d["name"].iat[k] or d["credit_code"].iat[k] or f"row {k + 1}") for k in bad[:20]]
+        out.append({
+            "indicator": iid, "name_zh": ind.name_zh, "rule": "a share must lie in [0, 100 %]", "count": int(len(bad)),
+            "values": [float(v[k]) for k in bad[:20]], "firms": firms,
+            "message": f"{ind.name_zh} outside [0, 100 %] for {len(bad)} firm(s): "
+                       + ", ".join(f"{n} {v[k]:.1f}%" for n, k in zip(firms[:5], bad[:5]))
+                       + f" ({spreadsheet_rows(table, bad[:5])}); check {FIELD_BY_KEY[ind.numerator].header_zh} "
+                       f"and {FIELD_BY_KEY[ind.denominator].header_zh}",
+        })
+    return out
 
 
 def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
@@ -453,17 +670,25 @@ def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
                 "每个独立法人一行；不要合并单元格；数值列只填数字（不要写“约”“万元”等文字）。",
                 "用地面积 以亩为单位；表头写成 用地面积(平方米) 或 用地面积(公顷) 时自动换算。金额以万元为单位（表头写 (元) 时自动换算）。",
                 "未识别的表头会被列出并原样保留在输出中，不参与计算。",
+                "Shapefile(.dbf) 字段名最多 10 字节：可用“字段别名”表中的短名（如 JZJDMJ、GDZCTZ），被截断的中文名（如 建筑基底面）也能识别；"
+                "其他列名用 --field 字段名=列名 指定。",
                 "评价方法见 data/methods/README.md；权重未经核实（confirmed = false）的方法，结果中会注明。",
             ]
         }
     )
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+    from xclz_geo.io import temp_sibling
+
+    tmp = temp_sibling(p)  # unique per run; removed on SIGTERM
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             pd.DataFrame(columns=[f.header_zh for f in flds]).to_excel(xw, sheet_name="企业数据", index=False)
             notes.to_excel(xw, sheet_name="说明", index=False)
             general.to_excel(xw, sheet_name="说明", index=False, startrow=len(notes) + 2)
+            from xclz_geo.fieldnames import alias_rows
+
+            # Chinese, English and DBF-safe short names (≤ 10 bytes GBK) of every input field
+            pd.DataFrame(alias_rows()).to_excel(xw, sheet_name="字段别名", index=False)
             from openpyxl.utils import get_column_letter
 
             ws = xw.sheets["企业数据"]
@@ -1110,8 +1335,9 @@ def evaluate(
     rcode: list[str | None] = [None] * n
     grp_l: list[str | None] = [None] * n
 
-    # 1. unreadable values
-    for i, msgs in table.errors.items():
+    # 1. unreadable values: invalid in a column the method needs, a note (xclz_note) elsewhere
+    bad_values, row_notes = split_row_errors(table, prof)
+    for i, msgs in bad_values.items():
         st_l[i] = "invalid"
         reason[i].extend(msgs)
         rcode[i] = "unreadable_value"
@@ -1123,8 +1349,8 @@ def evaluate(
         for i in rows:
             st_l[i] = "invalid"
             rcode[i] = rcode[i] or "duplicate_credit_code"
-            others = ", ".join(str(r + 1) for r in rows if r != i)
-            reason[i].append(f"统一社会信用代码 {code} also on data row(s) {others}: one legal person = one row; merge them")
+            others = spreadsheet_rows(table, [r for r in rows if r != i])
+            reason[i].append(f"统一社会信用代码 {code} also on {others}: one legal person = one row; merge them")
     # 3. scope, land, group; 4. required inputs
     required = list(prof.scope.get("required_inputs", []))
     keys = ["exempt_reason", "industry_code", "land_mu", "above_scale", "revenue_wan", *required]
@@ -1238,6 +1464,7 @@ def evaluate(
     computed["status"] = status
     computed["reason"] = ["; ".join(r for r in rs if r) for rs in reason]
     computed["reason_code"] = rcode
+    computed["xclz_note"] = ["; ".join(row_notes.get(i, [])) for i in range(n)]
 
     locinfo: dict[str, Any] | None = None
     if zone is not None and not zone.has_geometry:
@@ -1253,7 +1480,16 @@ def evaluate(
         raw = raw.rename(columns={c: f"{c}_input" for c in clash})
     out = pd.concat([raw, computed], axis=1)
     summary = _summary(out, d, prof, table, group_stats, zone, locinfo)
+    _add_input_checks(summary, out, prof, table, row_notes)
     return EvaluationResult(scores=out, method=prof, summary=summary, table=table)
+
+
+def _add_input_checks(summary: dict[str, Any], out: "pd.DataFrame", prof: MethodProfile, table: EnterpriseTable,
+                      row_notes: dict[int, list[str]]) -> None:
+    """Missing indicator fields, per-row notes and plausibility checks into the summary."""
+    summary["input"]["missing_fields"] = missing_fields(prof, table)
+    summary["input"]["rows_with_notes"] = len(row_notes)
+    summary["checks"] = firm_checks(out, table)
 
 
 def _why_undefined(row: "pd.Series", ind: Indicator) -> str:
@@ -1373,7 +1609,7 @@ def _agg(df: "pd.DataFrame", keys: list[str], labels: list[str] | None = None) -
 def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table: EnterpriseTable,
              group_stats: dict[str, Any], zone: "Zone | None", locinfo: dict[str, Any] | None) -> dict[str, Any]:
 
-    from xclz_geo.efficiency.intensity import industry_names
+    from xclz_geo.efficiency.industry import industry_names
 
     ev = out[out["status"] == "evaluated"].copy()
     ev["_land"] = d.loc[ev.index, "land_mu"]
@@ -1431,8 +1667,9 @@ def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table:
 
 
 _RULES = {
-    "invalid": "text in a number column; negative land/revenue/energy/emission/R&D/staff/electricity/技改; duplicate 统一社会信用代码 (all its rows); required input (default 用地面积, 实缴税金) empty; 是否规上 and 营业收入 both empty",
-    "not_evaluated": "不参评原因 given; public utility (行业代码 44/45/46 by default); non-industrial code; 用地面积 empty or 0; 规下 firm below the land threshold",
+    "invalid": "in a column the method needs: text in a number column, negative land/revenue/energy/emission/R&D/staff/electricity/技改; duplicate 统一社会信用代码 (all its rows); a required input other than 用地面积 (default 实缴税金) empty; 是否规上 and 营业收入 both empty",
+    "not_evaluated": "不参评原因 given; public utility (行业代码 44/45/46 by default); non-industrial code; 用地面积 empty (missing_land) or 0 (zero_land) — an empty 用地面积 is never invalid; 规下 firm below the land threshold",
+    "notes": "an unreadable value in a column the method does not need (e.g. 经度 待补充) is left empty and explained in xclz_note; the row keeps its status",
     "missing_indicator": "undefined indicator (input missing or zero denominator) scored by scoring.missing (default: the group's mean score)",
     "negative_values": "kept as reported; min–max: lowest in range; ratio: single-indicator score floored at negative_floor × weight",
     "ties": "competition ranks on totals rounded to 1e-6; tied firms share the class given by classes.ties (default: the higher one)",

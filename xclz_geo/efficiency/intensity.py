@@ -126,24 +126,7 @@ def indicator_definitions() -> list[dict[str, Any]]:
     return [dict(d) for d in _tdt()["indicators"]]
 
 
-@lru_cache(maxsize=4)
-def control_table(path: str | None = None) -> "pd.DataFrame":
-    """The 《工业项目建设用地控制指标》 容积率 minimums keyed by two-digit GB/T 4754-2017 code."""
-    import pandas as pd
-
-    from xclz_geo.datasets import data_path
-
-    p = Path(path) if path else data_path("methods", "industrial_land_control_2008.csv")
-    df = pd.read_csv(p, dtype={"code_2017": str, "code_2002": str}, encoding="utf-8")
-    for c in ("far_confirmed", "crosswalk_confirmed"):
-        df[c] = df[c].astype(str).str.lower().eq("true")
-    return df
-
-
-def industry_names() -> dict[str, str]:
-    """Two-digit GB/T 4754-2017 code → Chinese name (mining, manufacturing, utilities)."""
-    t = control_table()
-    return dict(zip(t["code_2017"], t["name_zh_2017"]))
+from xclz_geo.efficiency.industry import control_table, industry_names  # noqa: E402  (public here too)
 
 
 # ------------------------------------------------------------------ parcels
@@ -157,35 +140,110 @@ def _to_bool(v: Any) -> bool:
     return str(v).strip().lower() in ("是", "y", "yes", "true", "1", "√", "已供应", "闲置")
 
 
-def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -> "gpd.GeoDataFrame":
+def _parcel_index() -> dict[str, str]:
+    """Normalised header → :data:`PARCEL_FIELDS` key: keys, Chinese headers, aliases and the DBF-safe
+    short names of :mod:`xclz_geo.fieldnames`."""
+    from xclz_geo.efficiency.evaluate import _norm_header
+    from xclz_geo.fieldnames import short_aliases
+
+    idx: dict[str, str] = {}
+    for key, (zh, aliases, _) in PARCEL_FIELDS.items():
+        for name in (key, zh, *aliases, *short_aliases("parcels", key)):
+            idx.setdefault(_norm_header(name), key)
+    return idx
+
+
+def map_parcel_columns(columns: "list[Any]", *, field_map: "dict[str, str] | None" = None, strict: bool = True,
+                       source: str = "parcels") -> tuple[dict[str, str], dict[str, str]]:
+    """(column → field key, fuzzy matches column → full name) for a parcel layer's columns.
+
+    ``field_map`` (``--field NAME=COLUMN``) is applied first; then exact names and aliases; then a
+    column cut to 10 bytes by a .dbf (``建筑基底面`` → ``建筑基底面积``, see
+    :func:`xclz_geo.fieldnames.truncated_match`). With ``strict``, a NAME that is no parcel field or
+    a COLUMN the layer lacks is an error; otherwise NAMEs of other inputs are skipped and a missing
+    COLUMN is warned about.
+    """
+    import warnings
+
+    from xclz_geo.efficiency.evaluate import _norm_header
+    from xclz_geo.errors import DataQualityWarning
+    from xclz_geo.fieldnames import resolve, truncated_match
+
+    idx = _parcel_index()
+    cols = [c for c in columns if isinstance(c, str)]
+    rename: dict[str, str] = {}
+    fuzzy: dict[str, str] = {}
+    for name, col in (field_map or {}).items():
+        key = resolve(name, "parcels", idx)
+        if key is None:
+            if strict:
+                raise InputDataError(f"--field {name}={col}: {name!r} is not a parcel field; known: "
+                                     f"{', '.join(zh for zh, _, _ in PARCEL_FIELDS.values())}")
+            continue
+        hit = col if col in cols else next((c for c in cols if _norm_header(c) == _norm_header(col)), None)
+        if hit is None:
+            msg = f"{source}: --field {name}={col}: no column {col!r}; columns: {', '.join(cols) or '(none)'}"
+            if strict:
+                raise InputDataError(msg)
+            warnings.warn(msg, DataQualityWarning, stacklevel=3)
+            continue
+        rename = {c: k for c, k in rename.items() if k != key}
+        rename[hit] = key
+    for c in cols:
+        if c in rename:
+            continue
+        k = idx.get(_norm_header(c))
+        if k is None:
+            m = truncated_match(c, idx)
+            if m is not None:
+                k = m[0]
+                if k not in rename.values() and k not in columns:
+                    fuzzy[c] = m[1]
+        if k and k not in rename.values() and (c == k or k not in columns):
+            rename[c] = k
+    fuzzy = {c: full for c, full in fuzzy.items() if c in rename}
+    return rename, fuzzy
+
+
+def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels",
+                      field_map: "dict[str, str] | None" = None) -> "gpd.GeoDataFrame":
     """Map Chinese/English headers to :data:`PARCEL_FIELDS` keys and parse values.
 
     Unknown columns are kept unchanged. ``ledger_class`` values are upper-cased and checked.
+    DBF-safe short names (``JZJDMJ``, ``GDZCTZ`` …) and names cut to 10 bytes by a .dbf are
+    recognised (the latter listed in ``attrs["fuzzy"]`` and warned about); ``field_map``
+    (``--field NAME=COLUMN``; default: the mapping installed by
+    :func:`xclz_geo.fieldnames.use_field_map`) maps any other column.
 
     Raises
     ------
     InputDataError
         No CRS; an unknown ``ledger_class`` value (the row is named); a number that does not parse.
     """
+    import warnings
+
     import geopandas as gpd
     import pandas as pd
 
-    from xclz_geo.efficiency.evaluate import _norm_header
+    from xclz_geo.errors import DataQualityWarning
+    from xclz_geo.fieldnames import active_field_map
 
     if parcels.crs is None:
         raise InputDataError(f"{source}: the parcel layer has no CRS; set it (e.g. EPSG:4490 or EPSG:4549)")
-    idx: dict[str, str] = {}
-    for key, (zh, aliases, _) in PARCEL_FIELDS.items():
-        for name in (key, zh, *aliases):
-            idx.setdefault(_norm_header(name), key)
-    rename: dict[str, str] = {}
-    for c in parcels.columns:
-        if c == parcels.geometry.name:
-            continue
-        k = idx.get(_norm_header(c))
-        if k and k not in rename.values() and (c == k or k not in parcels.columns):
-            rename[c] = k
-    out = parcels.rename(columns=rename).copy()
+    strict = field_map is not None
+    rename, fuzzy = map_parcel_columns([c for c in parcels.columns if c != parcels.geometry.name],
+                                       field_map=field_map if strict else active_field_map(), strict=strict, source=source)
+    if fuzzy:
+        warnings.warn(
+            f"{source}: column(s) taken for a longer name they start (cut to 10 bytes by a .dbf?): "
+            + ", ".join(f"{c} → {full}" for c, full in fuzzy.items()) + "; if one is wrong, name the column with --field NAME=COLUMN",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    # a column taken by --field or a fuzzy match may clash with an unused column already named like the key
+    clash = [k for c, k in rename.items() if k in parcels.columns and c != k]
+    base = parcels.rename(columns={k: f"{k}_input" for k in clash}) if clash else parcels
+    out = base.rename(columns=rename).copy()
     for key, (zh, _, kind) in PARCEL_FIELDS.items():
         if key not in out.columns:
             out[key] = None if kind != "number" else float("nan")
@@ -195,7 +253,7 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -
             bad = out[key].notna() & num.isna() & out[key].astype(str).str.strip().ne("")
             if bad.any():
                 i = out.index[bad][0]
-                raise InputDataError(f"{source}: row {i}: {zh} {out.at[i, key]!r} is not a number")
+                raise InputDataError(f"{source}: {_row_label(out, i)}: {zh} {out.at[i, key]!r} is not a number")
             out[key] = num.astype(float)
         elif kind == "bool":
             out[key] = out[key].map(_to_bool)
@@ -206,7 +264,7 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -
     if bad.any():
         i = out.index[bad][0]
         raise InputDataError(
-            f"{source}: row {i}: 统计类别 {out.at[i, 'ledger_class']!r} is not a TD/T 1029 ledger class; use one of {', '.join(LEDGER_CLASSES)}"
+            f"{source}: {_row_label(out, i)}: 统计类别 {out.at[i, 'ledger_class']!r} is not a TD/T 1029 ledger class; use one of {', '.join(LEDGER_CLASSES)}"
         )
     if out["parcel_id"].isna().all():
         out["parcel_id"] = [f"P{i + 1}" for i in range(len(out))]
@@ -227,7 +285,17 @@ def normalize_parcels(parcels: "gpd.GeoDataFrame", *, source: str = "parcels") -
         present |= {"supplied", "idle"}
     res = gpd.GeoDataFrame(out, geometry=parcels.geometry.name, crs=parcels.crs)
     res.attrs["present"] = sorted(present)
+    res.attrs["fuzzy"] = dict(fuzzy)
+    res.attrs["columns"] = {k: c for c, k in rename.items()}
     return res
+
+
+def _row_label(df: "pd.DataFrame", i: Any) -> str:
+    """``feature 3 (地块编号 P3)``: the row counted from 1 as in a GIS attribute table, and its parcel id when it has one."""
+    pos = df.index.get_loc(i) if i in df.index else i
+    pid = df.at[i, "parcel_id"] if "parcel_id" in df.columns else None
+    pid_txt = f" (地块编号 {pid})" if isinstance(pid, str) and pid else ""
+    return f"feature {int(pos) + 1}{pid_txt}"
 
 
 #: 供地状态 values → (supplied, idle, built)
@@ -246,7 +314,7 @@ def _apply_supply_status(out: "pd.DataFrame", source: str) -> None:
     bad = st.notna() & ~st.isin(list(SUPPLY_STATUS))
     if bad.any():
         i = out.index[bad][0]
-        raise InputDataError(f"{source}: row {i}: 供地状态 {st[i]!r} is not one of {', '.join(SUPPLY_STATUS)}")
+        raise InputDataError(f"{source}: {_row_label(out, i)}: 供地状态 {st[i]!r} is not one of {', '.join(SUPPLY_STATUS)}")
     known = st.notna()
     sup = st.map(lambda v: SUPPLY_STATUS[v][0] if v in SUPPLY_STATUS else False)
     idl = st.map(lambda v: SUPPLY_STATUS[v][1] if v in SUPPLY_STATUS else False)
@@ -272,7 +340,7 @@ def attach_buildings(parcels: "gpd.GeoDataFrame", buildings: "gpd.GeoDataFrame",
     from xclz_geo.geo import crs as _crs
 
     gk = _crs.gk_crs_for(parcels)
-    b = normalize_parcels(buildings, source="buildings") if len(buildings) else buildings
+    b = normalize_parcels(buildings, source="buildings", field_map={}) if len(buildings) else buildings
     b = b.to_crs(gk)
     p = parcels.to_crs(gk)
     foot = b.geometry.area.to_numpy()
@@ -319,6 +387,12 @@ def land_ledger(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
                 buildings: "gpd.GeoDataFrame | None" = None) -> "pd.DataFrame":
     """Sums per part (or ``all``) in m² and 万元: A, A1, A2, B, B21, C, D, G, floor area and
     footprint on A and A2, coverage on A2, investment and tax on A2, tax on all land, parcel count."""
+    return _land_ledger(parcels, zone=zone, buildings=buildings)[0]
+
+
+def _land_ledger(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
+                 buildings: "gpd.GeoDataFrame | None" = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """(ledger, pieces): the pieces (parcels cut by parts, GK areas ``_a``) feed the plausibility checks."""
     import pandas as pd
 
     par = normalize_parcels(parcels)
@@ -368,7 +442,8 @@ def land_ledger(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
         led = led.sort_values("part_id", key=lambda s: s.map(order)).reset_index(drop=True)
     led.attrs["present"] = sorted(present)
     led.attrs["ledger_derived"] = n_derived
-    return led
+    led.attrs["fuzzy"] = dict(par.attrs.get("fuzzy", {}))
+    return led, pd.DataFrame(pc.drop(columns=pc.geometry.name))
 
 
 def _ratio(num: float, den: float, scale: float = 1.0) -> float:
@@ -462,7 +537,7 @@ def intensity(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
     """
     import pandas as pd
 
-    led = land_ledger(parcels, zone=zone, buildings=buildings)
+    led, pieces = _land_ledger(parcels, zone=zone, buildings=buildings)
     defs = indicator_definitions()
     num_cols = [c for c in led.columns if c not in ("block_id", "part_id")]
     units_rows: list[tuple[str, str, pd.Series]] = []
@@ -495,10 +570,15 @@ def intensity(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
         "Formulas follow working implementations and the 安徽省土地勘测规划院 slides; the official TD/T 1029 text was not read (formula_confirmed = false).",
         "National averages are the 2020年度 monitoring values (建筑密度: 2024年度); they compare all zones and are not targets.",
     ]
-    absent = sorted({n for needs in NEEDS.values() for n in needs for n in [n] if not any(a in present for a in n.split("|"))})
-    if absent:
-        heads = [" or ".join(PARCEL_FIELDS[a][0] for a in n.split("|")) for n in absent]
-        notes.append(f"The parcel layer has no {', '.join(heads)}: the indicators that need them are not computed (shown empty, not 0).")
+    missing = missing_parcel_fields(present)
+    for m in missing:
+        notes.append(m["message"])
+    if led.attrs.get("fuzzy"):
+        notes.append("Columns taken for the longer name they start (a .dbf cuts names to 10 bytes): "
+                     + ", ".join(f"{c} → {full}" for c, full in led.attrs["fuzzy"].items()) + ".")
+    checks = plausibility_checks(table, pieces)
+    for c in checks:
+        notes.append("check: " + c["message"])
     if led.attrs.get("ledger_derived"):
         notes.append(f"统计类别 derived from land-use codes for {led.attrs['ledger_derived']} parcels (built land taken as 城镇 A; "
                      "B11/B12/B21 cannot be told from a code): give 统计类别 where it matters.")
@@ -516,8 +596,133 @@ def intensity(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
         "boundaries": None if zone is None else {"source": zone.boundaries_source, "quality": zone.worst_quality},
         "source": _tdt()["source"],
         "notes": notes,
+        "missing_fields": missing,
+        "checks": checks,
     }
     return IntensityResult(ledger=led, table=table, summary=summary)
+
+
+def missing_parcel_fields(present: "set[str]") -> list[dict[str, Any]]:
+    """One entry per parcel attribute the layer lacks: the indicators left empty and how to supply it
+    (a column with the name or a short alias, or ``--field NAME=<your column>``)."""
+    from xclz_geo.fieldnames import how_to_supply
+
+    defs = {d["id"]: d["name_zh"] for d in indicator_definitions()}
+    by_need: dict[str, list[str]] = {}
+    for ind, needs in NEEDS.items():
+        for n in needs:
+            if not any(a in present for a in n.split("|")):
+                by_need.setdefault(n, []).append(defs.get(ind, ind))
+    out = []
+    for n, inds in by_need.items():
+        heads = [_strip_unit(PARCEL_FIELDS[a][0]) for a in n.split("|")]
+        label = " or ".join(heads)
+        out.append({"field": n, "header_zh": label, "indicators": inds, "hint": how_to_supply(heads[0]),
+                    "message": f"{'、'.join(inds)} not computed (shown empty, not 0): the parcel layer has no {label}; "
+                               f"{how_to_supply(heads[0])}"})
+    return out
+
+
+def _strip_unit(header: str) -> str:
+    return header.split("(", 1)[0]
+
+
+#: indicator → (rule, test) for the plausibility checks; shares and rates must lie in [0, 100 %]
+_FAR_MAX = 10.0
+
+
+def plausibility_checks(table: "pd.DataFrame", pieces: "pd.DataFrame", *, far_max: float = _FAR_MAX,
+                        max_listed: int = 20) -> list[dict[str, Any]]:
+    """Implausible indicator values and the parcels that cause them.
+
+    A share or rate (unit %) outside [0, 100 %], a 容积率 above ``far_max`` (10), a negative value;
+    plus parcels with a negative area attribute (建筑面积, 基底面积, 建筑系数用地, 投资). Each check
+    names the unit (part, block, zone), the value, the rule, and up to ``max_listed`` parcels
+    (``parcel_id``) that make it so, e.g. 土地供应率 above 100 % lists the parcels counted as
+    supplied (D) that are neither built land (A) nor ready for supply (B21).
+    """
+    import numpy as np
+
+    out: list[dict[str, Any]] = []
+    pc = pieces
+    area = pc["_a"].to_numpy(dtype=float) if len(pc) else np.array([])
+    share = pc["share"].to_numpy(dtype=float) if len(pc) else np.array([])
+    lc = pc["ledger_class"] if len(pc) else None
+
+    def ids(mask: "np.ndarray", unit_mask: "np.ndarray") -> list[str]:
+        m = mask & unit_mask
+        return [str(x) for x in pc.loc[m, "parcel_id"].astype(str).drop_duplicates().head(max_listed)]
+
+    def culprits(ind: str, unit_mask: "np.ndarray", high: bool) -> tuple[list[str], str]:
+        if not len(pc):
+            return [], ""
+        sup = pc["supplied"].astype(bool).to_numpy()
+        idle = pc["idle"].astype(bool).to_numpy()
+        built = lc.isin(BUILT_CLASSES).to_numpy()
+        b21 = lc.eq("B21").to_numpy()
+        a2 = lc.eq("A2").to_numpy()
+        floor = pc["floor_area_m2"].to_numpy(dtype=float) * share
+        foot = pc["footprint_m2"].to_numpy(dtype=float) * share
+        cov = pc["coverage_m2"].where(pc["coverage_m2"].notna(), pc["footprint_m2"]).to_numpy(dtype=float) * share
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ind == "supply_rate" and high:
+                return ids(sup & ~built & ~b21, unit_mask), "supplied (D) but 统计类别 neither built land A nor B21: the status contradicts the class"
+            if ind == "built_rate" and high:
+                return ids(built & ~sup, unit_mask), "built land (A) not marked supplied: 供应 status missing or wrong"
+            if ind == "idle_rate" and high:
+                return ids(idle & ~sup, unit_mask), "idle (G) but not supplied (D)"
+            if ind == "building_density" and high:
+                return ids(built & (foot > area * (1 + 1e-9)), unit_mask), "建筑基底面积 larger than the parcel"
+            if ind == "industrial_coverage" and high:
+                return ids(a2 & (cov > area * (1 + 1e-9)), unit_mask), "建筑系数用地面积 larger than the parcel"
+            if ind in ("far", "industrial_far") and high:
+                sel = built if ind == "far" else a2
+                return ids(sel & (floor / area > far_max), unit_mask), f"parcel 容积率 above {far_max:g}"
+        neg_cols = {"far": "floor_area_m2", "industrial_far": "floor_area_m2", "building_density": "footprint_m2",
+                    "industrial_coverage": "coverage_m2", "industrial_investment_intensity": "investment_wan",
+                    "industrial_tax_intensity": "tax_wan", "tax_intensity": "tax_wan"}
+        if not high and ind in neg_cols:
+            return ids((pc[neg_cols[ind]].to_numpy(dtype=float) < 0), unit_mask), f"negative {neg_cols[ind]}"
+        return [], ""
+
+    for _, r in table.iterrows():
+        v = r["value"]
+        if v is None or not np.isfinite(v):
+            continue
+        ind, unit = r["indicator"], r["unit"]
+        rule = None
+        if unit == "%" and (v > 100.0 + 1e-9 or v < -1e-9):
+            rule, high = "a share or rate must lie in [0, 100 %]", v > 100.0
+        elif ind in ("far", "industrial_far") and v > far_max:
+            rule, high = f"容积率 above {far_max:g} is implausible", True
+        elif v < -1e-9:
+            rule, high = "a negative value (net tax refunds, or a negative attribute)", False
+        if rule is None:
+            continue
+        if not len(pc):
+            umask = np.zeros(0, dtype=bool)
+        elif r["level"] == "part":
+            umask = (pc["part_id"].astype(str) == str(r["unit_id"])).to_numpy()
+        elif r["level"] == "block":
+            umask = (pc["block_id"].astype(str) == str(r["unit_id"])).to_numpy()
+        else:
+            umask = np.ones(len(pc), dtype=bool)
+        bad, why = culprits(ind, umask, high)
+        where = f"{r['level']} {r['unit_id']}" if r["level"] != "zone" else "the zone"
+        msg = (f"{r['name_zh']} {v:.1f}{'%' if unit == '%' else ' ' + unit} in {where}: {rule}"
+               + (f"; parcels {', '.join(bad[:10])}{' …' if len(bad) > 10 else ''}: {why}" if bad else "; no single parcel causes it: check the sums"))
+        out.append({"level": r["level"], "unit_id": r["unit_id"], "indicator": ind, "name_zh": r["name_zh"], "value": float(v),
+                    "unit": unit, "rule": rule, "parcels": bad, "cause": why, "message": msg})
+    if len(pc):
+        for col, label in (("floor_area_m2", "总建筑面积"), ("footprint_m2", "建筑基底面积"), ("coverage_m2", "建筑系数用地面积"),
+                           ("investment_wan", "固定资产投资")):
+            neg = (pc[col].to_numpy(dtype=float) < 0)
+            if neg.any():
+                bad = ids(neg, np.ones(len(pc), dtype=bool))
+                out.append({"level": "parcel", "unit_id": None, "indicator": col, "name_zh": label, "value": None, "unit": "",
+                            "rule": "an area or investment cannot be negative", "parcels": bad, "cause": f"negative {label}",
+                            "message": f"{label} negative on parcel(s) {', '.join(bad[:10])}: an area or investment cannot be negative"})
+    return out
 
 
 def _records(df: "pd.DataFrame") -> list[dict[str, Any]]:
@@ -747,11 +952,12 @@ def underused(
     t["far_min_confirmed"] = far_conf
     t["coverage_min_pct"] = thr_cov
     t["tax_threshold_per_mu"] = tax_thr
-    t["flags"] = flags
-    t["underused"] = t["flags"].ne("")
-    t["freeable_mu"] = free
-    t["reason"] = reasons
-    layer = gpd.GeoDataFrame(t.copy(), geometry=geoms if geoms else None, crs=_crs.CGCS2000_GEOGRAPHIC)
+    t["flags"] = pd.Series(flags, index=t.index, dtype=object)
+    t["underused"] = t["flags"].ne("").astype(bool)
+    t["freeable_mu"] = pd.Series(free, index=t.index, dtype=float)
+    t["reason"] = pd.Series(reasons, index=t.index, dtype=object)
+    # nothing checked or nothing under-used is a normal outcome: an empty layer, never an error
+    layer = gpd.GeoDataFrame(t.copy(), geometry=gpd.GeoSeries(geoms, index=t.index, crs=_crs.CGCS2000_GEOGRAPHIC))
     layer = layer[layer["underused"] & layer.geometry.notna()].reset_index(drop=True)
     total = float(t["freeable_mu"].sum())
     by_flag = {f: {"count": int(t["flags"].str.contains(f).sum()),

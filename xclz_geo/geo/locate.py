@@ -1135,7 +1135,70 @@ def _is_pair_sequence(points: Any) -> bool:
     return isinstance(first, (list, tuple, np.ndarray))
 
 
+#: prefix of the columns the toolkit adds to a table (``xclz_status``, ``xclz_part`` …)
+RESULT_PREFIX = "xclz_"
+
+
+def stale_result_names(columns: Iterable[Any], *, prefix: str = RESULT_PREFIX) -> dict[Any, str]:
+    """``{column: new name}`` for every column of an input that looks like a result of an earlier run.
+
+    A column whose name starts with ``prefix`` (``xclz_status``, ``xclz_part_id`` …) gets the name
+    ``<name>_input`` (``_input2``, ``_input3`` … when taken); columns already renamed this way
+    (ending in ``_input`` or ``_input<N>``) are left alone, so a table can go through a command
+    any number of times.
+    """
+    import re
+
+    taken = {str(c) for c in columns}
+    out: dict[Any, str] = {}
+    for c in columns:
+        name = str(c)
+        if not name.startswith(prefix) or re.search(r"_input\d*$", name):
+            continue
+        new, k = f"{name}_input", 2
+        while new in taken:
+            new, k = f"{name}_input{k}", k + 1
+        taken.add(new)
+        out[c] = new
+    return out
+
+
+def rename_stale_result_columns(frame: Any, *, source: str = "table") -> tuple[Any, dict[Any, str]]:
+    """Rename the ``xclz_*`` columns an input already carries, so results are always recomputed.
+
+    A table that went through ``locate`` (or was edited by hand) may carry ``xclz_status`` and the
+    other result columns; they are never trusted: they are kept under a new name
+    (:func:`stale_result_names`, e.g. ``xclz_status_input``) and the command writes fresh ones. A
+    warning names the file and the columns.
+
+    Returns
+    -------
+    (frame, renamed)
+        The (renamed copy of the) table and ``{old: new}`` (empty when nothing was renamed; the
+        frame is then returned as is).
+    """
+    import warnings
+
+    from xclz_geo.errors import DataQualityWarning
+
+    arrow = hasattr(frame, "schema") and hasattr(frame, "rename_columns")  # a pyarrow Table/RecordBatch
+    names = list(frame.schema.names) if arrow else list(frame.columns)
+    renamed = stale_result_names(names)
+    if not renamed:
+        return frame, renamed
+    pairs = ", ".join(f"{old} → {new}" for old, new in list(renamed.items())[:6]) + (" …" if len(renamed) > 6 else "")
+    warnings.warn(
+        f"{source}: column(s) from an earlier run are not trusted and will be recomputed; kept as {pairs}",
+        DataQualityWarning,
+        stacklevel=2,
+    )
+    if arrow:
+        return frame.rename_columns([renamed.get(n, n) for n in names]), renamed
+    return frame.rename(columns=renamed), renamed
+
+
 __all__ = [
-    "LocateResult", "STATUS_LABELS", "XCLZ_COLUMNS", "annotate_table", "detect_xy_columns", "locate",
-    "locate_annotated", "locate_table", "locate_xy", "parse_coordinates", "result_frame",
+    "LocateResult", "RESULT_PREFIX", "STATUS_LABELS", "XCLZ_COLUMNS", "annotate_table", "detect_xy_columns", "locate",
+    "locate_annotated", "locate_table", "locate_xy", "parse_coordinates", "rename_stale_result_columns", "result_frame",
+    "stale_result_names",
 ]

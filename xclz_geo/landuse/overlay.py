@@ -131,6 +131,7 @@ class LandUseClass:
     group: str
     status: str
     note: str = ""
+    variant: bool = False
 
     def at_level(self, level: int) -> tuple[str, str]:
         """Code and name of this class rolled up to ``level`` (1, 2, or 3 = itself)."""
@@ -213,14 +214,37 @@ class CodeTable:
     Use :func:`code_table` to get the bundled tables.
     """
 
-    def __init__(self, scheme: str, rows: "pd.DataFrame", *, source: str = "") -> None:
+    def __init__(self, scheme: str, rows: "pd.DataFrame", *, source: str = "", variants: "pd.DataFrame | None" = None,
+                 suffix_rules: "pd.DataFrame | None" = None) -> None:
         self.scheme = scheme
         self.title = SCHEME_TITLES.get(scheme, scheme)
         self.source = source
         raw = {r["code"]: r for _, r in rows.iterrows()}
+        variant_codes: set[str] = set()
+        if variants is not None:
+            # codes the layers carry that the standard does not define (data/landuse/code_variants.csv)
+            for _, r in variants.iterrows():
+                if r["code"] in raw:
+                    raise InputFileError(f"{source}: variant {r['code']} is already a class of {scheme}")
+                raw[r["code"]] = r
+                variant_codes.add(r["code"])
+        #: suffix letter → meaning, from data/landuse/suffix_rules.csv (only these letters are stripped)
+        self.suffix_rules: dict[str, str] = (
+            {str(r["suffix"]).strip().upper(): r["meaning_zh"] for _, r in suffix_rules.iterrows()} if suffix_rules is not None else {}
+        )
+        levels: dict[str, int] = {}
+
+        def level_of(code: str) -> int:
+            if code not in levels:
+                r = raw[code]
+                levels[code] = level_of(r["parent"]) + 1 if code in variant_codes else int(r["level"])
+            return levels[code]
+
         classes: dict[str, LandUseClass] = {}
         for code, r in raw.items():
-            level = int(r["level"])
+            if code in variant_codes and r["parent"] not in raw:
+                raise InputFileError(f"{source}: variant {code} names unknown parent {r['parent']}")
+            level = level_of(code)
             chain = [code]
             while raw[chain[-1]]["parent"]:
                 parent = raw[chain[-1]]["parent"]
@@ -233,11 +257,13 @@ class CodeTable:
                 scheme=scheme, code=code, name_zh=r["name_zh"], level=level, parent=r["parent"],
                 level1_code=l1["code"], level1_name=l1["name_zh"],
                 level2_code=l2["code"] if l2 is not None else "", level2_name=l2["name_zh"] if l2 is not None else "",
-                group=r["group"], status=r["status"], note=r.get("note", ""),
+                group=r["group"], status=r["status"], note=r.get("note", ""), variant=code in variant_codes,
             )
         self.classes = classes
         self._by_name: dict[str, list[LandUseClass]] = {}
         for c in classes.values():
+            if c.variant:
+                continue
             for key in {_norm_name(c.name_zh), _norm_name(c.name_zh).removesuffix("用地")}:
                 if key:
                     self._by_name.setdefault(key, []).append(c)
@@ -249,23 +275,39 @@ class CodeTable:
         return len(self.classes)
 
     def level_codes(self, level: int) -> list[str]:
-        """Codes of one level, in table order."""
-        return [c.code for c in self.classes.values() if c.level == level]
+        """Codes of one level of the standard, in table order (variants not included)."""
+        return [c.code for c in self.classes.values() if c.level == level and not c.variant]
 
-    def get(self, code: Any) -> tuple[LandUseClass | None, str]:
+    def parent_at(self, code: Any, level: int) -> str | None:
+        """The code ``code`` rolls up to at ``level`` (1, 2, 3 = itself), by the tables' parents and
+        suffix rules; ``None`` for a code the scheme does not know.
+
+        >>> code_table("sandiao").parent_at("0301K", 1)
+        '03'
+        """
+        c, _ = self.get(code)
+        if c is None:
+            return None
+        return c.at_level(level)[0] if level < 3 else c.code
+
+    def get(self, code: Any, *, include_variants: bool = True) -> tuple[LandUseClass | None, str]:
         """Find a class by code; returns ``(class, how)``.
 
-        ``how`` is ``"exact"``, ``"base code (suffix X)"`` when a suffix variant such as
-        ``1104K`` or ``0301A`` was matched to its base code, or ``"unknown"``.
+        ``how`` is ``"exact"``; ``"variant (rolls up to P)"`` for a code listed in
+        ``data/landuse/code_variants.csv`` (not a class of the standard, e.g. 05H1 in GB/T 21010);
+        ``"base code (suffix X)"`` when a suffixed code such as ``0301K`` was matched to its base code
+        by a rule of ``data/landuse/suffix_rules.csv``; or ``"unknown"``. Only the suffix letters
+        the scheme's rules list are stripped.
         """
         s = normalize_code(code)
-        if s in self.classes:
-            return self.classes[s], "exact"
-        base = s
-        while base and base[-1].isalpha() and len(base) > 2:
-            base = base[:-1]
-            if base in self.classes:
-                return self.classes[base], f"base code (suffix {s[len(base):]})"
+        c = self.classes.get(s)
+        if c is not None and (include_variants or not c.variant):
+            return c, ("exact" if not c.variant else f"variant (rolls up to {c.parent})")
+        for suffix in sorted(self.suffix_rules, key=len, reverse=True):
+            if len(s) > len(suffix) + 1 and s.endswith(suffix):
+                base = self.classes.get(s[: -len(suffix)])
+                if base is not None and (include_variants or not base.variant):
+                    return base, f"base code (suffix {suffix})"
         return None, "unknown"
 
     def find_name(self, name: Any) -> list[LandUseClass]:
@@ -289,7 +331,11 @@ class CodeTable:
 def code_table(scheme: str) -> CodeTable:
     """The bundled code table of a scheme (``sandiao``, ``gbt21010``, ``ydyh`` or an alias)."""
     s = normalize_scheme(scheme)
-    return CodeTable(s, _read_data_csv(SCHEMES[s]), source=str(_table_path(SCHEMES[s])))
+    variants = _read_data_csv("code_variants.csv")
+    rules = _read_data_csv("suffix_rules.csv")
+    return CodeTable(s, _read_data_csv(SCHEMES[s]), source=str(_table_path(SCHEMES[s])),
+                     variants=variants[variants["scheme"] == s].drop(columns=["scheme"]).assign(level=""),
+                     suffix_rules=rules[rules["scheme"] == s])
 
 
 @lru_cache(maxsize=1)
@@ -383,7 +429,7 @@ def detect_scheme(codes: Iterable[Any], names: Iterable[Any] | None = None) -> S
     distinct = sorted(set(c for c in codes_n if c))
     for s in SCHEMES:
         t = code_table(s)
-        hits = [t.get(c)[0] for c in codes_n]
+        hits = [t.get(c, include_variants=False)[0] for c in codes_n]
         known[s] = sum(h is not None for h in hits) / n
         if names_n is not None:
             pairs = [(h, nm) for h, nm in zip(hits, names_n) if nm]
@@ -404,7 +450,7 @@ def detect_scheme(codes: Iterable[Any], names: Iterable[Any] | None = None) -> S
     for other in (s for s in order[1:] if scores[best] - scores[s] < 0.05):
         t2 = code_table(other)
         for c in distinct:
-            a, b = t1.get(c)[0], t2.get(c)[0]
+            a, b = t1.get(c, include_variants=False)[0], t2.get(c, include_variants=False)[0]
             if (a is None) != (b is None) or (a is not None and b is not None and _norm_name(a.name_zh) != _norm_name(b.name_zh)):
                 ambiguous = True
                 break
@@ -421,7 +467,7 @@ def classify_codes(codes: Sequence[Any], *, scheme: str = "auto", names: Sequenc
     -------
     pandas.DataFrame
         One row per input value, in input order: ``code_in`` (as given), ``code`` (normalised),
-        ``status`` (``known`` / ``suffix`` / ``unknown`` / ``missing``), ``match``, ``name``,
+        ``status`` (``known`` / ``suffix`` (a suffix rule) / ``variant`` (code_variants.csv) / ``by_name`` / ``unknown`` / ``missing``), ``match``, ``name``,
         ``level``, ``level1_code``, ``level1_name``, ``level2_code``, ``level2_name``, ``group``,
         ``class_status``; attribute ``df.attrs["scheme"]`` and ``df.attrs["detection"]``.
     """
@@ -458,7 +504,8 @@ def classify_codes(codes: Sequence[Any], *, scheme: str = "auto", names: Sequenc
                                   level1_code=code or "", level1_name=label, level2_code=code or "", level2_name=label,
                                   group="unknown", class_status="")
             else:
-                status = "known" if how == "exact" else ("suffix" if how.startswith("base") else "by_name")
+                status = ("known" if how == "exact" else "suffix" if how.startswith("base")
+                          else "variant" if how.startswith("variant") else "by_name")
                 cache[key] = dict(code=code or c.code, status=status, match=how, name=c.name_zh, level=c.level,
                                   level1_code=c.level1_code, level1_name=c.level1_name,
                                   level2_code=c.level2_code or c.code, level2_name=c.level2_name or c.name_zh,
@@ -739,6 +786,44 @@ def _data_quality(gdf: "pd.DataFrame", given: str | None) -> str:
     return "unknown"
 
 
+def _join_unique(values: "pd.Series") -> str:
+    seen = list(dict.fromkeys(str(v) for v in values if isinstance(v, str) and v))
+    return "、".join(seen)
+
+
+def _group_by_code(pieces: "pd.DataFrame", part_ids: Sequence[str], table: CodeTable) -> "pd.DataFrame":
+    """Sum the pieces per part and *code at the level asked* — one row per code, whatever the
+    groups, names or first-level classes of the parcels that roll up to it (0508 logistics and
+    05H1 commercial are one row ``05`` at level 1). The row's name and group are the table's for
+    that code; for a code the table does not know, the names and groups the parcels carry."""
+    import pandas as pd
+
+    cols = ["part_id", "code", "name", "level1_code", "level1_name", "group", "area_m2", "area_ha", "area_mu", "share",
+            "parcel_count", "code_status"]
+    if not len(pieces):
+        return pd.DataFrame(columns=cols)
+
+    def worst(s: "pd.Series") -> str:
+        return "unknown" if (s == "unknown").any() else ("missing" if (s == "missing").any() else "known")
+
+    g = pieces.groupby(["part_idx", "code"], sort=False, dropna=False).agg(
+        area_m2=("area_m2", "sum"), parcel_count=("row", "nunique"), part_area_m2=("part_area_m2", "first"),
+        name=("name", _join_unique), level1_code=("level1_code", "first"), level1_name=("level1_name", "first"),
+        group=("group", _join_unique), code_status=("code_status", worst),
+    ).reset_index()
+    for k, code in enumerate(g["code"]):
+        c = table.classes.get(code) if isinstance(code, str) else None
+        if c is not None:
+            g.at[k, "name"] = c.name_zh
+            g.at[k, "group"] = c.group
+            g.at[k, "level1_code"] = c.level1_code
+            g.at[k, "level1_name"] = c.level1_name
+    g["part_id"] = [part_ids[k] for k in g["part_idx"]]
+    g["share"] = g["area_m2"] / g["part_area_m2"]
+    g = _area_cols(g)
+    return g.sort_values(["part_idx", "area_m2"], ascending=[True, False]).reset_index(drop=True)
+
+
 def landuse_by_part(
     zone: "Zone",
     parcels: "gpd.GeoDataFrame | str | Path",
@@ -833,7 +918,7 @@ def landuse_by_part(
         code_l, name_l = cls["level2_code"], cls["level2_name"]
     else:
         code_l, name_l = cls["class_code"], cls["name"]
-    known = cls["status"].isin(["known", "suffix", "by_name"])
+    known = cls["status"].isin(["known", "suffix", "variant", "by_name"])
     if nf is not None:
         # unknown codes keep the name the data gives them
         data_names = gdf[nf].map(_norm_name)
@@ -899,7 +984,7 @@ def landuse_by_part(
         g = _area_cols(g)
         return g.sort_values(["part_idx", "area_m2"], ascending=[True, False]).reset_index(drop=True)
 
-    by_code = agg(["code", "name", "level1_code", "level1_name", "group"])
+    by_code = _group_by_code(pieces, part_ids, code_table(scheme_used))
     by_l1 = agg(["level1_code", "level1_name"])
     if len(by_l1):
         by_l1 = by_l1.rename(columns={"level1_code": "code", "level1_name": "name"})

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import json
 import math
 import os
@@ -61,6 +60,7 @@ import numpy as np
 
 from xclz_geo.geo import crs as _crs
 from xclz_geo.errors import BasemapError, DatumError, InputDataError, MapAssetError
+from xclz_geo.outputs.html_safe import add_csp, css_colour, escape_html, js_literal, tile_origins
 
 if TYPE_CHECKING:
     import folium
@@ -227,12 +227,13 @@ ASSETS = {
 
 
 def _esc(v: Any) -> str:
-    return html.escape("" if v is None else str(v), quote=True)
+    """Text → HTML (:func:`xclz_geo.outputs.html_safe.escape_html`, the one escaping helper of maps and reports)."""
+    return escape_html(v)
 
 
 def _js(obj: Any) -> str:
-    """JSON for embedding in a <script>: compact, Chinese kept, ``</`` escaped."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    """A literal for embedding in a <script> (:func:`xclz_geo.outputs.html_safe.js_literal`: ``<``, ``>``, ``&`` escaped)."""
+    return js_literal(obj)
 
 
 def _fmt(v: float | None, spec: str, unit: str = "") -> str:
@@ -304,6 +305,19 @@ def resolve_tianditu_key(explicit: str | None = None) -> str:
             "copy the 32-character browser key from the Tianditu console"
         )
     return key
+
+
+def tianditu_key_notice(basemap: str | None, path: str | Path, *, source: str = TIANDITU_KEY_ENV) -> str | None:
+    """One line saying that a Tianditu key is written into ``path`` (``None`` for basemaps without a key).
+
+    A Tianditu *browser* key must sit in the page's tile URLs; anyone who gets the file can read it
+    and use it (within the key's domain/IP whitelist). The commands print this line on every run
+    that writes a key; the key itself is never printed.
+    """
+    if basemap is None or not get_basemap(basemap).needs_key:
+        return None
+    return (f"the Tianditu key (from {source}) is written into {path} (in its tile URLs, readable by anyone "
+            "who gets the file); share it only where the key may be used, or use --basemap none/osm/gaode")
 
 
 def get_basemap(name: str) -> Basemap:
@@ -476,7 +490,7 @@ def _elements() -> dict[str, type]:
         return _ELEMENTS
     from branca.element import MacroElement
     from folium.elements import JSCSSMixin
-    from folium.map import Layer
+    from folium.map import Layer, LayerControl
     from folium.template import Template
 
     class JsLayer(Layer):
@@ -507,7 +521,11 @@ def _elements() -> dict[str, type]:
     class Script(MacroElement):
         """Raw JavaScript (``{map}`` is replaced by the map's variable) plus optional header CSS.
 
-        ``js`` may be a callable returning the text, called when the page is rendered."""
+        ``js`` may be a callable returning the text, called when the page is rendered. ``values``
+        fill the template's ``__NAME__`` placeholders (a value may be a callable, called at render
+        time). ``{map}`` and the placeholders are replaced in one pass over the template, so text
+        inside a value (a user's title or firm name that reads ``{map}`` or ``__LEGEND_HTML__``)
+        is never replaced again."""
 
         _template = Template(
             """
@@ -520,22 +538,47 @@ def _elements() -> dict[str, type]:
             """
         )
 
-        def __init__(self, js: "str | Callable[[], str]", *, css: str = "", name: str = "XclzScript") -> None:
+        def __init__(self, js: "str | Callable[[], str]", *, css: str = "", name: str = "XclzScript",
+                     values: "Mapping[str, str | Callable[[], str]] | None" = None) -> None:
             super().__init__()
             self._name = name
             self.js = js
             self.css = css
+            self.values = dict(values or {})
 
         def script_text(self) -> str:
-            """The JavaScript (a callable ``js`` is called now, at render time)."""
+            """The JavaScript (a callable ``js`` or value is called now, at render time)."""
             js = self.js() if callable(self.js) else self.js
-            return js.replace("{map}", self._parent.get_name())
+            map_name = self._parent.get_name()
 
-    _ELEMENTS.update(JsLayer=JsLayer, ClusterLayer=ClusterLayer, Script=Script)
+            def fill(mt: "re.Match[str]") -> str:
+                if mt.group(0) == "{map}":
+                    return map_name
+                v = self.values.get(mt.group(1))
+                if v is None:
+                    return mt.group(0)
+                return v() if callable(v) else v
+
+            return _PLACEHOLDER_RE.sub(fill, js)
+
+    class SafeLayerControl(LayerControl):
+        """folium's layer control with every layer name escaped (Leaflet inserts the names as HTML)."""
+
+        def render(self, **kwargs: Any) -> None:
+            self.reset()
+            for item in self._parent._children.values():
+                if not isinstance(item, Layer) or not item.control:
+                    continue
+                names = self.overlays if item.overlay else self.base_layers
+                names[escape_html(item.layer_name)] = item.get_name()
+            MacroElement.render(self, **kwargs)
+
+    _ELEMENTS.update(JsLayer=JsLayer, ClusterLayer=ClusterLayer, Script=Script, LayerControl=SafeLayerControl)
     return _ELEMENTS
 
 
 _ELEMENTS: dict[str, type] = {}
+_PLACEHOLDER_RE = re.compile(r"\{map\}|__([A-Z][A-Z_]*[A-Z])__")
 
 _BASE_CSS = """
 .xclz-map-bg { background: #f3f1ea; }
@@ -1057,7 +1100,7 @@ def zone_map(
         if site_mode == "auto":
             site_mode = "markers" if n_draw <= AUTO_MARKERS_MAX else ("cluster" if n_draw <= AUTO_CLUSTER_MAX else "canvas")
         var = "xclz_sites_" + m.get_name().split("_")[-1]
-        E["Script"](_SITES_JS.replace("__VAR__", var).replace("__DATA__", _js(payload)), name="XclzSites").add_to(m)
+        E["Script"](_SITES_JS, values={"VAR": var, "DATA": _js(payload)}, name="XclzSites").add_to(m)
         counts_s = np.bincount(np.asarray(payload["s"], dtype=int), minlength=len(order)) if n_draw else np.zeros(len(order), int)
         for code, s in enumerate(order):
             if counts.get(s, 0) == 0:
@@ -1122,13 +1165,11 @@ def zone_map(
     if gcj_note:
         title_html += "<div class='xclz-sub'>GCJ-02 display: overlays shifted WGS84→GCJ-02 to match Gaode tiles (显示偏移)</div>"
     datum_label = "GCJ-02 display 高德坐标" if datum == "gcj02" else "WGS84/CGCS2000"
-    controls = (
-        _CONTROLS_JS.replace("__DATUM_LABEL__", _js(datum_label))
-        .replace("__TITLE_HTML__", _js(title_html))
-    )
     # the legend is written when the page is rendered, so layers added by add_layer() are in it
-    E["Script"](lambda: controls.replace("__LEGEND_HTML__", _js(legend.html())), css=_BASE_CSS, name="XclzControls").add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    E["Script"](_CONTROLS_JS, css=_BASE_CSS, name="XclzControls",
+                values={"DATUM_LABEL": _js(datum_label), "TITLE_HTML": _js(title_html),
+                        "LEGEND_HTML": lambda: _js(legend.html())}).add_to(m)
+    E["LayerControl"](collapsed=False, position="topright").add_to(m)
     E["Script"](_READY_JS, name="XclzReady").add_to(m)
     m.xclz_info = {  # type: ignore[attr-defined]
         "basemap": bm.name,
@@ -1186,7 +1227,7 @@ class LegendEntry:
         """The legend line as HTML."""
         if self.colour is None:
             return f'<div class="note caveat">{_esc(self.label)}</div>'
-        c = _esc(self.colour)
+        c = _esc(css_colour(self.colour))
         if self.shape == "swatch":
             sym = f'<span class="sw" style="background:{c};opacity:.75;border:1px solid #333"></span>'
         elif self.shape == "line":
@@ -1287,14 +1328,15 @@ def add_layer(
     gdf
         The layer, in any CRS (it must have one).
     name
-        Name in the layer control.
+        Name in the layer control (text: escaped there, like every layer name).
     style
         Leaflet path options (``color``, ``weight``, ``fillColor``, ``fillOpacity``, ``radius`` for
         points, ``dashArray`` …): one mapping for every feature, or one per row.
     popups
-        HTML of each row's popup (e.g. from :func:`popup_table`); ``None`` for no popups.
+        HTML of each row's popup (e.g. from :func:`popup_table`, which escapes); ``None`` for no popups.
+        User text in it must be escaped (:func:`xclz_geo.outputs.html_safe.escape_html`).
     tooltips
-        HTML of each row's hover tooltip; ``None`` for none.
+        HTML of each row's hover tooltip (user text escaped, as for ``popups``); ``None`` for none.
     quality
         Quality label of the data (``synthetic``, ``schematic`` …); appended to the name as
         ``"name · quality"`` so the layer control says what the data are.
@@ -1306,7 +1348,8 @@ def add_layer(
     show
         Whether the layer is switched on when the map opens.
     attribution
-        Attribution HTML of the data (shown while the layer is on).
+        Attribution HTML of the data (shown while the layer is on); written by the program, never
+        user text (escape that with :func:`xclz_geo.outputs.html_safe.escape_html`).
     popup_max_width_px
         Maximum popup width in pixels.
 
@@ -1447,13 +1490,39 @@ def inline_assets(page: str) -> str:
     return page
 
 
+def map_tile_origins(m: "folium.Map") -> list[str]:
+    """The origins the tile layers of a map load images from (empty for ``basemap="none"``)."""
+    import folium
+
+    out: list[str] = []
+    for child in m._children.values():
+        if isinstance(child, folium.TileLayer) and isinstance(getattr(child, "tiles", None), str):
+            subs = child.options.get("subdomains") or "abc"
+            out += tile_origins(child.tiles, subs)
+    return list(dict.fromkeys(out))
+
+
 def render_html(m: "folium.Map", *, inline: bool = True) -> str:
-    """The map's full HTML page (assets inlined unless ``inline=False``)."""
+    """The map's full HTML page (assets inlined unless ``inline=False``), with its Content-Security-Policy.
+
+    The policy (:func:`xclz_geo.outputs.html_safe.add_csp`) allows the page's own inline scripts and styles
+    by hash, images from ``data:``/``blob:`` and the basemap's tile servers only, and nothing else;
+    with ``inline=False`` also the CDN scripts and stylesheets the page links (and images from
+    their hosts, which Leaflet's stylesheet uses).
+    """
     page = m.get_root().render()
     title = getattr(m, "xclz_info", {}).get("title")
     if title:
-        page = page.replace("<head>", f"<head>\n    <title>{_esc(title)}</title>", 1)
-    return inline_assets(page) if inline else page
+        # after the charset declaration, which browsers look for in the first 1024 bytes
+        charset = re.search(r"<meta[^>]*charset[^>]*>", page[:4096], re.I)
+        at = charset.end() if charset else page.find("<head>") + len("<head>")
+        page = page[:at] + f"\n    <title>{_esc(title)}</title>" + page[at:]
+    if inline:
+        page = inline_assets(page)
+    script_urls = _SCRIPT_RE.findall(page)
+    style_urls = _LINK_RE.findall(page)
+    imgs = map_tile_origins(m) + [o for u in style_urls for o in tile_origins(u)]
+    return add_csp(page, img_origins=imgs, script_urls=script_urls, style_urls=style_urls)
 
 
 def save_map(m: "folium.Map", path: str | Path, *, inline_assets: bool = True) -> Path:
@@ -1509,10 +1578,12 @@ __all__ = [
     "gcj02_shift_m",
     "get_basemap",
     "inline_assets",
+    "map_tile_origins",
     "popup_table",
     "render_html",
     "save_map",
     "site_lonlat",
     "resolve_tianditu_key",
+    "tianditu_key_notice",
     "zone_map",
 ]

@@ -29,7 +29,6 @@ The bundled synthetic samples of ``data/samples/`` (see :func:`sample_inputs`) a
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import math
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -38,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from xclz_geo import units
 from xclz_geo.errors import InputDataError, InputFileError
-from xclz_geo.io import atomic_path
+from xclz_geo.io import atomic_path, check_interrupted
+from xclz_geo.outputs.html_safe import add_csp, check_quality_labels, escape_html
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -240,6 +240,7 @@ def is_sample(path: Any) -> bool:
 def _quality_of(name: str, source: Any, declared: Mapping[str, str] | None, found: str | None = None) -> str:
     """A user's declaration > a label found in the data > ``synthetic`` for bundled samples > ``unlabelled``."""
     if declared and declared.get(name):
+        check_quality_labels([declared[name]], where=f"declared quality of {name}")
         return str(declared[name])
     if found and found != UNLABELLED:
         return found
@@ -258,6 +259,8 @@ def _source_text(x: Any) -> str | None:
         return None
     if isinstance(x, (str, Path)):
         return str(x)
+    if isinstance(getattr(x, "source", None), str) and x.source:  # an EnterpriseTable read from a file
+        return x.source
     return f"in-memory {type(x).__name__}"
 
 
@@ -416,9 +419,16 @@ def _efficiency_section(
     res, notes = _collect_warnings(eff.evaluate, enterprises, method=method, zone=zone if zone.has_geometry else None,
                                    parcels=parcels, datum=datum)
     sec.notes.extend(notes)
+    # indicators empty for lack of a field, and implausible values (xclz_geo.efficiency: missing_fields, firm_checks)
+    sec.notes.extend(f"missing field {m['header_zh']}: {'、'.join(m['indicators'])} empty for every firm — {m['hint']}"
+                     for m in res.summary.get("input", {}).get("missing_fields", []))
+    sec.notes.extend("check: " + c["message"] for c in res.summary.get("checks", []))
     s = res.summary
     found = s.get("data_quality")
     found = found if isinstance(found, str) else (" + ".join(found) if found else None)
+    if found and found != UNLABELLED:
+        vals = [s.get("data_quality")] if isinstance(s.get("data_quality"), str) else list(s.get("data_quality"))
+        check_quality_labels(vals, where=f"{_source_text(enterprises)}: column 数据质量 (quality)")
     dq = _quality_of("enterprises", enterprises, declared, found)
     caveat = s.get("disclaimer") or ""
     q = _label(data=dq)
@@ -632,6 +642,8 @@ def _landcover_section(zone: "Zone", raster: Any, *, classes: Any, declared: Map
     res, notes = _collect_warnings(lu.landcover_by_part, zone, raster, classes=classes, data_quality=given)
     sec.notes.extend(notes + list((res.method or {}).get("notes", [])))
     found = ((res.method or {}).get("quality") or {}).get("data")
+    if found not in (None, "unknown") and not (declared or {}).get("raster"):
+        check_quality_labels([found], where=f"{_source_text(raster)}: raster tag quality")
     dq = _quality_of("raster", raster, declared, None if found in (None, "unknown") else str(found))
     q = _label(data=dq, boundaries=boundary_q)
     m = res.method or {}
@@ -670,11 +682,14 @@ _LANDUSE_FORMATS = {"area_m2": ",.0f", "area_mu": ",.1f", "area_ha": ",.2f", "sh
                     "classified_m2": ",.0f", "nodata_m2": ",.0f", "outside_raster_m2": ",.0f", "inside_m2": ",.0f", "scale": ".5f"}
 
 
-def _found_quality(df: Any) -> str | None:
+def _found_quality(df: Any, *, where: str = "parcels") -> str | None:
+    """The quality label(s) in a layer's ``quality``/``data_quality`` column (``"a + b"`` when mixed);
+    labels outside the vocabulary are kept as text and warned about once, naming ``where`` and the column."""
     for col in ("quality", "data_quality"):
         if df is not None and hasattr(df, "columns") and col in df.columns:
             vals = sorted({str(v) for v in df[col].dropna()})
             if vals:
+                check_quality_labels(vals, where=f"{where}: column {col!r}")
                 return " + ".join(vals)
     return None
 
@@ -790,7 +805,7 @@ def _map_section(zone: "Zone", *, layers: Mapping[str, "gpd.GeoDataFrame"], base
     overlays = _add_overlays(m, maps, layers)
     doc = maps.render_html(m, inline=True)
     sec.html_extra = (
-        '<iframe class="map" title="zone map" sandbox="allow-scripts" srcdoc="' + html.escape(doc, quote=True) + '"></iframe>'
+        '<iframe class="map" title="zone map" sandbox="allow-scripts" srcdoc="' + escape_html(doc) + '"></iframe>'
     )
     sec.facts = {"basemap": basemap or "none", "overlays": overlays}
     return sec
@@ -841,14 +856,16 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
+    from xclz_geo.io import safe_row, strip_xlsx_illegal
+
     wb = Workbook()
     ws = wb.active
     ws.title = "about"
     bold = Font(bold=True)
     ws.append(["xclz_geo 土地集约利用报告 land-efficiency report"])
     ws["A1"].font = Font(bold=True, size=13)
-    for k, v in about:
-        ws.append([k, v])
+    for k, v in about:  # user text (file names, labels) is written as text, never as a formula
+        ws.append(safe_row(ws, [k, v]))
     ws.append([])
     ws.append(["sheet", "title", "rows", "quality 数据质量", "caveat 说明"])
     for c in ws[ws.max_row]:
@@ -856,7 +873,7 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
     used: set[str] = {"about"}
     names = [_sheet_name(t.key, used) for t in tables]
     for t, name in zip(tables, names):
-        ws.append([name, t.title, int(len(t.df)), t.quality, t.caveat or ""])
+        ws.append(safe_row(ws, [name, t.title, int(len(t.df)), t.quality, t.caveat or ""]))
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 60
     ws.column_dimensions["D"].width = 40
@@ -865,14 +882,15 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
         sh = wb.create_sheet(name)
         cols = list(t.df.columns)
         header = [t.labels.get(c, c) for c in cols] + ["数据质量 quality"] + (["说明 caveat"] if t.caveat else [])
-        sh.append(header)
+        sh.append(safe_row(sh, header))
         for c in sh[1]:
             c.font = bold
             c.fill = head_fill
             c.alignment = Alignment(wrap_text=True, vertical="top")
         tail = [t.quality] + ([t.caveat] if t.caveat else [])
-        for row in t.df.itertuples(index=False, name=None):
-            sh.append([_excel_value(v) for v in row] + tail)
+        for row in strip_xlsx_illegal(t.df, f"{path} sheet {name}").itertuples(index=False, name=None):
+            check_interrupted()  # Ctrl-C / SIGTERM end a long sheet at once
+            sh.append(safe_row(sh, [_excel_value(v) for v in row] + tail))
         sh.freeze_panes = "A2"
         for i, h in enumerate(header, start=1):
             from openpyxl.utils import get_column_letter
@@ -953,7 +971,7 @@ def _fmt(v: Any, spec: str | None) -> tuple[str, bool]:
 
 
 def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
-    e = html.escape
+    e = escape_html
     df = t.df
     cols = [c for c in df.columns if getattr(df[c], "dtype", None) is None or str(df[c].dtype) != "geometry"]
     if t.html_columns:
@@ -988,7 +1006,7 @@ def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
 def _html_chart(c: ReportChart) -> str:
     from xclz_geo.outputs.charts import png_data_uri
 
-    e = html.escape
+    e = escape_html
     caveat = f'<span class="caveat">{e(c.caveat)}</span>' if c.caveat else ""
     return (f'<figure class="charts"><figcaption>{e(c.title)} <span class="q">数据质量 {e(c.quality)}</span>{caveat}</figcaption>'
             f'<img id="{e(c.key)}" alt="{e(c.title)}" src="{png_data_uri(c.png)}"></figure>')
@@ -996,7 +1014,7 @@ def _html_chart(c: ReportChart) -> str:
 
 def render_html(result: ReportResult, *, title: str) -> str:
     """The report as one HTML document (no external resource)."""
-    e = html.escape
+    e = escape_html
     out = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -1033,7 +1051,8 @@ def render_html(result: ReportResult, *, title: str) -> str:
         out.append("</section>")
     out.append(f"</main><footer>xclz_geo {e(_version())} · {e(result.generated)} · files: {e(result.html_path.name)}, "
                f"{e(result.xlsx_path.name)}" + (f", {e(result.gpkg_path.name)}" if result.gpkg_path else "") + "</footer></body></html>")
-    return "\n".join(out)
+    # a strict CSP: only the page's own inline style (and the embedded map's hashed scripts and styles)
+    return add_csp("\n".join(out))
 
 
 def _version() -> str:
@@ -1157,7 +1176,8 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     parcels_gdf = _read_parcels(parcels)
     parcels_q = ""
     if parcels_gdf is not None:
-        parcels_q = _quality_of("parcels", parcels, input_quality, _found_quality(parcels_gdf))
+        parcels_q = _quality_of("parcels", parcels, input_quality,
+                                _found_quality(parcels_gdf, where=_source_text(parcels) or "parcels"))
         inputs.append(ReportInput("parcels 地块", _source_text(parcels), parcels_q, rows=len(parcels_gdf)))
     say("亩均效益 evaluation")
     eff_sec, eval_res, eff_q, caveat = _efficiency_section(zone, enterprises, parcels_gdf, method=method, datum=datum,
@@ -1349,7 +1369,7 @@ def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame |
                  f"of the industry; 建筑系数 < {r.coverage_min_pct if r.coverage_min_pct is not None else '—'}%; 闲置 status.")
     sec.html_extra = (f'<p class="fact" id="freeable-mu">可盘活用地估算 land that could be freed: {total:,.1f} 亩 '
                       f'({units.mu_to_ha(total):,.2f} 公顷) '
-                      f'<span class="q">数据质量 {html.escape(q)}</span></p>')
+                      f'<span class="q">数据质量 {escape_html(q)}</span></p>')
     t = res.table
     flagged = t[t["underused"]].copy().sort_values("freeable_mu", ascending=False)
     flagged.insert(flagged.columns.get_loc("part_id") + 1, "part_name", flagged["part_id"].map(lambda v: parts_zh.get(v) if isinstance(v, str) else None))
