@@ -126,10 +126,12 @@ def run(args: argparse.Namespace) -> int:
 
     level = _level(args)
     if getattr(args, "engine", "memory") == "dask":
+        from xclz_geo.cli._common import check_output_folder
         from xclz_geo.scale.jobs import landuse_job
 
         if args.raster or not args.out:
             raise InputDataError("--engine dask needs --parcels DIR_OR_GLOB and --out DIR (rasters run in memory)")
+        check_output_folder(args.out, members=("part.00000.parquet",), inputs=input_paths(args))
         _apply_field_option(args)
         summary = landuse_job(load_zone(args), args.parcels, args.out, code_field=args.code_field, name_field=args.name_field,
                               scheme=args.scheme, level=level if level in (1, 2, 3) else 2, scheduler=args.scheduler,

@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.out:
             raise InputDataError("--input needs --out FILE (the output keeps every input row and adds xclz_* columns)")
         if getattr(args, "engine", "memory") == "dask":
+            from xclz_geo.cli._common import check_output_folder, input_paths
             from xclz_geo.scale.jobs import locate_job
+
+            check_output_folder(args.out, members=("part.00000.parquet",), inputs=input_paths(args))
 
             summary = locate_job(load_zone(args), args.input, args.out, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
                                  with_distance=not args.no_distance, scheduler=args.scheduler, progress=not args.json)

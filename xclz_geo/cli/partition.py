@@ -30,11 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from xclz_geo.cli._common import check_output_folder, input_paths
     from xclz_geo.errors import InputDataError
     from xclz_geo.scale.jobs import partition_job
 
     if args.npartitions is not None and args.npartitions < 1:
         raise InputDataError("--npartitions must be at least 1")
+    check_output_folder(args.out, members=("part.00000.parquet",), inputs=input_paths(args))
     summary = partition_job(args.input, args.out, by=args.by, npartitions=args.npartitions, x=args.x, y=args.y,
                             crs=args.crs, layer=args.layer)
     if args.json:

@@ -127,10 +127,7 @@ def _write_one(df: Any, out_dir: str, points: dict[str, Any] | None, status_col:
     if points is not None and not isinstance(df, gpd.GeoDataFrame):
         df = gpd.GeoDataFrame(df, geometry=wgs84_points(df, **points), crs="EPSG:4326")
     f = Path(out_dir) / f"part.{i:05d}.parquet"
-    if isinstance(df, gpd.GeoDataFrame):
-        df.to_parquet(f, index=False)
-    else:
-        df.to_parquet(f, index=False)
+    df.to_parquet(f, index=False)  # GeoParquet for a GeoDataFrame
     counts = df[status_col].astype(str).value_counts()
     return pd.DataFrame({"status": counts.index.astype(str), "rows": counts.to_numpy(dtype=np.int64)})
 
@@ -144,7 +141,6 @@ def write_partitions(frame: Any, out_dir: str | Path, *, client: Any = None, poi
     located table without geometry, to add WGS84 points (GeoParquet). Progress: a ``distributed``
     progress bar on stderr when ``progress`` and a client are given.
     """
-    import dask.dataframe as dd
     import pandas as pd
 
     out = Path(out_dir)
@@ -176,7 +172,6 @@ def write_partitions(frame: Any, out_dir: str | Path, *, client: Any = None, poi
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    del dd
     for f in sorted(tmp.iterdir()):
         f.replace(out / f.name)
     tmp.rmdir()

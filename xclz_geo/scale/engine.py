@@ -26,8 +26,8 @@ the reason, and the job goes on.
 the coordinate columns, or the ``spatial_partitions`` of a dask-geopandas frame) touch no zone's
 box — widened by the positional uncertainty and a safety margin — skips the point test: its valid
 rows are ``outside`` (bad rows still ``invalid``). Distances need every point measured, so site
-checks prune only without distances (``with_distance=False``). The count is in ``.attrs`` of
-neither frame (dask has none): read it from :attr:`ScaleJob.skipped`.
+checks prune only without distances (``with_distance=False``). The count of skipped partitions is
+:attr:`ScaleJob.skipped`.
 """
 
 from __future__ import annotations
