@@ -7,7 +7,10 @@ A :class:`Zone` joins two things:
 * part polygons in the **boundaries schema** (one row per part: ``part_id``,
   ``block_id``, ``name_zh``, ``name_en``, ``official_area_km2``, ``quality``,
   ``positional_uncertainty_m``, ``source``, geometry with a declared CRS), from the
-  bundled ``data/boundaries/zone.geojson`` or any file the user gives.
+  bundled ``data/boundaries/zone.geojson`` or any file the user gives. An optional
+  ``zone_id`` (and ``zone_name_zh``) column lets one file hold many zones (a province's
+  development zones): ``part_id`` stays unique over the file, ``name_zh`` within a zone,
+  and every result names zone, block and part.
 
 Parts without a polygon stay in the zone (geometry ``None``) and are reported as
 "no geometry", never skipped.
@@ -263,7 +266,9 @@ def validate_boundaries(gdf: "gpd.GeoDataFrame", *, source: str = "boundaries") 
     """Check a GeoDataFrame against the boundaries schema and return a normalised copy.
 
     Required: ``part_id``, ``block_id``, ``quality`` columns, a declared CRS and
-    (Multi)Polygon or empty geometry. Defaults: ``name_zh``/``name_en`` = ``part_id``,
+    (Multi)Polygon or empty geometry. Optional: ``zone_id`` (many zones in one file; every
+    part needs one, a block lies in one zone, ``name_zh`` is unique within a zone) and
+    ``zone_name_zh`` (default: the ``zone_id``). Defaults: ``name_zh``/``name_en`` = ``part_id``,
     ``official_area_km2`` empty, ``positional_uncertainty_m`` 0 for ``official`` and
     ``surveyed`` (required otherwise), ``source`` = the file name.
 
@@ -301,11 +306,36 @@ def validate_boundaries(gdf: "gpd.GeoDataFrame", *, source: str = "boundaries") 
         if col not in out.columns:
             out[col] = out["part_id"]
         out[col] = out[col].where(out[col].notna(), out["part_id"]).astype(str)
+    if "zone_id" in out.columns:
+        # many zones in one file (a province's development zones): zone_id names the zone of each part
+        zid = out["zone_id"]
+        blank = zid.isna() | (zid.astype(str).str.strip() == "")
+        if blank.any():
+            row = out.index[blank][0]
+            raise BoundaryError(
+                f"{source}: row {row} (part {out.at[row, 'part_id']!r}) has no zone_id; give every part its zone, "
+                "or drop the column for a file of one zone"
+            )
+        out["zone_id"] = zid.astype(str).str.strip()
+        if "zone_name_zh" in out.columns:
+            out["zone_name_zh"] = out["zone_name_zh"].where(out["zone_name_zh"].notna(), out["zone_id"]).astype(str)
+        two = out.groupby("block_id")["zone_id"].nunique()
+        if (two > 1).any():
+            b = str(two.index[two > 1][0])
+            raise BoundaryError(
+                f"{source}: block_id {b!r} appears in zones {', '.join(sorted(set(out.loc[out['block_id'] == b, 'zone_id'])))}; "
+                "a block belongs to one zone (prefix block ids with the zone id)"
+            )
+    # part names must be unique within a zone (two zones may each have a 主园区)
+    scope = out["zone_id"] if "zone_id" in out.columns else None
     names = out["name_zh"].str.strip()
-    dup_names = sorted(set(names[names.duplicated()]))
-    if dup_names:
+    keyed = names if scope is None else scope + "\0" + names
+    dup_keys = sorted(set(keyed[keyed.duplicated()]))
+    if dup_keys:
         which = "; ".join(
-            f"{n!r} is used by parts {', '.join(out.loc[names == n, 'part_id'])}" for n in dup_names
+            f"{k.split(chr(0))[-1]!r} is used by parts {', '.join(out.loc[keyed == k, 'part_id'])}"
+            + (f" (zone {k.split(chr(0))[0]!r})" if scope is not None else "")
+            for k in dup_keys
         )
         raise BoundaryError(f"{source}: duplicate name_zh: {which}; give each part its own name")
     if "official_area_km2" not in out.columns:
@@ -647,6 +677,23 @@ class Zone:
     def block_ids(self) -> list[str]:
         """Block ids in order of first appearance."""
         return list(dict.fromkeys(self.parts["block_id"]))
+
+    @property
+    def zone_ids(self) -> list[str]:
+        """Zone id of each part, in part order: the ``zone_id`` column of a many-zone file, else the spec's id.
+
+        A planner's own single-zone file without ``zone_id`` and without a spec gives ``""``
+        (the results then name block and part only).
+        """
+        if "zone_id" in self.parts.columns:
+            return [str(z) for z in self.parts["zone_id"]]
+        zid = self.spec.id if self.spec is not None else ""
+        return [zid] * len(self.parts)
+
+    @property
+    def zone_count(self) -> int:
+        """Number of distinct zones in :attr:`parts` (1 for a file without ``zone_id``)."""
+        return len(set(self.zone_ids)) if len(self.parts) else 0
 
     @property
     def has_geometry(self) -> bool:

@@ -42,6 +42,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE.csv|.xlsx", help="write the per-part class table (and, for .xlsx, the other tables)")
     p.add_argument("--csv-safe", action="store_true",
                    help="CSV output: prefix ' to cells starting with = + - @ (Excel shows them as text, never as formulas)")
+    p.add_argument("--engine", choices=["memory", "dask"], default="memory",
+                   help="dask: --parcels is a folder or glob of GeoParquet files, --out a folder of per-parcel GeoParquet; "
+                   "runs on a local cluster or on --scheduler ADDRESS (see docs/notes/dask.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler (tcp://host:8786)")
     p.set_defaults(func=run)
 
 
@@ -121,6 +125,19 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.landuse.overlay import landcover_by_part, landuse_by_part
 
     level = _level(args)
+    if getattr(args, "engine", "memory") == "dask":
+        from xclz_geo.cli._common import check_output_folder
+        from xclz_geo.scale.jobs import landuse_job
+
+        if args.raster or not args.out:
+            raise InputDataError("--engine dask needs --parcels DIR_OR_GLOB and --out DIR (rasters run in memory)")
+        check_output_folder(args.out, members=("part.00000.parquet",), inputs=input_paths(args))
+        _apply_field_option(args)
+        summary = landuse_job(load_zone(args), args.parcels, args.out, code_field=args.code_field, name_field=args.name_field,
+                              scheme=args.scheme, level=level if level in (1, 2, 3) else 2, scheduler=args.scheduler,
+                              progress=not args.json)
+        print_json(summary) if args.json else sys.stderr.write(f"xclz-geo: {summary['rows']:,} parcels → {args.out} ({summary['counts']})\n")
+        return 0
     if args.out is not None:
         check_output_file(args.out, suffixes={".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}, inputs=input_paths(args))
     _apply_field_option(args)

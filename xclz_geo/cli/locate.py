@@ -12,7 +12,7 @@ A table or vector file::
 
 CSV (UTF-8, UTF-8 with BOM, GBK), XLSX, GeoPackage, GeoJSON and GeoParquet in; the
 output keeps every input row in order with every input column, plus ``xclz_status``,
-``xclz_block``, ``xclz_part``, ``xclz_distance_m``, ``xclz_quality`` (the quality label of the
+``xclz_zone``, ``xclz_block``, ``xclz_part``, ``xclz_distance_m``, ``xclz_quality`` (the quality label of the
 part the row fell in or is near; for ``outside`` the zone's least reliable label; empty for
 ``invalid``) and ``xclz_note``. CSV input is read in chunks, so memory stays bounded for tens
 of millions of rows.
@@ -34,7 +34,7 @@ from typing import Any
 from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json, progress
 
 #: columns added to every output row
-OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
+OUT_COLUMNS = ("xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".geoparquet"}
 
@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Check sites against the zone's parts. One site: `xclz-geo locate LON LAT [--datum gcj02] [--json]` "
         "(exit 0 inside, 1 outside or uncertain, 2 invalid). A table: `xclz-geo locate --input FILE --out FILE` "
         "(CSV UTF-8/BOM/GBK, XLSX, GPKG, GeoJSON, GeoParquet); every row comes out, in order, with xclz_status "
-        "(inside|outside|uncertain|invalid), xclz_block, xclz_part, xclz_distance_m (signed, + inside), "
+        "(inside|outside|uncertain|invalid), xclz_zone, xclz_block, xclz_part, xclz_distance_m (signed, + inside), "
         "xclz_quality (quality label of the part the row fell in or is near; outside: the least reliable part's) and "
         "xclz_note. A point on the boundary is inside; 'uncertain' means within the part's positional "
         "uncertainty of its boundary.",
@@ -70,6 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
     p.add_argument("--threads", type=int, metavar="N", help="threads for large batches (default: all cores)")
     p.add_argument("--json", action="store_true", help="one site: print a JSON object; a table: print a JSON summary")
+    p.add_argument("--engine", choices=["memory", "dask"], default="memory",
+                   help="dask: --input is a folder or glob of (Geo)Parquet/CSV files, --out a folder of GeoParquet; "
+                   "runs on a local cluster or on --scheduler ADDRESS (see docs/notes/dask.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler (tcp://host:8786)")
     add_boundaries_option(p)
     p.set_defaults(func=run)
 
@@ -82,6 +86,16 @@ def run(args: argparse.Namespace) -> int:
     if args.input:
         if not args.out:
             raise InputDataError("--input needs --out FILE (the output keeps every input row and adds xclz_* columns)")
+        if getattr(args, "engine", "memory") == "dask":
+            from xclz_geo.cli._common import check_output_folder, input_paths
+            from xclz_geo.scale.jobs import locate_job
+
+            check_output_folder(args.out, members=("part.00000.parquet",), inputs=input_paths(args))
+
+            summary = locate_job(load_zone(args), args.input, args.out, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
+                                 with_distance=not args.no_distance, scheduler=args.scheduler, progress=not args.json)
+            print_json(summary) if args.json else sys.stderr.write(f"xclz-geo: {summary['rows']:,} rows → {args.out} ({summary['counts']})\n")
+            return 0
         return _run_batch(args)
     if len(args.coords) != 2:
         raise InputDataError(
@@ -289,6 +303,7 @@ def _annotate(df: Any, res: Any, notes: Any, *, with_distance: bool) -> Any:
 
     out = df.copy()
     out["xclz_status"] = res.status_labels
+    out["xclz_zone"] = res.zone_id
     out["xclz_block"] = res.block_id
     out["xclz_part"] = res.part_id
     if with_distance and res.distance_m is not None:
@@ -567,6 +582,7 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     pidx = pa.array(np.where(res.part_index >= 0, res.part_index, k))
     new = {
         "xclz_status": pc.take(pa.array(list(STATUS_LABELS)), pa.array(res.status)),
+        "xclz_zone": pc.take(pa.array(list(res.zone_ids or [None] * k) + [None], type=pa.string()), pidx),
         "xclz_block": pc.take(pa.array(list(res.block_ids) + [None], type=pa.string()), pidx),
         "xclz_part": pc.take(pa.array(list(res.part_ids) + [None], type=pa.string()), pidx),
         "xclz_distance_m": pa.array(np.round(res.distance_m, 2) if with_distance and res.distance_m is not None

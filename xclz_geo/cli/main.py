@@ -32,6 +32,7 @@ SUBCOMMANDS = [
     "efficiency",
     "report",
     "serve",
+    "partition",
 ]
 
 
@@ -137,10 +138,12 @@ def _subcommand_module(name: str):  # noqa: ANN202
         return locate
     from xclz_geo.cli import areas, boundaries, convert, digitize, efficiency, landuse, locate, report, serve
     from xclz_geo.cli import map as map_
+    from xclz_geo.cli import partition
 
     modules = {
         "areas": areas, "digitize": digitize, "boundaries": boundaries, "locate": locate, "convert": convert,
         "map": map_, "landuse": landuse, "efficiency": efficiency, "report": report, "serve": serve,
+        "partition": partition,
     }
     return modules[name]
 

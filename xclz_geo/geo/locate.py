@@ -4,7 +4,7 @@ Two entry points:
 
 * :func:`locate` for a single ``(lon, lat)``, arrays, DataFrames and GeoDataFrames:
   returns a DataFrame with one row per input row (same index, same order) and the
-  columns ``status``, ``block_id``, ``part_id``, ``distance_m``, ``quality``, ``note``.
+  columns ``status``, ``zone_id``, ``block_id``, ``part_id``, ``distance_m``, ``quality``, ``note``.
 * :func:`locate_xy` for numbers already in arrays: returns a :class:`LocateResult` of
   numpy arrays (status codes, part index, optional distance). The table and file paths
   use it.
@@ -149,6 +149,8 @@ class LocateResult:
     frame: Frame | None = None
     row_notes: np.ndarray | None = None
     index: Any = None
+    #: zone id per part, in zone order (many-zone boundaries files; empty when unknown)
+    zone_ids: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.status.shape[0])
@@ -223,6 +225,13 @@ class LocateResult:
     def part_id(self) -> np.ndarray:
         """Part id per point (``None`` where no part)."""
         return self._lookup(self.part_ids)
+
+    @property
+    def zone_id(self) -> np.ndarray:
+        """Zone id per point (``None`` where no part, or when the zone ids are unknown)."""
+        if len(self.zone_ids) != len(self.part_ids):
+            return np.full(len(self), None, dtype=object)
+        return self._lookup(self.zone_ids)
 
     @property
     def block_id(self) -> np.ndarray:
@@ -321,11 +330,26 @@ def _exact(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray, cand: np.ndarray) -
     ins = np.full(n, -1, dtype=np.int32)
     unc = np.full(n, -1, dtype=np.int32)
     multi = cand == -2
+    any_multi = bool(multi.any())
+    # many parts (a province's zones): visit only the parts some point can select — a candidate
+    # part, or a part whose box reaches the box of the points that test every part
+    named = np.zeros(len(grid.parts) + 1, dtype=bool)
+    named[cand[cand >= 0]] = True
+    if any_multi:
+        mx, my = gx[multi], gy[multi]
+        mbox = (float(mx.min()), float(my.min()), float(mx.max()), float(my.max()))
     for p in grid.parts:
         if not p.has_geometry:
             continue
+        if not named[p.index]:
+            if not any_multi:
+                continue
+            xmin, ymin, xmax, ymax = p.geometry.bounds
+            u = p.uncertainty_m + 1.0
+            if xmin - u > mbox[2] or xmax + u < mbox[0] or ymin - u > mbox[3] or ymax + u < mbox[1]:
+                continue
         sel = cand == p.index
-        if multi.any():
+        if any_multi:
             xmin, ymin, xmax, ymax = p.geometry.bounds
             u = p.uncertainty_m + 1.0
             sel |= multi & (gx >= xmin - u) & (gx <= xmax + u) & (gy >= ymin - u) & (gy <= ymax + u)
@@ -857,12 +881,22 @@ def locate_xy(
         x=fx,
         y=fy,
         frame=frame,
+        zone_ids=_zone_ids(zone, parts),
     )
 
 
 def _looks_old_xy_order(zone: Any, x: Any, y: Any) -> bool:
     """True for the pre-0.x call ``locate_xy(x, y, zone)`` (the zone third)."""
     return _results.looks_like_zone(y) and not _results.looks_like_zone(zone)
+
+
+def _zone_ids(zone: Any, parts: Sequence[Any]) -> tuple[str, ...]:
+    """Zone id of each grid part (``Zone.zone_ids``; empty when the zone object has none)."""
+    ids = getattr(zone, "zone_ids", None)
+    if not ids:
+        return ()
+    by_part = dict(zip((str(p) for p in zone.parts["part_id"]), ids))
+    return tuple(str(by_part.get(p.part_id, "")) for p in parts)
 
 
 # ------------------------------------------------------------------ tables
@@ -981,6 +1015,7 @@ def result_frame(res: LocateResult, *, index: Any = None, notes: np.ndarray | No
     return pd.DataFrame(
         {
             "status": status,
+            "zone_id": res.zone_id,
             "block_id": res.block_id,
             "part_id": res.part_id,
             "distance_m": res.distance_m if res.distance_m is not None else np.full(len(res), np.nan),
@@ -1002,6 +1037,7 @@ def locate_table(
     with_distance: bool = True,
     threads: int | None = None,
     source: str = "table",
+    grid: LocateGrid | None = None,
 ) -> LocateResult:
     """Locate the rows of a (Geo)DataFrame.
 
@@ -1021,6 +1057,8 @@ def locate_table(
         Signed distance to the nearest part boundary (default True, as in :func:`locate_xy`).
     source
         Name of the table in messages.
+    grid
+        A prebuilt grid for the frame the rows arrive in (default: the cached grid of the zone).
 
     Returns
     -------
@@ -1053,7 +1091,7 @@ def locate_table(
         use_crs = crs
         if use_crs is None and gcrs is not None and not (gcrs.is_geographic and _crs.normalize_datum(datum) in ("gcj02", "bd09")):
             use_crs = gcrs
-        res = locate_xy(zone, xv, yv, datum=datum, crs=use_crs, with_distance=with_distance, threads=threads)
+        res = locate_xy(zone, xv, yv, datum=datum, crs=use_crs, with_distance=with_distance, threads=threads, grid=grid)
         pre = np.where(empty, R_EMPTY, np.where(~is_point, R_NOT_POINT, R_OK)).astype(np.uint8)
         _mark_invalid(res, pre)
         res.row_notes = res.notes()
@@ -1062,7 +1100,7 @@ def locate_table(
     xc, yc = detect_xy_columns(df.columns, x=x, y=y, source=source)
     xv, xr = parse_coordinates(df[xc])
     yv, yr = parse_coordinates(df[yc])
-    res = locate_xy(zone, xv, yv, datum=datum, crs=crs, with_distance=with_distance, threads=threads)
+    res = locate_xy(zone, xv, yv, datum=datum, crs=crs, with_distance=with_distance, threads=threads, grid=grid)
     pre = np.where((xr > 0) | (yr > 0), np.maximum(xr, yr), R_OK).astype(np.uint8)
     _mark_invalid(res, pre)
     res.row_notes = _row_notes(res.reason, df[xc].to_numpy(), df[yc].to_numpy(), str(xc), str(yc), res.datum, xr, yr, xv, yv)
@@ -1078,6 +1116,53 @@ def _mark_invalid(res: LocateResult, pre: np.ndarray) -> None:
         res.reason[m] = pre[m]
         if res.distance_m is not None:
             res.distance_m[m] = np.nan
+
+
+#: columns :func:`annotate_table` adds to a located table, in order
+XCLZ_COLUMNS = ("xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
+
+
+def annotate_table(df: Any, res: LocateResult, notes: np.ndarray, *, with_distance: bool = True) -> Any:
+    """``df`` with the ``xclz_*`` columns of a located table (:data:`XCLZ_COLUMNS`; existing ones replaced).
+
+    The shape ``xclz-geo locate --input`` writes and :func:`xclz_geo.scale.locate_dask` returns:
+    every input column, then status, zone, block, part, signed distance (metres, 2 decimals;
+    NaN without distances), the quality label the answer rests on and the note of invalid rows.
+    """
+    out = df.copy()
+    out["xclz_status"] = res.status_labels
+    out["xclz_zone"] = res.zone_id
+    out["xclz_block"] = res.block_id
+    out["xclz_part"] = res.part_id
+    if with_distance and res.distance_m is not None:
+        out["xclz_distance_m"] = np.round(res.distance_m, 2)
+    else:
+        out["xclz_distance_m"] = np.nan
+    out["xclz_quality"] = res.row_quality
+    out["xclz_note"] = notes
+    return out
+
+
+def locate_annotated(
+    zone: Any,
+    df: Any,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    datum: str = "wgs84",
+    crs: Any | None = None,
+    with_distance: bool = True,
+    threads: int | None = None,
+    source: str = "table",
+    grid: LocateGrid | None = None,
+) -> Any:
+    """Locate the rows of a (Geo)DataFrame and return it with the ``xclz_*`` columns (:func:`annotate_table`).
+
+    The in-memory twin of :func:`xclz_geo.scale.locate_dask`: same rows, same columns, same values.
+    """
+    res = locate_table(zone, df, x=x, y=y, datum=datum, crs=crs, with_distance=with_distance,
+                       threads=threads, source=source, grid=grid)
+    return annotate_table(df, res, res.row_notes, with_distance=with_distance)
 
 
 def locate(
@@ -1118,8 +1203,8 @@ def locate(
     -------
     pandas.DataFrame
         One row per input point, in input order (a DataFrame keeps its index), with columns
-        ``status`` (``inside`` | ``outside`` | ``uncertain`` | ``invalid``), ``block_id``,
-        ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
+        ``status`` (``inside`` | ``outside`` | ``uncertain`` | ``invalid``), ``zone_id`` (of a
+        many-zone boundaries file, else the spec's zone id), ``block_id``, ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
         Gauss-Krüger CRS), ``quality`` (the quality label of the boundary the answer rests
         on, see :attr:`LocateResult.row_quality`) and ``note`` (the reason for ``invalid``).
         A point on a part boundary is inside. (This is :attr:`LocateResult.table`; use
@@ -1230,6 +1315,7 @@ def rename_stale_result_columns(frame: Any, *, source: str = "table") -> tuple[A
 
 
 __all__ = [
-    "LocateResult", "RESULT_PREFIX", "STATUS_LABELS", "detect_xy_columns", "locate", "locate_table", "locate_xy",
-    "parse_coordinates", "rename_stale_result_columns", "result_frame", "stale_result_names",
+    "LocateResult", "RESULT_PREFIX", "STATUS_LABELS", "XCLZ_COLUMNS", "annotate_table", "detect_xy_columns", "locate",
+    "locate_annotated", "locate_table", "locate_xy", "parse_coordinates", "rename_stale_result_columns", "result_frame",
+    "stale_result_names",
 ]

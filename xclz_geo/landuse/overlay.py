@@ -566,7 +566,8 @@ class LanduseResult:
         ``parcel_area_m2`` (sum of pieces), ``overlap_m2`` (counted twice), ``gap_m2`` (not
         covered), ``parcel_count``, ``straddling_count``, ``status``.
     parcels
-        One row per input parcel: ``row``, ``code``, ``code_status``, ``part_ids``,
+        One row per input parcel: ``row``, ``code``, ``code_status``, ``zone_id`` (the zone(s) of
+        the parts it touches, comma-joined; empty outside), ``part_ids``,
         ``area_m2`` (whole parcel), ``inside_m2``, ``status`` (``inside``, ``partly inside``,
         ``outside the zone``, ``no geometry``, ``not a polygon``).
     unknown_codes
@@ -1107,11 +1108,14 @@ def landuse_by_part(
     pid_lists: list[list[str]] = [[] for _ in range(n)]
     for j, r in zip(pp, pr):
         pid_lists[int(r)].append(part_ids[int(j)])
+    # zone of each parcel (many-zone boundaries files): the zones of the parts it touches, comma-joined
+    part_zone = dict(zip(map(str, zone.parts["part_id"]), getattr(zone, "zone_ids", None) or [""] * len(zone.parts)))
+    zid_lists = [",".join(dict.fromkeys(part_zone.get(p, "") for p in ps)) for ps in pid_lists]
     st = np.where(gstatus != "", gstatus, np.where(inside <= _MIN_PIECE_M2, "outside the zone",
                   np.where(inside < parcel_area * (1 - 1e-9) - 1e-6, "partly inside", "inside")))
     parcels_df = pd.DataFrame({
         "row": np.arange(n), "code_in": list(gdf[cf]), "code": cls["code"], "code_status": cls["status"],
-        "name": cls["name"], "part_ids": [",".join(x) for x in pid_lists], "area_m2": parcel_area,
+        "name": cls["name"], "zone_id": zid_lists, "part_ids": [",".join(x) for x in pid_lists], "area_m2": parcel_area,
         "inside_m2": inside, "status": st,
     })
 
