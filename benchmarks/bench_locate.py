@@ -11,9 +11,9 @@ Points: uniform random in the bounding box of the zone's parts (lon/lat, WGS84),
 
 Methods, all on the same points:
 
-* ``lib_lonlat_1t`` / ``lib_lonlat_2t`` — ``locate_xy(lon, lat, zone)`` status + part, 1 or 2 threads
+* ``lib_lonlat_1t`` / ``lib_lonlat_2t`` — ``locate_xy(zone, lon, lat, with_distance=False)`` status + part, 1 or 2 threads
   (lon/lat in, no projection needed outside boundary cells);
-* ``lib_gk_1t`` — ``locate_xy(x, y, zone, crs=GK)`` with Gauss-Krüger input;
+* ``lib_gk_1t`` — ``locate_xy(zone, x, y, crs=GK, with_distance=False)`` with Gauss-Krüger input;
 * ``raw_contains_union_1t`` / ``_2t`` — ``shapely.contains_xy`` on one prepared MultiPolygon of all
   parts (GK points, projection not timed; 2 threads with one prepared copy per thread): the
   practical limit of the plain library for inside/outside;
@@ -149,23 +149,23 @@ def method(name: str, zone, lon, lat, gx, gy):
     from xclz_geo.geo.locate import locate_xy
 
     if name == "lib_lonlat_1t":
-        return lambda: locate_xy(lon, lat, zone, threads=1)
+        return lambda: locate_xy(zone, lon, lat, threads=1, with_distance=False)
     if name == "lib_lonlat_2t":
-        return lambda: locate_xy(lon, lat, zone, threads=2)
+        return lambda: locate_xy(zone, lon, lat, threads=2, with_distance=False)
     if name == "lib_gk_1t":
-        return lambda: locate_xy(gx, gy, zone, crs=GK, threads=1)
+        return lambda: locate_xy(zone, gx, gy, crs=GK, threads=1, with_distance=False)
     if name == "lib_gcj02_1t":
         from xclz_geo.geo.crs import wgs84_to_gcj02
 
         glon, glat = wgs84_to_gcj02(lon, lat)  # conversion not timed: the input arrives in GCJ-02
-        return lambda: locate_xy(glon, glat, zone, datum="gcj02", threads=1)
+        return lambda: locate_xy(zone, glon, glat, datum="gcj02", threads=1, with_distance=False)
     if name == "pyproj_lonlat_to_gk":
         from xclz_geo.geo.crs import transformer
 
         t = transformer("EPSG:4490", zone.gk_crs)
         return lambda: t.transform(lon, lat)
     if name == "lib_distance":
-        return lambda: locate_xy(lon, lat, zone, with_distance=True)
+        return lambda: locate_xy(zone, lon, lat, with_distance=True)
     if name == "raw_contains_union_1t":
         u = _union(zone)
         return lambda: shapely.contains_xy(u, gx, gy)
@@ -319,7 +319,7 @@ def check_answers(zone_name: str, zone, lon, lat, gx, gy) -> dict:
 
     from xclz_geo.geo.locate import locate_xy
 
-    res = locate_xy(lon, lat, zone)
+    res = locate_xy(zone, lon, lat, with_distance=False)
     if zone_name == "star1000":
         parts = _prepared_parts(zone)
         ref = np.full(gx.shape[0], -1, dtype=np.int32)

@@ -18,8 +18,8 @@ VPY="$ROOT/.venv/bin/python"
 EXTRAS="${XCLZ_EXTRAS-web}"  # demo: the library + the web workbench (xclz-geo serve); test.sh: test (includes web)
 HASH="$(sha256sum pyproject.toml | cut -c1-16)"
 stamp_ok() { [ -f ".venv/.xclz-installed-$1" ] && [ "$(cat ".venv/.xclz-installed-$1")" = "$HASH" ]; }
-# an install with the test extras (which include web) also satisfies the plain and the web one
-if ! stamp_ok "${EXTRAS:-base}" && ! { [ "$EXTRAS" != test ] && stamp_ok test; }; then
+# an install with the test extras (which include web; test,scale adds Dask) also satisfies the plain and the web one
+if ! stamp_ok "${EXTRAS:-base}" && ! { [ "$EXTRAS" != test,scale ] && { stamp_ok test,scale || { [ "$EXTRAS" != test ] && stamp_ok test; }; }; }; then
   echo ">> installing xclz_geo${EXTRAS:+[$EXTRAS]} into .venv (first run takes a few minutes)"
   "$VPY" -m pip install --quiet --upgrade pip
   "$VPY" -m pip install --quiet -e ".${EXTRAS:+[$EXTRAS]}"

@@ -3,11 +3,11 @@
 # benchmarks/results/<name>.json with the plain-library baseline measured in the same run.
 # Usage: scripts/bench.sh [name ...]   e.g. scripts/bench.sh locate landuse
 set -euo pipefail
-XCLZ_EXTRAS=test
+XCLZ_EXTRAS=test,scale
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
 names=("$@")
 if [ "${#names[@]}" -eq 0 ]; then
-  names=(digitize locate landuse efficiency maps cold tables)
+  names=(digitize locate landuse efficiency maps cold tables scale_inputs scale)
 fi
 for n in "${names[@]}"; do
   f="benchmarks/bench_${n}.py"

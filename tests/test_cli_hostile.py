@@ -47,12 +47,13 @@ def _argv(cmd: str, ws: Path, out: str) -> list[str]:
         "efficiency template": ["efficiency", "template", "--out", out],
         "efficiency": ["efficiency", "--enterprises", str(ENTERPRISES), "--no-zone", "--out", out],
         "report": ["report", "--out", out],
+        "partition": ["partition", "--input", str(ws / "sites.csv"), "--out", out],
     }[cmd]
 
 
 FILE_OUTPUTS = {"digitize": ".geojson", "boundaries": ".geojson", "locate": ".csv", "convert": ".geojson",
                 "map": ".html", "map --png": ".png", "landuse": ".xlsx", "efficiency template": ".xlsx"}
-FOLDER_OUTPUTS = {"efficiency": "scores.csv", "report": f"{REPORT}.html"}
+FOLDER_OUTPUTS = {"efficiency": "scores.csv", "report": f"{REPORT}.html", "partition": "part.00000.parquet"}
 
 #: hostile output paths for a file output: (case id, path builder, words the one error line must contain)
 FILE_CASES = [

@@ -104,7 +104,7 @@ def test_gbk_csv_end_to_end_keeps_every_row(capsys, tmp_path, zone_file):
     raw = dst.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM for Excel
     back = pd.read_csv(dst, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert list(back.columns) == ["企业名称", "经度", "纬度", "代码", "xclz_status", "xclz_block", "xclz_part",
+    assert list(back.columns) == ["企业名称", "经度", "纬度", "代码", "xclz_status", "xclz_zone", "xclz_block", "xclz_part",
                                   "xclz_distance_m", "xclz_quality", "xclz_note"]
     assert back["企业名称"].tolist() == _firms("gcj02")["企业名称"].tolist()
     assert back["代码"].tolist()[0] == "0012"  # text kept as text
@@ -240,7 +240,7 @@ def test_header_only_csv_gives_header_only_output(capsys, tmp_path, zone_file, s
     assert code == 0, err
     back = pd.read_csv(dst, encoding="utf-8-sig") if suffix == ".csv" else pd.read_excel(dst)
     assert len(back) == 0
-    assert list(back.columns)[-6:] == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note"]
+    assert list(back.columns)[-7:] == ["xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note"]
 
 
 # ------------------------------------------------------------------ quality per part and row
@@ -300,7 +300,7 @@ def test_every_located_row_carries_xclz_quality(capsys, tmp_path, mixed_file):
         assert back["xclz_status"].tolist() == ["inside", "inside", "outside", "invalid", "invalid", "invalid"]
         assert back["xclz_quality"].tolist() == ["schematic", "official", "schematic", "", "", ""]
         assert "out of range" in back["xclz_note"].iloc[4] and "out of range" in back["xclz_note"].iloc[5]
-    df = locate([(l0, a0), (l1, a1)], Zone.from_boundaries(gpd.read_file(mixed_file)))
+    df = locate(Zone.from_boundaries(gpd.read_file(mixed_file)), [(l0, a0), (l1, a1)])
     assert df["quality"].tolist() == ["schematic", "official"]
 
 
@@ -338,7 +338,7 @@ def test_bureau_workbook_through_locate_to_xlsx_and_csv(capsys, tmp_path, zone_f
     ws = wb["企业名单"]
     assert ws["A1"].value == TITLE and [c.value for c in ws[3]][: len(HEADER)] == HEADER
     added = [c.value for c in ws[3]][len(HEADER):]
-    assert added == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note"]
+    assert added == ["xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note"]
     status = [ws.cell(r, len(HEADER) + 1).value for r in range(4, 9)]
     assert status == ["inside", "outside", "invalid", "invalid", "inside"]
     note = len(HEADER) + added.index("xclz_note") + 1

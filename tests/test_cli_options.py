@@ -34,6 +34,7 @@ OPTIONS: dict[str, set[str]] = {
     "efficiency template": {OUT, OVR, JSON},
     "report": {IN, OUT, OVR, DATUM, XY, ZONE, SPEC, JSON},
     "serve": set(),
+    "partition": {IN, OUT, CRS, XY, JSON},  # its part.* folder is never replaced: no --overwrite
 }
 
 #: (command, flag) that exist with their own meaning, not the shared one (and why)

@@ -54,7 +54,7 @@ def test_cache_invalidates_when_the_zone_changes():
     # is now 250 m outside the new one
     from xclz_geo.geo.locate import locate
 
-    df = locate((X0 + 250, Y0 + 2000), z, crs=GK)
+    df = locate(z, (X0 + 250, Y0 + 2000), crs=GK)
     assert df["distance_m"].iloc[0] == pytest.approx(-250.0)
 
 
@@ -164,7 +164,7 @@ def test_parts_without_geometry_are_skipped(synthetic_boundaries):
 
     lon, lat = crs.transformer("EPSG:4549", "EPSG:4490").transform(*shapely.get_coordinates(
         synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[1].centroid)[0])
-    assert locate((lon, lat), z)["status"].iloc[0] == "outside"
+    assert locate(z, (lon, lat))["status"].iloc[0] == "outside"
 
 
 def test_many_parts_use_a_wider_packed_grid_with_the_same_answers():
@@ -183,7 +183,7 @@ def test_many_parts_use_a_wider_packed_grid_with_the_same_answers():
     gy = rng.uniform(Y0 - 1500, Y0 + 6000, 200_000)
     from xclz_geo.geo.locate import locate_xy
 
-    res = locate_xy(gx, gy, z, crs=GK)
+    res = locate_xy(z, gx, gy, crs=GK, with_distance=False)
     status, part, _ = oracle(z, gx, gy, with_distance=False)
     assert (res.status == status).all()
     assert (res.part_index == part).all()
@@ -223,8 +223,8 @@ def test_grid_is_kept_on_disk_and_loaded_memory_mapped(monkeypatch, tmp_path, sy
     assert (loaded.nx, loaded.ny, loaded.x0, loaded.dy) == (built.nx, built.ny, built.x0, built.dy)
     rng = np.random.default_rng(3)
     lon, lat = rng.uniform(119.3, 119.55, 20_000), rng.uniform(30.85, 30.95, 20_000)
-    a = locate_xy(lon, lat, synthetic_zone, datum="gcj02", grid=built, with_distance=True)
-    b = locate_xy(lon, lat, synthetic_zone, datum="gcj02", grid=loaded, with_distance=True)
+    a = locate_xy(synthetic_zone, lon, lat, datum="gcj02", grid=built, with_distance=True)
+    b = locate_xy(synthetic_zone, lon, lat, datum="gcj02", grid=loaded, with_distance=True)
     assert np.array_equal(a.status, b.status) and np.array_equal(a.part_index, b.part_index)
     assert np.array_equal(a.distance_m, b.distance_m)
     # a damaged entry is ignored, removed and rebuilt

@@ -123,7 +123,7 @@ def oracle(zone: Zone, gx: np.ndarray, gy: np.ndarray, *, with_distance: bool = 
     ],
 )
 def test_points_in_each_situation(official_zone, x, y, status, part):
-    df = locate((x, y), official_zone, crs=GK)
+    df = locate(official_zone, (x, y), crs=GK)
     assert list(df["status"]) == [status]
     assert ids(df["part_id"]) == [part]
     expected_block = {"holed": "west", "twin": "middle", "star": "east", None: None}[part]
@@ -134,20 +134,20 @@ def test_points_in_each_situation(official_zone, x, y, status, part):
 def test_vertices_of_the_star_are_inside(official_zone):
     star_geom = official_zone.parts.to_crs(GK).geometry.iloc[2]
     xy = shapely.get_coordinates(star_geom.exterior)[:-1]
-    res = locate_xy(xy[:, 0], xy[:, 1], official_zone, crs=GK, with_distance=True)
+    res = locate_xy(official_zone, xy[:, 0], xy[:, 1], crs=GK, with_distance=True)
     assert (res.status == L.INSIDE).all()
     assert set(res.part_id) == {"star"}
     assert np.abs(res.distance_m).max() < 1e-6
 
 
 def test_signed_distance_positive_inside_negative_outside(official_zone):
-    df = locate([(X0 + 500, Y0 + 2000), (X0 - 300, Y0 + 2000), (X0 + 2000, Y0 + 2000)], official_zone, crs=GK)
+    df = locate(official_zone, [(X0 + 500, Y0 + 2000), (X0 - 300, Y0 + 2000), (X0 + 2000, Y0 + 2000)], crs=GK)
     assert df["distance_m"].tolist() == pytest.approx([500.0, -300.0, -500.0], abs=1e-6)
 
 
 def test_uncertain_near_a_schematic_edge_on_both_sides(schematic_zone):
     pts = [(X0 + 100, Y0 + 2000), (X0 - 150, Y0 + 2000), (X0 + 800, Y0 + 700), (X0 - 250, Y0 + 2000)]
-    df = locate(pts, schematic_zone, crs=GK)
+    df = locate(schematic_zone, pts, crs=GK)
     assert df["status"].tolist() == ["uncertain", "uncertain", "inside", "outside"]
     # uncertain rows name the part whose boundary is near; the sign says the side
     assert ids(df["part_id"]) == ["holed", "holed", "holed", None]
@@ -156,7 +156,7 @@ def test_uncertain_near_a_schematic_edge_on_both_sides(schematic_zone):
 
 
 def test_official_boundaries_are_never_uncertain(official_zone):
-    df = locate([(X0 + 0.5, Y0 + 2000), (X0 - 0.5, Y0 + 2000)], official_zone, crs=GK)
+    df = locate(official_zone, [(X0 + 0.5, Y0 + 2000), (X0 - 0.5, Y0 + 2000)], crs=GK)
     assert df["status"].tolist() == ["inside", "outside"]
 
 
@@ -196,7 +196,7 @@ def test_ten_thousand_lonlat_points_agree_with_plain_shapely(request, zone_name)
     zone = request.getfixturevalue(zone_name)
     gx, gy = _random_points_with_hard_cases(zone, 10_000, seed=3)
     lon, lat = to_lonlat(gx, gy)
-    res = locate_xy(lon, lat, zone, with_distance=True)
+    res = locate_xy(zone, lon, lat, with_distance=True)
     # the oracle works on the same points as pyproj places them in GK
     ox, oy = crs.transformer("EPSG:4490", GK).transform(lon, lat)
     status, part, dist = oracle(zone, np.asarray(ox), np.asarray(oy))
@@ -208,7 +208,7 @@ def test_ten_thousand_lonlat_points_agree_with_plain_shapely(request, zone_name)
 @pytest.mark.slow
 def test_a_million_points_in_gk_agree_with_the_exact_predicate(schematic_zone):
     gx, gy = _random_points_with_hard_cases(schematic_zone, 1_000_000, seed=5)
-    res = locate_xy(gx, gy, schematic_zone, crs=GK)
+    res = locate_xy(schematic_zone, gx, gy, crs=GK, with_distance=False)
     status, part, _ = oracle(schematic_zone, gx, gy, with_distance=False)
     assert (res.status == status).all()
     assert (res.part_index == part).all()
@@ -220,11 +220,11 @@ def test_a_million_points_in_gk_agree_with_the_exact_predicate(schematic_zone):
 def test_threaded_path_gives_the_same_answers(schematic_zone, monkeypatch):
     gx, gy = _random_points_with_hard_cases(schematic_zone, 40_000, seed=9)
     lon, lat = to_lonlat(gx, gy)
-    one = locate_xy(lon, lat, schematic_zone, threads=1, with_distance=True)
+    one = locate_xy(schematic_zone, lon, lat, threads=1, with_distance=True)
     monkeypatch.setattr(L, "PARALLEL_MIN_POINTS", 1000)
     monkeypatch.setattr(L, "CHUNK_POINTS", 3000)
     monkeypatch.setattr(L, "BLOCK_POINTS", 1024)
-    two = locate_xy(lon, lat, schematic_zone, threads=2, with_distance=True)
+    two = locate_xy(schematic_zone, lon, lat, threads=2, with_distance=True)
     assert (one.status == two.status).all()
     assert (one.part_index == two.part_index).all()
     np.testing.assert_array_equal(one.distance_m, two.distance_m)
@@ -234,10 +234,10 @@ def test_threaded_status_only_path_gives_the_same_answers(schematic_zone, monkey
     # status and part only: one contiguous chunk per thread, each block on its own scratch buffers
     gx, gy = _random_points_with_hard_cases(schematic_zone, 40_000, seed=11)
     lon, lat = to_lonlat(gx, gy)
-    one = locate_xy(lon, lat, schematic_zone, threads=1)
+    one = locate_xy(schematic_zone, lon, lat, threads=1, with_distance=False)
     monkeypatch.setattr(L, "PARALLEL_MIN_POINTS", 1000)
     monkeypatch.setattr(L, "PARALLEL_BLOCK_POINTS", 4096)
-    two = locate_xy(lon, lat, schematic_zone, threads=2)
+    two = locate_xy(schematic_zone, lon, lat, threads=2, with_distance=False)
     assert (one.status == two.status).all()
     assert (one.part_index == two.part_index).all()
     assert set(np.unique(two.status)) == {0, 1, 2}
@@ -253,10 +253,10 @@ def test_threaded_status_only_path_gives_the_same_answers(schematic_zone, monkey
 def test_the_same_site_in_wgs84_gcj02_and_bd09_gives_the_same_answer(schematic_zone):
     gx, gy = _random_points_with_hard_cases(schematic_zone, 3000, seed=21)
     lon, lat = to_lonlat(gx, gy)
-    w = locate_xy(lon, lat, schematic_zone, with_distance=True)
-    g = locate_xy(*crs.wgs84_to_gcj02(lon, lat), schematic_zone, datum="gcj02", with_distance=True)
-    b = locate_xy(*crs.wgs84_to_bd09(lon, lat), schematic_zone, datum="bd09", with_distance=True)
-    c = locate_xy(lon, lat, schematic_zone, datum="cgcs2000")
+    w = locate_xy(schematic_zone, lon, lat, with_distance=True)
+    g = locate_xy(schematic_zone, *crs.wgs84_to_gcj02(lon, lat), datum="gcj02", with_distance=True)
+    b = locate_xy(schematic_zone, *crs.wgs84_to_bd09(lon, lat), datum="bd09", with_distance=True)
+    c = locate_xy(schematic_zone, lon, lat, datum="cgcs2000", with_distance=False)
     # the round trip moves a point by far less than a millimetre: answers can differ only for
     # points within that of a boundary, which these random points are not (except vertices/edges)
     far = np.abs(w.distance_m) > 0.01
@@ -273,20 +273,20 @@ def test_unconverted_gcj_coordinates_would_give_wrong_answers(official_zone):
     # a site 250 m inside the west edge, given in GCJ-02: read as WGS84 it lands ~500 m east …
     lon, lat = to_lonlat(X0 + 250, Y0 + 300)
     glon, glat = crs.wgs84_to_gcj02(float(lon), float(lat))
-    right = locate((glon, glat), official_zone, datum="gcj02")
+    right = locate(official_zone, (glon, glat), datum="gcj02")
     assert right["status"].iloc[0] == "inside"
     assert right["distance_m"].iloc[0] == pytest.approx(250.0, abs=0.01)
-    wrong = locate((glon, glat), official_zone)
+    wrong = locate(official_zone, (glon, glat))
     assert abs(wrong["distance_m"].iloc[0] - 250.0) > 100
 
 
 def test_projected_input_and_datum_conflict(official_zone):
-    df = locate((X0 + 500, Y0 + 500), official_zone, crs="EPSG:4549")
+    df = locate(official_zone, (X0 + 500, Y0 + 500), crs="EPSG:4549")
     assert df["status"].iloc[0] == "inside"
     with pytest.raises(DatumError, match="lon/lat"):
-        locate((X0 + 500, Y0 + 500), official_zone, crs="EPSG:4549", datum="gcj02")
+        locate(official_zone, (X0 + 500, Y0 + 500), crs="EPSG:4549", datum="gcj02")
     with pytest.raises(DatumError, match="unknown datum"):
-        locate((119.0, 31.0), official_zone, datum="wgs85")
+        locate(official_zone, (119.0, 31.0), datum="wgs85")
 
 
 # ------------------------------------------------------------------ tables and inputs
@@ -303,7 +303,7 @@ def test_table_with_bad_rows_keeps_every_row(official_zone):
         },
         index=[10, 11, 12, 13, 14, 15, 16],
     )
-    out = locate(df, official_zone, datum="gcj02")
+    out = locate(official_zone, df, datum="gcj02")
     assert list(out.index) == [10, 11, 12, 13, 14, 15, 16]
     assert out["status"].tolist() == ["inside", "invalid", "invalid", "invalid", "invalid", "invalid", "inside"]
     notes = out["note"].tolist()
@@ -320,7 +320,7 @@ def test_numeric_nan_and_out_of_range_in_arrays(official_zone):
     lon, lat = to_lonlat(X0 + 500, Y0 + 500)
     x = np.array([float(lon), np.nan, float(lon), 200.0, float(lon)])
     y = np.array([float(lat), float(lat), -95.0, float(lat), np.inf])
-    res = locate_xy(x, y, official_zone, with_distance=True)
+    res = locate_xy(official_zone, x, y, with_distance=True)
     assert res.status.tolist() == [1, 3, 3, 3, 3]
     assert res.reason.tolist() == [L.R_OK, L.R_MISSING, L.R_LAT, L.R_LON, L.R_MISSING]
     assert np.isnan(res.distance_m[1:]).all()
@@ -331,25 +331,25 @@ def test_geodataframe_input_uses_its_crs_and_geometry(official_zone):
 
     pts = [shapely.Point(X0 + 500, Y0 + 500), shapely.Point(X0 - 500, Y0), shapely.box(0, 0, 1, 1), None]
     gdf = gpd.GeoDataFrame({"id": [1, 2, 3, 4]}, geometry=pts, crs=GK).to_crs("EPSG:4326")
-    out = locate(gdf, official_zone)
+    out = locate(official_zone, gdf)
     assert out["status"].tolist() == ["inside", "outside", "invalid", "invalid"]
     assert "not a point" in out["note"].iloc[2]
     assert "empty" in out["note"].iloc[3]
     # a GeoDataFrame in GK metres is used as such
-    out2 = locate(gdf.to_crs(GK), official_zone)
+    out2 = locate(official_zone, gdf.to_crs(GK))
     assert out2["status"].tolist()[:2] == ["inside", "outside"]
 
 
 def test_single_pair_list_of_pairs_and_array(official_zone):
     lon, lat = to_lonlat([X0 + 500, X0 - 500], [Y0 + 500, Y0 + 500])
-    one = locate((float(lon[0]), float(lat[0])), official_zone)
+    one = locate(official_zone, (float(lon[0]), float(lat[0])))
     assert len(one) == 1 and one["status"].iloc[0] == "inside"
-    many = locate(list(zip(lon, lat)), official_zone)
-    arr = locate(np.column_stack([lon, lat]), official_zone, with_distance=False)
+    many = locate(official_zone, list(zip(lon, lat)))
+    arr = locate(official_zone, np.column_stack([lon, lat]), with_distance=False)
     assert many["status"].tolist() == arr["status"].tolist() == ["inside", "outside"]
     assert arr["distance_m"].isna().all()
     with pytest.raises(InputDataError, match="pairs"):
-        locate(np.zeros((3, 3)), official_zone)
+        locate(official_zone, np.zeros((3, 3)))
 
 
 def test_column_detection():
@@ -371,13 +371,13 @@ def test_parse_coordinates_reasons():
 def test_zone_without_geometry_is_an_error():
     z = Zone.from_spec()
     with pytest.raises(BoundaryError, match="no part polygons"):
-        locate((119.0, 31.0), z)
+        locate(z, (119.0, 31.0))
 
 
 def test_synthetic_fixture_zone_user_story_site(synthetic_zone):
     # user story 1: an Amap (GCJ-02) pin at 119.4681, 30.8931; against the synthetic rectangles it is
     # inside 广德经开区主园区, far enough from the (500 m uncertain) edge to be sure
-    df = locate((119.4681, 30.8931), synthetic_zone, datum="gcj02")
+    df = locate(synthetic_zone, (119.4681, 30.8931), datum="gcj02")
     assert df["part_id"].iloc[0] == "guangde_main"
     assert df["block_id"].iloc[0] == "guangde"
     d = df["distance_m"].iloc[0]
@@ -390,7 +390,7 @@ def test_locate_xy_is_exported_at_package_level(official_zone):
     import xclz_geo
 
     lon, lat = to_lonlat(X0 + 500, Y0 + 500)
-    assert xclz_geo.locate_xy([lon], [lat], official_zone).status.tolist() == [L.INSIDE]
+    assert xclz_geo.locate_xy(official_zone, [lon], [lat], with_distance=False).status.tolist() == [L.INSIDE]
 
 
 def test_the_three_distance_methods_agree(official_zone, monkeypatch):
@@ -411,7 +411,7 @@ def test_the_three_distance_methods_agree(official_zone, monkeypatch):
     for brute_max, chunked_max in ((10**6, 10**6), (0, 10**6), (0, 0)):
         monkeypatch.setattr(L, "BRUTE_FORCE_MAX_SEGMENTS", brute_max)
         monkeypatch.setattr(L, "CHUNKED_MAX_SEGMENTS", chunked_max)
-        res = locate_xy(gx, gy, official_zone, crs=GK, with_distance=True)
+        res = locate_xy(official_zone, gx, gy, crs=GK, with_distance=True)
         assert np.abs(np.abs(res.distance_m) - nearest).max() < 1e-6
 
 
@@ -422,5 +422,5 @@ def test_geodataframe_with_named_columns_uses_the_columns(official_zone):
     # geometry says "inside" for both rows, the named columns say otherwise for the second
     geom = [shapely.Point(lon[0], lat[0])] * 2
     gdf = gpd.GeoDataFrame({"经度": lon, "纬度": lat}, geometry=geom, crs="EPSG:4326")
-    assert locate(gdf, official_zone)["status"].tolist() == ["inside", "inside"]
-    assert locate(gdf, official_zone, x="经度", y="纬度")["status"].tolist() == ["inside", "outside"]
+    assert locate(official_zone, gdf)["status"].tolist() == ["inside", "inside"]
+    assert locate(official_zone, gdf, x="经度", y="纬度")["status"].tolist() == ["inside", "outside"]

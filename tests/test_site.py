@@ -81,7 +81,7 @@ def test_fast_site_equals_full_path(which, datum):
     lon, lat = _test_points(zone, 400, np.random.default_rng(7))
     x, y = (lon, lat) if datum == "wgs84" else convert_datum(lon, lat, from_datum="wgs84", to_datum=datum)
     x, y = np.asarray(x), np.asarray(y)
-    full = locate_xy(x, y, zone, datum=datum, with_distance=True)
+    full = locate_xy(zone, x, y, datum=datum, with_distance=True)
     rq = full.row_quality
     seen = set()
     declined = 0

@@ -93,7 +93,7 @@ def test_api_locate_matches_the_library_in_every_datum(client):
         assert r.status_code == 200
         got = r.json()
         assert set(got) >= {"status", "part_id", "block_id", "distance_m", "quality", "boundary_version"}
-        ref = locate((x, y), zone, datum=datum).iloc[0]
+        ref = locate(zone, (x, y), datum=datum).iloc[0]
         assert got["status"] == ref["status"]
         assert got["part_id"] == ref["part_id"]
         assert got["distance_m"] == pytest.approx(ref["distance_m"], abs=0.01)
@@ -220,7 +220,7 @@ def test_batch_pages_preview_run_and_annotated_workbook_keeps_every_cell(client,
     from xclz_geo.geo.locate import locate
     from xclz_geo.boundaries.zone import Zone
 
-    ref = locate([(r[3], r[4]) for r in rows[1:-1]], Zone.load(), datum="bd09")
+    ref = locate(Zone.load(), [(r[3], r[4]) for r in rows[1:-1]], datum="bd09")
     status_col = out[0].index("xclz_status")
     assert [r[status_col] for r in out[1:-1]] == list(ref["status"].astype(str))
 

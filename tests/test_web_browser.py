@@ -149,7 +149,7 @@ def test_click_on_the_map_and_read_the_answer(server, driver):
     q = driver.find_element(By.ID, "q").get_attribute("value")
     lon, lat = (float(v) for v in q.split(","))
     assert abs(lon - target.x) < 0.01 and abs(lat - target.y) < 0.01
-    ref = locate((lon, lat), zone, datum="wgs84").iloc[0]
+    ref = locate(zone, (lon, lat), datum="wgs84").iloc[0]
     assert answer.get_attribute("data-status") == ref["status"]
     assert ref["part_id"] == "xuancheng" and "xuancheng" in answer.text
     assert "边界版本" in answer.text and "Boundary version" in answer.text

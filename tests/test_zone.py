@@ -405,3 +405,53 @@ def test_multilayer_geopackage_boundaries_take_the_schema_layer_or_ask(synthetic
     with pytest.raises(BoundaryError, match=r"3 layers \(parts, outline, parts_v2\), 2 in the boundaries schema.*--boundaries-layer"):
         Zone.load(boundaries=f)
     assert Zone.load(boundaries=f, layer="parts_v2").part_ids == ["xuancheng", "guangde_main", "guangde_west"]
+
+
+# ------------------------------------------------------------------ many zones in one file
+
+
+def _two_zones(synthetic_boundaries):
+    """The synthetic rectangles as two zones: Z1 holds xuancheng, Z2 the two guangde parts (same names allowed across zones)."""
+    g = synthetic_boundaries.copy()
+    g["zone_id"] = ["Z1", "Z2", "Z2"]
+    g["zone_name_zh"] = ["甲开发区", "乙开发区", None]
+    g["part_id"] = ["Z1_main", "Z2_main", "Z2_west"]
+    g["block_id"] = ["Z1_b", "Z2_b", "Z2_b"]
+    g["name_zh"] = ["主园区", "主园区", "西区"]
+    g["official_area_km2"] = [None, 26.21, None]
+    return g
+
+
+def test_many_zones_in_one_file_load_without_a_spec(synthetic_boundaries):
+    zone = Zone.from_boundaries(_two_zones(synthetic_boundaries))
+    assert zone.spec is None and zone.zone_count == 2
+    assert zone.zone_ids == ["Z1", "Z2", "Z2"]
+    assert list(zone.parts["zone_name_zh"]) == ["甲开发区", "乙开发区", "Z2"]  # defaults to the zone id
+    rep = area_report(zone)
+    status = {p.id: p.status for p in rep.parts}
+    assert status["Z1_main"] == status["Z2_west"] == "no official area"
+    assert status["Z2_main"] in ("pass", "fail")
+
+
+def test_zone_ids_name_every_result(synthetic_boundaries):
+    from xclz_geo.geo.locate import locate
+
+    zone = Zone.from_boundaries(_two_zones(synthetic_boundaries))
+    b = zone.parts.geometry.iloc[1].representative_point()
+    out = locate([(b.x, b.y), (0.0, 0.0)], zone, with_distance=False)
+    assert list(out.columns[:4]) == ["status", "zone_id", "block_id", "part_id"]
+    assert out.iloc[0][["zone_id", "block_id", "part_id"]].tolist() == ["Z2", "Z2_b", "Z2_main"]
+    assert out.iloc[1]["zone_id"] is None or out.iloc[1]["zone_id"] != out.iloc[1]["zone_id"]  # None or NaN
+    # a file without zone_id: the spec's zone id, or empty for a planner's own zone without a spec
+    assert set(Zone.from_boundaries(synthetic_boundaries).zone_ids) == {"xclz"}
+    assert set(Zone.from_boundaries(synthetic_boundaries, spec=False).zone_ids) == {""}
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda g: g.assign(zone_id=["Z1", None, "Z2"]), "has no zone_id"),
+    (lambda g: g.assign(block_id=["Z1_b", "Z2_b", "Z1_b"]), "block_id 'Z1_b' appears in zones Z1, Z2"),
+    (lambda g: g.assign(name_zh=["主园区", "西区", "西区"]), "'西区' is used by parts Z2_main, Z2_west (zone 'Z2')"),
+])
+def test_many_zone_files_refused_naming_the_fault(synthetic_boundaries, change, words):
+    with pytest.raises(BoundaryError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        validate_boundaries(change(_two_zones(synthetic_boundaries)))

@@ -416,3 +416,11 @@ def install_signal_handlers(*, message: str = "xclz-geo: stopped by {name} (exit
         rsock.close()
         wsock.close()
         _STOP.update(signum=None, raised=False, defer=0)
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "STAGING_PREFIX", "HARD_EXIT_AFTER_S", "temp_sibling", "atomic_path", "folder_lock", "OutputSet",
+    "atomic_output_set", "check_interrupted", "stop_requested", "interrupts_deferred", "remove_temporaries",
+    "install_signal_handlers"
+]

@@ -74,3 +74,9 @@ def boundaries_path() -> Path:
 def reference_path(name: str) -> Path:
     """A file of ``data/reference/`` (county outlines, OSM G50, anchor points)."""
     return data_path("reference", name)
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "data_dir", "data_path", "spec_path", "boundaries_path", "reference_path"
+]

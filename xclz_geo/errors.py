@@ -135,3 +135,13 @@ class Interrupted(KeyboardInterrupt):
         #: conventional shell status: 128 + signal number (SIGINT 130, SIGTERM 143)
         self.exit_code = 128 + self.signum
         super().__init__(f"stopped by {self.signal_name}")
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "XclzGeoError", "SpecError", "InputDataError", "InputFileError", "CRSError", "CRSMismatchError", "DatumError",
+    "SizhiParseError", "NameNotResolvedError", "AssemblyError", "BoundaryError", "MethodProfileError",
+    "BasemapError", "BrowserUnavailableError", "XclzGeoWarning", "SchematicGeometryWarning",
+    "GeometryRepairWarning", "DataQualityWarning", "MapAssetError", "FontUnavailableError", "OutputPathError",
+    "OutputLockedError", "Interrupted"
+]

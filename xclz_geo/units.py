@@ -140,3 +140,11 @@ def area_triplet(area_m2: float) -> dict[str, float]:
         "area_mu": float(m2_to_mu(area_m2)),
         "area_km2": float(m2_to_km2(area_m2)),
     }
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "Number", "M2_PER_MU", "M2_PER_HA", "M2_PER_KM2", "MU_PER_HA", "MU_PER_KM2", "EXACT_M2_PER_MU", "unit_key",
+    "convert_area", "m2_to_mu", "mu_to_m2", "m2_to_ha", "ha_to_m2", "m2_to_km2", "km2_to_m2", "km2_to_mu",
+    "mu_to_km2", "ha_to_mu", "mu_to_ha", "area_triplet"
+]

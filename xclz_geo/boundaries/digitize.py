@@ -56,6 +56,7 @@ from xclz_geo.boundaries.sizhi import (CLOCKWISE, MAX_OFFSET_M, SIDE_LABELS, SID
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
     from pyproj import CRS
     from shapely.geometry import LineString, Polygon
 
@@ -75,6 +76,11 @@ _EPS = 1e-6
 @dataclass
 class DigitizeResult:
     """The polygon a 四至 describes, in the Gauss-Krüger CRS of the network, plus its record.
+
+    The common result shape: :attr:`table` (the pieces without geometry), :attr:`summary`
+    (``quality``, name, areas, CRS; ``provenance`` = :attr:`record`), :meth:`to_dict` and
+    :attr:`layer` (the polygon, then the pieces, in EPSG:4490 — CGCS2000 lon/lat, the CRS of the
+    bundled zone).
 
     Attributes
     ----------
@@ -126,6 +132,44 @@ class DigitizeResult:
         import shapely
 
         return shapely.orient_polygons(self._to_geographic(self.polygon), exterior_cw=False)
+
+    @property
+    def table(self) -> "pd.DataFrame":
+        """One row per boundary piece (:attr:`pieces` without geometry: ``role``, feature ids …)."""
+        import pandas as pd
+
+        return pd.DataFrame([{k: v for k, v in p.items() if k != "geometry"} for p in self.pieces])
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: ``quality``, ``name``, areas, ``crs``, the 四至 text and ``provenance`` (:attr:`record`)."""
+        return _jsonable({
+            "quality": self.record.get("quality"),
+            "name": self.record.get("name"),
+            "area_m2": round(self.area_m2, 2),
+            "area_km2": round(self.area_km2, 6),
+            "area_mu": round(self.area_mu, 2),
+            "crs": self.record.get("crs"),
+            "sizhi": self.spec.text,
+            "provenance": self.record,
+        })
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: ``{"summary": …, "geojson": …}`` (:meth:`to_geojson_dict`)."""
+        return {"summary": self.summary, "geojson": _jsonable(self.to_geojson_dict())}
+
+    @property
+    def layer(self) -> "gpd.GeoDataFrame":
+        """The polygon (``role`` ``polygon``) then the pieces, in EPSG:4490 (CGCS2000 lon/lat)."""
+        import geopandas as gpd
+
+        rows = [{"role": "polygon", "name": self.record.get("name"), "quality": self.record.get("quality"),
+                 "area_m2": self.area_m2, "area_mu": self.area_mu}]
+        geoms = [self.polygon_geographic()]
+        for p in self.pieces:
+            rows.append({k: v for k, v in p.items() if k != "geometry"})
+            geoms.append(self._to_geographic(p["geometry"]))
+        return gpd.GeoDataFrame(rows, geometry=geoms, crs=_crs.CGCS2000_GEOGRAPHIC)
 
     def pieces_frame(self) -> "gpd.GeoDataFrame":
         """:attr:`pieces` as a GeoDataFrame in :attr:`crs`."""

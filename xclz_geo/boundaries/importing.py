@@ -1253,3 +1253,12 @@ def build_schematic_boundaries(
         )
     gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=STORAGE_CRS)
     return validate_boundaries(round_coordinates(gdf), source="schematic build"), records
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "STORAGE_CRS", "LON_RANGE", "LAT_RANGE", "GK_EASTING_RANGE", "GK_NORTHING_RANGE", "COUNTY_OUTLINES_FILE",
+    "ImportResult", "detect_crs", "county_outline", "CAD_LAYER_FIELD", "CAD_HANDLE_FIELD", "LIST_ENTITIES_MAX",
+    "LayerInfo", "LayerListing", "LayerChoiceError", "list_layers", "import_boundaries", "merge_boundaries",
+    "round_coordinates", "write_boundaries", "BUILD_CONFIG", "build_schematic_boundaries"
+]

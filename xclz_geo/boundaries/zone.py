@@ -7,7 +7,10 @@ A :class:`Zone` joins two things:
 * part polygons in the **boundaries schema** (one row per part: ``part_id``,
   ``block_id``, ``name_zh``, ``name_en``, ``official_area_km2``, ``quality``,
   ``positional_uncertainty_m``, ``source``, geometry with a declared CRS), from the
-  bundled ``data/boundaries/zone.geojson`` or any file the user gives.
+  bundled ``data/boundaries/zone.geojson`` or any file the user gives. An optional
+  ``zone_id`` (and ``zone_name_zh``) column lets one file hold many zones (a province's
+  development zones): ``part_id`` stays unique over the file, ``name_zh`` within a zone,
+  and every result names zone, block and part.
 
 Parts without a polygon stay in the zone (geometry ``None``) and are reported as
 "no geometry", never skipped.
@@ -35,6 +38,7 @@ from xclz_geo.errors import BoundaryError, InputFileError, SchematicGeometryWarn
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
 
 #: quality labels, best first
 QUALITY_LEVELS = ("official", "surveyed", "osm", "schematic", "synthetic")
@@ -262,7 +266,9 @@ def validate_boundaries(gdf: "gpd.GeoDataFrame", *, source: str = "boundaries") 
     """Check a GeoDataFrame against the boundaries schema and return a normalised copy.
 
     Required: ``part_id``, ``block_id``, ``quality`` columns, a declared CRS and
-    (Multi)Polygon or empty geometry. Defaults: ``name_zh``/``name_en`` = ``part_id``,
+    (Multi)Polygon or empty geometry. Optional: ``zone_id`` (many zones in one file; every
+    part needs one, a block lies in one zone, ``name_zh`` is unique within a zone) and
+    ``zone_name_zh`` (default: the ``zone_id``). Defaults: ``name_zh``/``name_en`` = ``part_id``,
     ``official_area_km2`` empty, ``positional_uncertainty_m`` 0 for ``official`` and
     ``surveyed`` (required otherwise), ``source`` = the file name.
 
@@ -300,11 +306,36 @@ def validate_boundaries(gdf: "gpd.GeoDataFrame", *, source: str = "boundaries") 
         if col not in out.columns:
             out[col] = out["part_id"]
         out[col] = out[col].where(out[col].notna(), out["part_id"]).astype(str)
+    if "zone_id" in out.columns:
+        # many zones in one file (a province's development zones): zone_id names the zone of each part
+        zid = out["zone_id"]
+        blank = zid.isna() | (zid.astype(str).str.strip() == "")
+        if blank.any():
+            row = out.index[blank][0]
+            raise BoundaryError(
+                f"{source}: row {row} (part {out.at[row, 'part_id']!r}) has no zone_id; give every part its zone, "
+                "or drop the column for a file of one zone"
+            )
+        out["zone_id"] = zid.astype(str).str.strip()
+        if "zone_name_zh" in out.columns:
+            out["zone_name_zh"] = out["zone_name_zh"].where(out["zone_name_zh"].notna(), out["zone_id"]).astype(str)
+        two = out.groupby("block_id")["zone_id"].nunique()
+        if (two > 1).any():
+            b = str(two.index[two > 1][0])
+            raise BoundaryError(
+                f"{source}: block_id {b!r} appears in zones {', '.join(sorted(set(out.loc[out['block_id'] == b, 'zone_id'])))}; "
+                "a block belongs to one zone (prefix block ids with the zone id)"
+            )
+    # part names must be unique within a zone (two zones may each have a 主园区)
+    scope = out["zone_id"] if "zone_id" in out.columns else None
     names = out["name_zh"].str.strip()
-    dup_names = sorted(set(names[names.duplicated()]))
-    if dup_names:
+    keyed = names if scope is None else scope + "\0" + names
+    dup_keys = sorted(set(keyed[keyed.duplicated()]))
+    if dup_keys:
         which = "; ".join(
-            f"{n!r} is used by parts {', '.join(out.loc[names == n, 'part_id'])}" for n in dup_names
+            f"{k.split(chr(0))[-1]!r} is used by parts {', '.join(out.loc[keyed == k, 'part_id'])}"
+            + (f" (zone {k.split(chr(0))[0]!r})" if scope is not None else "")
+            for k in dup_keys
         )
         raise BoundaryError(f"{source}: duplicate name_zh: {which}; give each part its own name")
     if "official_area_km2" not in out.columns:
@@ -648,6 +679,23 @@ class Zone:
         return list(dict.fromkeys(self.parts["block_id"]))
 
     @property
+    def zone_ids(self) -> list[str]:
+        """Zone id of each part, in part order: the ``zone_id`` column of a many-zone file, else the spec's id.
+
+        A planner's own single-zone file without ``zone_id`` and without a spec gives ``""``
+        (the results then name block and part only).
+        """
+        if "zone_id" in self.parts.columns:
+            return [str(z) for z in self.parts["zone_id"]]
+        zid = self.spec.id if self.spec is not None else ""
+        return [zid] * len(self.parts)
+
+    @property
+    def zone_count(self) -> int:
+        """Number of distinct zones in :attr:`parts` (1 for a file without ``zone_id``)."""
+        return len(set(self.zone_ids)) if len(self.parts) else 0
+
+    @property
     def has_geometry(self) -> bool:
         """True when at least one part has a non-empty polygon."""
         g = self.parts.geometry
@@ -890,7 +938,12 @@ class AreaCheck:
 
 @dataclass
 class AreaReport:
-    """Result of :func:`area_report`."""
+    """Result of :func:`area_report`.
+
+    The common result shape: :attr:`table` (one row per part), :attr:`summary` (``quality``,
+    ``ok``, checks; ``provenance``: notes and the quality per part) and :meth:`to_dict`. Not
+    spatial (no ``layer``): the zone's :attr:`Zone.parts` is the layer.
+    """
 
     zone: dict[str, Any]
     parts: list[PartArea]
@@ -906,6 +959,30 @@ class AreaReport:
     def ok(self) -> bool:
         """True when every check that could run passed and no measured part failed."""
         return all(c.ok is not False for c in self.checks) and all(p.status != "fail" for p in self.parts)
+
+    @property
+    def table(self) -> "pd.DataFrame":
+        """One row per part: official, measured and geodesic areas (km², 公顷, 亩), deviation, quality, status."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict()["parts"])
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: ``quality``, ``ok``, ``tolerance_pct``, the zone and block sums, the checks and
+        ``provenance`` (notes, quality per part)."""
+        d = self.to_dict()
+        return {
+            "quality": d["quality"],
+            "quality_label": d["quality_label"],
+            "ok": d["ok"],
+            "tolerance_pct": d["tolerance_pct"],
+            "zone": d["zone"],
+            "blocks": d["blocks"],
+            "checks": d["checks"],
+            "provenance": {"method": "planar areas in the zone's Gauss-Krüger CRS against the official areas",
+                           "notes": d["notes"], "quality_by_part": d["quality_by_part"]},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``None`` where a value does not exist)."""
@@ -1122,3 +1199,12 @@ def _part_area_notes(parts: list[PartArea], *, tolerance_pct: float) -> list[str
                     "another part, the CRS) and that the official figure applies to it."
                 )
     return notes
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "QUALITY_LEVELS", "BOUNDARY_COLUMNS", "BlockSpec", "PartSpec", "ZoneSpec", "parse_spec", "load_spec",
+    "validate_boundaries", "read_boundaries", "MAX_REPAIR_AREA_CHANGE_PCT", "check_part_geometries", "Zone",
+    "NOT_OFFICIAL_QUALITIES", "QualityGroup", "quality_groups", "describe_quality", "quality_summary",
+    "load_zone", "PartArea", "AreaCheck", "AreaReport", "area_report"
+]

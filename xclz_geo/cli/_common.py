@@ -253,3 +253,10 @@ def one_line(message: Any, *, max_chars: int = 600) -> str:
     if len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
     return text
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "dumps_json", "print_json", "add_boundaries_option", "load_zone", "progress", "MAX_NAME_BYTES",
+    "check_output_file", "check_output_folder", "input_paths", "check_not_input", "short_number", "one_line"
+]

@@ -85,3 +85,9 @@ def run(args: argparse.Namespace) -> int:
     for n in report.notes:
         console.print(f"note: {n}", markup=False)
     return 0 if report.ok else 1
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

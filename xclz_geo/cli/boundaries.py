@@ -204,3 +204,9 @@ def run_import(args: argparse.Namespace) -> int:
     origin = f" (other parts kept from {base})" if base is not None else ""
     print(f"wrote {out}{origin}: {parts}")
     return 0
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run_layers", "run_import"
+]

@@ -118,3 +118,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stderr.write(f"xclz-geo: {len(out):,} features converted {args.from_datum} → {args.to_datum}: {dst}\n")
     return 0
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "convert_file_frame", "run"
+]

@@ -104,3 +104,9 @@ def run(args: argparse.Namespace) -> int:
         + (f"; fuzzy matches: {', '.join(fuzzy)}" if fuzzy else "") + "\n"
     )
     return 0
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

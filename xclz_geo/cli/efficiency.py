@@ -205,8 +205,8 @@ def _summary_sheets(res) -> dict:  # noqa: ANN001
     import pandas as pd
 
     sheets = {}
-    for name, df in (("by_class", res.by_class()), ("by_industry", res.by_industry()),
-                     ("by_part", res.by_part()), ("by_block", res.by_block())):
+    for name, df in (("by_class", res.by_class), ("by_industry", res.by_industry),
+                     ("by_part", res.by_part), ("by_block", res.by_block)):
         if len(df):
             sheets[name] = df
     sheets["method"] = pd.DataFrame(_method_rows(res))
@@ -222,8 +222,8 @@ def _write_scores(res, out: Path, *, csv_safe: bool = False) -> None:  # noqa: A
     uses is written as NAME_xclz (the user's column is never overwritten)."""
     from xclz_geo.io import write_table, write_table_back, write_xlsx
 
-    text = getattr(res.table, "text", None)
-    n_in = len(res.table.raw.columns)
+    text = getattr(res.enterprises, "text", None)
+    n_in = len(res.enterprises.raw.columns)
     if text is None or len(text.frame.columns) != n_in or len(res.scores) != len(text.frame):
         write_table(res.scores, out / "scores.csv", csv_safe=csv_safe)
         write_xlsx({"scores": res.scores, **_summary_sheets(res)}, out / "scores.xlsx")
@@ -232,3 +232,9 @@ def _write_scores(res, out: Path, *, csv_safe: bool = False) -> None:  # noqa: A
     write_table_back(text, added, out / "scores.csv", csv_safe=csv_safe, on_clash="rename")
     write_table_back(text, added, out / "scores.xlsx", sheet_name="scores", extra_sheets=_summary_sheets(res),
                      on_clash="rename")
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

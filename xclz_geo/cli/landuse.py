@@ -47,6 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_out(p, "file: the per-part class table (and, for .xlsx, the other tables)", metavar="FILE.csv|.xlsx")
     p.add_argument("--csv-safe", action="store_true",
                    help="CSV output: prefix ' to cells starting with = + - @ (Excel shows them as text, never as formulas)")
+    p.add_argument("--engine", choices=["memory", "dask"], default="memory",
+                   help="dask: --parcels is a folder or glob of GeoParquet files, --out a folder of per-parcel GeoParquet; "
+                   "runs on a local cluster or on --scheduler ADDRESS (see docs/notes/dask.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler (tcp://host:8786)")
     p.set_defaults(func=run)
 
 
@@ -69,7 +73,7 @@ def _table_rows(result: Any, level: Any, raster: bool) -> Any:
     if level == "group":
         tab = result.by_group.rename(columns={"group": "code"})
     else:
-        tab = result.table(level)
+        tab = result.level_table(level)
     return pd.DataFrame(tab)
 
 
@@ -133,6 +137,19 @@ def run(args: argparse.Namespace) -> int:
             args.raster = args.input
         else:
             args.parcels = args.input
+    if getattr(args, "engine", "memory") == "dask":
+        from xclz_geo.cli._common import check_output_folder
+        from xclz_geo.scale.jobs import landuse_job
+
+        if args.raster or not args.out:
+            raise InputDataError("--engine dask needs --parcels DIR_OR_GLOB and --out DIR (rasters run in memory)")
+        check_output_folder(args.out, members=("part.00000.parquet",), inputs=input_paths(args))
+        _apply_field_option(args)
+        summary = landuse_job(load_zone(args), args.parcels, args.out, code_field=args.code_field, name_field=args.name_field,
+                              scheme=args.scheme, level=level if level in (1, 2, 3) else 2, scheduler=args.scheduler,
+                              progress=not args.json)
+        print_json(summary) if args.json else sys.stderr.write(f"xclz-geo: {summary['rows']:,} parcels → {args.out} ({summary['counts']})\n")
+        return 0
     if args.out is not None:
         check_output_file(args.out, suffixes={".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}, inputs=input_paths(args))
         refuse_existing([args.out], overwrite=args.overwrite)
@@ -197,3 +214,9 @@ def _print(result: Any, level: Any, raster: bool) -> None:
     else:
         console.print(f"scheme {m['scheme']} ({m['scheme_title']}) · field {m['code_field']} · {m['scheme_detection'].get('reason', '')}", markup=False)
     console.print(f"areas: {m['area_basis']} · quality: zone {m['quality']['zone']}, data {m['quality']['data']}", markup=False)
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

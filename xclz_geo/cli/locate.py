@@ -12,7 +12,7 @@ A table or vector file::
 
 CSV (UTF-8, UTF-8 with BOM, GBK), XLSX, GeoPackage, GeoJSON and GeoParquet in; the
 output keeps every input row in order with every input column, plus ``xclz_status``,
-``xclz_block``, ``xclz_part``, ``xclz_distance_m``, ``xclz_quality`` (the quality label of the
+``xclz_zone``, ``xclz_block``, ``xclz_part``, ``xclz_distance_m``, ``xclz_quality`` (the quality label of the
 part the row fell in or is near; for ``outside`` the zone's least reliable label; empty for
 ``invalid``) and ``xclz_note``. CSV input is read in chunks, so memory stays bounded for tens
 of millions of rows.
@@ -35,7 +35,7 @@ from xclz_geo.cli._common import check_output_file, input_paths, load_zone, prin
 from xclz_geo.cli.options import add_crs, add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
 
 #: columns added to every output row
-OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
+OUT_COLUMNS = ("xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
 _CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 _VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".shp", ".fgb", ".geoparquet"}
 
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Check sites against the zone's parts. One site: `xclz-geo locate LON LAT [--datum gcj02] [--json]` "
         "(exit 0 inside, 1 outside or uncertain, 2 invalid). A table: `xclz-geo locate --input FILE --out FILE` "
         "(CSV UTF-8/BOM/GBK, XLSX, GPKG, GeoJSON, GeoParquet); every row comes out, in order, with xclz_status "
-        "(inside|outside|uncertain|invalid), xclz_block, xclz_part, xclz_distance_m (signed, + inside), "
+        "(inside|outside|uncertain|invalid), xclz_zone, xclz_block, xclz_part, xclz_distance_m (signed, + inside), "
         "xclz_quality (quality label of the part the row fell in or is near; outside: the least reliable part's) and "
         "xclz_note. A point on the boundary is inside; 'uncertain' means within the part's positional "
         "uncertainty of its boundary.",
@@ -69,6 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
     p.add_argument("--threads", type=int, metavar="N", help="threads for large batches (default: all cores)")
     add_json(p)  # one site: the answer; a table: the summary
+    p.add_argument("--engine", choices=["memory", "dask"], default="memory",
+                   help="dask: --input is a folder or glob of (Geo)Parquet/CSV files, --out a folder of GeoParquet; "
+                   "runs on a local cluster or on --scheduler ADDRESS (see docs/notes/dask.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler (tcp://host:8786)")
     add_zone(p)
     p.set_defaults(func=run)
 
@@ -81,6 +85,16 @@ def run(args: argparse.Namespace) -> int:
     if args.input:
         if not args.out:
             raise InputDataError("--input needs --out FILE (the output keeps every input row and adds xclz_* columns)")
+        if getattr(args, "engine", "memory") == "dask":
+            from xclz_geo.cli._common import check_output_folder, input_paths
+            from xclz_geo.scale.jobs import locate_job
+
+            check_output_folder(args.out, members=("part.00000.parquet",), inputs=input_paths(args))
+
+            summary = locate_job(load_zone(args), args.input, args.out, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
+                                 with_distance=not args.no_distance, scheduler=args.scheduler, progress=not args.json)
+            print_json(summary) if args.json else sys.stderr.write(f"xclz-geo: {summary['rows']:,} rows → {args.out} ({summary['counts']})\n")
+            return 0
         return _run_batch(args)
     if len(args.coords) != 2:
         raise InputDataError(
@@ -197,7 +211,7 @@ def _single_full(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, An
 
     zone = load_zone(args, warn_schematic=False)
     df = pd.DataFrame({"x": [args.coords[0]], "y": [args.coords[1]]})
-    res, notes = locate_table(df, zone, x="x", y="y", datum=args.datum, crs=args.crs, with_distance=True)
+    res = locate_table(zone, df, x="x", y="y", datum=args.datum, crs=args.crs, with_distance=True)
     status = res.status_labels[0]
     k = int(res.part_index[0])
     d = float(res.distance_m[0]) if res.distance_m is not None else math.nan
@@ -216,7 +230,7 @@ def _single_full(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, An
         "xclz_quality": res.row_quality[0],
         "zone_quality": zone.worst_quality,
         "quality_by_part": zone.quality_by_part,
-        "note": str(notes[0]),
+        "note": str(res.row_notes[0]),
         "boundaries": zone.boundaries_source,
     }
     if status != "invalid":
@@ -289,6 +303,7 @@ def _annotate(df: Any, res: Any, notes: Any, *, with_distance: bool) -> Any:
 
     out = df.copy()
     out["xclz_status"] = res.status_labels
+    out["xclz_zone"] = res.zone_id
     out["xclz_block"] = res.block_id
     out["xclz_part"] = res.part_id
     if with_distance and res.distance_m is not None:
@@ -379,8 +394,9 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
     from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
 
     df, _ = rename_stale_result_columns(df, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
-    res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
-                              with_distance=with_distance, threads=args.threads, source=source)
+    res = locate_table(zone, df, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
+                       with_distance=with_distance, threads=args.threads, source=source)
+    notes = res.row_notes
     out = _annotate(df, res, notes, with_distance=with_distance)
     is_geo = isinstance(out, gpd.GeoDataFrame)
     if not is_geo and dst.suffix.lower() in _VECTOR_SUFFIXES | {".geoparquet"}:
@@ -540,12 +556,13 @@ def _locate_text_columns(batch: Any, xc: str, yc: str, zone: Any, args: argparse
     yv = _plain_numbers(batch.column(yc).combine_chunks() if hasattr(batch.column(yc), "combine_chunks") else batch.column(yc)) \
         if xv is not None else None
     if xv is not None and yv is not None:
-        res = locate_xy(xv, yv, zone, datum=args.datum, crs=args.crs, with_distance=with_distance, threads=args.threads)
+        res = locate_xy(zone, xv, yv, datum=args.datum, crs=args.crs, with_distance=with_distance, threads=args.threads)
         if not res.reason.any():  # every row valid: no notes to write (None: all empty)
             return res, None
     coords = batch.select([xc, yc]).to_pandas()
-    return locate_table(coords, zone, x=xc, y=yc, datum=args.datum, crs=args.crs,
-                        with_distance=with_distance, threads=args.threads, source=source)
+    res = locate_table(zone, coords, x=xc, y=yc, datum=args.datum, crs=args.crs,
+                       with_distance=with_distance, threads=args.threads, source=source)
+    return res, res.row_notes
 
 
 def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: Any, with_distance: bool, *,
@@ -566,6 +583,7 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     pidx = pa.array(np.where(res.part_index >= 0, res.part_index, k))
     new = {
         "xclz_status": pc.take(pa.array(list(STATUS_LABELS)), pa.array(res.status)),
+        "xclz_zone": pc.take(pa.array(list(res.zone_ids or [None] * k) + [None], type=pa.string()), pidx),
         "xclz_block": pc.take(pa.array(list(res.block_ids) + [None], type=pa.string()), pidx),
         "xclz_part": pc.take(pa.array(list(res.part_ids) + [None], type=pa.string()), pidx),
         "xclz_distance_m": pa.array(np.round(res.distance_m, 2) if with_distance and res.distance_m is not None
@@ -587,3 +605,9 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     # Arrow's "needed" style quotes every text value (and no number): valid CSV, the same for any chunking
     pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return res.counts()
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "OUT_COLUMNS", "register", "run", "ON_BOUNDARY_M"
+]

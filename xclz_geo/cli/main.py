@@ -32,6 +32,7 @@ SUBCOMMANDS = [
     "efficiency",
     "report",
     "serve",
+    "partition",
 ]
 
 
@@ -137,10 +138,12 @@ def _subcommand_module(name: str):  # noqa: ANN202
         return locate
     from xclz_geo.cli import areas, boundaries, convert, digitize, efficiency, landuse, locate, report, serve
     from xclz_geo.cli import map as map_
+    from xclz_geo.cli import partition
 
     modules = {
         "areas": areas, "digitize": digitize, "boundaries": boundaries, "locate": locate, "convert": convert,
         "map": map_, "landuse": landuse, "efficiency": efficiency, "report": report, "serve": serve,
+        "partition": partition,
     }
     return modules[name]
 
@@ -226,6 +229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:  # pragma: no cover - console script wrapper
     sys.exit(main())
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "SUBCOMMANDS", "build_parser", "main", "run"
+]
 
 
 if __name__ == "__main__":  # pragma: no cover

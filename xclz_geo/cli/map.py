@@ -74,7 +74,7 @@ def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
     xc, yc = detect_xy_columns(table.columns, x=args.x, y=args.y, source=where_txt)
     args.x, args.y = xc, yc  # the map draws the sites from the same columns
     where: dict[str, Any] = {"crs": args.crs} if args.crs else {"datum": normalize_datum(args.datum)}
-    result = locate(table, zone, x=xc, y=yc, **where).reset_index(drop=True)
+    result = locate(zone, table, x=xc, y=yc, **where).reset_index(drop=True)
     out = table.reset_index(drop=True).copy()
     for c in result.columns:
         name = c if str(c).startswith("xclz_") else f"xclz_{c}"
@@ -153,3 +153,9 @@ def run(args: argparse.Namespace) -> int:
     if summary["png"]:
         sys.stdout.write(f"wrote {summary['png']}\n")
     return 0
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

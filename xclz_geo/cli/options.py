@@ -132,11 +132,14 @@ def add_overwrite(parser: Any) -> argparse.Action:
     return parser.add_argument("--overwrite", action="store_true", help=HELP["--overwrite"])
 
 
-def add_out(parser: Any, what: str, *, required: bool = False, metavar: str = "FILE") -> argparse.Action:
-    """``--out/-o`` (a file or a folder, as ``what`` says) and ``--overwrite``."""
+def add_out(parser: Any, what: str, *, required: bool = False, metavar: str = "FILE",
+            overwrite: bool = True) -> argparse.Action:
+    """``--out/-o`` (a file or a folder, as ``what`` says) and ``--overwrite`` (``overwrite=False``: an output
+    that is never replaced, e.g. the part.* files of the Dask engine, which must go into a new folder)."""
     action = parser.add_argument("--out", "-o", action=_Store, metavar=metavar, required=required,
                                  help=HELP["--out"].format(what=what))
-    add_overwrite(parser)
+    if overwrite:
+        add_overwrite(parser)
     return action
 
 

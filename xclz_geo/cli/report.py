@@ -164,3 +164,9 @@ def _run(args: argparse.Namespace) -> int:
     w(f"XLSX: {result.xlsx_path}\n")
     w(f"GPKG: {result.gpkg_path if result.gpkg_path else '(no map layers: nothing written)'}\n")
     return 0
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "register", "run"
+]

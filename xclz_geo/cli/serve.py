@@ -79,3 +79,9 @@ def run(args: argparse.Namespace) -> int:
                      f"{'; token required' if token else ''}); Ctrl-C stops it\n")
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "LOOPBACK", "register", "run"
+]

@@ -328,11 +328,11 @@ def store_year(
         raise InputDataError(f"--year {year!r}: give the evaluation year as four digits, e.g. 2024")
     rules = history_rules(result.method)
     scores = result.scores
-    data = result.table.data if result.table is not None else None
+    data = result.enterprises.data if result.enterprises is not None else None
     # locations in WGS84, converted from the datum the table used
     lon = lat = None
     try:
-        layer = result.layer()
+        layer = result.layer
         ok = ~layer.geometry.is_empty & layer.geometry.notna()
         lon = [float(g.x) if k else None for g, k in zip(layer.geometry, ok)]
         lat = [float(g.y) if k else None for g, k in zip(layer.geometry, ok)]

@@ -497,6 +497,9 @@ def _indicator_values(r: Any, A: float, A2: float, B: float, B21: float, D: floa
 class IntensityResult:
     """What :func:`intensity` returns.
 
+    The common result shape: :attr:`table`, :attr:`summary`, :meth:`to_dict`; not spatial (no
+    ``layer``: the rows are per part, block and zone).
+
     Attributes
     ----------
     ledger
@@ -506,12 +509,19 @@ class IntensityResult:
         ``unit``, ``value_per_mu`` (money indicators in 万元/亩), ``national``, ``national_year``,
         ``formula``, ``formula_confirmed``, ``national_confirmed``.
     summary
-        JSON-able: definitions, per-unit indicator dicts, notes, quality labels.
+        JSON-able: definitions, per-unit indicator dicts, notes, ``quality`` (the parcels' label),
+        ``provenance`` (the TD/T 1029 source, the boundaries used, notes).
     """
 
     ledger: "pd.DataFrame"
     table: "pd.DataFrame"
     summary: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary (JSON-serialisable)."""
+        from xclz_geo._results import jsonable
+
+        return jsonable(self.summary)
 
     def wide(self, level: str = "part") -> "pd.DataFrame":
         """One row per unit of ``level`` and one column per indicator (by Chinese name)."""
@@ -599,6 +609,8 @@ def intensity(parcels: "gpd.GeoDataFrame", *, zone: "Zone | None" = None,
         "missing_fields": missing,
         "checks": checks,
     }
+    summary["provenance"] = {"method": "TD/T 1029 indicators", "source": summary["source"],
+                             "boundaries": summary["boundaries"], "notes": notes}
     return IntensityResult(ledger=led, table=table, summary=summary)
 
 
@@ -789,13 +801,21 @@ class UnderusedRules:
 @dataclass
 class UnderusedResult:
     """What :func:`underused` returns: ``table`` (every checked unit with its values, thresholds,
-    flags, ``underused`` and ``freeable_mu``), ``layer`` (the flagged units with geometry, EPSG:4490),
-    ``total_freeable_mu`` and a JSON-able ``summary``."""
+    flags, ``underused`` and ``freeable_mu``), ``layer`` (the flagged units with geometry, in
+    EPSG:4490 — CGCS2000 lon/lat, the bundled zone's CRS, within a metre of WGS84),
+    ``total_freeable_mu`` and a JSON-able ``summary`` (with ``quality``: the least reliable label of
+    the parcels, the firms and the zone; ``provenance``: the rules and notes); :meth:`to_dict`."""
 
     table: "pd.DataFrame"
     layer: "gpd.GeoDataFrame"
     total_freeable_mu: float
     summary: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary (JSON-serialisable)."""
+        from xclz_geo._results import jsonable
+
+        return jsonable(self.summary)
 
 
 def far_minimum(industry_code: Any) -> tuple[float | None, bool]:
@@ -983,6 +1003,12 @@ def underused(
             "容积率 minimums for GB/T 4754-2017 codes 33–41 and the 2002→2017 crosswalk are unverified (far_min_confirmed = false).",
         ],
     }
+    from xclz_geo._results import worst_quality
+
+    pq = parcels["quality"].dropna().astype(str).unique() if parcels is not None and "quality" in parcels.columns else ()
+    fq = (getattr(firms, "summary", None) or {}).get("quality") if firms is not None else None
+    summary["quality"] = worst_quality(*pq, *(fq if isinstance(fq, list) else [fq]), None if zone is None else zone.worst_quality)
+    summary["provenance"] = {"method": "under-used land rules", "rules": summary["rules"], "notes": summary["notes"]}
     return UnderusedResult(table=t, layer=layer, total_freeable_mu=total, summary=summary)
 
 
@@ -994,7 +1020,7 @@ def _firm_frames(firms: Any) -> tuple["pd.DataFrame", "pd.DataFrame"]:
 
     if hasattr(firms, "scores"):
         if getattr(firms, "table", None) is not None:
-            return firms.scores, firms.table.data
+            return firms.scores, firms.enterprises.data
         sc = firms.scores
     else:
         sc = firms
@@ -1005,3 +1031,12 @@ def _firm_frames(firms: Any) -> tuple["pd.DataFrame", "pd.DataFrame"]:
         fd = read_enterprises(sc.reset_index(drop=True)).data
     fd.index = sc.index
     return sc, fd
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "BUILT_CLASSES", "OTHER_CLASSES", "UNBUILDABLE_CLASSES", "LEDGER_CLASSES", "PARCEL_FIELDS", "GROUP_TO_LEDGER",
+    "indicator_definitions", "map_parcel_columns", "normalize_parcels", "SUPPLY_STATUS", "attach_buildings",
+    "land_ledger", "NEEDS", "indicators_from_ledger", "IntensityResult", "intensity", "missing_parcel_fields",
+    "plausibility_checks", "UnderusedRules", "UnderusedResult", "far_minimum", "underused"
+]

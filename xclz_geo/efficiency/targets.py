@@ -131,7 +131,7 @@ def firm_frame(result: "EvaluationResult") -> "pd.DataFrame":
     """The columns :func:`leading_shares` needs, from an evaluation (block from locating, values parsed)."""
     import pandas as pd
 
-    d = result.table.data if result.table is not None else pd.DataFrame(index=result.scores.index)
+    d = result.enterprises.data if result.enterprises is not None else pd.DataFrame(index=result.scores.index)
     s = result.scores
     return pd.DataFrame({
         "block_id": s["block_id"] if "block_id" in s else None,

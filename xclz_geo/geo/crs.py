@@ -606,3 +606,15 @@ from xclz_geo.geo.datums import (  # noqa: E402,F401
     convert_datum,
     convert_geometry_datum,
 )
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "CGCS2000_GEOGRAPHIC", "WGS84", "XUANCHENG_GK_EPSG", "GK_FIRST_ZONE", "GK_LAST_ZONE", "WEB_MERCATOR_EPSG",
+    "GEOD", "GKZone", "gk_zone_number", "gk_zone_for_lon", "gk_epsg", "gk_zone_of_crs",
+    "gk_zone_from_prefixed_easting", "to_crs", "is_web_mercator", "require_metric_crs", "transformer",
+    "gk_crs_for", "same_crs", "ensure_same_crs", "assign_crs", "check_declared_crs", "coordinate_problems",
+    "area_of_use_problem", "planar_area_m2", "geodesic_area_m2", "DATUMS", "CHINA_BBOX", "normalize_datum",
+    "in_china", "wgs84_to_gcj02", "gcj02_to_wgs84", "gcj02_to_bd09", "bd09_to_gcj02", "wgs84_to_bd09",
+    "bd09_to_wgs84", "convert_datum", "convert_geometry_datum"
+]

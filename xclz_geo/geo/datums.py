@@ -224,3 +224,10 @@ def convert_geometry_datum(geom: Any, *, from_datum: str, to_datum: str) -> Any:
         return np.column_stack([x, y])
 
     return shapely.transform(geom, _f)
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "DATUMS", "CHINA_BBOX", "normalize_datum", "in_china", "wgs84_to_gcj02", "gcj02_to_wgs84", "gcj02_to_bd09",
+    "bd09_to_gcj02", "wgs84_to_bd09", "bd09_to_wgs84", "convert_datum", "convert_geometry_datum"
+]

@@ -4,7 +4,7 @@ Two entry points:
 
 * :func:`locate` for a single ``(lon, lat)``, arrays, DataFrames and GeoDataFrames:
   returns a DataFrame with one row per input row (same index, same order) and the
-  columns ``status``, ``block_id``, ``part_id``, ``distance_m``, ``quality``, ``note``.
+  columns ``status``, ``zone_id``, ``block_id``, ``part_id``, ``distance_m``, ``quality``, ``note``.
 * :func:`locate_xy` for numbers already in arrays: returns a :class:`LocateResult` of
   numpy arrays (status codes, part index, optional distance). The table and file paths
   use it.
@@ -59,6 +59,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from xclz_geo import _results
 from xclz_geo.geo import crs as _crs
 from xclz_geo.errors import InputDataError
 from xclz_geo.geo.grid import (INSIDE, INVALID, OUTSIDE, PACKED_EXACT, PACKED_SHIFT, UNCERTAIN, Frame, LocateGrid, all_rings,
@@ -103,6 +104,9 @@ Y_NAMES = ("lat", "latitude", "纬度", "y", "lat_wgs84", "latitude_wgs84", "nor
 class LocateResult:
     """Vectorised answer of :func:`locate_xy` (one entry per input point).
 
+    The common result shape: :attr:`table` (the :func:`locate` DataFrame), :attr:`summary`
+    (``quality``, counts, provenance), :meth:`to_dict` and :attr:`layer` (points in EPSG:4326).
+
     Attributes
     ----------
     status
@@ -122,6 +126,12 @@ class LocateResult:
         Worst quality label of the zone's geometry (``schematic`` …), carried into results.
     part_qualities
         Quality label per part, in zone order (empty when unknown).
+    x, y, frame
+        The input coordinates as located and the :class:`~xclz_geo.geo.grid.Frame` they were
+        given in (for :attr:`layer`; ``None`` when built by hand).
+    row_notes, index
+        Per-row notes and the input index of :func:`locate_table` (``None`` from :func:`locate_xy`:
+        :meth:`notes` then gives the notes).
     """
 
     status: np.ndarray
@@ -134,9 +144,73 @@ class LocateResult:
     datum: str
     quality: str | None = None
     part_qualities: tuple[str, ...] = ()
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    frame: Frame | None = None
+    row_notes: np.ndarray | None = None
+    index: Any = None
+    #: zone id per part, in zone order (many-zone boundaries files; empty when unknown)
+    zone_ids: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.status.shape[0])
+
+    def __iter__(self) -> Any:
+        # ``res, notes = locate_table(…)``: the tuple locate_table returned before it returned this result
+        _results.warn_renamed("res, notes = locate_table(…)", "res = locate_table(…); res.table / res.row_notes")
+        return iter((self, self.row_notes if self.row_notes is not None else self.notes()))
+
+    @property
+    def table(self) -> "Any":
+        """One row per point (the :func:`locate` DataFrame: ``status``, ``block_id``, ``part_id``,
+        ``distance_m``, ``quality``, ``note``), with the input's index when from :func:`locate_table`."""
+        return result_frame(self, index=self.index, notes=self.row_notes)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: ``quality`` (the zone's worst label), ``counts`` per status, ``datum``,
+        ``with_distance`` and ``provenance`` (how the answer was found)."""
+        return {
+            "quality": self.quality,
+            "quality_by_part": dict(zip(self.part_ids, self.part_qualities)) if self.part_qualities else {},
+            "counts": self.counts(),
+            "points": len(self),
+            "datum": self.datum,
+            "with_distance": self.distance_m is not None,
+            "provenance": {
+                "method": "lookup grid in the zone's Gauss-Krüger CRS; exact test near part boundaries",
+                "datum": self.datum,
+                "frame": self.frame.label() if self.frame is not None else self.datum,
+                "parts": list(self.part_ids),
+            },
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable ``{"summary": …, "rows": [one dict per point]}`` (for small batches)."""
+        return {"summary": _results.jsonable(self.summary), "rows": _results.jsonable(self.table.reset_index(drop=True))}
+
+    @property
+    def layer(self) -> "Any":
+        """The points with :attr:`table`'s columns as a GeoDataFrame in WGS84 (EPSG:4326), converted
+        from the datum or CRS they were given in; invalid points keep an empty geometry (none dropped)."""
+        import geopandas as gpd
+
+        if self.x is None or self.y is None:
+            raise InputDataError("this LocateResult has no input coordinates (build it with locate_xy or locate_table)")
+        lon = np.array(self.x, dtype=float)
+        lat = np.array(self.y, dtype=float)
+        ok = (self.status != INVALID) & np.isfinite(lon) & np.isfinite(lat)
+        if ok.any():
+            fr = self.frame or make_frame(datum=self.datum)
+            if fr.datum is not None:
+                if fr.datum not in ("wgs84", "cgcs2000"):
+                    lon[ok], lat[ok] = _crs.convert_datum(lon[ok], lat[ok], from_datum=fr.datum, to_datum="wgs84", check=False)
+            else:
+                t = _crs.transformer(fr.crs, "EPSG:4326")
+                lon[ok], lat[ok] = t.transform(lon[ok], lat[ok])
+        pts = gpd.points_from_xy(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
+        geom = np.where(ok, np.asarray(pts, dtype=object), None)
+        return gpd.GeoDataFrame(self.table, geometry=list(geom), crs="EPSG:4326")
 
     @property
     def status_labels(self) -> np.ndarray:
@@ -151,6 +225,13 @@ class LocateResult:
     def part_id(self) -> np.ndarray:
         """Part id per point (``None`` where no part)."""
         return self._lookup(self.part_ids)
+
+    @property
+    def zone_id(self) -> np.ndarray:
+        """Zone id per point (``None`` where no part, or when the zone ids are unknown)."""
+        if len(self.zone_ids) != len(self.part_ids):
+            return np.full(len(self), None, dtype=object)
+        return self._lookup(self.zone_ids)
 
     @property
     def block_id(self) -> np.ndarray:
@@ -249,11 +330,26 @@ def _exact(grid: LocateGrid, gx: np.ndarray, gy: np.ndarray, cand: np.ndarray) -
     ins = np.full(n, -1, dtype=np.int32)
     unc = np.full(n, -1, dtype=np.int32)
     multi = cand == -2
+    any_multi = bool(multi.any())
+    # many parts (a province's zones): visit only the parts some point can select — a candidate
+    # part, or a part whose box reaches the box of the points that test every part
+    named = np.zeros(len(grid.parts) + 1, dtype=bool)
+    named[cand[cand >= 0]] = True
+    if any_multi:
+        mx, my = gx[multi], gy[multi]
+        mbox = (float(mx.min()), float(my.min()), float(mx.max()), float(my.max()))
     for p in grid.parts:
         if not p.has_geometry:
             continue
+        if not named[p.index]:
+            if not any_multi:
+                continue
+            xmin, ymin, xmax, ymax = p.geometry.bounds
+            u = p.uncertainty_m + 1.0
+            if xmin - u > mbox[2] or xmax + u < mbox[0] or ymin - u > mbox[3] or ymax + u < mbox[1]:
+                continue
         sel = cand == p.index
-        if multi.any():
+        if any_multi:
             xmin, ymin, xmax, ymax = p.geometry.bounds
             u = p.uncertainty_m + 1.0
             sel |= multi & (gx >= xmin - u) & (gx <= xmax + u) & (gy >= ymin - u) & (gy <= ymax + u)
@@ -682,13 +778,13 @@ def _locate_chunk(
 
 
 def locate_xy(
+    zone: Any,
     x: Any,
     y: Any,
-    zone: Any,
     *,
     datum: str = "wgs84",
     crs: Any | None = None,
-    with_distance: bool = False,
+    with_distance: bool = True,
     threads: int | None = None,
     grid: LocateGrid | None = None,
 ) -> LocateResult:
@@ -696,19 +792,23 @@ def locate_xy(
 
     Parameters
     ----------
+    zone
+        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons (first, as the container is
+        in shapely's ``contains_xy(geom, x, y)``; the old order ``locate_xy(x, y, zone)`` still
+        works for one release with a :class:`DeprecationWarning`).
     x, y
         Longitudes and latitudes (or eastings and northings with ``crs``), array-like of
         equal length; NaN and out-of-range values give ``invalid``.
-    zone
-        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons.
     datum
         ``wgs84`` (default), ``cgcs2000`` (= WGS84), ``gcj02`` or ``bd09`` for lon/lat input.
     crs
         CRS of projected input (e.g. ``"EPSG:4549"``); WGS84/CGCS2000 geographic is the same as
         ``datum="wgs84"``.
     with_distance
-        Also compute the exact signed distance to the nearest part boundary (slower: every
-        point is projected and measured).
+        Also compute the exact signed distance to the nearest part boundary (default True, as in
+        :func:`locate` and :func:`locate_table`: near schematic edges the distance is what users
+        ask for). Pass ``False`` for the grid-only fast path of large batches (every point is
+        otherwise projected and measured, several times slower).
     threads
         Threads for batches above :data:`PARALLEL_MIN_POINTS` (default: the usable cores).
     grid
@@ -727,6 +827,9 @@ def locate_xy(
     InputDataError
         When ``x`` and ``y`` differ in length.
     """
+    if _looks_old_xy_order(zone, x, y):
+        _results.warn_renamed("locate_xy(x, y, zone)", "locate_xy(zone, x, y) (the zone first)")
+        zone, x, y = y, zone, x
     frame = make_frame(datum=datum, crs=crs)
     fx = np.ascontiguousarray(np.asarray(x, dtype=float).ravel())
     fy = np.ascontiguousarray(np.asarray(y, dtype=float).ravel())
@@ -775,7 +878,25 @@ def locate_xy(
         datum=frame.datum or frame.label(),
         quality=grid.quality,
         part_qualities=part_q,
+        x=fx,
+        y=fy,
+        frame=frame,
+        zone_ids=_zone_ids(zone, parts),
     )
+
+
+def _looks_old_xy_order(zone: Any, x: Any, y: Any) -> bool:
+    """True for the pre-0.x call ``locate_xy(x, y, zone)`` (the zone third)."""
+    return _results.looks_like_zone(y) and not _results.looks_like_zone(zone)
+
+
+def _zone_ids(zone: Any, parts: Sequence[Any]) -> tuple[str, ...]:
+    """Zone id of each grid part (``Zone.zone_ids``; empty when the zone object has none)."""
+    ids = getattr(zone, "zone_ids", None)
+    if not ids:
+        return ()
+    by_part = dict(zip((str(p) for p in zone.parts["part_id"]), ids))
+    return tuple(str(by_part.get(p.part_id, "")) for p in parts)
 
 
 # ------------------------------------------------------------------ tables
@@ -894,6 +1015,7 @@ def result_frame(res: LocateResult, *, index: Any = None, notes: np.ndarray | No
     return pd.DataFrame(
         {
             "status": status,
+            "zone_id": res.zone_id,
             "block_id": res.block_id,
             "part_id": res.part_id,
             "distance_m": res.distance_m if res.distance_m is not None else np.full(len(res), np.nan),
@@ -905,8 +1027,8 @@ def result_frame(res: LocateResult, *, index: Any = None, notes: np.ndarray | No
 
 
 def locate_table(
-    df: Any,
     zone: Any,
+    df: Any,
     *,
     x: str | None = None,
     y: str | None = None,
@@ -915,15 +1037,40 @@ def locate_table(
     with_distance: bool = True,
     threads: int | None = None,
     source: str = "table",
-) -> tuple[LocateResult, np.ndarray]:
-    """Locate the rows of a (Geo)DataFrame; returns the result and per-row notes.
+    grid: LocateGrid | None = None,
+) -> LocateResult:
+    """Locate the rows of a (Geo)DataFrame.
 
     A GeoDataFrame is located by its point geometries in its CRS, unless ``x``/``y`` name
     columns; a plain DataFrame by its ``x``/``y`` columns or the detected lon/lat ones. Rows
     that cannot be read come out ``invalid`` with a note; no row is dropped.
+
+    Parameters
+    ----------
+    zone
+        The zone, first (``locate_table(df, zone)`` still works for one release, with a warning).
+    df
+        The table.
+    x, y, datum, crs, threads
+        See :func:`locate`.
+    with_distance
+        Signed distance to the nearest part boundary (default True, as in :func:`locate_xy`).
+    source
+        Name of the table in messages.
+    grid
+        A prebuilt grid for the frame the rows arrive in (default: the cached grid of the zone).
+
+    Returns
+    -------
+    LocateResult
+        With :attr:`~LocateResult.row_notes` (the reason per invalid row, naming the cell) and the
+        input's index: :attr:`~LocateResult.table` is the finished DataFrame. Unpacking it as the
+        old tuple ``res, notes = locate_table(…)`` still works for one release, with a warning.
     """
     import geopandas as gpd
     import shapely
+
+    zone, df = _results.zone_first("locate_table", zone, df, new="locate_table(zone, df)")
 
     # a GeoDataFrame is located by its geometry unless x/y columns are named explicitly
     use_geometry = isinstance(df, gpd.GeoDataFrame) and x is None and y is None
@@ -944,19 +1091,21 @@ def locate_table(
         use_crs = crs
         if use_crs is None and gcrs is not None and not (gcrs.is_geographic and _crs.normalize_datum(datum) in ("gcj02", "bd09")):
             use_crs = gcrs
-        res = locate_xy(xv, yv, zone, datum=datum, crs=use_crs, with_distance=with_distance, threads=threads)
+        res = locate_xy(zone, xv, yv, datum=datum, crs=use_crs, with_distance=with_distance, threads=threads, grid=grid)
         pre = np.where(empty, R_EMPTY, np.where(~is_point, R_NOT_POINT, R_OK)).astype(np.uint8)
         _mark_invalid(res, pre)
-        notes = res.notes()
-        return res, notes
+        res.row_notes = res.notes()
+        res.index = df.index
+        return res
     xc, yc = detect_xy_columns(df.columns, x=x, y=y, source=source)
     xv, xr = parse_coordinates(df[xc])
     yv, yr = parse_coordinates(df[yc])
-    res = locate_xy(xv, yv, zone, datum=datum, crs=crs, with_distance=with_distance, threads=threads)
+    res = locate_xy(zone, xv, yv, datum=datum, crs=crs, with_distance=with_distance, threads=threads, grid=grid)
     pre = np.where((xr > 0) | (yr > 0), np.maximum(xr, yr), R_OK).astype(np.uint8)
     _mark_invalid(res, pre)
-    notes = _row_notes(res.reason, df[xc].to_numpy(), df[yc].to_numpy(), str(xc), str(yc), res.datum, xr, yr, xv, yv)
-    return res, notes
+    res.row_notes = _row_notes(res.reason, df[xc].to_numpy(), df[yc].to_numpy(), str(xc), str(yc), res.datum, xr, yr, xv, yv)
+    res.index = df.index
+    return res
 
 
 def _mark_invalid(res: LocateResult, pre: np.ndarray) -> None:
@@ -969,9 +1118,56 @@ def _mark_invalid(res: LocateResult, pre: np.ndarray) -> None:
             res.distance_m[m] = np.nan
 
 
-def locate(
-    points: Any,
+#: columns :func:`annotate_table` adds to a located table, in order
+XCLZ_COLUMNS = ("xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
+
+
+def annotate_table(df: Any, res: LocateResult, notes: np.ndarray, *, with_distance: bool = True) -> Any:
+    """``df`` with the ``xclz_*`` columns of a located table (:data:`XCLZ_COLUMNS`; existing ones replaced).
+
+    The shape ``xclz-geo locate --input`` writes and :func:`xclz_geo.scale.locate_dask` returns:
+    every input column, then status, zone, block, part, signed distance (metres, 2 decimals;
+    NaN without distances), the quality label the answer rests on and the note of invalid rows.
+    """
+    out = df.copy()
+    out["xclz_status"] = res.status_labels
+    out["xclz_zone"] = res.zone_id
+    out["xclz_block"] = res.block_id
+    out["xclz_part"] = res.part_id
+    if with_distance and res.distance_m is not None:
+        out["xclz_distance_m"] = np.round(res.distance_m, 2)
+    else:
+        out["xclz_distance_m"] = np.nan
+    out["xclz_quality"] = res.row_quality
+    out["xclz_note"] = notes
+    return out
+
+
+def locate_annotated(
     zone: Any,
+    df: Any,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    datum: str = "wgs84",
+    crs: Any | None = None,
+    with_distance: bool = True,
+    threads: int | None = None,
+    source: str = "table",
+    grid: LocateGrid | None = None,
+) -> Any:
+    """Locate the rows of a (Geo)DataFrame and return it with the ``xclz_*`` columns (:func:`annotate_table`).
+
+    The in-memory twin of :func:`xclz_geo.scale.locate_dask`: same rows, same columns, same values.
+    """
+    res = locate_table(zone, df, x=x, y=y, datum=datum, crs=crs, with_distance=with_distance,
+                       threads=threads, source=source, grid=grid)
+    return annotate_table(df, res, res.row_notes, with_distance=with_distance)
+
+
+def locate(
+    zone: Any,
+    points: Any,
     *,
     datum: str = "wgs84",
     crs: Any | None = None,
@@ -984,19 +1180,22 @@ def locate(
 
     Parameters
     ----------
+    zone
+        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons, first (the old order
+        ``locate(points, zone)`` still works for one release, with a :class:`DeprecationWarning`).
     points
         One ``(lon, lat)`` pair; a sequence of pairs or an ``(n, 2)`` array; a DataFrame with
         lon/lat columns (detected: ``lon``/``lng``/``经度``/``x`` and ``lat``/``纬度``/``y``, or named
         with ``x``/``y``); or a GeoDataFrame of points (its CRS is used).
-    zone
-        A :class:`~xclz_geo.boundaries.zone.Zone` with part polygons.
     datum, crs
         Datum tag of lon/lat input (``wgs84``, ``cgcs2000``, ``gcj02``, ``bd09``) or the CRS of
         projected input; see :func:`locate_xy`.
     x, y
         Column names in a DataFrame.
     with_distance
-        Compute the signed distance to the nearest part boundary (default True).
+        Compute the signed distance to the nearest part boundary (default True, the same in
+        :func:`locate_xy` and :func:`locate_table`); ``False`` leaves ``distance_m`` NaN and is
+        faster for large batches.
     threads
         Threads for large batches.
 
@@ -1004,17 +1203,18 @@ def locate(
     -------
     pandas.DataFrame
         One row per input point, in input order (a DataFrame keeps its index), with columns
-        ``status`` (``inside`` | ``outside`` | ``uncertain`` | ``invalid``), ``block_id``,
-        ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
+        ``status`` (``inside`` | ``outside`` | ``uncertain`` | ``invalid``), ``zone_id`` (of a
+        many-zone boundaries file, else the spec's zone id), ``block_id``, ``part_id``, ``distance_m`` (signed, positive inside, metres in the zone's
         Gauss-Krüger CRS), ``quality`` (the quality label of the boundary the answer rests
         on, see :attr:`LocateResult.row_quality`) and ``note`` (the reason for ``invalid``).
-        A point on a part boundary is inside.
+        A point on a part boundary is inside. (This is :attr:`LocateResult.table`; use
+        :func:`locate_table` or :func:`locate_xy` for the result object with ``summary`` and ``layer``.)
     """
     import pandas as pd
 
+    zone, points = _results.zone_first("locate", zone, points, new="locate(zone, points)")
     if isinstance(points, pd.DataFrame):
-        res, notes = locate_table(points, zone, x=x, y=y, datum=datum, crs=crs, with_distance=with_distance, threads=threads)
-        return result_frame(res, index=points.index, notes=notes)
+        return locate_table(zone, points, x=x, y=y, datum=datum, crs=crs, with_distance=with_distance, threads=threads).table
     arr = np.asarray(points, dtype=object if _has_text(points) else float)
     if arr.ndim == 1 and arr.shape[0] == 2 and not _is_pair_sequence(points):
         arr = arr.reshape(1, 2)
@@ -1023,8 +1223,9 @@ def locate(
             f"points must be one (lon, lat) pair, a list of pairs or an (n, 2) array; got shape {arr.shape}"
         )
     df = pd.DataFrame({"x": arr[:, 0], "y": arr[:, 1]})
-    res, notes = locate_table(df, zone, x="x", y="y", datum=datum, crs=crs, with_distance=with_distance, threads=threads)
-    return result_frame(res, notes=notes)
+    res = locate_table(zone, df, x="x", y="y", datum=datum, crs=crs, with_distance=with_distance, threads=threads)
+    res.index = None
+    return res.table
 
 
 def _has_text(points: Any) -> bool:
@@ -1114,6 +1315,7 @@ def rename_stale_result_columns(frame: Any, *, source: str = "table") -> tuple[A
 
 
 __all__ = [
-    "LocateResult", "RESULT_PREFIX", "STATUS_LABELS", "detect_xy_columns", "locate", "locate_table", "locate_xy",
-    "parse_coordinates", "rename_stale_result_columns", "result_frame", "stale_result_names",
+    "LocateResult", "RESULT_PREFIX", "STATUS_LABELS", "XCLZ_COLUMNS", "annotate_table", "detect_xy_columns", "locate",
+    "locate_annotated", "locate_table", "locate_xy", "parse_coordinates", "rename_stale_result_columns", "result_frame",
+    "stale_result_names",
 ]

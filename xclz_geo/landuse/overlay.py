@@ -547,6 +547,12 @@ def _records(df: "pd.DataFrame", cols: Sequence[str]) -> list[dict[str, Any]]:
 class LanduseResult:
     """Result of :func:`landuse_by_part` (vector parcels) — all areas planar in the zone's GK CRS.
 
+    The common result shape: :attr:`table` (= :attr:`by_code`, also :attr:`by_class` as in
+    :class:`LandcoverResult`), :attr:`summary` (``quality``: the worse of the zone's and the
+    parcels' labels; ``provenance``: :attr:`method`) and :meth:`to_dict`. Not spatial (no
+    ``layer``): the rows are per part and class. ``table`` was a method: ``res.table(level)``
+    still works for one release, with a warning; use :meth:`level_table`.
+
     Attributes
     ----------
     by_code
@@ -560,7 +566,8 @@ class LanduseResult:
         ``parcel_area_m2`` (sum of pieces), ``overlap_m2`` (counted twice), ``gap_m2`` (not
         covered), ``parcel_count``, ``straddling_count``, ``status``.
     parcels
-        One row per input parcel: ``row``, ``code``, ``code_status``, ``part_ids``,
+        One row per input parcel: ``row``, ``code``, ``code_status``, ``zone_id`` (the zone(s) of
+        the parts it touches, comma-joined; empty outside), ``part_ids``,
         ``area_m2`` (whole parcel), ``inside_m2``, ``status`` (``inside``, ``partly inside``,
         ``outside the zone``, ``no geometry``, ``not a polygon``).
     unknown_codes
@@ -569,7 +576,7 @@ class LanduseResult:
         Pairs of parcels whose interiors overlap: ``row_a``, ``row_b``, ``code_a``, ``code_b``,
         ``area_m2``.
     method
-        Scheme, its detection, fields, level, CRS, quality labels.
+        Scheme, its detection, fields, level, CRS, quality labels (also ``summary["provenance"]``).
     """
 
     by_code: "pd.DataFrame"
@@ -581,7 +588,34 @@ class LanduseResult:
     overlaps: "pd.DataFrame"
     method: dict[str, Any] = field(default_factory=dict)
 
-    def table(self, level: int | str | None = None) -> "pd.DataFrame":
+    @property
+    def table(self) -> "pd.DataFrame":
+        """Per part and class at the level asked (:attr:`by_code`)."""
+        from xclz_geo._results import callable_frame
+
+        return callable_frame(self.by_code, self.level_table, old="res.table", new="res.level_table(level) (or res.table for the level asked)")
+
+    @property
+    def by_class(self) -> "pd.DataFrame":
+        """Alias of :attr:`by_code` (the name :class:`LandcoverResult` uses)."""
+        return self.by_code
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: ``quality``, ``quality_by_input``, parcel status counts, ``provenance`` (:attr:`method`)."""
+        from xclz_geo._results import jsonable, worst_quality
+
+        q = self.method.get("quality") or {}
+        return jsonable({
+            "quality": worst_quality(q.get("zone"), q.get("data")),
+            "quality_by_input": dict(q),
+            "parts": int(len(self.parts)),
+            "parcels": {k: int(v) for k, v in self.parcels["status"].value_counts().items()} if "status" in self.parcels else {},
+            "unknown_codes": int(len(self.unknown_codes)),
+            "provenance": self.method,
+        })
+
+    def level_table(self, level: int | str | None = None) -> "pd.DataFrame":
         """The per-part table at ``level`` (1, 2, 3 or ``"group"``; default: the level asked)."""
         if level in (None, self.method.get("level"), str(self.method.get("level"))):
             return self.by_code
@@ -593,7 +627,7 @@ class LanduseResult:
 
     def to_dict(self, level: int | str | None = None) -> dict[str, Any]:
         """JSON-ready dict: ``{"parts": [{"part_id", "classes": [...], "groups": [...], ...}], "method": {...}}``."""
-        tab = self.table(level)
+        tab = self.level_table(level)
         if level == "group":
             tab = tab.assign(code=tab["group"], code_status=tab["group"].map(lambda g: "unknown" if g == "unknown" else "known"))
         out_parts = []
@@ -630,6 +664,10 @@ class LanduseResult:
 class LandcoverResult:
     """Result of :func:`landcover_by_polygons` / :func:`landcover_by_part`.
 
+    The common result shape: :attr:`table` (= :attr:`by_class`), :attr:`summary` (``quality``:
+    the worse of the polygons' and the raster's labels; ``provenance``: :attr:`method`) and
+    :meth:`to_dict`. Not spatial (no ``layer``): the rows are per polygon and class.
+
     Attributes
     ----------
     by_class
@@ -642,12 +680,31 @@ class LandcoverResult:
         One row per polygon: ``id``, ``area_m2`` (planar, GK), ``classified_m2``,
         ``nodata_m2``, ``outside_raster_m2``, ``scale`` (GK area ÷ raster-grid area), ``status``.
     method
-        Raster, its CRS and cell size, GK CRS, engine, windows and cells read, quality labels.
+        Raster, its CRS and cell size, GK CRS, engine, windows and cells read, quality labels
+        (also ``summary["provenance"]``).
     """
 
     by_class: "pd.DataFrame"
     polygons: "pd.DataFrame"
     method: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def table(self) -> "pd.DataFrame":
+        """Per polygon and raster value (:attr:`by_class`)."""
+        return self.by_class
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: ``quality``, ``quality_by_input``, polygon status counts, ``provenance`` (:attr:`method`)."""
+        from xclz_geo._results import jsonable, worst_quality
+
+        q = self.method.get("quality") or {}
+        return jsonable({
+            "quality": worst_quality(q.get("zone"), q.get("data")),
+            "quality_by_input": dict(q),
+            "polygons": {k: int(v) for k, v in self.polygons["status"].value_counts().items()} if "status" in self.polygons else {},
+            "provenance": self.method,
+        })
 
     @property
     def by_group(self) -> "pd.DataFrame":
@@ -1051,11 +1108,14 @@ def landuse_by_part(
     pid_lists: list[list[str]] = [[] for _ in range(n)]
     for j, r in zip(pp, pr):
         pid_lists[int(r)].append(part_ids[int(j)])
+    # zone of each parcel (many-zone boundaries files): the zones of the parts it touches, comma-joined
+    part_zone = dict(zip(map(str, zone.parts["part_id"]), getattr(zone, "zone_ids", None) or [""] * len(zone.parts)))
+    zid_lists = [",".join(dict.fromkeys(part_zone.get(p, "") for p in ps)) for ps in pid_lists]
     st = np.where(gstatus != "", gstatus, np.where(inside <= _MIN_PIECE_M2, "outside the zone",
                   np.where(inside < parcel_area * (1 - 1e-9) - 1e-6, "partly inside", "inside")))
     parcels_df = pd.DataFrame({
         "row": np.arange(n), "code_in": list(gdf[cf]), "code": cls["code"], "code_status": cls["status"],
-        "name": cls["name"], "part_ids": [",".join(x) for x in pid_lists], "area_m2": parcel_area,
+        "name": cls["name"], "zone_id": zid_lists, "part_ids": [",".join(x) for x in pid_lists], "area_m2": parcel_area,
         "inside_m2": inside, "status": st,
     })
 

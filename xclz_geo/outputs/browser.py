@@ -397,3 +397,10 @@ def png_stats(png: str | Path | bytes) -> PngStats:
         distinct_colours=int(counts.size),
         dominant_share=float(counts.max() / counts.sum()) if counts.size else 1.0,
     )
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "CHROMIUM_FLAGS", "OFFLINE_FLAGS", "BrowserPaths", "find_browser", "browser_unavailable_reason", "PageReport",
+    "HeadlessBrowser", "render_png", "PngStats", "png_stats"
+]

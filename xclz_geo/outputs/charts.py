@@ -295,3 +295,10 @@ def fonts_used(fig: "Figure") -> set[str]:
             for t in fig.findobj(Text)
             if t.get_text() and any(ord(ch) > 0x2E80 for ch in t.get_text())
         }
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = [
+    "CJK_FAMILIES", "CLASS_COLOURS", "CJKFont", "cjk_font", "cjk_font_available", "chart_style", "bar_chart",
+    "box_chart", "figure_png", "png_data_uri", "fonts_used"
+]

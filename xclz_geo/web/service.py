@@ -287,7 +287,7 @@ def locate_one(version: ZoneVersion, lon: float, lat: float, *, datum: str) -> d
     # (+ inside a part polygon, - outside), as locate_xy(with_distance=True) defines it, measured with this
     # thread's own prepared GEOS copies of the parts (LocateGrid.geometries): one point does not need the
     # vectorised segment machinery built for millions (3x faster for a single site, same value)
-    res = locate_xy([lon], [lat], version.settled, datum=key, with_distance=False, grid=grid)
+    res = locate_xy(version.settled, [lon], [lat], datum=key, with_distance=False, grid=grid)
     status = str(res.status_labels[0])
     k = int(res.part_index[0])
     dist = math.nan

@@ -107,7 +107,8 @@ def locate_job(ctx: JobContext) -> dict[str, Any]:
     frame = table.frame
     xc, yc = detect_xy_columns(frame.columns, x=p.get("x"), y=p.get("y"), source=original)
     ctx.progress(0.2, "locating")
-    res, notes = locate_table(frame, zone, x=xc, y=yc, datum=p["datum"], with_distance=True, source=original)
+    res = locate_table(zone, frame, x=xc, y=yc, datum=p["datum"], with_distance=True, source=original)
+    notes = res.row_notes
     added = _added_columns(res, notes)
     ctx.progress(0.4, "writing result.xlsx")
     about = pd.DataFrame({
@@ -180,7 +181,7 @@ def efficiency_job(ctx: JobContext) -> dict[str, Any]:
 
     declared = {"enterprises": p["quality"]} if p.get("quality") else None
     res = build_report(
-        zone=zone, enterprises=ctx.input_dir / p["enterprises"],
+        zone, enterprises=ctx.input_dir / p["enterprises"],
         parcels=ctx.input_dir / p["parcels"] if p.get("parcels") else None,
         method=p["method"], out_dir=ctx.out_dir, basename="report", datum=p["datum"], basemap=None,
         input_quality=declared, progress=say,
@@ -239,7 +240,7 @@ def landuse_job(ctx: JobContext) -> dict[str, Any]:
         level = int(p.get("level") or 2)
         res = landuse_by_part(zone, src, level=level)
         d = res.to_dict(level=level)
-        table = pd.DataFrame(res.table(level))
+        table = pd.DataFrame(res.level_table(level))
         ctx.progress(0.6, "indicators")
         try:
             from xclz_geo.efficiency.intensity import intensity
