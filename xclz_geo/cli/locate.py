@@ -139,6 +139,7 @@ def _run_single(args: argparse.Namespace) -> int:
         "note": str(notes[0]),
         "boundaries": zone.boundaries_source,
     }
+    info.update(_single_area(zone, df, args))  # functional area (碳中和示范区 …): area_id, or None
     if status != "invalid":
         xv, _ = parse_coordinates(df["x"])
         yv, _ = parse_coordinates(df["y"])
@@ -163,6 +164,8 @@ def _run_single(args: argparse.Namespace) -> int:
         out.write(f"uncertain: {_side(d, boundary='the drawn boundary')} of {name}\n")
         out.write(f"  that boundary is {info['quality']}, uncertain by ±{info['positional_uncertainty_m']:,.0f} m: "
                   "the site may lie on either side; check it against the official red line\n")
+    if info.get("area_id"):
+        out.write(f"  functional area 功能区: {info['area_name_zh']} ({info['area_id']}, {info['area_quality']})\n")
     if "wgs84" in info:
         w = info["wgs84"]
         out.write(f"  WGS84 {w['lon']:.6f}, {w['lat']:.6f}; {info['gk']['crs']} E {info['gk']['x']:,.1f} N {info['gk']['y']:,.1f}\n")
@@ -288,6 +291,7 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
     res, notes = locate_table(df, zone, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
                               with_distance=with_distance, threads=args.threads, source=source)
     out = _annotate(df, res, notes, with_distance=with_distance)
+    _add_area_column(out, args, zone, df, source=source)
     is_geo = isinstance(out, gpd.GeoDataFrame)
     if not is_geo and dst.suffix.lower() in _VECTOR_SUFFIXES | {".geoparquet"}:
         xc, yc = detect_xy_columns(df.columns, x=args.x, y=args.y, source=source)
@@ -410,6 +414,11 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
         ),
         "xclz_note": pa.array(notes, type=pa.string()),
     }
+    from xclz_geo.geo.locate import area_of_points, has_area_geometry, parse_coordinates
+
+    if has_area_geometry(zone):  # functional areas with geometry: xclz_area (absent otherwise)
+        new["xclz_area"] = pa.array(area_of_points(zone, parse_coordinates(coords[xc])[0], parse_coordinates(coords[yc])[0],
+                                                   datum=args.datum, crs=args.crs), type=pa.string())
     cols = [batch.column(i) for i in range(batch.num_columns) if names[i] not in new]
     keep = [n for n in names if n not in new]
     table = pa.Table.from_arrays(cols + list(new.values()), names=keep + list(new))
@@ -418,3 +427,43 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     # Arrow's "needed" style quotes every text value (and no number): valid CSV, the same for any chunking
     pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return res.counts()
+
+
+# ------------------------------------------------------------------ functional areas (issue 16 item 4)
+
+
+def _single_area(zone: Any, df: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """``area_id``, ``area_name_zh``, ``area_quality`` of one point (``None`` outside every area or without areas)."""
+    from xclz_geo.geo.locate import area_of_points, parse_coordinates
+
+    aid = area_of_points(zone, parse_coordinates(df["x"])[0], parse_coordinates(df["y"])[0], datum=args.datum, crs=args.crs)[0]
+    if aid is None:
+        return {"area_id": None, "area_name_zh": None, "area_quality": None}
+    rows = zone.areas.set_index("area_id")
+    ids = aid.split(";")
+    return {"area_id": aid, "area_name_zh": "；".join(str(rows.at[i, "name_zh"]) for i in ids),
+            "area_quality": " + ".join(dict.fromkeys(str(rows.at[i, "quality"]) for i in ids))}
+
+
+def _add_area_column(out: Any, args: argparse.Namespace, zone: Any, df: Any, *, source: str) -> None:
+    """Add ``xclz_area`` (functional area id per row) when the zone has area geometry; nothing otherwise."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from xclz_geo.geo.locate import area_of_points, detect_xy_columns, has_area_geometry, parse_coordinates
+
+    if not has_area_geometry(zone):
+        return
+    if isinstance(df, gpd.GeoDataFrame) and args.x is None and args.y is None:
+        g = df.geometry.to_numpy()
+        pt = (shapely.get_type_id(g) == 0) & ~(shapely.is_empty(g) | shapely.is_missing(g))
+        xv = np.full(len(g), np.nan)
+        yv = np.full(len(g), np.nan)
+        xv[pt], yv[pt] = shapely.get_x(g[pt]), shapely.get_y(g[pt])
+        crs = args.crs or (df.crs if df.crs is not None and not df.crs.is_geographic else None)
+        out["xclz_area"] = area_of_points(zone, xv, yv, datum=args.datum, crs=crs)
+        return
+    xc, yc = detect_xy_columns(df.columns, x=args.x, y=args.y, source=source)
+    out["xclz_area"] = area_of_points(zone, parse_coordinates(df[xc])[0], parse_coordinates(df[yc])[0],
+                                      datum=args.datum, crs=args.crs)

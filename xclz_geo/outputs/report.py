@@ -397,6 +397,8 @@ def _areas_section(zone: "Zone", *, tolerance_pct: float) -> ReportSection:
                     labels=dict(check="核对项 check", expected="应为 (km²)", actual="实为 (km²)", ok="结果", detail="说明 detail"),
                     formats=dict(expected=".4f", actual=".4f"))
     )
+    if rep.areas:
+        sec.tables.append(_functional_areas_table(rep, q))
     sec.intro = " ".join(rep.notes)
     sec.facts = {"ok": rep.ok, "quality": rep.quality, "quality_label": rep.quality_detail.get("label"),
                  "quality_by_part": dict(rep.quality_detail.get("quality_by_part", {}))}
@@ -1478,6 +1480,23 @@ def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None",
         if len(pts):
             layers["underused_firms"] = pts.reset_index(drop=True)
     return layers
+
+
+def _functional_areas_table(rep: Any, q: str) -> ReportTable:
+    """One row per functional area (碳中和示范区 …): measured where it has geometry, ``no geometry`` otherwise."""
+    import pandas as pd
+
+    rows = [dict(area_id=a.id, name_zh=a.name_zh, block_id=a.block, part_id=a.part, official_km2=a.official_km2,
+                 measured_km2=a.measured_km2, deviation_pct=a.deviation_pct, outside_m2=a.outside_m2, quality=a.quality,
+                 status=a.status) for a in rep.areas]
+    return ReportTable(
+        "functional_areas", "功能区 Functional areas inside the parts", pd.DataFrame(rows), q,
+        labels=dict(area_id="功能区 area", name_zh="名称", block_id="园区 block", part_id="片区 part", official_km2="官方面积 (km²)",
+                    measured_km2="量测面积 (km², 平面)", deviation_pct="偏差 (%)", outside_m2="片区外 (m²)", quality="质量 quality",
+                    status="结果 status"),
+        formats=dict(official_km2=".2f", measured_km2=".3f", deviation_pct="+.2f", outside_m2=",.0f"),
+        note="无几何 no geometry: not imported yet (`xclz-geo boundaries import FILE --area ID --out B.gpkg`).",
+    )
 
 
 # ------------------------------------------------------------------ plan targets and year over year (issue 16)
