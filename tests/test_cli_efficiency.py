@@ -122,6 +122,80 @@ def test_cli_parcels_write_intensity_and_underused(tmp_path):
     assert (out / "underused.gpkg").exists() and (out / "intensity.csv").exists()
 
 
+# ------------------------------------------------------------------ round-trip fidelity (bureau workbook)
+
+
+def test_bureau_workbook_through_efficiency_to_xlsx_and_csv(tmp_path, capsys):
+    import csv
+
+    from openpyxl import load_workbook
+
+    from bureau_tables import HEADER, TITLE, make_bureau_workbook
+
+    src = tmp_path / "企业名单.xlsx"
+    want = make_bureau_workbook(src, 118.76, 30.94)
+    out = tmp_path / "out"
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(out), "--no-zone"])
+    assert rc == 0, capsys.readouterr().err
+    a, b = load_workbook(src), load_workbook(out / "scores.xlsx")
+    assert b.sheetnames[:2] == ["企业名单", "说明"] and b.sheetnames[-1] == "method" and "by_class" in b.sheetnames
+    for ws in a.worksheets:  # every original cell, every sheet, unchanged
+        for row in ws.iter_rows():
+            for c in row:
+                o = b[ws.title][c.coordinate]
+                assert (o.value, o.number_format) == (c.value, c.number_format), (ws.title, c.coordinate)
+                if c.value is not None:
+                    assert o.data_type == c.data_type, (ws.title, c.coordinate)
+    ws = b["企业名单"]
+    assert ws["A1"].value == TITLE
+    head = [c.value for c in ws[3]]
+    assert head[: len(HEADER)] == HEADER and "status" in head[len(HEADER):] and "total_score" in head
+    st = head.index("status") + 1
+    status = [ws.cell(r, st).value for r in range(4, 9)]
+    assert [status[i] for i in (0, 1, 2, 4)] == ["evaluated"] * 4 and status[3] in ("evaluated", "invalid")
+    with open(out / "scores.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][: len(HEADER)] == HEADER
+    assert [r[: len(HEADER)] for r in rows[1:]] == want["rows"]  # every cell as text, 18-digit codes exact
+
+
+def test_header_row_sheet_and_row_numbers_in_messages(tmp_path, capsys):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "封面"
+    ws = wb.create_sheet("企业名单")
+    ws.append(["2024年亩均效益评价"])
+    ws.append(["统一社会信用代码", "企业名称", "用地面积(亩)", "实缴税金(万元)"])
+    ws.append(["913418001234567890", "甲", "10", "100"])
+    ws.append(["913418001234567891", "乙", "10", "100"])
+    ws.append(["913418001234567890", "丙", "10", "100"])
+    src = tmp_path / "f.xlsx"
+    wb.save(src)
+    out = tmp_path / "o"
+    rc = main(["efficiency", "--enterprises", str(src), "--sheet", "企业名单", "--header-row", "2", "--out", str(out),
+               "--no-zone"])
+    assert rc == 0, capsys.readouterr().err
+    s = pd.read_csv(out / "scores.csv", dtype=str, encoding="utf-8-sig")
+    assert s["status"].tolist()[0] == s["status"].tolist()[2] == "invalid"
+    assert "also on" not in str(s["reason"].iloc[1])
+    assert "also on sheet 企业名单, row 5" in s["reason"].iloc[0] and "also on sheet 企业名单, row 3" in s["reason"].iloc[2]
+    assert load_sheetnames(out / "scores.xlsx")[:2] == ["封面", "企业名单"]
+
+
+def load_sheetnames(path):
+    from openpyxl import load_workbook
+
+    return load_workbook(path, read_only=True).sheetnames
+
+
+def test_ragged_row_exits_2_not_3(tmp_path, capsys):
+    src = tmp_path / "r.csv"
+    src.write_text("企业名称,用地面积(亩),实缴税金(万元)\n甲,10,100,\n乙,10,100,9\n", encoding="utf-8")
+    rc = main(["efficiency", "--enterprises", str(src), "--out", str(tmp_path / "o"), "--no-zone"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "row 3 has 4 fields" in err and "Traceback" not in err
+
 def test_cli_console_names_missing_fields_and_field_option_maps_them(tmp_path, capsys):
     src = tmp_path / "f.csv"
     t = table()

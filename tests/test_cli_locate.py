@@ -302,3 +302,127 @@ def test_every_located_row_carries_xclz_quality(capsys, tmp_path, mixed_file):
         assert "out of range" in back["xclz_note"].iloc[4] and "out of range" in back["xclz_note"].iloc[5]
     df = locate([(l0, a0), (l1, a1)], Zone.from_boundaries(gpd.read_file(mixed_file)))
     assert df["quality"].tolist() == ["schematic", "official"]
+
+
+# ------------------------------------------------------------------ round-trip fidelity (bureau workbook)
+
+from bureau_tables import HEADER, TITLE, make_bureau_workbook  # noqa: E402
+
+
+def _same_cells(src, dst) -> None:
+    """Every cell of every sheet of the workbook ``src`` is in ``dst`` unchanged (value, type, format)."""
+    from openpyxl import load_workbook
+
+    a, b = load_workbook(src), load_workbook(dst)
+    assert b.sheetnames[: len(a.sheetnames)] == a.sheetnames
+    for ws in a.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                o = b[ws.title][c.coordinate]
+                assert (o.value, o.number_format) == (c.value, c.number_format), (ws.title, c.coordinate)
+                if c.value is not None:
+                    assert o.data_type == c.data_type, (ws.title, c.coordinate)
+
+
+def test_bureau_workbook_through_locate_to_xlsx_and_csv(capsys, tmp_path, zone_file):
+    src = tmp_path / "企业名单.xlsx"
+    want = make_bureau_workbook(src, *_centre(1))
+    dst = tmp_path / "out.xlsx"
+    code, _, err = run_cli(capsys, "locate", "--input", src, "--out", dst, "--datum", "bd09", "--boundaries", zone_file)
+    assert code == 0, err
+    _same_cells(src, dst)
+    from openpyxl import load_workbook
+
+    wb = load_workbook(dst)
+    assert wb.sheetnames == ["企业名单", "说明"]
+    ws = wb["企业名单"]
+    assert ws["A1"].value == TITLE and [c.value for c in ws[3]][: len(HEADER)] == HEADER
+    added = [c.value for c in ws[3]][len(HEADER):]
+    assert added == ["xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note"]
+    status = [ws.cell(r, len(HEADER) + 1).value for r in range(4, 9)]
+    assert status == ["inside", "outside", "invalid", "invalid", "inside"]
+    note = len(HEADER) + added.index("xclz_note") + 1
+    assert "经度 is blank" in ws.cell(6, note).value and "待补充" in ws.cell(7, note).value
+    # CSV: every original cell as text, header as typed, then the added columns
+    out_csv = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "locate", "--input", src, "--out", out_csv, "--datum", "bd09", "--boundaries", zone_file)
+    assert code == 0, err
+    import csv as _csv
+
+    with open(out_csv, encoding="utf-8-sig", newline="") as fh:
+        rows = list(_csv.reader(fh))
+    assert rows[0] == HEADER + added
+    assert [r[: len(HEADER)] for r in rows[1:]] == want["rows"]
+    assert [r[len(HEADER)] for r in rows[1:]] == status
+
+
+def test_csv_with_title_row_and_trailing_commas_streams_unchanged(capsys, tmp_path, zone_file):
+    lon, lat = _centre(1)
+    src = tmp_path / "sites.csv"
+    lines = ["2024年企业名单,,,", "统一社会信用代码,名称,经度,纬度,",
+             f"913418001234567890,甲,{lon:.6f},{lat:.6f},", f"0012,\"=1+2\",{lon + 0.4:.6f},{lat:.6f}",
+             "091341800000000001,乙,,30.9,"]
+    src.write_text("\n".join(lines) + "\n", encoding="gbk")
+    dst = tmp_path / "out.csv"
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", dst, "--boundaries", zone_file, "--chunk-rows", 1)
+    assert code == 0, err
+    back = pd.read_csv(dst, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(back.columns[:4]) == ["统一社会信用代码", "名称", "经度", "纬度"]
+    assert back["统一社会信用代码"].tolist() == ["913418001234567890", "0012", "091341800000000001"]
+    assert back["名称"].tolist() == ["甲", "=1+2", "乙"]
+    assert back["xclz_status"].tolist() == ["inside", "outside", "invalid"]
+    safe = tmp_path / "safe.csv"
+    assert run_cli(capsys, "locate", "-i", src, "-o", safe, "--boundaries", zone_file, "--csv-safe")[0] == 0
+    assert pd.read_csv(safe, dtype=str, encoding="utf-8-sig")["名称"].tolist()[1] == "'=1+2"
+    # --header-row names the header when a title row looks like one
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "h.csv", "--boundaries", zone_file, "--header-row", "2")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_ragged_row_with_a_value_exits_2_naming_the_row(capsys, tmp_path, zone_file, suffix):
+    src = tmp_path / "r.csv"
+    src.write_text("名称,经度,纬度\n甲,118.7,30.9\n乙,118.8,30.9,多余\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / f"o{suffix}", "--boundaries", zone_file)
+    assert code == 2 and "Traceback" not in err
+    lines = [ln for ln in err.splitlines() if ln.startswith("xclz-geo: error:")]
+    assert len(lines) == 1 and "row 3 has 4 fields" in lines[0] and "'多余'" in lines[0]
+
+
+def test_nul_in_a_cell_exits_0_with_a_warning(capsys, tmp_path, zone_file):
+    lon, lat = _centre(1)
+    src = tmp_path / "nul.csv"
+    src.write_text(f"名称,经度,纬度\n甲\x00公司,{lon},{lat}\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.xlsx", "--boundaries", zone_file)
+    assert code == 0, err
+    assert "column 名称: 1 cell(s) held control characters" in err
+    assert pd.read_excel(tmp_path / "o.xlsx")["名称"].tolist() == ["甲公司"]
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.csv", "--boundaries", zone_file)
+    assert code == 0, err
+    assert "甲\x00公司".encode() in (tmp_path / "o.csv").read_bytes()  # the CSV keeps the cell as it was
+
+
+def test_empty_csv_exits_2_with_one_line(capsys, tmp_path, zone_file):
+    src = tmp_path / "e.csv"
+    src.write_bytes(b"")
+    code, _, err = run_cli(capsys, "locate", "-i", src, "-o", tmp_path / "o.csv", "--boundaries", zone_file)
+    lines = [ln for ln in err.splitlines() if ln.startswith("xclz-geo: error:")]
+    assert code == 2 and len(lines) == 1 and "e.csv: the file is empty" in lines[0] and "Traceback" not in err
+
+
+def test_locate_on_its_own_workbook_output_keeps_the_old_results_renamed(capsys, tmp_path, zone_file):
+    from openpyxl import load_workbook
+
+    src = tmp_path / "企业名单.xlsx"
+    make_bureau_workbook(src, *_centre(1))
+    first, second = tmp_path / "1.xlsx", tmp_path / "2.xlsx"
+    assert run_cli(capsys, "locate", "-i", src, "-o", first, "--datum", "bd09", "--boundaries", zone_file)[0] == 0
+    code, _, err = run_cli(capsys, "locate", "-i", first, "-o", second, "--datum", "bd09", "--boundaries", zone_file)
+    assert code == 0 and "not trusted" in err
+    a, b = load_workbook(first)["企业名单"], load_workbook(second)["企业名单"]
+    head_a, head_b = [c.value for c in a[3]], [c.value for c in b[3]]
+    k = head_a.index("xclz_status")
+    assert head_b[k] == "xclz_status_input" and head_b.count("xclz_status") == 1 and head_b.index("xclz_status") > k
+    for r in range(4, 9):  # the old results' cells are unchanged, the recomputed ones agree
+        assert b.cell(r, k + 1).value == a.cell(r, k + 1).value == b.cell(r, head_b.index("xclz_status") + 1).value
+    assert b["A1"].value == a["A1"].value == TITLE and b.parent.sheetnames == ["企业名单", "说明"]

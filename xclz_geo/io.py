@@ -3,7 +3,11 @@
 * Vector files through GDAL (pyogrio): GeoJSON, GeoPackage, Shapefile (GBK or UTF-8
   attributes: a ``.cpg`` is honoured; without one, UTF-8 is tried and GBK/GB18030 used
   when the text does not decode), DXF, FlatGeobuf, GeoParquet.
-* Tables: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 detected), XLSX/XLS, Parquet.
+* Tables: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030 detected), XLSX/XLS, Parquet. Users' tables are
+  read as text (:func:`read_table_text`: every cell as typed, the header found below title rows,
+  spreadsheet row numbers kept) and written back unchanged with the added columns
+  (:func:`write_table_back`); every XLSX goes through one writer that never writes user text as a
+  formula (:func:`write_xlsx`, :func:`safe_row`).
 * Writing by file extension: ``.csv`` (UTF-8 with BOM, so Excel shows Chinese),
   ``.xlsx``, ``.gpkg``, ``.geojson``, ``.parquet``, ``.fgb``, ``.shp``.
 
@@ -12,15 +16,19 @@ Every failure names the file and says what to do.
 
 from __future__ import annotations
 
+import io as io_module
 import os
+import re
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from xclz_geo.errors import InputDataError, InputFileError
+from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
 #: encodings tried, in order, for text files without a declared encoding
@@ -197,6 +205,8 @@ def read_table(
         if suffix == ".parquet":
             return pd.read_parquet(p, **kwargs)
         if suffix in (".csv", ".txt", ".tsv"):
+            if p.stat().st_size < 65536 and not p.read_bytes().lstrip(b"\xef\xbb\xbf \t\r\n"):
+                raise InputDataError(f"{p}: the file is empty")
             enc = encoding or detect_text_encoding(p)
             sep = "\t" if suffix == ".tsv" else kwargs.pop("sep", None)
             return pd.read_csv(p, encoding=enc, dtype=dtype, sep=sep, engine="python" if sep is None else "c", **kwargs)
@@ -214,7 +224,8 @@ def read_table(
 
 
 def write_table(
-    df: "pd.DataFrame", path: str | Path, *, sheet_name: str = "data", index: bool = False, keep_crs: bool = False
+    df: "pd.DataFrame", path: str | Path, *, sheet_name: str = "data", index: bool = False, keep_crs: bool = False,
+    csv_safe: bool = False,
 ) -> Path:
     """Write a (Geo)DataFrame by extension; CSV is UTF-8 with BOM so Excel opens Chinese text correctly.
 
@@ -223,6 +234,8 @@ def write_table(
     The file is written to a temporary name first and moved into place, so a failure
     leaves no partial file. ``keep_crs=True`` writes GeoJSON in the frame's own
     geographic CRS (e.g. EPSG:4490, declared in the file) instead of RFC 7946 EPSG:4326.
+    XLSX goes through :func:`write_xlsx` (text stays text, never a formula); CSV text is written
+    as it is, or with ``csv_safe=True`` as :func:`write_csv_text` describes.
     """
     import geopandas as gpd
 
@@ -234,10 +247,14 @@ def write_table(
     try:
         if suffix in (".csv", ".txt"):
             out = df.to_wkt() if is_geo else df
+            if csv_safe:
+                out = _csv_safe_frame(out)
             out.to_csv(tmp, index=index, encoding="utf-8-sig")
         elif suffix in (".xlsx", ".xlsm"):
             out = df.to_wkt() if is_geo else df
-            out.to_excel(tmp, index=index, sheet_name=sheet_name[:31])
+            if index:
+                out = out.reset_index()
+            write_xlsx({sheet_name: out}, tmp)
         elif suffix in (".gpkg", ".geojson", ".json", ".fgb", ".shp"):
             if not is_geo:
                 raise InputDataError(f"{p}: {suffix} needs geometry; write a table to .csv or .xlsx instead")
@@ -269,43 +286,38 @@ def write_table(
     return p
 
 
-def csv_layout(path: str | Path, *, encoding: str | None = None) -> tuple[str, str, list[str], int]:
+def csv_layout(path: str | Path, *, encoding: str | None = None, header_row: int | None = None) -> tuple[str, str, list[str], int]:
     """Encoding, delimiter, column names and a typical row length (bytes) of a CSV/TSV file.
 
-    The delimiter (``,`` ``;`` tab ``|``) is sniffed from the header line; duplicate or empty
-    column names are made unique the way pandas does (``name.1``, ``Unnamed: 3``).
+    The delimiter (``,`` ``;`` tab ``|``) and the header row (title rows above it are passed
+    over, see :func:`find_header_row`; or ``header_row``, 1-based) are detected; duplicate or
+    empty column names are made unique the way pandas does (``name.1``, ``Unnamed: 3``).
     """
-    import csv
-
-    p = _exists(path)
-    enc = encoding or detect_text_encoding(p)
-    with open(p, "rb") as f:
-        raw = f.read(256 * 1024)
-    text = raw.decode(enc, errors="replace")
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
-        raise InputDataError(f"{p}: the file is empty (no header row)")
-    if p.suffix.lower() == ".tsv":
-        sep = "\t"
-    else:
-        try:
-            sep = csv.Sniffer().sniff(lines[0], delimiters=",;\t|").delimiter
-        except csv.Error:
-            sep = ","
-    header = next(csv.reader([lines[0]], delimiter=sep))
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for i, name in enumerate(header):
-        name = name.strip() or f"Unnamed: {i}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}.{seen[name]}"
-        else:
-            seen[name] = 0
-        names.append(name)
-    body = lines[1:-1] if len(raw) == 256 * 1024 else lines[1:]
+    info = csv_header(path, encoding=encoding, header_row=header_row)
+    enc = info["encoding"]
+    names = _unique_names(_trim_header(info["header"]))
+    text, more = _csv_sample(Path(path), enc)
+    body = text.splitlines()[info["header_row"]:]
+    if more:
+        body = body[:-1]
     row_bytes = max((len(ln.encode(enc, errors="replace")) + 1 for ln in body), default=64)
-    return enc, sep, names, row_bytes
+    return enc, info["delimiter"], names, row_bytes
+
+
+def _trim_header(header: Sequence[str]) -> list[str]:
+    """The header without trailing empty cells (a trailing delimiter on the header line)."""
+    h = [c[1:] if i == 0 and c.startswith("\ufeff") else c for i, c in enumerate(header)]
+    while len(h) > 1 and not h[-1].strip():
+        h.pop()
+    return h
+
+
+def csv_column_names(path: str | Path, *, header_row: int | None = None, encoding: str | None = None) -> tuple[list[str], list[str]]:
+    """``(names, headers)`` of a CSV: the column names :func:`iter_csv_batches` uses (made unique) and
+    the header cells as typed (for writing the header back unchanged)."""
+    info = csv_header(path, encoding=encoding, header_row=header_row)
+    headers = _trim_header(info["header"])
+    return _unique_names(headers), headers
 
 
 def iter_csv_batches(
@@ -313,12 +325,18 @@ def iter_csv_batches(
     *,
     chunk_rows: int = 250_000,
     encoding: str | None = None,
+    header_row: int | None = None,
 ) -> "Any":
     """Stream a CSV/TSV as pyarrow RecordBatches of about ``chunk_rows`` rows, every cell as text.
 
-    Encoding (UTF-8, UTF-8 with BOM, GBK/GB18030) and delimiter are detected. Empty cells
-    stay empty strings, so every value can be written back unchanged. Memory stays bounded
-    by the batch size.
+    Encoding (UTF-8, UTF-8 with BOM, GBK/GB18030), delimiter and header row (title rows above
+    it are passed over; or ``header_row``, 1-based) are detected. Empty cells stay empty
+    strings, so every value can be written back unchanged; blank lines hold no cell and are
+    skipped. Memory stays bounded by the batch size.
+
+    Rows with a field more than the header (a trailing delimiter) are read as the header says —
+    never shifted: empty extra fields are dropped, a non-empty one raises
+    :class:`~xclz_geo.errors.InputDataError` naming the row. Short rows are padded with ``""``.
 
     Yields
     ------
@@ -328,23 +346,81 @@ def iter_csv_batches(
     import pyarrow.csv as pacsv
 
     p = _exists(path)
-    enc, sep, names, row_bytes = csv_layout(p, encoding=encoding)
+    info = csv_header(p, encoding=encoding, header_row=header_row)
+    enc, sep, h = info["encoding"], info["delimiter"], info["header_row"]
+    names = _unique_names(_trim_header(info["header"]))
+    _, _, _, row_bytes = csv_layout(p, encoding=enc, header_row=h)
     block = int(min(max(chunk_rows * row_bytes, 2 * row_bytes + 64), 256 << 20))
     arrow_enc = "utf8" if enc.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig") else enc
+    done = 0
+    met_ragged: list[int] = []
+
+    def ragged(row: Any) -> str:
+        met_ragged.append(1)
+        return "error"
+
     try:
         reader = pacsv.open_csv(
             p,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, encoding=arrow_enc, block_size=block),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=h, encoding=arrow_enc, block_size=block),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, invalid_row_handler=ragged),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
         for batch in reader:
             if batch.num_rows:
+                done += batch.num_rows
                 yield batch
+        return
     except pa.ArrowInvalid as exc:
-        msg = str(exc).splitlines()[0]
-        raise InputFileError(f"{p}: cannot read as CSV ({msg}); check the delimiter, quoting and encoding") from None
+        if not met_ragged:
+            msg = str(exc).splitlines()[0]
+            raise InputFileError(f"{p}: cannot read as CSV ({msg}); check the delimiter, quoting and encoding") from None
+    # a row with more or fewer fields than the header: the Python reader, from where Arrow stopped
+    yield from _python_csv_batches(p, enc=enc, sep=sep, h=h, names=names, skip=done, chunk_rows=chunk_rows)
+
+
+def _python_csv_batches(p: Path, *, enc: str, sep: str, h: int, names: list[str], skip: int, chunk_rows: int) -> "Any":
+    import csv
+
+    import pyarrow as pa
+
+    width = len(names)
+    rows: list[list[str]] = []
+    seen = 0
+
+    def flush() -> "pa.RecordBatch":
+        cols = list(zip(*rows)) if rows else [[] for _ in names]
+        return pa.record_batch([pa.array(list(c), type=pa.string()) for c in cols], names=names)
+
+    try:
+        with open(p, encoding=enc, newline="") as fh:
+            for k, row in enumerate(csv.reader(fh, delimiter=sep), start=1):
+                if k <= h or not row:
+                    continue
+                seen += 1
+                if seen <= skip:
+                    continue
+                if len(row) > width:
+                    extra = [c for c in row[width:] if c.strip()]
+                    if extra:
+                        raise InputDataError(
+                            f"{p}: row {k} has {len(row)} fields but the header (row {h}) has {width}: "
+                            f"{extra[0][:40]!r} has no column; add a header for it or remove it (a stray delimiter?)"
+                        )
+                    row = row[:width]
+                elif len(row) < width:
+                    row = row + [""] * (width - len(row))
+                rows.append(row)
+                if len(rows) >= chunk_rows:
+                    yield flush()
+                    rows = []
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{p}: text is not {enc} throughout ({exc.reason}); re-save it as UTF-8") from None
+    except csv.Error as exc:
+        raise InputFileError(f"{p}: cannot read as CSV ({exc}); check the quoting") from None
+    if rows:
+        yield flush()
 
 
 def iter_csv_chunks(
@@ -387,3 +463,930 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+# ====================================================================== text-first tables
+#
+# Users' tables come back with every cell they gave unchanged. The reader below reads every
+# cell as the text the user typed (no float conversion), keeps the sheet, the header row and
+# the title rows above it, and maps each data row to its spreadsheet row number; the writers
+# write user text as text, never as a formula. See docs/notes/tables.md.
+
+#: characters an XLSX file cannot hold (XML 1.0); removed on writing, with a warning
+XLSX_ILLEGAL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: a cell starting with one of these is a formula (or a formula trigger) in a spreadsheet
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+#: header names that mark the header row of a table (normalised: stripped, lower case)
+HEADER_HINTS = frozenset(
+    {
+        "lon", "lng", "long", "longitude", "经度", "x", "lat", "latitude", "纬度", "y",
+        "name", "名称", "企业名称", "单位名称", "公司名称", "统一社会信用代码", "信用代码", "credit_code",
+        "地块编号", "宗地编号", "parcel_id", "用地面积(亩)", "用地面积", "land_mu", "地址",
+    }
+)
+#: CSV delimiters tried, in order of preference
+CSV_DELIMITERS = (",", "\t", ";", "|")
+_HEADER_SCAN_ROWS = 30
+
+
+@dataclass
+class TextTable:
+    """A table read as text: every cell is the string the user typed (``""`` when empty).
+
+    Attributes
+    ----------
+    frame
+        One ``object`` column of ``str`` per header cell, in file order. Column names are the
+        header texts, made unique the way pandas does (``名称.1``, ``Unnamed: 3``); the texts as
+        typed are in :attr:`headers`. Index ``0..n-1``.
+    source
+        The file read (``None`` for a frame made in memory).
+    format
+        ``"csv"`` (also TSV/TXT), ``"xlsx"`` (also XLSM) or ``"xls"``.
+    sheet_name
+        The sheet read (``None`` for CSV).
+    sheet_names
+        Every sheet of the workbook, in order (``[]`` for CSV).
+    header_row
+        Spreadsheet number (1-based) of the header row; for CSV the record number (= the row
+        Excel shows when it opens the file).
+    row_numbers
+        Spreadsheet row number (1-based) of each data row of :attr:`frame`.
+    headers
+        The header cells as typed, one per column of :attr:`frame`.
+    title_rows
+        The rows above the header (title, notes), as text, kept for writing the table back.
+    encoding, delimiter
+        Of a CSV source.
+    """
+
+    frame: "pd.DataFrame"
+    source: Path | None = None
+    format: str = "csv"
+    sheet_name: str | None = None
+    sheet_names: list[str] = field(default_factory=list)
+    header_row: int = 1
+    row_numbers: "np.ndarray | None" = None
+    headers: list[str] = field(default_factory=list)
+    title_rows: list[list[str]] = field(default_factory=list)
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    def __post_init__(self) -> None:
+        import numpy as np
+
+        if self.row_numbers is None:
+            self.row_numbers = np.arange(self.header_row + 1, self.header_row + 1 + len(self.frame), dtype=np.int64)
+        if not self.headers:
+            self.headers = [str(c) for c in self.frame.columns]
+
+    def row_label(self, i: int) -> str:
+        """Where data row ``i`` (0-based position in :attr:`frame`) is, as a user sees it: ``sheet 企业名单, row 14``."""
+        assert self.row_numbers is not None
+        n = int(self.row_numbers[i])
+        return f"sheet {self.sheet_name}, row {n}" if self.sheet_name is not None else f"row {n}"
+
+    def rows_label(self, positions: Iterable[int]) -> str:
+        """Several data rows as one phrase: ``sheet 企业名单, rows 14, 15`` (row numbers as the spreadsheet shows)."""
+        assert self.row_numbers is not None
+        nums = [str(int(self.row_numbers[i])) for i in positions]
+        word = "row" if len(nums) == 1 else "rows"
+        prefix = f"sheet {self.sheet_name}, " if self.sheet_name is not None else ""
+        return f"{prefix}{word} {', '.join(nums)}"
+
+    def where(self, i: int) -> str:
+        """``FILE: sheet S, row N`` of data row ``i``, for messages."""
+        return f"{self.source}: {self.row_label(i)}" if self.source is not None else self.row_label(i)
+
+
+def _unique_names(header: Sequence[str]) -> list[str]:
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        name = str(name).strip() or f"Unnamed: {i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        else:
+            seen[name] = 0
+        names.append(name)
+    return names
+
+
+def _looks_numeric(s: str) -> bool:
+    try:
+        float(s.replace(",", ""))
+        return True
+    except ValueError:
+        return False
+
+
+def _norm_hint(s: str) -> str:
+    s = s.strip().lower().replace("（", "(").replace("）", ")").replace(" ", "")
+    return s.replace("(°)", "")
+
+
+def find_header_row(rows: Sequence[Sequence[str]], *, hints: Iterable[str] | None = None) -> int:
+    """Position (0-based, in ``rows``) of the row that looks like the header.
+
+    The rule, applied to the first 30 non-empty rows:
+
+    1. the first row with at least two non-empty cells of which one is a known column name
+       (``hints``; by default coordinates, names, IDs: 经度, 纬度, 企业名称, 统一社会信用代码 …);
+    2. else the first row whose non-empty cells fill at least half of the table's width (and at
+       least two cells when the table is wider than one column), at least half of them text
+       rather than numbers — a title row above the header has one cell, so it is passed over;
+    3. else the first non-empty row.
+    """
+    import math
+
+    hint_set = {_norm_hint(h) for h in (hints if hints is not None else HEADER_HINTS)}
+    sample = [(i, [str(c).strip() for c in r]) for i, r in enumerate(rows) if any(str(c).strip() for c in r)]
+    sample = sample[:_HEADER_SCAN_ROWS]
+    if not sample:
+        return 0
+    for i, cells in sample:
+        filled = [c for c in cells if c]
+        if len(filled) >= 2 and any(_norm_hint(c) in hint_set or _norm_hint(re.split(r"[(\[]", c)[0]) in hint_set
+                                    for c in filled):
+            return i
+    width = max(len([c for c in cells if c]) and max(k + 1 for k, c in enumerate(cells) if c) for _, cells in sample)
+    need = max(2 if width > 1 else 1, math.ceil(width / 2))
+    for i, cells in sample:
+        filled = [c for c in cells if c]
+        texty = [c for c in filled if not _looks_numeric(c)]
+        if len(filled) >= need and len(texty) * 2 >= len(filled):
+            return i
+    return sample[0][0]
+
+
+def _sniff_delimiter(lines: Sequence[str], suffix: str) -> str:
+    import csv
+
+    if suffix == ".tsv":
+        return "\t"
+    best, best_n = ",", 0
+    for d in CSV_DELIMITERS:
+        try:
+            widths = [len(r) for r in csv.reader(lines, delimiter=d) if r]
+        except csv.Error:
+            continue
+        n = sum(1 for w in widths if w >= 2)
+        if n > best_n:
+            best, best_n = d, n
+    return best
+
+
+def _check_header_row(header_row: int | None, p: Path) -> None:
+    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+        raise InputDataError(f"{p}: --header-row {header_row!r} must be a row number, 1 for the first row")
+
+
+def _csv_sample(p: Path, enc: str, *, max_bytes: int = 256 * 1024) -> tuple[str, bool]:
+    with open(p, "rb") as f:
+        raw = f.read(max_bytes)
+        more = bool(f.read(1))
+    if more:
+        cut = raw.rfind(b"\n")
+        raw = raw[: cut + 1] if cut > 0 else raw
+    return raw.decode(enc, errors="replace"), more
+
+
+def csv_header(path: str | Path, *, header_row: int | None = None, encoding: str | None = None,
+               hints: Iterable[str] | None = None) -> dict[str, Any]:
+    """Encoding, delimiter, header row (1-based record number), header cells and title rows of a CSV/TSV.
+
+    Raises
+    ------
+    InputDataError
+        The file is empty, or ``header_row`` is beyond its end.
+    """
+    import csv
+
+    p = _exists(path)
+    _check_header_row(header_row, p)
+    if p.stat().st_size == 0:
+        raise InputDataError(f"{p}: the file is empty")
+    enc = encoding or detect_text_encoding(p)
+    text, _ = _csv_sample(p, enc)
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines(keepends=True)
+    if not any(ln.strip() for ln in lines):
+        raise InputDataError(f"{p}: the file is empty")
+    sep = _sniff_delimiter([ln for ln in lines[:200]], p.suffix.lower())
+    rows = list(csv.reader(io_module.StringIO(text), delimiter=sep))
+    if header_row is not None:
+        if header_row > len(rows):
+            raise InputDataError(f"{p}: --header-row {header_row} is beyond the {len(rows)} rows read from the file's start")
+        h = header_row - 1
+    else:
+        h = find_header_row(rows, hints=hints)
+    return {"encoding": enc, "delimiter": sep, "header_row": h + 1, "header": rows[h], "title_rows": rows[:h]}
+
+
+def _read_csv_text(p: Path, *, header_row: int | None, encoding: str | None, hints: Iterable[str] | None) -> TextTable:
+    import csv
+
+    import numpy as np
+    import pandas as pd
+
+    info = csv_header(p, header_row=header_row, encoding=encoding, hints=hints)
+    enc, sep, h = info["encoding"], info["delimiter"], info["header_row"]
+    fast = _read_csv_text_arrow(p, info)
+    if fast is not None:
+        return fast
+    header = list(info["header"])
+    rows: list[list[str]] = []
+    nums: list[int] = []
+    try:
+        with open(p, encoding=enc, newline="") as fh:
+            reader = csv.reader(fh, delimiter=sep)
+            for k, row in enumerate(reader, start=1):
+                if k <= h:
+                    continue
+                if not row:
+                    continue  # a blank line holds no cell
+                if k == h + 1 and row and row[0].startswith("\ufeff"):
+                    row[0] = row[0][1:]
+                rows.append(row)
+                nums.append(k)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{p}: text is not {enc} throughout ({exc.reason} at byte {exc.start}); re-save it as UTF-8") from None
+    except csv.Error as exc:
+        raise InputFileError(f"{p}: cannot read as CSV ({exc}); check the quoting") from None
+    header = _trim_header(header)
+    width = len(header)
+    for r, k in zip(rows, nums):
+        if len(r) > width:
+            extra = [c for c in r[width:] if c.strip()]
+            if extra:
+                raise InputDataError(
+                    f"{p}: row {k} has {len(r)} fields but the header (row {h}) has {width}: "
+                    f"{extra[0][:40]!r} has no column; add a header for it or remove it (a stray delimiter?)"
+                )
+            del r[width:]
+        elif len(r) < width:
+            r.extend([""] * (width - len(r)))
+    names = _unique_names(header)
+    if rows:
+        arr = np.empty((len(rows), width), dtype=object)
+        arr[:] = rows
+        frame = pd.DataFrame(arr, columns=names)
+    else:
+        frame = pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
+    return TextTable(frame=frame, source=p, format="csv", header_row=h, row_numbers=np.asarray(nums, dtype=np.int64),
+                     headers=[str(c) for c in header], title_rows=info["title_rows"], encoding=enc, delimiter=sep)
+
+
+def _read_csv_text_arrow(p: Path, info: dict[str, Any]) -> TextTable | None:
+    """The fast path of :func:`read_table_text` for CSV: Arrow reads the body as text. ``None`` (use the
+    Python reader) when a row is ragged, or when blank lines or line breaks inside quoted cells make the
+    spreadsheet row numbers differ from the line numbers."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    enc, sep, h = info["encoding"], info["delimiter"], info["header_row"]
+    headers = _trim_header(info["header"])
+    names = _unique_names(headers)
+    raw = p.read_bytes()
+    if enc.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"):
+        try:
+            raw = raw.decode(enc).encode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+    if b"\r" in raw and b"\r\n" not in raw:  # old Mac line ends: let Python count them
+        return None
+    bad: list[int] = []
+
+    def ragged(row: Any) -> str:
+        bad.append(1)
+        return "error"
+
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(raw),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=h, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, invalid_row_handler=ragged),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    n = table.num_rows
+    if n != lines - h:  # blank lines or quoted line breaks: row numbers need the Python reader
+        return None
+    cols = {name: pd.Series(table.column(i).to_numpy(zero_copy_only=False), dtype=object)
+            for i, name in enumerate(names)}
+    frame = pd.DataFrame(cols) if n else pd.DataFrame({c: pd.Series([], dtype=object) for c in names})
+    return TextTable(frame=frame, source=p, format="csv", header_row=h, row_numbers=np.arange(h + 1, h + 1 + n, dtype=np.int64),
+                     headers=headers, title_rows=info["title_rows"], encoding=enc, delimiter=sep)
+
+
+# ---------------------------------------------------------------- XLSX cells as text
+
+_DATE_TOKEN = re.compile(r'"[^"]*"|\\.|yyyy|yy|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|AM/PM|am/pm|.', re.IGNORECASE)
+_ZERO_PAD = re.compile(r"^0+$")
+
+
+def _format_date(value: Any, number_format: str) -> str:
+    """A date/time cell as text: ISO ``YYYY-MM-DD`` (``YYYY-MM-DD HH:MM:SS`` with a time), unless the
+    cell's own date-only format spells year, month and day with digits (``yyyy/m/d``, ``yyyy"年"m"月"d"日"``)."""
+    import datetime as dt
+
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S") if value.second or value.microsecond else value.strftime("%H:%M")
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    if not isinstance(value, dt.datetime):
+        if isinstance(value, dt.date):
+            value = dt.datetime(value.year, value.month, value.day)
+        else:
+            return str(value)
+    fmt = re.sub(r"\[[^\]]*\]", "", (number_format or "").split(";")[0])
+    low = fmt.lower()
+    # built-in format 14 (``mm-dd-yy``) is shown in the reader's locale: ISO is the honest text for it
+    own = ("yy" in low and "d" in low and "m" in low and "mmm" not in low and "ddd" not in low
+           and "h" not in low and "s" not in low and low != "mm-dd-yy")
+    if own and not (value.hour or value.minute or value.second):
+        out: list[str] = []
+        after_hour = False
+        for tok in _DATE_TOKEN.findall(fmt):
+            t = tok.lower()
+            if tok.startswith('"'):
+                out.append(tok[1:-1])
+            elif tok.startswith("\\"):
+                out.append(tok[1:])
+            elif t == "yyyy":
+                out.append(f"{value.year:04d}")
+            elif t == "yy":
+                out.append(f"{value.year % 100:02d}")
+            elif t in ("mm", "m"):
+                v = value.minute if after_hour else value.month
+                out.append(f"{v:02d}" if t == "mm" else str(v))
+            elif t in ("dd", "d"):
+                out.append(f"{value.day:02d}" if t == "dd" else str(value.day))
+            elif t in ("hh", "h"):
+                after_hour = True
+                out.append(f"{value.hour:02d}" if t == "hh" else str(value.hour))
+            elif t in ("ss", "s"):
+                out.append(f"{value.second:02d}" if t == "ss" else str(value.second))
+            elif t == "am/pm":
+                out.append("AM" if value.hour < 12 else "PM")
+            else:
+                out.append(tok)
+        return "".join(out)
+    if value.hour or value.minute or value.second:
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value.strftime("%Y-%m-%d")
+
+
+def excel_cell_text(value: Any, number_format: str = "General", *, is_date: bool = False) -> str:
+    """The text of one spreadsheet cell, as the user typed or sees it.
+
+    * text: unchanged (leading zeros, 18-digit codes, spaces);
+    * empty: ``""``;
+    * whole numbers: without ``.0`` (``12``, ``13912345678``); a format of zeros only
+      (``0000``) pads them (``0012``) as Excel shows them;
+    * other numbers: the shortest text that reads back as the stored number (``12.5``, ``0.125``
+      for 12.5 %); display rounding by the cell's format is not applied;
+    * dates: ISO ``YYYY-MM-DD`` (with `` HH:MM:SS`` when there is a time), unless the cell's own
+      date-only format spells year, month and day with digits (``yyyy/m/d`` → ``2024/3/5``,
+      ``yyyy"年"m"月"d"日"`` → ``2024年3月5日``);
+    * TRUE/FALSE as ``TRUE``/``FALSE``.
+    """
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        return _format_date(value, number_format)
+    if isinstance(value, int):
+        s = str(value)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return ""
+        s = str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
+    else:
+        return str(value)
+    fmt = (number_format or "").split(";")[0]
+    if _ZERO_PAD.match(fmt) and s.lstrip("-").isdigit():
+        neg = s.startswith("-")
+        s = ("-" if neg else "") + s.lstrip("-").zfill(len(fmt))
+    return s
+
+
+def _read_xlsx_text(p: Path, *, sheet: str | int | None, header_row: int | None, hints: Iterable[str] | None) -> TextTable:
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    try:
+        from openpyxl import load_workbook
+    except ImportError:  # pragma: no cover - openpyxl is a main dependency
+        raise InputFileError(f"{p}: reading XLSX needs openpyxl (pip install openpyxl)") from None
+    _check_header_row(header_row, p)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's "unknown extension" chatter
+            wb = load_workbook(p, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputFileError(f"{p}: cannot read as an Excel workbook ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    try:
+        names = list(wb.sheetnames)
+        ws_name = _pick_sheet(p, names, sheet)
+        ws = wb[ws_name]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()
+        grid: list[list[str]] = []
+        row_no: list[int] = []
+        big_numbers: dict[int, int] = {}
+        k = 0
+        for row in ws.iter_rows():
+            k += 1
+            for c in row:
+                r = getattr(c, "row", None)
+                if r is not None:
+                    k = r
+                    break
+            texts: list[str] = []
+            for j, c in enumerate(row):
+                v = c.value
+                if v is None:
+                    texts.append("")
+                    continue
+                if isinstance(v, float) and v.is_integer() and abs(v) >= 1e15:
+                    big_numbers[j] = big_numbers.get(j, 0) + 1
+                texts.append(excel_cell_text(v, getattr(c, "number_format", "General") or "General",
+                                             is_date=bool(getattr(c, "is_date", False))))
+            while texts and texts[-1] == "":
+                texts.pop()
+            grid.append(texts)
+            row_no.append(k)
+    finally:
+        wb.close()
+    if not any(grid):
+        raise InputDataError(f"{p}: sheet {ws_name} is empty")
+    if header_row is not None:
+        hits = [i for i, n in enumerate(row_no) if n == header_row]
+        if not hits or not grid[hits[0]]:
+            raise InputDataError(f"{p}: sheet {ws_name}, row {header_row} (--header-row) is empty; the header is elsewhere")
+        h = hits[0]
+    else:
+        h = find_header_row(grid, hints=hints)
+    body = [(n, r) for n, r in zip(row_no[h + 1 :], grid[h + 1 :]) if r]
+    width = max([len(grid[h])] + [len(r) for _, r in body])
+    header = grid[h] + [""] * (width - len(grid[h]))
+    names_u = _unique_names(header)
+    for j, count in sorted(big_numbers.items()):
+        if j < len(names_u):
+            warnings.warn(
+                f"{p}: sheet {ws_name}, column {names_u[j]}: {count} cell(s) hold numbers of 16 or more digits stored as "
+                "numbers; Excel keeps only 15 significant digits, so IDs such as 统一社会信用代码 may already be "
+                "wrong in the workbook — format the column as text (文本) and type them again",
+                DataQualityWarning,
+                stacklevel=3,
+            )
+    if body:
+        arr = np.empty((len(body), width), dtype=object)
+        arr[:] = [r + [""] * (width - len(r)) for _, r in body]
+        frame = pd.DataFrame(arr, columns=names_u)
+    else:
+        frame = pd.DataFrame({n: pd.Series([], dtype=object) for n in names_u})
+    return TextTable(frame=frame, source=p, format="xlsx", sheet_name=ws_name, sheet_names=names, header_row=row_no[h],
+                     row_numbers=np.asarray([n for n, _ in body], dtype=np.int64), headers=header,
+                     title_rows=[grid[i] for i in range(h)])
+
+
+def _pick_sheet(p: Path, names: Sequence[str], sheet: str | int | None) -> str:
+    if sheet is None:
+        return names[0]
+    if isinstance(sheet, int) and not isinstance(sheet, bool):
+        if 0 <= sheet < len(names):
+            return names[sheet]
+    else:
+        s = str(sheet)
+        if s in names:
+            return s
+        for n in names:  # spaces and case as typed on a command line
+            if n.strip().lower() == s.strip().lower():
+                return n
+        if s.isdigit() and 1 <= int(s) <= len(names):  # --sheet 2: the second sheet, as a spreadsheet user counts
+            return names[int(s) - 1]
+    raise InputDataError(f"{p}: no sheet {sheet!r}; the sheets are: {', '.join(names)}")
+
+
+def read_table_text(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    header_row: int | None = None,
+    encoding: str | None = None,
+    hints: Iterable[str] | None = None,
+) -> TextTable:
+    """Read a CSV/TSV/TXT or XLSX/XLSM table with every cell as the text the user typed.
+
+    Nothing is converted: 18-digit 统一社会信用代码 stay exact, ``0012`` stays ``0012``, dates stay as
+    typed. Numbers and dates typed into XLSX cells come back as text by the rule of
+    :func:`excel_cell_text`. Parse only the columns you use, e.g. with
+    :func:`xclz_geo.geo.locate.parse_coordinates`.
+
+    Parameters
+    ----------
+    path
+        ``.csv``/``.tsv``/``.txt`` (UTF-8, UTF-8 with BOM or GBK/GB18030, detected; delimiter
+        ``,`` tab ``;`` or ``|`` detected) or ``.xlsx``/``.xlsm``.
+    sheet
+        Sheet name, or its position (an ``int`` counts from 0; a string of digits that is not a sheet
+        name counts from 1 as in a spreadsheet). Default: the first sheet.
+    header_row
+        Spreadsheet number (1 = the first row) of the header. Default: found by
+        :func:`find_header_row` (title rows above the header are passed over).
+    encoding
+        Text encoding of a CSV (default: detected).
+    hints
+        Column names that mark the header row (default :data:`HEADER_HINTS`).
+
+    Returns
+    -------
+    TextTable
+        ``.frame`` (text), ``.sheet_name``, ``.header_row``, ``.row_numbers`` (spreadsheet row of
+        each data row) and what is needed to write the table back (:func:`write_table_back`).
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or cannot be read.
+    InputDataError
+        The file or sheet is empty, the sheet does not exist, or a row has a value beyond the
+        header's last column (a ragged row; a trailing empty field is dropped silently).
+
+    Notes
+    -----
+    Completely empty rows (a blank line, an empty spreadsheet row) hold no cell and are not data
+    rows. ``.xls`` (Excel 97–2003) needs the optional ``xlrd`` package and is read through pandas.
+    """
+    p = _exists(path)
+    suffix = p.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        return _read_csv_text(p, header_row=header_row, encoding=encoding, hints=hints)
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx_text(p, sheet=sheet, header_row=header_row, hints=hints)
+    if suffix == ".xls":
+        return _read_xls_text(p, sheet=sheet, header_row=header_row, hints=hints)
+    raise InputFileError(f"{p}: unsupported table format {suffix or '(no extension)'}; use .csv or .xlsx")
+
+
+def _read_xls_text(p: Path, *, sheet: str | int | None, header_row: int | None, hints: Iterable[str] | None) -> TextTable:
+    import numpy as np
+    import pandas as pd
+
+    _check_header_row(header_row, p)
+    try:
+        book = pd.ExcelFile(p)
+    except ImportError:
+        raise InputFileError(f"{p}: .xls (Excel 97–2003) needs the xlrd package; open it in Excel or WPS and save as .xlsx") from None
+    except Exception as exc:
+        raise InputFileError(f"{p}: cannot read as an Excel workbook ({type(exc).__name__})") from None
+    names = [str(n) for n in book.sheet_names]
+    ws_name = _pick_sheet(p, names, sheet)
+    raw = book.parse(ws_name, header=None, dtype=object)
+    grid = [[excel_cell_text(None if (isinstance(v, float) and v != v) else v) for v in row] for row in raw.itertuples(index=False)]
+    for r in grid:
+        while r and r[-1] == "":
+            r.pop()
+    if not any(grid):
+        raise InputDataError(f"{p}: sheet {ws_name} is empty")
+    h = header_row - 1 if header_row is not None else find_header_row(grid, hints=hints)
+    body = [(i + 1, r) for i, r in enumerate(grid) if i > h and r]
+    width = max([len(grid[h])] + [len(r) for _, r in body])
+    header = grid[h] + [""] * (width - len(grid[h]))
+    names_u = _unique_names(header)
+    arr = np.empty((len(body), width), dtype=object)
+    if body:
+        arr[:] = [r + [""] * (width - len(r)) for _, r in body]
+    return TextTable(frame=pd.DataFrame(arr, columns=names_u), source=p, format="xls", sheet_name=ws_name, sheet_names=names,
+                     header_row=h + 1, row_numbers=np.asarray([n for n, _ in body], dtype=np.int64), headers=header,
+                     title_rows=grid[:h])
+
+
+# ---------------------------------------------------------------- safe writing
+
+def csv_safe_text(value: str) -> str:
+    """``value`` with a leading ``'`` when a spreadsheet would read it as a formula (= + - @ tab CR)."""
+    return "'" + value if value[:1] in FORMULA_TRIGGERS and value else value
+
+
+def _is_text_dtype(col: "pd.Series") -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype))
+
+
+def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
+    """Remove characters XLSX cannot hold from text cells, warning once per column with a count."""
+    import warnings
+
+    out = df
+    for j, c in enumerate(df.columns):
+        col = df.iloc[:, j]
+        if not _is_text_dtype(col):
+            continue
+        values = col.tolist()
+        n = sum(1 for v in values if isinstance(v, str) and XLSX_ILLEGAL_CHARS.search(v) is not None)
+        if n:
+            if out is df:
+                out = df.copy()
+            out.iloc[:, j] = [XLSX_ILLEGAL_CHARS.sub("", v) if isinstance(v, str) else v for v in values]
+            warnings.warn(f"{where}: column {c}: {n} cell(s) held control characters (such as NUL) that XLSX cannot "
+                          "store; they were removed in the XLSX (the CSV keeps them)", DataQualityWarning, stacklevel=3)
+    return out
+
+
+def xlsx_value(ws: Any, value: Any) -> Any:
+    """A value ready for ``ws.append``: user text that a spreadsheet would take as a formula becomes a
+    text cell (``data_type 's'`` and Excel's quote prefix), never a formula; numbers stay numbers;
+    missing values become empty cells; anything else becomes its text."""
+    import datetime as dt
+    import math
+
+    import numpy as np
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if XLSX_ILLEGAL_CHARS.search(value):  # table cells are cleaned (with a warning) before; this guards the rest
+            value = XLSX_ILLEGAL_CHARS.sub("", value)
+        if value[:1] in FORMULA_TRIGGERS:
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(ws, value=value)
+            cell.data_type = "s"
+            cell.quotePrefix = True
+            return cell
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT or (not isinstance(value, (list, tuple, dict, set)) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.to_pydatetime()
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "wkt"):
+        return value.wkt
+    return xlsx_value(ws, str(value))
+
+
+def safe_row(ws: Any, values: Iterable[Any]) -> list[Any]:
+    """:func:`xlsx_value` of each value of a row, for ``ws.append(safe_row(ws, row))`` in any openpyxl writer."""
+    return [xlsx_value(ws, v) for v in values]
+
+
+def _unique_sheet(name: str, used: set[str]) -> str:
+    bad = set('[]:*?/\\')
+    base = "".join("_" if ch in bad else ch for ch in str(name))[:31] or "sheet"
+    out, k = base, 1
+    while out.lower() in {u.lower() for u in used}:
+        k += 1
+        out = f"{base[:28]}_{k}"
+    used.add(out)
+    return out
+
+
+def _frame_for_excel(df: "pd.DataFrame") -> "pd.DataFrame":
+    import geopandas as gpd
+
+    if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns:
+        return df.to_wkt()
+    return df
+
+
+def _append_frame(ws: Any, df: "pd.DataFrame", *, header: Sequence[str] | None = None) -> None:
+    ws.append(safe_row(ws, header if header is not None else [str(c) for c in df.columns]))
+    for row in df.itertuples(index=False, name=None):
+        ws.append(safe_row(ws, row))
+
+
+def write_xlsx(sheets: "Mapping[str, pd.DataFrame] | Sequence[tuple[str, pd.DataFrame]]", path: str | Path) -> Path:
+    """Write DataFrames into a new workbook, one sheet each, in order — the one XLSX writer of the toolkit.
+
+    User text is written as text, never as a formula (see :func:`xlsx_value`); IDs read as text
+    stay text; characters XLSX cannot hold are removed with a warning naming the column. The file
+    is written aside and moved into place.
+    """
+    from openpyxl import Workbook
+
+    p = Path(path)
+    items = list(sheets.items()) if isinstance(sheets, Mapping) else list(sheets)
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    for name, df in items:
+        df = strip_xlsx_illegal(_frame_for_excel(df), f"{p} sheet {name}")
+        ws = wb.create_sheet(_unique_sheet(name, used))
+        _append_frame(ws, df)
+    if not items:
+        wb.create_sheet("data")
+    with atomic_path(p) as tmp:
+        wb.save(tmp)
+    return p
+
+
+def _csv_safe_frame(df: "pd.DataFrame") -> "pd.DataFrame":
+    out = df.copy()
+    for j in range(out.shape[1]):
+        if _is_text_dtype(out.iloc[:, j]):
+            out.iloc[:, j] = out.iloc[:, j].map(lambda v: csv_safe_text(v) if isinstance(v, str) else v)
+    out.columns = [csv_safe_text(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_csv_text(df: "pd.DataFrame", path: str | Path, *, header: Sequence[str] | None = None, csv_safe: bool = False,
+                   sep: str | None = None) -> Path:
+    """Write a table as CSV (UTF-8 with BOM, so Excel shows Chinese), text cells exactly as they are.
+
+    ``csv_safe=True`` prefixes ``'`` to text cells starting with ``= + - @``, tab or CR, so Excel
+    shows them as text instead of running them as formulas (the file then differs from the input
+    in those cells; keep the default for files read by programs).
+    """
+    p = Path(path)
+    out = _frame_for_excel(df)
+    if csv_safe:
+        out = _csv_safe_frame(out)
+        if header is not None:
+            header = [csv_safe_text(str(h)) for h in header]
+    with atomic_path(p) as tmp:
+        out.to_csv(tmp, index=False, encoding="utf-8-sig", header=list(header) if header is not None else True,
+                   sep=sep or ("\t" if p.suffix.lower() == ".tsv" else ","))
+    return p
+
+
+def write_table_back(
+    table: TextTable,
+    added: "pd.DataFrame",
+    path: str | Path,
+    *,
+    sheet_name: str = "data",
+    extra_sheets: "Mapping[str, pd.DataFrame] | None" = None,
+    csv_safe: bool = False,
+    on_clash: str = "replace",
+    rename_columns: "Mapping[str, str] | None" = None,
+) -> Path:
+    """Write a table read by :func:`read_table_text` back with the columns a command adds.
+
+    Every input cell comes back unchanged, with the header as typed, in column order:
+
+    * ``.xlsx``/``.xlsm`` from a workbook: a copy of the user's workbook — every sheet, in order,
+      untouched; in the table's sheet the title rows, header and cells stay as they were (styles,
+      number formats, formulas too) and the added columns are filled in to the right of the
+      header (a column the table already has, e.g. ``xclz_status`` from an earlier run, is
+      overwritten in place). ``extra_sheets`` are appended after the user's sheets.
+    * ``.xlsx`` from a CSV: a new workbook, sheet ``sheet_name``, header on row 1, input cells as
+      text cells.
+    * ``.csv``/``.txt``: UTF-8 with BOM, header on the first line (title rows are kept only in
+      workbooks), input cells as text; ``csv_safe`` as in :func:`write_csv_text`.
+
+    Parameters
+    ----------
+    table
+        The table as read.
+    added
+        The columns to add, one row per row of ``table.frame`` (same order).
+    path
+        Output file; the format is taken from its extension.
+    on_clash
+        An added column whose name is already a header: ``"replace"`` (default) overwrites that
+        column (for columns the tool wrote on an earlier run, e.g. ``xclz_status``);
+        ``"rename"`` keeps the user's column and writes the added one as ``NAME_xclz``.
+    rename_columns
+        ``{column: new header}`` for input columns (names of ``table.frame``) whose header is
+        written under a new name, cells unchanged — e.g. ``xclz_status`` of an earlier run kept
+        as ``xclz_status_input`` beside the recomputed one.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    ren_in = dict(rename_columns or {})
+    headers = [ren_in.get(str(col), h) for col, h in zip(table.frame.columns, table.headers)]
+    if ren_in:
+        import dataclasses
+
+        table = dataclasses.replace(table, headers=headers)
+    if on_clash == "rename":
+        taken = set(table.headers)
+        ren: dict[str, str] = {}
+        for c in added.columns:
+            if str(c) in taken:
+                new = f"{c}_xclz"
+                while new in taken or new in added.columns:
+                    new += "_"
+                ren[c] = new
+                taken.add(new)
+        if ren:
+            added = added.rename(columns=ren)
+    suffix = p.suffix.lower()
+    if len(added) != len(table.frame):
+        raise ValueError(f"write_table_back: {len(added)} added rows for {len(table.frame)} table rows")
+    base = table.frame.reset_index(drop=True)
+    add = added.reset_index(drop=True)
+    if suffix in (".xlsx", ".xlsm"):
+        if len(base) > 1_048_575:
+            raise InputDataError(f"{p}: {len(base):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
+        if table.format == "xlsx" and table.source is not None and table.source.suffix.lower() in (".xlsx", ".xlsm"):
+            return _write_back_workbook(table, add, p, extra_sheets=extra_sheets, rename_columns=ren_in)
+        keep = [j for j, h in enumerate(table.headers) if h not in add.columns]
+        out = pd.concat([base.iloc[:, keep], add], axis=1)
+        header = [table.headers[j] for j in keep] + [str(c) for c in add.columns]
+        from openpyxl import Workbook
+
+        wb = Workbook(write_only=True)
+        used: set[str] = set()
+        ws = wb.create_sheet(_unique_sheet(table.sheet_name or sheet_name, used))
+        out = strip_xlsx_illegal(out, f"{p}")
+        _append_frame(ws, out, header=header)
+        for name, df in (extra_sheets or {}).items():
+            df = strip_xlsx_illegal(_frame_for_excel(df), f"{p} sheet {name}")
+            _append_frame(wb.create_sheet(_unique_sheet(name, used)), df)
+        with atomic_path(p) as tmp:
+            wb.save(tmp)
+        return p
+    if suffix in (".csv", ".txt", ".tsv"):
+        keep = [j for j, h in enumerate(table.headers) if h not in add.columns]
+        out = pd.concat([base.iloc[:, keep], add], axis=1)
+        header = [table.headers[j] for j in keep] + [str(c) for c in add.columns]
+        return write_csv_text(out, p, header=header, csv_safe=csv_safe)
+    raise InputDataError(f"{p}: write the table as .csv or .xlsx")
+
+
+def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extra_sheets: "Mapping[str, pd.DataFrame] | None",
+                         rename_columns: "Mapping[str, str] | None" = None) -> Path:
+    import warnings
+
+    from openpyxl import load_workbook
+
+    assert table.source is not None and table.row_numbers is not None
+    keep_vba = table.source.suffix.lower() == ".xlsm" and p.suffix.lower() == ".xlsm"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = load_workbook(table.source, keep_vba=keep_vba)
+    except Exception as exc:
+        raise InputFileError(f"{table.source}: cannot open the workbook again to write it back ({type(exc).__name__})") from None
+    ws = wb[table.sheet_name]
+    add = strip_xlsx_illegal(add, f"{p}")
+    h = table.header_row
+    for j, (col, name) in enumerate(zip(table.frame.columns, table.headers)):
+        if str(col) in (rename_columns or {}):
+            _set_cell(ws, h, j + 1, name)
+    positions: list[int] = []
+    nxt = len(table.headers) + 1
+    for c in add.columns:
+        if str(c) in table.headers:
+            positions.append(table.headers.index(str(c)) + 1)
+        else:
+            positions.append(nxt)
+            nxt += 1
+    for col, name in zip(positions, add.columns):
+        ws.cell(row=h, column=col).value = None
+        _set_cell(ws, h, col, str(name))
+    rows = [int(r) for r in table.row_numbers]
+    for j, col in enumerate(positions):
+        values = add.iloc[:, j].tolist()
+        for r, v in zip(rows, values):
+            _set_cell(ws, r, col, v)
+    used = {n for n in wb.sheetnames}
+    for name, df in (extra_sheets or {}).items():
+        df = strip_xlsx_illegal(_frame_for_excel(df), f"{p} sheet {name}")
+        sh = wb.create_sheet(_unique_sheet(name, used))
+        _append_frame(sh, df)
+    with atomic_path(p) as tmp:
+        wb.save(tmp)
+    return p
+
+
+def _set_cell(ws: Any, row: int, col: int, value: Any) -> None:
+    v = xlsx_value(ws, value)
+    cell = ws.cell(row=row, column=col)
+    if hasattr(v, "data_type") and hasattr(v, "value"):
+        cell.value = v.value
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    else:
+        cell.value = v

@@ -24,7 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="`template`: write an empty XLSX template and stop; `compare`: year-over-year transitions of a "
                    "--history file; `history`: list its stored years")
     p.add_argument("--enterprises", metavar="FILE", help="enterprise table (.csv UTF-8/GBK, .xlsx, .parquet)")
-    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX file (default: the first)")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX file, by name or number (default: the first)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row of the table's header, 1 = the first row (default: found; title rows above it are passed over)")
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV outputs: prefix ' to cells starting with = + - @ (Excel then shows them as text, never as "
+                   "formulas); default: every cell written exactly as read")
     p.add_argument("--method", default="anhui", metavar="anhui|zhejiang|PROFILE.toml",
                    help="method profile (default anhui; see data/methods/README.md)")
     p.add_argument("--benchmarks", metavar="FILE", help="fixed benchmarks CSV (group, indicator, benchmark) for ratio methods")
@@ -90,7 +95,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise InputDataError(f"{out}: --out must be a folder")
     method = load_method(args.method)  # a malformed profile fails before the table is read
     # --field: strict for the enterprise table alone; with --parcels, names of parcel fields are allowed too
-    table = read_enterprises(args.enterprises, sheet=args.sheet, **({} if args.parcels else {"field_map": _field_map(args)}))
+    table = read_enterprises(args.enterprises, sheet=args.sheet, header_row=args.header_row,
+                             **({} if args.parcels else {"field_map": _field_map(args)}))
     zone = None
     if not args.no_zone and (table.data["lon"].notna().any() or args.boundaries):
         try:
@@ -105,8 +111,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     land_msg = _land(args, res, zone, out) if args.parcels else None
     scores = res.scores
-    write_table(scores, out / "scores.csv")
-    _write_xlsx(res, out / "scores.xlsx")
+    _write_scores(res, out, csv_safe=args.csv_safe)
     (out / "summary.json").write_text(dumps_json(res.summary) + "\n", encoding="utf-8")
     c = res.summary["counts"]
     if args.json:
@@ -150,12 +155,12 @@ def _land(args: argparse.Namespace, res, zone, out: Path) -> str:  # noqa: ANN00
 
     parcels = read_vector(args.parcels)
     ti = intensity(parcels, zone=zone)
-    write_table(ti.table, out / "intensity.csv")
+    write_table(ti.table, out / "intensity.csv", csv_safe=args.csv_safe)
     rules = UnderusedRules.defaults()
     rules.tax_share_of_median = args.tax_share_of_median or None
     rules.coverage_min_pct = args.coverage_min_pct or None
     u = underused(parcels=parcels, firms=res, zone=zone, rules=rules)
-    write_table(u.table, out / "underused.csv")
+    write_table(u.table, out / "underused.csv", csv_safe=args.csv_safe)
     if len(u.layer):
         write_table(u.layer, out / "underused.gpkg")
     res.summary["intensity"] = {"units": ti.summary["units"], "notes": ti.summary["notes"], "quality": ti.summary["quality"],
@@ -168,30 +173,48 @@ def _land(args: argparse.Namespace, res, zone, out: Path) -> str:  # noqa: ANN00
             + (", underused.gpkg" if len(u.layer) else ""))
 
 
-def _write_xlsx(res, path: Path) -> None:  # noqa: ANN001
-    """scores + one sheet per summary table + the method (with confirmed flags), written atomically."""
-    import pandas as pd
-
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+def _method_rows(res) -> list[dict[str, str]]:  # noqa: ANN001
     m = res.method.to_dict()
-    method_rows = [{"item": k, "value": str(m[k])} for k in ("id", "name_zh", "source", "year", "confirmed", "disclaimer")]
+    rows = [{"item": k, "value": str(m[k])} for k in ("id", "name_zh", "source", "year", "confirmed", "disclaimer")]
     for gid, g in m["groups"].items():
         for it in g["indicators"]:
-            method_rows.append({"item": f"{gid}.{it['id']} ({it['name_zh']})", "value": f"weight {it['weight']:g}; confirmed {it['confirmed']}"})
-    method_rows.append({"item": "classes", "value": f"{m['classes']['labels']} {m['classes']['shares']}; confirmed {m['classes']['confirmed']}"})
-    method_rows.append({"item": "data quality", "value": str(res.summary["data_quality"])})
-    try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            res.scores.to_excel(xw, sheet_name="scores", index=False)
-            for name, df in (("by_class", res.by_class()), ("by_industry", res.by_industry()),
-                             ("by_part", res.by_part()), ("by_block", res.by_block())):
-                if len(df):
-                    df.to_excel(xw, sheet_name=name, index=False)
-            pd.DataFrame(method_rows).to_excel(xw, sheet_name="method", index=False)
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            rows.append({"item": f"{gid}.{it['id']} ({it['name_zh']})", "value": f"weight {it['weight']:g}; confirmed {it['confirmed']}"})
+    rows.append({"item": "classes", "value": f"{m['classes']['labels']} {m['classes']['shares']}; confirmed {m['classes']['confirmed']}"})
+    rows.append({"item": "data quality", "value": str(res.summary["data_quality"])})
+    return rows
+
+
+def _summary_sheets(res) -> dict:  # noqa: ANN001
+    import pandas as pd
+
+    sheets = {}
+    for name, df in (("by_class", res.by_class()), ("by_industry", res.by_industry()),
+                     ("by_part", res.by_part()), ("by_block", res.by_block())):
+        if len(df):
+            sheets[name] = df
+    sheets["method"] = pd.DataFrame(_method_rows(res))
+    return sheets
+
+
+def _write_scores(res, out: Path, *, csv_safe: bool = False) -> None:  # noqa: ANN001
+    """scores.csv and scores.xlsx: every input cell as read (text), then the computed columns.
+
+    From a workbook, scores.xlsx is the user's workbook — every sheet in order, the enterprise
+    sheet with its name, title rows and cells unchanged and the computed columns to the right —
+    followed by the summary sheets and the method. A computed column whose name the input already
+    uses is written as NAME_xclz (the user's column is never overwritten)."""
+    from xclz_geo.io import write_table, write_table_back, write_xlsx
+
+    text = getattr(res.table, "text", None)
+    n_in = len(res.table.raw.columns)
+    if text is None or len(text.frame.columns) != n_in or len(res.scores) != len(text.frame):
+        write_table(res.scores, out / "scores.csv", csv_safe=csv_safe)
+        write_xlsx({"scores": res.scores, **_summary_sheets(res)}, out / "scores.xlsx")
+        return
+    added = res.scores.iloc[:, n_in:]
+    write_table_back(text, added, out / "scores.csv", csv_safe=csv_safe, on_clash="rename")
+    write_table_back(text, added, out / "scores.xlsx", sheet_name="scores", extra_sheets=_summary_sheets(res),
+                     on_clash="rename")
 
 
 # ------------------------------------------------------------------ history (issue 16): --year/--history, compare, history
@@ -240,7 +263,7 @@ def _store_history(args: argparse.Namespace, res) -> dict | None:  # noqa: ANN00
 
     inputs = {
         "enterprises": str(args.enterprises), "sheet": args.sheet, "method": str(args.method),
-        "benchmarks": args.benchmarks, "boundaries": args.boundaries, "boundaries_layer": args.boundaries_layer,
+        "header_row": getattr(args, "header_row", None), "benchmarks": args.benchmarks, "boundaries": args.boundaries, "boundaries_layer": args.boundaries_layer,
         "datum": args.datum, "no_zone": bool(args.no_zone), "parcels": args.parcels, "field": list(args.field or []),
         "out": str(args.out),
     }

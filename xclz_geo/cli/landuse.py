@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_boundaries_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     p.add_argument("--out", metavar="FILE.csv|.xlsx", help="write the per-part class table (and, for .xlsx, the other tables)")
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV output: prefix ' to cells starting with = + - @ (Excel shows them as text, never as formulas)")
     p.set_defaults(func=run)
 
 
@@ -66,7 +68,7 @@ def _table_rows(result: Any, level: Any, raster: bool) -> Any:
     return pd.DataFrame(tab)
 
 
-def _write(result: Any, path: str, level: Any, raster: bool) -> None:
+def _write(result: Any, path: str, level: Any, raster: bool, *, csv_safe: bool = False) -> None:
     from xclz_geo.io import write_table
 
     table = _table_rows(result, level, raster)
@@ -88,21 +90,11 @@ def _write(result: Any, path: str, level: Any, raster: bool) -> None:
             sheets["overlaps"] = result.overlaps
         sheets["method"] = pd.DataFrame({"item": ["note"] + list(result.method.keys()),
                                          "value": [meta] + [str(v) for v in result.method.values()]})
-        from pathlib import Path
+        from xclz_geo.io import write_xlsx
 
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
-        try:
-            with pd.ExcelWriter(tmp) as xw:
-                for name, df in sheets.items():
-                    df.to_excel(xw, sheet_name=name[:31], index=False)
-            tmp.replace(p)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_xlsx(sheets, path)  # the shared writer: names and codes stay text, never formulas
     else:
-        write_table(table, path)
+        write_table(table, path, csv_safe=csv_safe)
 
 
 def _apply_field_option(args: argparse.Namespace) -> None:
@@ -146,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         )
         problems = len(result.unknown_codes) > 0 or len(result.overlaps) > 0
     if args.out:
-        _write(result, args.out, level, raster)
+        _write(result, args.out, level, raster, csv_safe=getattr(args, "csv_safe", False))
     if args.json:
         print_json(result.to_dict(level=level))
         return 1 if problems else 0

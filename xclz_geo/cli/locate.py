@@ -16,6 +16,10 @@ output keeps every input row in order with every input column, plus ``xclz_statu
 part the row fell in or is near; for ``outside`` the zone's least reliable label; empty for
 ``invalid``) and ``xclz_note``. CSV input is read in chunks, so memory stays bounded for tens
 of millions of rows.
+
+Tables are read as text (:func:`xclz_geo.io.read_table_text`): every input cell comes back as
+the user typed it; a workbook comes back with all its sheets, its sheet name and the title rows
+above the header (:func:`xclz_geo.io.write_table_back`). See docs/notes/tables.md.
 """
 
 from __future__ import annotations
@@ -55,7 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--datum", default="wgs84",
                    help="datum of lon/lat input: wgs84 (GPS, default), cgcs2000, gcj02 (Amap/Gaode/Tencent), bd09 (Baidu)")
     p.add_argument("--crs", metavar="CRS", help="CRS of projected input, e.g. EPSG:4549 (CGCS2000 GK CM 120E)")
-    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX input (default: the first)")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX input, by name or number (default: the first)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row of the table's header, 1 = the first row (default: found; title rows above it are passed over)")
+    p.add_argument("--csv-safe", action="store_true",
+                   help="CSV output: prefix ' to cells starting with = + - @ (so Excel shows them as text, never as formulas); "
+                   "default: every cell written exactly as read")
     p.add_argument("--layer", metavar="LAYER", help="layer of a GeoPackage input")
     p.add_argument("--no-distance", action="store_true", help="skip the distance to the boundary (faster for huge files)")
     p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
@@ -252,15 +261,15 @@ def _run_batch(args: argparse.Namespace) -> int:
     if args.chunk_rows <= 0:
         raise InputDataError("--chunk-rows must be a positive number of rows")
     suffix = src.suffix.lower()
-    if suffix in _CSV_SUFFIXES:
+    out_suffix = dst.suffix.lower()
+    if suffix in _CSV_SUFFIXES and out_suffix in (".csv", ".txt"):
         counts = _batch_csv(args, zone, src, dst, with_distance)
-    else:
-        if suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)):
-            df = read_vector(src, layer=args.layer)
-        else:
-            df = read_table(src, sheet=args.sheet)
+    elif suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)) or suffix == ".parquet":
+        df = read_vector(src, layer=args.layer) if suffix != ".parquet" or _is_geoparquet(src) else read_table(src)
         out, counts = _locate_frame(args, zone, df, dst, with_distance, source=str(src))
         _write(out, dst)
+    else:
+        counts = _batch_text_table(args, zone, src, dst, with_distance)
     summary = {"input": str(src), "output": str(dst), "rows": sum(counts.values()), "counts": counts,
                "boundaries": zone.boundaries_source, "quality": zone.worst_quality,
                "quality_by_part": zone.quality_by_part}
@@ -301,6 +310,24 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
     return out, res.counts()
 
 
+def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
+    """A CSV or workbook read as text, located, and written back with every input cell unchanged."""
+    from xclz_geo.geo.locate import rename_stale_result_columns
+    from xclz_geo.io import read_table_text, write_table_back
+
+    table = read_table_text(src, sheet=args.sheet, header_row=args.header_row)
+    where = f"{src}" + (f" (sheet {table.sheet_name})" if table.sheet_name else "")
+    # xclz_* of an earlier run: cells kept under a new header (xclz_status_input), results recomputed
+    frame, renamed = rename_stale_result_columns(table.frame, source=where)
+    out, counts = _locate_frame(args, zone, frame, dst, with_distance, source=where)
+    if dst.suffix.lower() in (".xlsx", ".xlsm", ".csv", ".txt"):
+        write_table_back(table, out[list(OUT_COLUMNS)], dst, csv_safe=args.csv_safe,
+                         rename_columns={str(k): v for k, v in renamed.items()})
+    else:
+        _write(out, dst)
+    return counts
+
+
 def _write(out: Any, dst: Path) -> None:
     from xclz_geo.errors import InputDataError
     from xclz_geo.io import write_table
@@ -315,8 +342,10 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
     or CSV → any other format (collected, then written atomically)."""
     import pandas as pd
 
-    from xclz_geo.io import iter_csv_batches
+    from xclz_geo.io import csv_column_names, iter_csv_batches
 
+    names, headers = csv_column_names(src, header_row=args.header_row)
+    shown = dict(zip(names, headers))  # the header is written back as typed (duplicates and all)
     counts = {"inside": 0, "outside": 0, "uncertain": 0, "invalid": 0}
     stream = dst.suffix.lower() in (".csv", ".txt")
     collected = []
@@ -330,9 +359,9 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
             fh.write(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows Chinese text correctly
         first = True
         start = 0
-        for batch in iter_csv_batches(src, chunk_rows=args.chunk_rows):
+        for batch in iter_csv_batches(src, chunk_rows=args.chunk_rows, header_row=args.header_row):
             if stream:
-                c = _locate_batch_to_csv(args, zone, batch, fh, with_distance, header=first, source=str(src))
+                c = _locate_batch_to_csv(args, zone, batch, fh, with_distance, header=first, source=str(src), shown=shown)
             else:
                 df = batch.to_pandas()
                 df.index = pd.RangeIndex(start, start + len(df))
@@ -346,10 +375,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
         if stream:
             assert fh is not None
             if first:  # a header without rows: write the header with the added columns
-                from xclz_geo.io import csv_layout
-
-                cols = csv_layout(src)[2]
-                _write_csv_header(fh, cols + [c for c in OUT_COLUMNS if c not in cols])
+                _write_csv_header(fh, headers + [c for c in OUT_COLUMNS if c not in headers])
             fh.close()
             fh = None
             os.replace(tmp, dst)
@@ -384,8 +410,22 @@ def _write_csv_header(fh: Any, names: list[str]) -> None:
     fh.write(buf.getvalue().encode("utf-8"))
 
 
+def _csv_safe_arrow(table: Any) -> Any:
+    """``'`` before text cells starting with = + - @ tab CR (``--csv-safe``), column by column in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            hit = pc.match_substring_regex(col, r"^[=+\-@\t\r]")
+            col = pc.if_else(pc.fill_null(hit, False), pc.binary_join_element_wise(pa.scalar("'"), col, ""), col)
+        cols.append(col)
+    return pa.Table.from_arrays(cols, names=table.schema.names)
+
+
 def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: Any, with_distance: bool, *,
-                         header: bool, source: str) -> dict[str, int]:
+                         header: bool, source: str, shown: dict[str, str] | None = None) -> dict[str, int]:
     """Locate one Arrow batch of text columns and append it, with the xclz_* columns, to the CSV."""
     import numpy as np
     import pyarrow as pa
@@ -422,8 +462,10 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     cols = [batch.column(i) for i in range(batch.num_columns) if names[i] not in new]
     keep = [n for n in names if n not in new]
     table = pa.Table.from_arrays(cols + list(new.values()), names=keep + list(new))
+    if getattr(args, "csv_safe", False):
+        table = _csv_safe_arrow(table)
     if header:
-        _write_csv_header(fh, table.schema.names)
+        _write_csv_header(fh, [(shown or {}).get(n, n) for n in table.schema.names])
     # Arrow's "needed" style quotes every text value (and no number): valid CSV, the same for any chunking
     pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return res.counts()

@@ -30,9 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--basemap", default="none", choices=list(BASEMAPS), help="basemap (default: none, fully offline)")
     p.add_argument("--tianditu-key", metavar="KEY", help=f"Tianditu browser key (better: set {TIANDITU_KEY_ENV}); it is written into the output HTML")
     p.add_argument("--sites", metavar="FILE", help="site table (CSV/XLSX/Parquet) to check against the zone and draw")
-    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX site table")
-    p.add_argument("--x", metavar="COL", help="longitude / easting column of --sites")
-    p.add_argument("--y", metavar="COL", help="latitude / northing column of --sites")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX site table, by name or number (default: the first)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row of the site table's header, 1 = the first row (default: found; title rows above it are passed over)")
+    p.add_argument("--x", metavar="COL", help="longitude / easting column of --sites (default: detected: lon, lng, 经度, x …)")
+    p.add_argument("--y", metavar="COL", help="latitude / northing column of --sites (default: detected: lat, 纬度, y …)")
     p.add_argument("--datum", default="wgs84", metavar="D", help="datum of --x/--y: wgs84, cgcs2000, gcj02, bd09, or a CRS such as EPSG:4549 (default wgs84)")
     p.add_argument("--site-render", default="auto", choices=["auto", "markers", "cluster", "canvas"],
                    help="how to draw sites (auto: markers ≤2,000, clusters ≤20,000, canvas above)")
@@ -48,38 +50,42 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _locate_sites(args: argparse.Namespace, zone: Any) -> Any:
-    """Read the site table, run the site check, and return the table with its status columns."""
-    import pandas as pd
+    """Read the site table as text, check every site against the zone, and return the table with
+    ``xclz_status``, ``xclz_block_id``, ``xclz_part_id``, ``xclz_distance_m`` and ``xclz_note``.
 
-    from xclz_geo.errors import InputDataError
-    from xclz_geo.io import read_table
-    from xclz_geo.geo.locate import locate, rename_stale_result_columns  # lazy: the site check is a separate module
-
-    table = read_table(args.sites, sheet=args.sheet)
-    table, _ = rename_stale_result_columns(table, source=str(args.sites))  # an xclz_status in the input is never trusted
-    if args.x is None or args.y is None:
-        raise InputDataError(f"{args.sites}: give the coordinate columns with --x COL --y COL")
-    for col in (args.x, args.y):
-        if col not in table.columns:
-            raise InputDataError(f"{args.sites}: column {col!r} not found; columns are {', '.join(map(str, table.columns))}")
-    from xclz_geo.geo.crs import normalize_datum
+    The table is read like ``locate`` reads it (:func:`xclz_geo.io.read_table_text`: title rows
+    passed over, ragged rows never shifted) and the coordinate columns are found the same way
+    (经度/纬度, lon/lat …, or ``--x``/``--y``). Status columns already in the input are never
+    trusted: they are kept under a new name (``xclz_status_input``) and recomputed.
+    """
     from xclz_geo.errors import DatumError
+    from xclz_geo.geo.crs import normalize_datum
+    from xclz_geo.geo.locate import detect_xy_columns, locate, rename_stale_result_columns
+    from xclz_geo.io import read_table, read_table_text
 
+    src = Path(args.sites)
+    if src.suffix.lower() == ".parquet":
+        table = read_table(src)
+        where_txt = str(src)
+    else:
+        text = read_table_text(src, sheet=args.sheet, header_row=getattr(args, "header_row", None))
+        table = text.frame
+        where_txt = f"{src}" + (f" (sheet {text.sheet_name})" if text.sheet_name else "")
+    table, _ = rename_stale_result_columns(table, source=where_txt)  # an xclz_status in the input is never trusted
+    xc, yc = detect_xy_columns(table.columns, x=args.x, y=args.y, source=where_txt)
+    args.x, args.y = xc, yc  # the map draws the sites from the same columns
     try:
         normalize_datum(args.datum)
         where: dict[str, Any] = {"datum": args.datum}
     except DatumError:  # a projected CRS such as EPSG:4549 rather than a datum tag
         where = {"crs": args.datum}
-    result = locate(table, zone, x=args.x, y=args.y, **where)
-    if not isinstance(result, pd.DataFrame) or len(result) != len(table):
-        raise InputDataError(f"{args.sites}: the site check returned {len(result)} rows for {len(table)} input rows")
-    result = result.reset_index(drop=True)
-    if all(c in result.columns for c in table.columns):
-        return result
-    # the check returned only its own columns: put them beside the input, prefixed xclz_
-    own = result.rename(columns={c: (c if str(c).startswith("xclz_") else f"xclz_{c}") for c in result.columns})
-    own = own[[c for c in own.columns if c not in table.columns and c != "geometry"]]
-    return pd.concat([table.reset_index(drop=True), own], axis=1)
+    result = locate(table, zone, x=xc, y=yc, **where).reset_index(drop=True)
+    out = table.reset_index(drop=True).copy()
+    for c in result.columns:
+        name = c if str(c).startswith("xclz_") else f"xclz_{c}"
+        values = result[c].astype(object).where(result[c].notna(), None) if c == "status" else result[c]
+        out[name] = values.to_numpy()
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

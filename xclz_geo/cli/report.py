@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_boundaries_option(p)
     p.add_argument("--spec", metavar="FILE", help="zone spec TOML (default: the bundled data/boundaries/spec.toml)")
     p.add_argument("--enterprises", metavar="FILE", help="enterprise table (CSV/XLSX, Chinese or English headers) for 亩均效益")
+    p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX --enterprises file, by name or number (default: the first)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="row of the enterprise table's header, 1 = the first row (default: found; title rows above it are passed over)")
     p.add_argument("--parcels", metavar="FILE", help="parcel layer (GeoPackage, Shapefile, GeoJSON …) with land-use codes and status")
     p.add_argument("--raster", metavar="FILE", help="categorical land-cover raster (GeoTIFF)")
     p.add_argument("--method", default="anhui", metavar="M", help="evaluation method: anhui (default), zhejiang or a PROFILE.toml")
@@ -96,6 +99,10 @@ def _run(args: argparse.Namespace) -> int:
     declared = _declared(args.data_quality)
     zone = load_zone(args)
     enterprises, parcels, raster = args.enterprises, args.parcels, args.raster
+    if enterprises and (args.sheet or args.header_row):
+        from xclz_geo.efficiency.evaluate import read_enterprises
+
+        enterprises = read_enterprises(enterprises, sheet=args.sheet, header_row=args.header_row)
     used_samples: list[str] = []
     if not (enterprises or parcels or raster) and not args.no_samples:
         samples = sample_inputs()

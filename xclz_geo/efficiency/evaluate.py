@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from xclz_geo.boundaries.zone import Zone
+    from xclz_geo.io import TextTable
 
 STATUSES = ("evaluated", "not_evaluated", "invalid")
 GROUPS = ("above_scale", "below_scale")
@@ -355,6 +356,13 @@ class EnterpriseTable:
     source: str = ""
     #: row position → the field key of each message in ``errors`` (same order)
     error_fields: dict[int, list[str]] = field(default_factory=dict)
+    #: the table as read from a file (:class:`xclz_geo.io.TextTable`: sheet, header row, spreadsheet
+    #: row numbers), used to write the input back unchanged and to name rows as the user sees them
+    text: "TextTable | None" = None
+
+    def rows_label(self, positions: Iterable[int]) -> str:
+        """Data rows (0-based positions) as the user finds them (see :func:`spreadsheet_rows`)."""
+        return spreadsheet_rows(self, positions)
 
 
 def _clean_text(v: Any) -> str | None:
@@ -428,8 +436,13 @@ def _parse_text(values: "pd.Series") -> "pd.Series":
 
 
 def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | None = None,
-                     field_map: Mapping[str, str] | None = None) -> EnterpriseTable:
+                     field_map: Mapping[str, str] | None = None, header_row: int | None = None) -> EnterpriseTable:
     """Read an enterprise table (CSV UTF-8/GBK, XLSX, Parquet or a DataFrame) and parse its fields.
+
+    CSV and XLSX are read as text (:func:`xclz_geo.io.read_table_text`): every cell is kept as the
+    user typed it (18-digit 统一社会信用代码, leading zeros, dates) and only the recognised columns
+    are parsed. ``sheet`` picks the sheet of a workbook; ``header_row`` (1-based) gives the header
+    row when it is not found (title rows above the header are passed over).
 
     Unknown headers are listed in ``columns.unknown`` and announced with a
     :class:`~xclz_geo.errors.DataQualityWarning`; they are kept in the output.
@@ -448,6 +461,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
 
     from xclz_geo.io import read_table
 
+    text = None
     if isinstance(source, pd.DataFrame):
         raw = source.reset_index(drop=True).copy()
         where = "enterprise table"
@@ -455,19 +469,14 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         suffix = Path(source).suffix.lower()
         if suffix == ".parquet":
             raw = read_table(source)
-        elif suffix in (".csv", ".txt"):
-            # the fast C parser when the header line shows the separator; else io's sniffing parser
-            from xclz_geo.io import detect_text_encoding
-
-            enc = detect_text_encoding(source)
-            with open(source, encoding=enc, errors="replace") as fh:
-                head = fh.readline()
-            sep = "," if "," in head else ("\t" if "\t" in head else None)
-            opts: dict[str, Any] = {"sep": sep} if sep else {}
-            raw = read_table(source, encoding=enc, dtype=str, keep_default_na=False, **opts)
         else:
-            raw = read_table(source, sheet=sheet, dtype=str, keep_default_na=False)
+            from xclz_geo.io import HEADER_HINTS, read_table_text
+
+            text = read_table_text(source, sheet=sheet, header_row=header_row, hints=set(HEADER_HINTS) | set(_ALIASES))
+            raw = text.frame
         where = str(source)
+        if text is not None and (text.sheet_name is not None or text.header_row != 1):  # say where the header was taken
+            where += f" ({'sheet ' + text.sheet_name + ', ' if text.sheet_name is not None else ''}header row {text.header_row})"
     raw.columns = [str(c) for c in raw.columns]
     from xclz_geo.fieldnames import active_field_map
 
@@ -512,7 +521,8 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         for i, msgs in errs.items():
             errors.setdefault(i, []).extend(msgs)
             error_fields.setdefault(i, []).extend([f.key] * len(msgs))
-    return EnterpriseTable(raw=raw, data=data, columns=cm, errors=errors, source=where, error_fields=error_fields)
+    return EnterpriseTable(raw=raw, data=data, columns=cm, errors=errors, source=where, error_fields=error_fields,
+                           text=text)
 
 
 #: fields every evaluation reads whatever the method: identity, scope, group, land, adjustment
@@ -561,8 +571,15 @@ def spreadsheet_rows(table: EnterpriseTable, positions: Iterable[int]) -> str:
     pos = [int(p) for p in positions]
     attrs = getattr(table.raw, "attrs", {}) or {}
     rows_attr = attrs.get("row_numbers")
+    text = getattr(table, "text", None)
     if rows_attr is not None and len(rows_attr) == len(table.raw):
         nums = [int(rows_attr[p]) for p in pos]
+    elif ("header_row" not in attrs and text is not None and len(text.row_numbers) == len(table.raw)
+          and all(0 <= p < len(text.row_numbers) for p in pos)):
+        # read by xclz_geo.io.read_table_text: the row numbers as the spreadsheet shows them
+        if text.sheet_name is not None:
+            return text.rows_label(pos)  # "sheet 企业名单, rows 14, 15"
+        nums = [int(text.row_numbers[p]) for p in pos]
     elif table.source == "enterprise table":  # a DataFrame passed in
         return f"table row{'s' if len(pos) > 1 else ''} {', '.join(str(p + 1) for p in pos)}"
     else:

@@ -259,6 +259,8 @@ def _source_text(x: Any) -> str | None:
         return None
     if isinstance(x, (str, Path)):
         return str(x)
+    if isinstance(getattr(x, "source", None), str) and x.source:  # an EnterpriseTable read from a file
+        return x.source
     return f"in-memory {type(x).__name__}"
 
 
@@ -856,14 +858,16 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
+    from xclz_geo.io import safe_row, strip_xlsx_illegal
+
     wb = Workbook()
     ws = wb.active
     ws.title = "about"
     bold = Font(bold=True)
     ws.append(["xclz_geo 土地集约利用报告 land-efficiency report"])
     ws["A1"].font = Font(bold=True, size=13)
-    for k, v in about:
-        ws.append([k, v])
+    for k, v in about:  # user text (file names, labels) is written as text, never as a formula
+        ws.append(safe_row(ws, [k, v]))
     ws.append([])
     ws.append(["sheet", "title", "rows", "quality 数据质量", "caveat 说明"])
     for c in ws[ws.max_row]:
@@ -871,7 +875,7 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
     used: set[str] = {"about"}
     names = [_sheet_name(t.key, used) for t in tables]
     for t, name in zip(tables, names):
-        ws.append([name, t.title, int(len(t.df)), t.quality, t.caveat or ""])
+        ws.append(safe_row(ws, [name, t.title, int(len(t.df)), t.quality, t.caveat or ""]))
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 60
     ws.column_dimensions["D"].width = 40
@@ -880,14 +884,14 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
         sh = wb.create_sheet(name)
         cols = list(t.df.columns)
         header = [t.labels.get(c, c) for c in cols] + ["数据质量 quality"] + (["说明 caveat"] if t.caveat else [])
-        sh.append(header)
+        sh.append(safe_row(sh, header))
         for c in sh[1]:
             c.font = bold
             c.fill = head_fill
             c.alignment = Alignment(wrap_text=True, vertical="top")
         tail = [t.quality] + ([t.caveat] if t.caveat else [])
-        for row in t.df.itertuples(index=False, name=None):
-            sh.append([_excel_value(v) for v in row] + tail)
+        for row in strip_xlsx_illegal(t.df, f"{path} sheet {name}").itertuples(index=False, name=None):
+            sh.append(safe_row(sh, [_excel_value(v) for v in row] + tail))
         sh.freeze_panes = "A2"
         for i, h in enumerate(header, start=1):
             from openpyxl.utils import get_column_letter
