@@ -113,3 +113,19 @@ def test_history_argument_errors(tmp_path, years, capsys):
                  "--out", str(tmp_path / "plain")]) == 0
     assert "history" not in json.loads((tmp_path / "plain" / "summary.json").read_text(encoding="utf-8"))
     assert not (tmp_path / "h.sqlite").exists()
+
+
+def test_compare_csv_safe_keeps_a_formula_name_as_text(tmp_path, years, capsys):
+    prof, files = years
+    for y in (2023, 2024):
+        df = pd.read_csv(files[y], encoding="utf-8-sig", dtype=str)
+        df.loc[df["企业名称"] == "丙电子", "企业名称"] = "=HYPERLINK(\"http://x\")"
+        df.to_csv(files[y], index=False, encoding="utf-8-sig")
+        assert _store(tmp_path, prof, files[y], y) == 0
+    args = ["efficiency", "compare", "--history", str(tmp_path / "h.sqlite"), "--from", "2023", "--to", "2024"]
+    assert main([*args, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*args, "--out", str(tmp_path / "safe"), "--csv-safe"]) == 0
+    plain = pd.read_csv(tmp_path / "plain" / "transitions.csv", encoding="utf-8-sig", dtype=str)
+    safe = pd.read_csv(tmp_path / "safe" / "transitions.csv", encoding="utf-8-sig", dtype=str)
+    assert '=HYPERLINK("http://x")' in set(plain["name"])
+    assert "'=HYPERLINK(\"http://x\")" in set(safe["name"]) and not safe["name"].str.startswith("=").any()
