@@ -99,7 +99,6 @@ def test_no_upward_import() -> None:
     assert not bad, "upward imports:\n" + "\n".join(bad)
 
 
-@pytest.mark.xfail(strict=True, reason="efficiency.evaluate ↔ efficiency.intensity: split out in the next commits")
 def test_no_import_cycle() -> None:
     graph: dict[str, set[str]] = {}
     for name, path in _MODULES.items():

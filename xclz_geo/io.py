@@ -106,6 +106,25 @@ def dxf_text_encoding(path: str | Path) -> str | None:
     return None
 
 
+
+def geometry_layers(path: str | Path) -> list[str]:
+    """Names of the layers with geometry of a multi-layer file (GeoPackage, FileGDB, KML, GML).
+
+    ``[]`` for a single-layer file or a format that has one layer (Shapefile, GeoJSON, DXF …), and
+    when the file cannot be listed (the reader then says why).
+    """
+    p = Path(path)
+    if p.suffix.lower() not in (".gpkg", ".gdb", ".sqlite", ".kml", ".gml"):
+        return []
+    try:
+        import pyogrio
+
+        info = pyogrio.list_layers(p)
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by the reader
+        return []
+    names = [str(n) for n, g in info if g is not None and str(g) not in ("None", "")]
+    return names if len(names) > 1 else []
+
 def read_vector(
     path: str | Path,
     *,

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from xclz_geo.geo import crs as _crs
 from xclz_geo import units
+from xclz_geo.io import geometry_layers
 from xclz_geo.errors import (
     BoundaryError,
     CRSError,
@@ -599,20 +600,6 @@ def _layer_info(name: str, kind: str, gdf: "gpd.GeoDataFrame", metric: Any, to_m
                      n_open=kinds.count("open"), n_other=kinds.count("other"), entities=ents, area_km2=total)
 
 
-def _file_layers(p: Path) -> list[str]:
-    """Names of the layers of a multi-layer file with geometry (GeoPackage …); ``[]`` for one layer."""
-    if p.suffix.lower() not in (".gpkg", ".gdb", ".sqlite", ".kml", ".gml"):
-        return []
-    try:
-        import pyogrio
-
-        info = pyogrio.list_layers(p)
-    except Exception:
-        return []
-    names = [str(n) for n, g in info if g is not None and str(g) not in ("None", "")]
-    return names if len(names) > 1 else []
-
-
 def _listing_crs(gdf_crs: Any, closed_bounds: Any, *, crs: Any | None, source: str, expected_lon: float | None,
                  expected_where: str) -> tuple[Any, str]:
     """(source CRS or None, note) for a listing: declared, given or detected from the closed outlines."""
@@ -657,7 +644,7 @@ def list_layers(
     p = Path(path)
     src = str(p)
     exp_lon, exp_where = _expected_position(part_id, spec)
-    file_layers = [] if layer is not None else _file_layers(p)
+    file_layers = [] if layer is not None else geometry_layers(p)
     if file_layers:
         frames = [(name, read_vector(p, layer=name, encoding=encoding, crs=crs)) for name in file_layers]
         kind = "file"
@@ -893,7 +880,7 @@ def import_boundaries(
     layer_notes: list[str] = []
     exp_lon = float(county.centroid.x) if county is not None else None
     exp_where = f"{county_name} ({county_code}) where part {part_id} lies" if county_code else ""
-    file_layers = [] if layer is not None else _file_layers(p)
+    file_layers = [] if layer is not None else geometry_layers(p)
     if file_layers:
         # a multi-layer file (GeoPackage) read without --layer: never take the first layer silently
         listing = list_layers(p, crs=crs, encoding=encoding, part_id=part_id, spec=zspec if zspec is not None else False)

@@ -367,9 +367,9 @@ def _boundaries_layer(p: Path) -> str | None:
     Never the first layer silently: the one layer with ``part_id``, ``block_id`` and ``quality``
     columns is taken; none or several raise :class:`BoundaryError` listing the layers.
     """
-    from xclz_geo.boundaries.importing import _file_layers
+    from xclz_geo.io import geometry_layers
 
-    names = _file_layers(p)
+    names = geometry_layers(p)
     if not names:
         return None
     import pyogrio

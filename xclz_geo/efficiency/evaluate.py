@@ -1607,7 +1607,7 @@ def _agg(df: "pd.DataFrame", keys: list[str], labels: list[str] | None = None) -
 def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table: EnterpriseTable,
              group_stats: dict[str, Any], zone: "Zone | None", locinfo: dict[str, Any] | None) -> dict[str, Any]:
 
-    from xclz_geo.efficiency.intensity import industry_names
+    from xclz_geo.efficiency.industry import industry_names
 
     ev = out[out["status"] == "evaluated"].copy()
     ev["_land"] = d.loc[ev.index, "land_mu"]

@@ -126,24 +126,7 @@ def indicator_definitions() -> list[dict[str, Any]]:
     return [dict(d) for d in _tdt()["indicators"]]
 
 
-@lru_cache(maxsize=4)
-def control_table(path: str | None = None) -> "pd.DataFrame":
-    """The 《工业项目建设用地控制指标》 容积率 minimums keyed by two-digit GB/T 4754-2017 code."""
-    import pandas as pd
-
-    from xclz_geo.datasets import data_path
-
-    p = Path(path) if path else data_path("methods", "industrial_land_control_2008.csv")
-    df = pd.read_csv(p, dtype={"code_2017": str, "code_2002": str}, encoding="utf-8")
-    for c in ("far_confirmed", "crosswalk_confirmed"):
-        df[c] = df[c].astype(str).str.lower().eq("true")
-    return df
-
-
-def industry_names() -> dict[str, str]:
-    """Two-digit GB/T 4754-2017 code → Chinese name (mining, manufacturing, utilities)."""
-    t = control_table()
-    return dict(zip(t["code_2017"], t["name_zh_2017"]))
+from xclz_geo.efficiency.industry import control_table, industry_names  # noqa: E402  (public here too)
 
 
 # ------------------------------------------------------------------ parcels
