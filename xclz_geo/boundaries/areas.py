@@ -9,7 +9,8 @@ official area in the plan.
 
 Storage
 -------
-No geometry is bundled. ``xclz-geo boundaries import FILE --area ID --out B.gpkg`` writes it into a
+No geometry is bundled. ``xclz-geo boundaries import FILE --area ID --out B.gpkg``
+(:mod:`xclz_geo.boundaries.area_import`) writes it into a
 **separate layer ``areas``** of the boundaries GeoPackage, beside the parts layer, with the columns
 :data:`AREA_COLUMNS`. The parts layer is unchanged, so every existing boundaries file (GeoJSON,
 GeoPackage, Shapefile) loads as before; a file without an ``areas`` layer simply has no area geometry.
@@ -44,10 +45,9 @@ __all__ = [
     "area_statuses",
     "areas_frame",
     "check_areas",
-    "import_area",
     "parse_areas",
     "read_areas",
-    "write_boundaries_with_areas",
+    "validate_areas",
 ]
 
 #: layer name of the areas in a boundaries GeoPackage
@@ -131,11 +131,12 @@ def _empty(crs: Any) -> "gpd.GeoDataFrame":
     return gpd.GeoDataFrame({c: [] for c in AREA_COLUMNS}, geometry=[], crs=crs)
 
 
-def validate_areas(gdf: "gpd.GeoDataFrame", *, source: str = "areas") -> "gpd.GeoDataFrame":
-    """Check an areas layer: ``area_id`` (unique), ``quality`` (a label), a CRS, (Multi)Polygon geometry."""
+def validate_areas(gdf: "gpd.GeoDataFrame", *, quality_levels: Any, source: str = "areas") -> "gpd.GeoDataFrame":
+    """Check an areas layer: ``area_id`` (unique), ``quality`` (one of ``quality_levels``: pass
+    :data:`xclz_geo.boundaries.zone.QUALITY_LEVELS`), a CRS, (Multi)Polygon geometry."""
     import pandas as pd
 
-    from xclz_geo.boundaries.zone import QUALITY_LEVELS
+    QUALITY_LEVELS = tuple(quality_levels)
 
     if gdf.crs is None:
         raise BoundaryError(f"{source}: the areas layer has no CRS")
@@ -161,7 +162,7 @@ def validate_areas(gdf: "gpd.GeoDataFrame", *, source: str = "areas") -> "gpd.Ge
     return out
 
 
-def read_areas(path: str | Path) -> "gpd.GeoDataFrame | None":
+def read_areas(path: str | Path, *, quality_levels: Any) -> "gpd.GeoDataFrame | None":
     """The ``areas`` layer of a boundaries GeoPackage, validated; ``None`` when the file has none."""
     p = Path(path)
     if p.suffix.lower() != ".gpkg" or not p.is_file():
@@ -176,7 +177,7 @@ def read_areas(path: str | Path) -> "gpd.GeoDataFrame | None":
         return None
     from xclz_geo.io import read_vector
 
-    return validate_areas(read_vector(p, layer=AREAS_LAYER), source=f"{p} (layer {AREAS_LAYER})")
+    return validate_areas(read_vector(p, layer=AREAS_LAYER), quality_levels=quality_levels, source=f"{p} (layer {AREAS_LAYER})")
 
 
 def areas_frame(spec: Any, areas: "gpd.GeoDataFrame | None", *, crs: Any) -> "gpd.GeoDataFrame":
@@ -308,110 +309,3 @@ def check_areas(zone: Any) -> None:
                 f"({s.outside_pct:.2f} % of the area) lies outside the part beyond a {s.band_m:g} m band "
                 f"(tolerance {OUTSIDE_TOLERANCE_PCT:g} %); check the CRS and that the file holds only this area's outline"
             )
-
-
-# ------------------------------------------------------------------ import and write
-
-
-def write_boundaries_with_areas(parts: "gpd.GeoDataFrame", areas: "gpd.GeoDataFrame", path: str | Path) -> Path:
-    """Write the parts layer and the ``areas`` layer (rows with geometry) into one GeoPackage, atomically."""
-    from xclz_geo.boundaries.importing import STORAGE_CRS, round_coordinates
-    from xclz_geo.boundaries.zone import validate_boundaries
-    from xclz_geo.errors import InputDataError
-
-    p = Path(path)
-    if p.suffix.lower() != ".gpkg":
-        raise InputDataError(f"{p}: functional areas are a layer '{AREAS_LAYER}' beside the parts; write a .gpkg")
-    parts_v = round_coordinates(validate_boundaries(parts, source=str(p)).to_crs(STORAGE_CRS))
-    keep = areas[areas.geometry.notna() & ~areas.geometry.is_empty]
-    keep = validate_areas(keep[[*AREA_COLUMNS, keep.geometry.name]].copy(), source=str(p)).to_crs(STORAGE_CRS)
-    keep = round_coordinates(keep)
-    for c in ("parent_part_id", "name_en", "source", "parent_block_id", "name_zh"):
-        keep[c] = keep[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
-    try:
-        if tmp.exists():
-            tmp.unlink()
-        parts_v.to_file(tmp, layer=p.stem, driver="GPKG", engine="pyogrio")
-        if len(keep):
-            keep.to_file(tmp, layer=AREAS_LAYER, driver="GPKG", engine="pyogrio", mode="a")
-        tmp.replace(p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
-
-
-def import_area(
-    path: str | Path,
-    *,
-    area_id: str,
-    base: str | Path,
-    out: str | Path,
-    spec: Any = None,
-    quality: str = "official",
-    uncertainty_m: float | None = None,
-    source: str | None = None,
-    **read: Any,
-) -> dict[str, Any]:
-    """Import one functional area's outline into a boundaries GeoPackage (parts from ``base``, layer ``areas``).
-
-    Parameters
-    ----------
-    path
-        The area's file (anything :func:`xclz_geo.boundaries.importing.import_boundaries` reads).
-    area_id
-        An area of the spec, e.g. ``"carbon_neutral"``.
-    base
-        Boundaries whose parts the area must lie in (a file; its own areas are kept).
-    out
-        The GeoPackage to write (parts layer + ``areas`` layer).
-    read
-        ``crs``, ``layer``, ``encoding``, ``where``, ``select``, ``datum`` as for importing a part.
-
-    Returns
-    -------
-    dict
-        What was imported and checked: area, part, areas in km², outside share, the areas in the output.
-
-    Raises
-    ------
-    BoundaryError
-        An unknown area, or an outline that leaves its part (named with the m² outside).
-    """
-    from xclz_geo.boundaries.importing import import_boundaries
-    from xclz_geo.boundaries.zone import Zone, load_spec
-
-    zspec = spec if hasattr(spec, "areas") else load_spec(spec)
-    known = {a.id: a for a in zspec.areas}
-    if area_id not in known:
-        raise BoundaryError(f"area {area_id!r} is not in the spec; known areas: {', '.join(known) or 'none'}")
-    a = known[area_id]
-    res = import_boundaries(path, part_id=area_id, block_id=a.parent_block_id, spec=False, quality=quality,
-                            uncertainty_m=uncertainty_m, source=source, name_zh=a.name_zh, name_en=a.name_en,
-                            official_area_km2=a.official_area_km2, **read)
-    zone = Zone.load(boundaries=base, spec=zspec.path) if zspec.path else Zone.load(boundaries=base)
-    row = res.boundaries.iloc[0]
-    new = zone.areas.copy()
-    k = int((new["area_id"] == area_id).to_numpy().nonzero()[0][0])
-    new = new.to_crs(res.boundaries.crs)
-    geom_col = new.geometry.name
-    new.at[new.index[k], geom_col] = row.geometry
-    new.at[new.index[k], "quality"] = row["quality"]
-    new.at[new.index[k], "positional_uncertainty_m"] = float(row["positional_uncertainty_m"])
-    new.at[new.index[k], "source"] = row["source"]
-    zone2 = Zone(zone.parts, spec=zone.spec, boundaries_source=zone.boundaries_source, areas=new)
-    status = next(s for s in area_statuses(zone2) if s.id == area_id)
-    check_areas(zone2)
-    if not a.parent_part_id:
-        new.at[new.index[k], "parent_part_id"] = status.part
-    write_boundaries_with_areas(zone.parts[zone.parts.geometry.notna()], new, out)
-    return {
-        "area_id": area_id, "name_zh": a.name_zh, "block_id": a.parent_block_id, "part_id": status.part,
-        "part_from": "spec" if a.parent_part_id else "geometry", "file": str(path), "crs_note": res.crs_note,
-        "area_km2": res.area_km2, "official_area_km2": a.official_area_km2, "deviation_pct": status.deviation_pct,
-        "outside_m2": status.outside_m2, "outside_pct": status.outside_pct, "band_m": status.band_m,
-        "quality": str(row["quality"]), "notes": list(res.notes), "base": str(base), "out": str(out),
-        "areas_in_out": [str(i) for i, g in zip(new["area_id"], new.geometry) if g is not None and not g.is_empty],
-    }

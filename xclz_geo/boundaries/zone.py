@@ -584,7 +584,7 @@ class Zone:
         else:
             gdf = read_boundaries(boundaries, layer=layer)
             src = str(boundaries)
-            areas = read_areas(boundaries)
+            areas = read_areas(boundaries, quality_levels=QUALITY_LEVELS)
         zspec: ZoneSpec | None
         if spec is False:
             zspec = None

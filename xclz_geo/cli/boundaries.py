@@ -203,11 +203,12 @@ def _write_with_areas(merged, base, out: Path, args: argparse.Namespace) -> bool
     dropped with a warning naming it (re-import it). False when the base has no areas (nothing done)."""
     import warnings
 
-    from xclz_geo.boundaries.areas import area_statuses, read_areas, write_boundaries_with_areas
-    from xclz_geo.boundaries.zone import Zone
+    from xclz_geo.boundaries.area_import import write_boundaries_with_areas
+    from xclz_geo.boundaries.areas import area_statuses, read_areas
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS, Zone
     from xclz_geo.errors import DataQualityWarning, InputDataError
 
-    areas = read_areas(base) if base is not None else None
+    areas = read_areas(base, quality_levels=QUALITY_LEVELS) if base is not None else None
     if areas is None or not len(areas):
         return False
     if out.suffix.lower() != ".gpkg":
@@ -225,7 +226,7 @@ def _write_with_areas(merged, base, out: Path, args: argparse.Namespace) -> bool
 
 
 def _run_import_area(args: argparse.Namespace) -> int:
-    from xclz_geo.boundaries.areas import import_area
+    from xclz_geo.boundaries.area_import import import_area
     from xclz_geo.datasets import boundaries_path
     from xclz_geo.errors import InputDataError
 
