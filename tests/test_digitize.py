@@ -488,3 +488,22 @@ def test_work_crs_is_the_zone_of_the_matched_features():
     res = digitize(RECT_TEXT, both)
     assert res.crs.to_epsg() == 4549
     assert res.area_m2 == pytest.approx(W * H, rel=1e-3)
+
+
+def test_absurd_offset_or_tolerance_is_refused_in_a_short_message():
+    import dataclasses
+
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.boundaries.sizhi import parse_sizhi
+
+    spec = parse_sizhi("东至东路,南至南路,西至西路,北至北路以北一公里处")
+    # a FeatureRef built by hand (not through the parser) with a 10²⁴ m offset
+    sides = tuple(
+        dataclasses.replace(s, features=tuple(dataclasses.replace(f, offset_m=1e24) if f.offset_m else f for f in s.features))
+        for s in spec.sides
+    )
+    with pytest.raises(SizhiParseError, match=r"1e\+21 km is beyond 100 km") as info:
+        digitize(dataclasses.replace(spec, sides=sides), net(rect_lines(over=400)))
+    assert len(str(info.value)) < 200
+    with pytest.raises(InputDataError, match="beyond 10 km"):
+        digitize("东至东路,南至南路,西至西路,北至北路", net(rect_lines()), tolerance_m=1e24)

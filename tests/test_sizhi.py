@@ -339,3 +339,12 @@ def test_unreadable_qualifier_is_an_error_not_a_name():
     with pytest.raises(SizhiParseError, match="qualifier") as ei:
         parse_sizhi("北至奇秀路以北100米至200米")
     assert ei.value.offset == 5
+
+
+@pytest.mark.parametrize("distance,shown", [("以东99999999999999999999999公里", "1e+23 km"), ("以东" + "9" * 600 + "米", "1e+308 km"),
+                                            ("以东101公里", "101 km"), ("以东二百公里", "200 km")])
+def test_offset_beyond_100_km_is_refused_with_a_short_number(distance, shown):
+    with pytest.raises(SizhiParseError, match="beyond 100 km") as info:
+        parse_sizhi(f"东至经四路{distance},南至外环路,西至祥花线,北至318国道")
+    msg = str(info.value)
+    assert shown in msg and len(msg) < 200 and info.value.offset == 7  # where the number starts

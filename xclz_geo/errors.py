@@ -107,3 +107,31 @@ class MapAssetError(XclzGeoError, OSError):
 
 class FontUnavailableError(XclzGeoError, OSError):
     """No CJK font is installed, so charts cannot show Chinese labels (install fonts-noto-cjk)."""
+
+
+class OutputPathError(XclzGeoError, OSError):
+    """An output path cannot be written: unwritable folder, a folder where a file is expected (or the reverse),
+    a reserved or unsafe name, or a path that is also one of the command's inputs. Raised before any work."""
+
+
+class OutputLockedError(XclzGeoError, OSError):
+    """Another run is moving its outputs into the same folder and did not finish in time."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by SIGINT (Ctrl-C, exit 130) or SIGTERM (exit 143); unfinished outputs are discarded.
+
+    A subclass of :class:`KeyboardInterrupt`, so ``except Exception`` does not swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = int(signum)
+        try:
+            self.signal_name = signal.Signals(self.signum).name
+        except ValueError:  # pragma: no cover - an unnamed signal
+            self.signal_name = f"signal {self.signum}"
+        #: conventional shell status: 128 + signal number (SIGINT 130, SIGTERM 143)
+        self.exit_code = 128 + self.signum
+        super().__init__(f"stopped by {self.signal_name}")

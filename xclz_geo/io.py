@@ -261,7 +261,7 @@ def write_table(
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     suffix = p.suffix.lower()
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+    tmp = temp_sibling(p)  # unique per process and call: concurrent runs never share it
     is_geo = isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns
     try:
         if suffix in (".csv", ".txt"):
@@ -459,29 +459,15 @@ def iter_csv_chunks(
         yield df
 
 
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` to write to; it replaces ``path`` when the block ends without error.
-
-    The parent folder is created. On an error the temporary file is removed and ``path`` is left as it
-    was, so a reader never sees a half-written output.
-
-    Examples
-    --------
-    >>> with atomic_path("out/report.html") as tmp:  # doctest: +SKIP
-    ...     tmp.write_text(page, encoding="utf-8")
-    """
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
-    if tmp.exists():
-        tmp.unlink()
-    try:
-        yield tmp
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+# atomic outputs, output sets and interruption: implemented in xclz_geo._atomic, used from here
+from xclz_geo._atomic import (  # noqa: E402,F401
+    OutputSet,
+    atomic_output_set,
+    atomic_path,
+    check_interrupted,
+    stop_requested,
+    temp_sibling,
+)
 
 
 # ====================================================================== text-first tables

@@ -50,8 +50,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from xclz_geo.geo import crs as _crs
-from xclz_geo.errors import AssemblyError, DataQualityWarning, InputDataError, NameNotResolvedError
-from xclz_geo.boundaries.sizhi import CLOCKWISE, SIDE_LABELS, SIDE_VECTORS, BoundarySpec, FeatureRef, Side, parse_sizhi
+from xclz_geo.errors import AssemblyError, DataQualityWarning, InputDataError, NameNotResolvedError, SizhiParseError
+from xclz_geo.boundaries.sizhi import (CLOCKWISE, MAX_OFFSET_M, SIDE_LABELS, SIDE_VECTORS, BoundarySpec, FeatureRef, Side,
+                                       format_distance_m, parse_sizhi)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -59,6 +60,9 @@ if TYPE_CHECKING:
     from shapely.geometry import LineString, Polygon
 
     from xclz_geo.boundaries.network import NameMatch, NetworkIndex
+
+#: largest gap/extension the digitizer may close (``tolerance_m``); real ones are metres to a few hundred
+MAX_TOLERANCE_M = 10_000.0
 
 #: at most this many cluster combinations are scored (beyond it, far clusters are pruned)
 MAX_COMBINATIONS = 1024
@@ -163,14 +167,12 @@ class DigitizeResult:
 
     def to_geojson(self, path: str | Path, *, include_lines: bool = True) -> Path:
         """Write :meth:`to_geojson_dict` to ``path`` (UTF-8, written atomically)."""
-        import os
+        from xclz_geo.io import atomic_path
 
         p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.tmp")
         text = json.dumps(_jsonable(self.to_geojson_dict(include_lines=include_lines)), ensure_ascii=False, indent=1)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, p)
+        with atomic_path(p) as tmp:  # a unique temporary name, removed on an error or SIGTERM
+            tmp.write_text(text, encoding="utf-8")
         return p
 
 
@@ -653,6 +655,9 @@ def digitize(
         raise InputDataError(f"spec must be a 四至 text or a BoundarySpec, not {type(spec).__name__}")
     if not (isinstance(tolerance_m, (int, float)) and math.isfinite(tolerance_m) and tolerance_m >= 0):
         raise InputDataError(f"tolerance_m must be a non-negative number of metres, not {tolerance_m!r}")
+    if tolerance_m > MAX_TOLERANCE_M:
+        raise InputDataError(f"tolerance_m {format_distance_m(tolerance_m)} is beyond {MAX_TOLERANCE_M / 1000:g} km: "
+                             "gaps that wide are not gaps between the roads of one boundary; use metres to a few hundred")
     tol = float(tolerance_m)
     cluster_d = float(cluster_distance_m) if cluster_distance_m is not None else max(tol, 0.01)
 
@@ -761,6 +766,9 @@ def digitize(
             grows = np.unique(line_rows[g])
             if f.has_offset:
                 assert f.offset_m is not None and f.offset_direction is not None
+                if not f.offset_m <= MAX_OFFSET_M:  # a FeatureRef built by hand, not by the parser
+                    raise SizhiParseError(f"{label}: offset {format_distance_m(f.offset_m)} is beyond "
+                                          f"{MAX_OFFSET_M / 1000:g} km; a 四至 offset is metres to a few kilometres")
                 main = _main_line(glines, f.offset_direction, tolerance_m=tol, label=label)
                 off, info = _offset_line(main, f.offset_m, f.offset_direction, extend_m=f.offset_m + tol)
                 clusters.append(shapely.multilinestrings([off]))

@@ -40,6 +40,7 @@ character offset of the problem; it never guesses silently.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -91,6 +92,10 @@ EXPRESSWAY_REFS: dict[str, str] = {
 _SIDE_ALT = "东北|东南|西北|西南|东|南|西|北"
 _SIDE_VERBS = "至|到|临|邻|抵|接"
 _SIDE_START = re.compile(rf"(?P<side>{_SIDE_ALT})(?:面|侧|边)?(?:{_SIDE_VERBS})")
+
+#: largest offset a 四至 may state (``以北一公里处``): real ones are metres to a few kilometres; beyond this
+#: the text is a typo or hostile, and offsetting a road by it would build a polygon the size of a country
+MAX_OFFSET_M = 100_000.0
 
 _CN_NUM_CHARS = "零〇一二两三四五六七八九十百千点半"
 _NUM = rf"(?:\d+(?:\.\d+)?|[{_CN_NUM_CHARS}]+)"
@@ -435,6 +440,17 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
+def format_distance_m(value_m: float) -> str:
+    """A distance for a message, short whatever its size: ``1.5 km``, ``500 m``, ``1e+20 km``, ``inf km``."""
+    v = float(value_m)
+    if not math.isfinite(v):
+        return "more than 1e+308 km" if v > 0 else f"{v} km"
+    if abs(v) >= 1000:
+        km = v / 1000
+        return f"{km:.3g} km" if abs(km) >= 1e6 else f"{km:,.3f}".rstrip("0").rstrip(".") + " km"
+    return f"{v:g} m"
+
+
 def parse_chinese_number(s: str) -> float:
     """Parse ``一``, ``两``, ``十五``, ``一点五``, ``半``, ``二百五十`` or ``1.5`` into a float.
 
@@ -744,6 +760,10 @@ def _parse_item(t: str, s: int, e: int, *, side_label: str, expressway_refs: Map
         offset_m = value * factor
         if not (offset_m > 0):
             raise SizhiParseError(f"{what}: offset distance must be positive", offset=pos[m.start("num")], text=t)
+        if not offset_m <= MAX_OFFSET_M:
+            raise SizhiParseError(
+                f"{what}: offset {format_distance_m(offset_m)} is beyond {MAX_OFFSET_M / 1000:g} km; a 四至 offset is "
+                "metres to a few kilometres — check the number", offset=pos[m.start("num")], text=t)
         offset_dir = SIDE_CODES[m.group("dir")]
         approx = bool(m.group("approx")) or "左右" in m.group(0)
         qual_at = m.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xclz_geo.cli._common import print_json
+from xclz_geo.cli._common import check_output_file, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -132,6 +132,8 @@ def run_import(args: argparse.Namespace) -> int:
     missing = [opt for opt, v in (("--part", args.part), ("--out", args.out)) if not v]
     if missing:
         raise InputDataError(f"boundaries import needs {' and '.join(missing)} (or --list to only list the layers)")
+    # OUT may be the base it updates, never the file being imported (or the spec)
+    check_output_file(args.out, suffixes={".geojson", ".json", ".gpkg"}, inputs=[args.file, args.spec])
     try:
         res = import_boundaries(
             args.file,

@@ -91,11 +91,13 @@ def convert_file_frame(gdf: Any, *, from_datum: str, to_datum: str, source: str 
 def run(args: argparse.Namespace) -> int:
     from xclz_geo.errors import InputDataError
     from xclz_geo.io import read_vector, write_table
-    from xclz_geo.cli._common import print_json
+    from xclz_geo.cli._common import check_output_file, print_json
 
     src, dst = Path(args.input), Path(args.output)
     if dst.exists() and dst.resolve() == src.resolve():
         raise InputDataError(f"{dst}: the output would overwrite the input; choose another OUT file")
+    check_output_file(dst, option=None, suffixes={".gpkg", ".geojson", ".json", ".parquet", ".geoparquet", ".shp", ".fgb"},
+                      inputs=[src])
     gdf = read_vector(src, layer=args.layer)
     out = convert_file_frame(gdf, from_datum=args.from_datum, to_datum=args.to_datum, source=str(src))
     write_table(out, dst)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from xclz_geo.cli._common import print_json
+from xclz_geo.cli._common import check_output_file, input_paths, print_json
 
 
 def _point(text: str) -> tuple[float, float]:
@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.boundaries.network import load_network
     from xclz_geo.boundaries.sizhi import parse_implementation_scope, parse_sizhi
 
+    check_output_file(args.out, suffixes={".geojson", ".json"}, inputs=input_paths(args))
     text = _read_text(args).strip()
     if args.part:
         scope = parse_implementation_scope(text)
@@ -85,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
         result = digitize(spec, network, reference_point=args.reference_point, tolerance_m=args.tolerance_m,
                           crs=args.work_crs, allow_fuzzy=not args.no_fuzzy, name=args.name or args.part,
                           quality=args.quality)
-    for w in caught:
-        sys.stderr.write(f"xclz-geo: warning: {w.message}\n")
+    for w in caught:  # through the CLI's warning printer: one line each, repeats counted
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     out = result.to_geojson(args.out)
     if args.json:
         print_json(result.record)

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from xclz_geo.cli._common import add_boundaries_option, dumps_json, print_json
+from xclz_geo.cli._common import (add_boundaries_option, check_output_file, check_output_folder, dumps_json, input_paths,
+                                  print_json)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.out:
             raise InputDataError("efficiency template: give --out FILE.xlsx")
+        check_output_file(args.out, suffixes={".xlsx"}, inputs=input_paths(args))
         path = template(args.out)
         if args.json:
             print_json({"template": str(path)})
@@ -87,12 +89,17 @@ def _field_map(args: argparse.Namespace) -> dict[str, str]:
 def _evaluate(args: argparse.Namespace) -> int:
     from xclz_geo.efficiency.evaluate import evaluate, load_method, read_enterprises
     from xclz_geo.errors import InputDataError
-    from xclz_geo.io import write_table
+    from xclz_geo.io import atomic_output_set, write_table
     from xclz_geo.cli._common import load_zone
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise InputDataError(f"{out}: --out must be a folder")
+    # the files of one run: written into a temporary folder inside --out and moved in together at the end
+    members = ["scores.csv", "scores.xlsx", "summary.json"]
+    if args.parcels:
+        members += ["intensity.csv", "underused.csv", "underused.gpkg"]
+    check_output_folder(out, members=members, inputs=input_paths(args))
     method = load_method(args.method)  # a malformed profile fails before the table is read
     # --field: strict for the enterprise table alone; with --parcels, names of parcel fields are allowed too
     table = read_enterprises(args.enterprises, sheet=args.sheet, header_row=args.header_row,
@@ -108,11 +115,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             zone = None
     res = evaluate(table, method=method, zone=zone, benchmarks=args.benchmarks, datum=args.datum)
     stored = _store_history(args, res)  # None without --history
-    out.mkdir(parents=True, exist_ok=True)
-    land_msg = _land(args, res, zone, out) if args.parcels else None
-    scores = res.scores
-    _write_scores(res, out, csv_safe=args.csv_safe)
-    (out / "summary.json").write_text(dumps_json(res.summary) + "\n", encoding="utf-8")
+    with atomic_output_set(out, members=members) as outset:
+        stage = outset.stage
+        land_msg = _land(args, res, zone, stage) if args.parcels else None
+        scores = res.scores
+        _write_scores(res, stage, csv_safe=args.csv_safe)
+        (stage / "summary.json").write_text(dumps_json(res.summary) + "\n", encoding="utf-8")
     c = res.summary["counts"]
     if args.json:
         print_json(res.summary)
@@ -308,6 +316,10 @@ def _history_action(args: argparse.Namespace) -> int:
     # compare
     if args.year_from is None or args.year_to is None or not args.out:
         raise InputDataError("efficiency compare: give --from YEAR --to YEAR --out DIR (and --history H.sqlite)")
+    from xclz_geo.cli._common import check_output_folder, input_paths
+
+    check_output_folder(args.out, members=["transitions.csv", "matrix.csv", "by_part.csv", "by_industry.csv", "summary.json"],
+                        inputs=input_paths(args))
     cmp = hist.compare_years(args.history, year_from=args.year_from, year_to=args.year_to,
                              allow_method_change=args.allow_method_change)
     paths = hist.write_comparison(cmp, args.out, csv_safe=bool(getattr(args, "csv_safe", False)))

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -121,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.landuse.overlay import landcover_by_part, landuse_by_part
 
     level = _level(args)
+    if args.out is not None:
+        check_output_file(args.out, suffixes={".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}, inputs=input_paths(args))
     _apply_field_option(args)
     zone = load_zone(args)
     raster = args.raster is not None

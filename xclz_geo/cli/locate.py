@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json, progress
 
 #: columns added to every output row
 OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
@@ -256,6 +256,7 @@ def _run_batch(args: argparse.Namespace) -> int:
         raise InputFileError(f"{src}: file not found")
     if dst.resolve() == src.resolve():
         raise InputDataError(f"{dst}: the output would overwrite the input; choose another --out file")
+    check_output_file(dst, inputs=input_paths(args))  # unwritable, a folder, odd names: exit 2 before any work
     zone = load_zone(args)
     with_distance = not args.no_distance
     if args.chunk_rows <= 0:
@@ -276,7 +277,8 @@ def _run_batch(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        parts = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+        order = ("inside", "outside", "uncertain", "invalid")
+        parts = ", ".join(f"{k} {counts[k]:,}" for k in sorted(counts, key=lambda k: (order.index(k) if k in order else 9, k)))
         sys.stderr.write(f"xclz-geo: {summary['rows']:,} rows → {dst} ({parts})\n")
     return 0
 
@@ -342,14 +344,14 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
     or CSV → any other format (collected, then written atomically)."""
     import pandas as pd
 
-    from xclz_geo.io import csv_column_names, iter_csv_batches
+    from xclz_geo.io import csv_column_names, iter_csv_batches, temp_sibling
 
     names, headers = csv_column_names(src, header_row=args.header_row)
     shown = dict(zip(names, headers))  # the header is written back as typed (duplicates and all)
     counts = {"inside": 0, "outside": 0, "uncertain": 0, "invalid": 0}
     stream = dst.suffix.lower() in (".csv", ".txt")
     collected = []
-    tmp = dst.with_name(f".{dst.name}.partial")
+    tmp = temp_sibling(dst, tag="partial")  # unique per run; removed on SIGTERM
     fh = None
     bar = progress(desc=f"locate {src.name}")
     try:

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json
+from xclz_geo.cli._common import add_boundaries_option, check_output_file, input_paths, load_zone, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -97,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         from xclz_geo.errors import InputDataError
 
         raise InputDataError(f"--out {out}: the map is an HTML file; use a name ending in .html")
+    check_output_file(out, inputs=input_paths(args))
+    if args.png is not None:
+        check_output_file(args.png, option="--png", suffixes={".png"}, inputs=input_paths(args))
     zone = load_zone(args)
     sites = _locate_sites(args, zone) if args.sites else None
     layers = ["parts", "sites"] + ([] if args.no_counties else ["counties"]) + ([] if args.no_g50 else ["g50"])

@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from xclz_geo.cli._common import add_boundaries_option, load_zone, print_json, progress
+from xclz_geo.cli._common import add_boundaries_option, check_output_folder, input_paths, load_zone, print_json, progress
 
 #: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 12
@@ -94,8 +94,12 @@ def _is_code_name(name: str) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     from xclz_geo.errors import XclzGeoWarning
-    from xclz_geo.outputs.report import SAMPLE_RASTER_CLASSES, build_report, sample_inputs
+    from xclz_geo.io import atomic_output_set
+    from xclz_geo.outputs.report import DEFAULT_BASENAME, SAMPLE_RASTER_CLASSES, build_report, sample_inputs
 
+    # the HTML, XLSX and GeoPackage of one run: written into a temporary folder inside --out, moved in together
+    members = [f"{DEFAULT_BASENAME}{ext}" for ext in (".html", ".xlsx", ".gpkg")]
+    check_output_folder(args.out, members=members, inputs=input_paths(args))
     declared = _declared(args.data_quality)
     zone = load_zone(args)
     enterprises, parcels, raster = args.enterprises, args.parcels, args.raster
@@ -116,12 +120,16 @@ def _run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(msg)
             bar.update(1)
 
-        result = build_report(
-            zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=args.method, out_dir=args.out,
-            title=args.title, code_field=args.code_field, raster_classes=args.raster_classes, datum=args.datum,
-            basemap=args.basemap, input_quality=declared, progress=say,
-            history=args.history, targets=args.targets, allow_method_change=args.allow_method_change,
-        )
+        with atomic_output_set(args.out, members=members) as outset:
+            result = build_report(
+                zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=args.method,
+                out_dir=outset.stage, title=args.title, code_field=args.code_field, raster_classes=args.raster_classes,
+                datum=args.datum, basemap=args.basemap, input_quality=declared, progress=say,
+                history=args.history, targets=args.targets, allow_method_change=args.allow_method_change,
+            )
+        result.html_path = outset.final(result.html_path)
+        result.xlsx_path = outset.final(result.xlsx_path)
+        result.gpkg_path = outset.final(result.gpkg_path)
     finally:
         bar.close()
     from xclz_geo.outputs.maps import tianditu_key_notice

@@ -677,7 +677,9 @@ def template(path: str | Path, *, fields: Iterable[str] | None = None) -> Path:
         }
     )
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+    from xclz_geo.io import temp_sibling
+
+    tmp = temp_sibling(p)  # unique per run; removed on SIGTERM
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             pd.DataFrame(columns=[f.header_zh for f in flds]).to_excel(xw, sheet_name="企业数据", index=False)

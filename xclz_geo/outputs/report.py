@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from xclz_geo import units
 from xclz_geo.errors import InputDataError, InputFileError
-from xclz_geo.io import atomic_path
+from xclz_geo.io import atomic_path, check_interrupted
 from xclz_geo.outputs.html_safe import add_csp, check_quality_labels, escape_html
 
 if TYPE_CHECKING:
@@ -891,6 +891,7 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
             c.alignment = Alignment(wrap_text=True, vertical="top")
         tail = [t.quality] + ([t.caveat] if t.caveat else [])
         for row in strip_xlsx_illegal(t.df, f"{path} sheet {name}").itertuples(index=False, name=None):
+            check_interrupted()  # Ctrl-C / SIGTERM end a long sheet at once
             sh.append(safe_row(sh, [_excel_value(v) for v in row] + tail))
         sh.freeze_panes = "A2"
         for i, h in enumerate(header, start=1):
