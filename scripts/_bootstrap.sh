@@ -15,11 +15,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 VPY="$ROOT/.venv/bin/python"
-EXTRAS="${XCLZ_EXTRAS:-}"
+EXTRAS="${XCLZ_EXTRAS-web}"  # demo: the library + the web workbench (xclz-geo serve); test.sh: test (includes web)
 HASH="$(sha256sum pyproject.toml | cut -c1-16)"
 stamp_ok() { [ -f ".venv/.xclz-installed-$1" ] && [ "$(cat ".venv/.xclz-installed-$1")" = "$HASH" ]; }
-# an install with the test extras also satisfies the plain one
-if ! stamp_ok "${EXTRAS:-base}" && ! { [ -z "$EXTRAS" ] && stamp_ok test; }; then
+# an install with the test extras (which include web) also satisfies the plain and the web one
+if ! stamp_ok "${EXTRAS:-base}" && ! { [ "$EXTRAS" != test ] && stamp_ok test; }; then
   echo ">> installing xclz_geo${EXTRAS:+[$EXTRAS]} into .venv (first run takes a few minutes)"
   "$VPY" -m pip install --quiet --upgrade pip
   "$VPY" -m pip install --quiet -e ".${EXTRAS:+[$EXTRAS]}"

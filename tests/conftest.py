@@ -14,6 +14,14 @@ import os
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# the on-disk zone cache (xclz_geo.geo.cache) of the tests lives in a private folder, never the user's
+if "XCLZ_GEO_CACHE" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["XCLZ_GEO_CACHE"] = tempfile.mkdtemp(prefix="xclz-geo-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["XCLZ_GEO_CACHE"], True)
 
 #: illustrative centres (WGS84 lon, lat) and official areas, km²
 SYNTHETIC_PARTS = [

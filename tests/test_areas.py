@@ -108,6 +108,12 @@ def test_import_check_locate_and_report_an_area(tmp_path, base, capsys):
     assert run("locate", "118.775", "30.915", "--boundaries", out, "--json") == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["part_id"] == "xuancheng" and doc["area_id"] == "carbon_neutral" and doc["area_name_zh"] == "碳中和示范区"
+    assert run("locate", "118.775", "30.915", "--boundaries", out, "--json") == 0  # again: a zone cache never hides the area
+    assert json.loads(capsys.readouterr().out)["area_id"] == "carbon_neutral"
+    assert run("locate", "118.775", "30.915", "--boundaries", base, "--json") == 0  # no areas layer: the key is there, empty
+    assert json.loads(capsys.readouterr().out)["area_id"] is None
+    assert run("locate", "118.775", "30.915", "--boundaries", base, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["area_id"] is None
     pts = tmp_path / "pts.csv"
     pts.write_text("name,lon,lat\nin,118.775,30.915\nedge,118.79,30.93\nbad,x,y\n", encoding="utf-8")
     assert run("locate", "--input", pts, "--out", tmp_path / "o.csv", "--boundaries", out) == 0

@@ -421,7 +421,7 @@ def test_api_reference_covers_every_module() -> None:
 def test_images_are_small_and_referenced() -> None:
     images = sorted((DOCS / "img").glob("*.png"))
     assert images, "docs/img holds the manual's screenshots (scripts/docs_images.py)"
-    assert sum(p.stat().st_size for p in images) < 600_000, "keep the screenshots a few hundred KB in all"
+    assert sum(p.stat().st_size for p in images) < 700_000, "keep the screenshots a few hundred KB in all (13 pages: the manual and the workbench)"
     text = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.rglob("*.md"))
     unused = [p.name for p in images if p.name not in text]
     assert not unused, f"screenshots no page shows: {unused}"

@@ -202,3 +202,40 @@ def test_packed_grid_holds_the_status_and_part_of_every_cell():
     assert (status == want_status).all()
     # exact cells are a small share: the boxes of consecutive boundary samples, not a dilation
     assert 0 < g.exact_fraction < 0.05
+
+
+def test_grid_is_kept_on_disk_and_loaded_memory_mapped(monkeypatch, tmp_path, synthetic_zone):
+    import numpy as np
+
+    from xclz_geo.geo.grid import build_grid, clear_cache, make_frame
+    from xclz_geo.geo.locate import locate_xy
+
+    monkeypatch.setenv("XCLZ_GEO_CACHE", str(tmp_path))
+    clear_cache()
+    frame = make_frame(datum="gcj02")
+    built = build_grid(synthetic_zone, frame=frame)
+    assert not isinstance(built.codes, np.memmap)
+    assert [p.name.split("-")[0] for p in tmp_path.iterdir()] == ["grid"]
+    clear_cache()  # the in-memory cache forgets it; the disk keeps it
+    loaded = build_grid(synthetic_zone, frame=frame)
+    assert isinstance(loaded.codes, np.memmap) and isinstance(loaded.packed, np.memmap)
+    assert np.array_equal(loaded.codes, built.codes) and np.array_equal(loaded.packed, built.packed)
+    assert (loaded.nx, loaded.ny, loaded.x0, loaded.dy) == (built.nx, built.ny, built.x0, built.dy)
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(119.3, 119.55, 20_000), rng.uniform(30.85, 30.95, 20_000)
+    a = locate_xy(lon, lat, synthetic_zone, datum="gcj02", grid=built, with_distance=True)
+    b = locate_xy(lon, lat, synthetic_zone, datum="gcj02", grid=loaded, with_distance=True)
+    assert np.array_equal(a.status, b.status) and np.array_equal(a.part_index, b.part_index)
+    assert np.array_equal(a.distance_m, b.distance_m)
+    # a damaged entry is ignored, removed and rebuilt
+    entry = next(tmp_path.iterdir())
+    (entry / "codes.npy").write_bytes(b"broken")
+    clear_cache()
+    again = build_grid(synthetic_zone, frame=frame)
+    assert np.array_equal(again.codes, built.codes)
+    # switched off: nothing is written
+    monkeypatch.setenv("XCLZ_GEO_CACHE", "off")
+    clear_cache()
+    build_grid(synthetic_zone, frame=make_frame(datum="bd09"))
+    assert len(list(tmp_path.iterdir())) == 1
+    clear_cache()

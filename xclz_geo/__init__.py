@@ -32,13 +32,7 @@ The most used functions are available from the top level and imported lazily, so
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-
-try:
-    __version__ = version("xclz_geo")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
 
 from xclz_geo.errors import XclzGeoError  # noqa: E402
 
@@ -64,7 +58,20 @@ _LAZY: dict[str, tuple[str, str]] = {
 __all__ = ["XclzGeoError", "__version__", *_LAZY]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("xclz_geo")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0.0.0+unknown"
+
+
 def __getattr__(name: str) -> Any:  # lazy: ``import xclz_geo`` stays cheap
+    if name == "__version__":  # importlib.metadata costs ~40 ms of start-up: read on first use
+        v = _version()
+        globals()["__version__"] = v
+        return v
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'xclz_geo' has no attribute {name!r}")

@@ -118,6 +118,78 @@ def _side(d: float, *, boundary: str = "the boundary") -> str:
 
 
 def _run_single(args: argparse.Namespace) -> int:
+    info, zq = _single_fast(args) if not args.crs else (None, None)
+    if info is None:
+        info, zq = _single_full(args)
+    return _print_single(args, info, zq)
+
+
+def _single_fast(args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """One site from the disk-cached zone snapshot, importing neither geopandas, pandas nor pyproj
+    (:mod:`xclz_geo.geo.site`); ``(None, None)`` when the full path must answer."""
+    from xclz_geo.datasets import data_path, spec_path
+    from xclz_geo.geo import cache as _cache
+    from xclz_geo.geo import datums as _datums
+    from xclz_geo.geo import site
+
+    if _cache.cache_dir() is None:
+        return None, None
+    try:
+        datum = _datums.normalize_datum(args.datum)
+        boundaries = args.boundaries or data_path("boundaries", "zone.geojson", must_exist=False)
+        if not Path(boundaries).is_file() or _has_areas_layer(Path(boundaries)):
+            return None, None  # functional areas (layer areas) are answered by the full path
+        key = site.snapshot_key(boundaries=boundaries, spec=spec_path(), layer=args.boundaries_layer)
+    except Exception:  # noqa: BLE001 - any trouble: the full path reports it properly
+        return None, None
+    snap = site.load_snapshot(key)
+    if snap is None:
+        import warnings
+
+        from xclz_geo.boundaries.zone import describe_quality
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            zone = load_zone(args, warn_schematic=False)
+        if caught:  # a file that warns on loading is always loaded (its warnings are part of the answer)
+            return None, None
+        snap = site.snapshot_from_zone(zone, describe_quality=describe_quality(zone))
+        if snap is None:
+            return None, None
+        site.store_snapshot(key, snap)
+    ans = site.locate_site(snap, args.coords[0], args.coords[1], datum=datum)
+    if ans is None:
+        return None, None
+    m = snap.meta
+    k = int(ans["part_index"])
+    row = m["parts"][k] if k >= 0 else None
+    d = float(ans["distance_m"])
+    info: dict[str, Any] = {
+        "input": {"x": _number(args.coords[0]), "y": _number(args.coords[1]), "datum": datum, "crs": None},
+        "status": ans["status"],
+        "part_id": None if row is None else row["part_id"],
+        "block_id": None if row is None else row["block_id"],
+        "name_zh": None if row is None else row["name_zh"],
+        "name_en": None if row is None else row["name_en"],
+        "distance_m": None if not math.isfinite(d) else round(d, 2),
+        "positional_uncertainty_m": None if row is None else float(row["positional_uncertainty_m"]),
+        "quality": None if row is None else row["quality"],
+        "xclz_quality": ans["row_quality"],
+        "zone_quality": m["worst_quality"],
+        "quality_by_part": m["quality_by_part"],
+        "note": "",
+        "boundaries": m["boundaries_source"],
+        "wgs84": {"lon": round(ans["lon"], 7), "lat": round(ans["lat"], 7)},
+        "gk": {"crs": m["gk"]["label"], "x": round(ans["gx"], 2), "y": round(ans["gy"], 2)},
+        "area_id": None, "area_name_zh": None, "area_quality": None,  # no areas layer (else the full path answers)
+    }
+    zq = {k2: m[k2] for k2 in ("is_mixed_quality", "is_schematic", "worst_quality", "boundaries_source", "describe_quality")}
+    zq["distance_raw"] = d
+    return info, zq
+
+
+def _single_full(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One site through the table path (any input: text, invalid values, projected CRSs)."""
     import pandas as pd
 
     from xclz_geo.boundaries.zone import describe_quality
@@ -153,6 +225,17 @@ def _run_single(args: argparse.Namespace) -> int:
         xv, _ = parse_coordinates(df["x"])
         yv, _ = parse_coordinates(df["y"])
         info.update(_positions(zone, float(xv[0]), float(yv[0]), args))
+    zq = {"is_mixed_quality": zone.is_mixed_quality, "is_schematic": zone.is_schematic,
+          "worst_quality": zone.worst_quality, "boundaries_source": zone.boundaries_source,
+          "describe_quality": describe_quality(zone) if zone.is_mixed_quality else "", "distance_raw": d}
+    return info, zq
+
+
+def _print_single(args: argparse.Namespace, info: dict[str, Any], zq: dict[str, Any]) -> int:
+    """Print one site's answer (text or ``--json``); returns the exit status."""
+    status = info["status"]
+    d = zq["distance_raw"]  # unrounded, as the text output always used it
+    row = info["part_id"]
     exit_code = {"inside": 0, "outside": 1, "uncertain": 1, "invalid": 2}[status]
     if args.json:
         print_json(info)
@@ -179,10 +262,10 @@ def _run_single(args: argparse.Namespace) -> int:
         w = info["wgs84"]
         out.write(f"  WGS84 {w['lon']:.6f}, {w['lat']:.6f}; {info['gk']['crs']} E {info['gk']['x']:,.1f} N {info['gk']['y']:,.1f}\n")
     out.write(f"  quality of this answer: {info['xclz_quality']}"
-              + (f" (boundaries: {describe_quality(zone)})" if zone.is_mixed_quality else "") + "\n")
-    if zone.is_schematic:
-        what = "are not all official" if zone.is_mixed_quality else f"are {zone.worst_quality}, not official"
-        out.write(f"  note: boundaries from {zone.boundaries_source} {what}\n")
+              + (f" (boundaries: {zq['describe_quality']})" if zq["is_mixed_quality"] else "") + "\n")
+    if zq["is_schematic"]:
+        what = "are not all official" if zq["is_mixed_quality"] else f"are {zq['worst_quality']}, not official"
+        out.write(f"  note: boundaries from {zq['boundaries_source']} {what}\n")
     return exit_code
 
 
@@ -426,6 +509,49 @@ def _csv_safe_arrow(table: Any) -> Any:
     return pa.Table.from_arrays(cols, names=table.schema.names)
 
 
+def _plain_numbers(col: Any) -> Any:
+    """Float64 numpy array of an Arrow text column when every cell is a plain finite number, else ``None``.
+
+    Arrow's parser (trimmed cells) gives the same doubles as :func:`~xclz_geo.geo.locate.parse_coordinates`
+    on every cell it accepts (both round correctly) and is about 6× faster; a cell it refuses or reads
+    as non-finite (blank, text, ``1,5``, ``12°``, ``nan``, ``inf``) sends the whole batch to that function,
+    which writes the notes.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.null_count:
+        return None
+    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
+        v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
+    else:
+        try:
+            v = pc.cast(pc.utf8_trim_whitespace(col), pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+    return v if np.isfinite(v).all() else None
+
+
+def _locate_text_columns(batch: Any, xc: str, yc: str, zone: Any, args: argparse.Namespace, with_distance: bool, *,
+                         source: str) -> tuple[Any, Any]:
+    """:func:`~xclz_geo.geo.locate.locate_table` on two columns of an Arrow batch, without pandas when every
+    coordinate is a plain number in range (the common case: notes ``None``, all empty); any other batch
+    takes ``locate_table``."""
+    from xclz_geo.geo.locate import locate_table, locate_xy
+
+    xv = _plain_numbers(batch.column(xc).combine_chunks() if hasattr(batch.column(xc), "combine_chunks") else batch.column(xc))
+    yv = _plain_numbers(batch.column(yc).combine_chunks() if hasattr(batch.column(yc), "combine_chunks") else batch.column(yc)) \
+        if xv is not None else None
+    if xv is not None and yv is not None:
+        res = locate_xy(xv, yv, zone, datum=args.datum, crs=args.crs, with_distance=with_distance, threads=args.threads)
+        if not res.reason.any():  # every row valid: no notes to write (None: all empty)
+            return res, None
+    coords = batch.select([xc, yc]).to_pandas()
+    return locate_table(coords, zone, x=xc, y=yc, datum=args.datum, crs=args.crs,
+                        with_distance=with_distance, threads=args.threads, source=source)
+
+
 def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: Any, with_distance: bool, *,
                          header: bool, source: str, shown: dict[str, str] | None = None) -> dict[str, int]:
     """Locate one Arrow batch of text columns and append it, with the xclz_* columns, to the CSV."""
@@ -434,14 +560,12 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, locate_table, rename_stale_result_columns
+    from xclz_geo.geo.locate import STATUS_LABELS, detect_xy_columns, rename_stale_result_columns
 
     batch, _ = rename_stale_result_columns(batch, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
     names = batch.schema.names
     xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)
-    coords = batch.select([xc, yc]).to_pandas()
-    res, notes = locate_table(coords, zone, x=xc, y=yc, datum=args.datum, crs=args.crs,
-                              with_distance=with_distance, threads=args.threads, source=source)
+    res, notes = _locate_text_columns(batch, xc, yc, zone, args, with_distance, source=source)
     k = len(res.part_ids)
     pidx = pa.array(np.where(res.part_index >= 0, res.part_index, k))
     new = {
@@ -454,7 +578,8 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
             pa.array(list(res.part_qualities or [res.quality] * k) + [res.quality, None], type=pa.string()),
             pa.array(np.where(res.status == STATUS_LABELS.index("invalid"), k + 1, np.where(res.part_index >= 0, res.part_index, k))),
         ),
-        "xclz_note": pa.array(notes, type=pa.string()),
+        "xclz_note": (pa.array(notes, type=pa.string()) if notes is not None
+                      else pa.repeat(pa.scalar("", type=pa.string()), len(res))),
     }
     from xclz_geo.geo.locate import area_of_points, has_area_geometry, parse_coordinates
 
@@ -511,3 +636,19 @@ def _add_area_column(out: Any, args: argparse.Namespace, zone: Any, df: Any, *, 
     xc, yc = detect_xy_columns(df.columns, x=args.x, y=args.y, source=source)
     out["xclz_area"] = area_of_points(zone, parse_coordinates(df[xc])[0], parse_coordinates(df[yc])[0],
                                       datum=args.datum, crs=args.crs)
+
+
+def _has_areas_layer(path: Path) -> bool:
+    """True when a GeoPackage holds a layer ``areas`` (functional areas); read with sqlite3 alone (fast path)."""
+    if path.suffix.lower() != ".gpkg":
+        return False
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'areas'").fetchone() is not None
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return True  # unreadable here: let the full path read (and report) it

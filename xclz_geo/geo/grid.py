@@ -673,7 +673,12 @@ def build_grid(
     size = float(cell_m) if cell_m is not None else _cell_size(parts, target_cells=target_cells)
     if not (math.isfinite(size) and size > 0):
         raise ValueError(f"cell_m must be a positive number of metres, got {cell_m!r}")
-    grid = _Builder(parts, frame, gk, size).build()
+    disk_key = _disk_key(ck, gk, size) if cache else None
+    grid = _load_grid(disk_key, frame, gk, parts) if disk_key else None
+    if grid is None:
+        grid = _Builder(parts, frame, gk, size).build()
+        if disk_key:
+            _store_grid(disk_key, grid)
     grid.quality = getattr(zone, "worst_quality", None)
     names = zone.parts["name_zh"] if "name_zh" in zone.parts.columns else zone.parts["part_id"]
     grid.part_names_zh = tuple(str(v) for v in names)
@@ -686,8 +691,60 @@ def build_grid(
     return grid
 
 
+#: the arrays of a grid kept in the on-disk cache (:mod:`xclz_geo.geo.cache`)
+_GRID_ARRAYS = ("codes", "status_lut", "part_lut", "covered_lut", "packed")
+_GRID_SCALARS = ("cell_m", "x0", "y0", "dx", "dy", "nx", "ny")
+
+
+def _disk_key(ck: tuple, gk: Any, size: float) -> str | None:
+    """Key of a grid in the on-disk cache: zone geometry key, frame, cell size, GK CRS, code version."""
+    from xclz_geo.geo import cache as _cache
+
+    if _cache.cache_dir() is None:
+        return None
+    return _cache.entry_key("grid", ck[0], ck[1], repr(float(size)), gk.to_wkt() if hasattr(gk, "to_wkt") else str(gk))
+
+
+def _load_grid(key: str, frame: Frame, gk: Any, parts: list[PartGeometry]) -> LocateGrid | None:
+    """A grid from the on-disk cache (arrays memory-mapped, read-only), or ``None``."""
+    import time
+
+    from xclz_geo.geo import cache as _cache
+
+    t0 = time.perf_counter()
+    got = _cache.load_entry(key)
+    if got is None:
+        return None
+    meta, arrays = got
+    try:
+        if meta.get("parts") != len(parts) or any(n not in arrays for n in _GRID_ARRAYS):
+            raise ValueError("grid entry")
+        codes = arrays["codes"]
+        if codes.shape != (int(meta["ny"]), int(meta["nx"])) or arrays["packed"].shape != codes.shape:
+            raise ValueError("grid entry")
+        return LocateGrid(
+            frame=frame, gk=gk, cell_m=float(meta["cell_m"]), x0=float(meta["x0"]), y0=float(meta["y0"]),
+            dx=float(meta["dx"]), dy=float(meta["dy"]), nx=int(meta["nx"]), ny=int(meta["ny"]), codes=codes,
+            status_lut=np.asarray(arrays["status_lut"]), part_lut=np.asarray(arrays["part_lut"]),
+            covered_lut=np.asarray(arrays["covered_lut"]), parts=parts, packed=arrays["packed"],
+            build_seconds=time.perf_counter() - t0,
+        )
+    except (KeyError, TypeError, ValueError):
+        _cache.discard_entry(key)
+        return None
+
+
+def _store_grid(key: str, grid: LocateGrid) -> None:
+    from xclz_geo.geo import cache as _cache
+
+    meta = {k: getattr(grid, k) for k in _GRID_SCALARS}
+    meta = {k: (int(v) if k in ("nx", "ny") else float(v)) for k, v in meta.items()}
+    meta["parts"] = len(grid.parts)
+    _cache.store_entry(key, meta, {k: getattr(grid, k) for k in _GRID_ARRAYS})
+
+
 def clear_cache() -> None:
-    """Forget every cached grid."""
+    """Forget every cached grid (in memory; the on-disk cache: :func:`xclz_geo.geo.cache.clear_cache`)."""
     with _CACHE_LOCK:
         _CACHE.clear()
         _CACHE_ORDER.clear()

@@ -1087,6 +1087,7 @@ def build_report(
     history: "str | Path | None" = None,
     targets: "str | Path | None" = None,
     allow_method_change: bool = False,
+    input_names: Mapping[str, str] | None = None,
 ) -> ReportResult:
     """Run the analyses and write the HTML, XLSX and GeoPackage of the land-efficiency report.
 
@@ -1134,6 +1135,10 @@ def build_report(
         The plan's targets file (default: the bundled ``data/plan/targets.toml``).
     allow_method_change
         Compare two years scored with different method profiles (the section says so).
+    input_names
+        How the report names its inputs (``{"enterprises": "企业名单.xlsx", "boundaries": "v2"}``; keys
+        ``boundaries``, ``enterprises``, ``parcels``, ``raster``), e.g. the names of uploaded files;
+        default: their paths.
 
     Returns
     -------
@@ -1158,8 +1163,8 @@ def build_report(
         return _build(zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=method, out_dir=out_dir,
                       title=title, basename=basename, tolerance_pct=tolerance_pct, code_field=code_field,
                       raster_classes=raster_classes, datum=datum, basemap=basemap, input_quality=input_quality,
-                      underused_rules=underused_rules, progress=progress, history=history, targets=targets,
-                      allow_method_change=allow_method_change)
+                      underused_rules=underused_rules, progress=progress, input_names=input_names, history=history,
+                      targets=targets, allow_method_change=allow_method_change)
     finally:
         _NO_CHARTS.reset(token)
 
@@ -1167,8 +1172,8 @@ def build_report(
 def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method: Any, out_dir: str | Path, title: str | None,
            basename: str, tolerance_pct: float, code_field: str | None, raster_classes: Any, datum: str, basemap: str | None,
            input_quality: Mapping[str, str] | None, underused_rules: Mapping[str, Any] | None,
-           progress: Callable[[str], None] | None, history: Any = None, targets: Any = None,
-           allow_method_change: bool = False) -> ReportResult:
+           progress: Callable[[str], None] | None, input_names: Mapping[str, str] | None = None, history: Any = None,
+           targets: Any = None, allow_method_change: bool = False) -> ReportResult:
     say = progress or (lambda msg: None)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -1179,7 +1184,8 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     from xclz_geo.boundaries.zone import describe_quality
 
     # the header names each part's quality when they differ ("主园区: official; 西区: schematic")
-    inputs = [ReportInput("boundaries 边界", zone.boundaries_source, describe_quality(zone),
+    names = dict(input_names or {})
+    inputs = [ReportInput("boundaries 边界", names.get("boundaries") or zone.boundaries_source, describe_quality(zone),
                           note=("schematic parts: positions uncertain by kilometres; not an official red line"
                                 if zone.is_mixed_quality else "positions uncertain by kilometres; not an official red line")
                           if zone.is_schematic else "")]
@@ -1191,13 +1197,13 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     parcels_q = ""
     if parcels_gdf is not None:
         parcels_q = _quality_of("parcels", parcels, input_quality,
-                                _found_quality(parcels_gdf, where=_source_text(parcels) or "parcels"))
-        inputs.append(ReportInput("parcels 地块", _source_text(parcels), parcels_q, rows=len(parcels_gdf)))
+                                _found_quality(parcels_gdf, where=names.get("parcels") or _source_text(parcels) or "parcels"))
+        inputs.append(ReportInput("parcels 地块", names.get("parcels") or _source_text(parcels), parcels_q, rows=len(parcels_gdf)))
     say("亩均效益 evaluation")
     eff_sec, eval_res, eff_q, caveat = _efficiency_section(zone, enterprises, parcels_gdf, method=method, datum=datum,
                                                           declared=input_quality, boundary_q=boundary_q)
     if eval_res is not None:
-        inputs.append(ReportInput("enterprises 企业", _source_text(enterprises), eff_q, rows=int(eval_res.summary["input"]["rows"])))
+        inputs.append(ReportInput("enterprises 企业", names.get("enterprises") or _source_text(enterprises), eff_q, rows=int(eval_res.summary["input"]["rows"])))
     say("plan targets and year over year")
     tgt_sec, hist_sec = _plan_sections(zone, eval_res, history=history, targets=targets, eff_q=eff_q, boundary_q=boundary_q,
                                        allow_method_change=allow_method_change)
@@ -1208,7 +1214,7 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
         raster_classes = SAMPLE_RASTER_CLASSES
     lc_sec, raster_q = _landcover_section(zone, raster, classes=raster_classes, declared=input_quality, boundary_q=boundary_q)
     if raster is not None:
-        inputs.append(ReportInput("raster 土地覆盖", _source_text(raster), raster_q or _quality_of("raster", raster, input_quality)))
+        inputs.append(ReportInput("raster 土地覆盖", names.get("raster") or _source_text(raster), raster_q or _quality_of("raster", raster, input_quality)))
     say("TD/T 1029 indicators and under-used land")
     int_sec, under_sec, under_layer = _intensity_sections(
         zone, parcels_gdf, eval_res, parcels_q=parcels_q, eff_q=eff_q, boundary_q=boundary_q, rules=underused_rules)
