@@ -122,6 +122,8 @@ def test_import_check_locate_and_report_an_area(tmp_path, base, capsys):
     o = pd.read_csv(tmp_path / "o.csv", encoding="utf-8-sig")
     assert list(o["xclz_part"].fillna("-")) == ["xuancheng", "xuancheng", "-"]
     assert list(o["xclz_area"].fillna("-")) == ["carbon_neutral", "-", "-"]
+    assert run("locate", "--input", pts, "--out", tmp_path / "o.xlsx", "--boundaries", out) == 0
+    assert list(pd.read_excel(tmp_path / "o.xlsx")["xclz_area"].fillna("-")) == ["carbon_neutral", "-", "-"]
     # without area geometry there is no xclz_area column
     assert run("locate", "--input", pts, "--out", tmp_path / "o2.csv", "--boundaries", base) == 0
     assert "xclz_area" not in pd.read_csv(tmp_path / "o2.csv", encoding="utf-8-sig").columns

@@ -406,7 +406,8 @@ def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path,
     frame, renamed = rename_stale_result_columns(table.frame, source=where)
     out, counts = _locate_frame(args, zone, frame, dst, with_distance, source=where)
     if dst.suffix.lower() in (".xlsx", ".xlsm", ".csv", ".txt"):
-        write_table_back(table, out[list(OUT_COLUMNS)], dst, csv_safe=args.csv_safe,
+        added = [c for c in (*OUT_COLUMNS, "xclz_area") if c in out.columns]  # xclz_area: functional areas, when any
+        write_table_back(table, out[added], dst, csv_safe=args.csv_safe,
                          rename_columns={str(k): v for k, v in renamed.items()})
     else:
         _write(out, dst)
@@ -584,7 +585,8 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     from xclz_geo.geo.locate import area_of_points, has_area_geometry, parse_coordinates
 
     if has_area_geometry(zone):  # functional areas with geometry: xclz_area (absent otherwise)
-        new["xclz_area"] = pa.array(area_of_points(zone, parse_coordinates(coords[xc])[0], parse_coordinates(coords[yc])[0],
+        xy = batch.select([xc, yc]).to_pandas()
+        new["xclz_area"] = pa.array(area_of_points(zone, parse_coordinates(xy[xc])[0], parse_coordinates(xy[yc])[0],
                                                    datum=args.datum, crs=args.crs), type=pa.string())
     cols = [batch.column(i) for i in range(batch.num_columns) if names[i] not in new]
     keep = [n for n in names if n not in new]
