@@ -220,11 +220,11 @@ def _single_full(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, An
         "note": str(notes[0]),
         "boundaries": zone.boundaries_source,
     }
-    info.update(_single_area(zone, df, args))  # functional area (碳中和示范区 …): area_id, or None
     if status != "invalid":
         xv, _ = parse_coordinates(df["x"])
         yv, _ = parse_coordinates(df["y"])
         info.update(_positions(zone, float(xv[0]), float(yv[0]), args))
+    info.update(_single_area(zone, df, args))  # functional area (碳中和示范区 …): area_id, or None (last, as the cached path)
     zq = {"is_mixed_quality": zone.is_mixed_quality, "is_schematic": zone.is_schematic,
           "worst_quality": zone.worst_quality, "boundaries_source": zone.boundaries_source,
           "describe_quality": describe_quality(zone) if zone.is_mixed_quality else "", "distance_raw": d}
