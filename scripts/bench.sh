@@ -7,7 +7,7 @@ XCLZ_EXTRAS=test
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
 names=("$@")
 if [ "${#names[@]}" -eq 0 ]; then
-  names=(digitize locate landuse efficiency maps cold tables)
+  names=(digitize locate landuse efficiency maps cold tables scale_inputs)
 fi
 for n in "${names[@]}"; do
   f="benchmarks/bench_${n}.py"

@@ -565,6 +565,69 @@ def test_ratio_cap_and_population_mean(tmp_path):
     assert list(s["score_tax_per_mu"]) == pytest.approx([25.0, 50.0, 150.0])
 
 
+# ------------------------------------------------------------------ vectorised = per-row (issue 13 R11)
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("method", ["anhui", "zhejiang"])
+def test_vectorised_evaluation_equals_the_per_row_reference(method):
+    """400 messy synthetic firms: the column-wise evaluate() gives what the per-row implementation gave
+    (statuses, reason codes, groups, indicator values, scores, totals, ranks, classes and reasons;
+    expected frames written by that implementation, see tests/fixtures/make_efficiency_reference.py)."""
+    exp = pd.read_csv(FIXTURES / f"efficiency_messy_expected_{method}.csv", encoding="utf-8-sig", keep_default_na=False,
+                      na_values=[""])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        got = evaluate(FIXTURES / "efficiency_messy_input.csv", method=method).scores
+    assert len(got) == len(exp) == 400
+    assert set(exp["status"]) == {"evaluated", "not_evaluated", "invalid"}
+    assert exp["reason"].str.contains("undefined").sum() > 50  # the missing-indicator notes are exercised
+    # the messages of steps 1–2 (unreadable values, duplicate codes) are not part of the vectorisation
+    same_text = ~exp["reason_code"].isin(["unreadable_value", "duplicate_credit_code"]).to_numpy()
+    for c in exp.columns:
+        e, g = exp[c], got[c]
+        if c in ("reason",):
+            ev = e.fillna("").astype(str).to_numpy()[same_text]
+            gv = g.astype(object).where(g.notna(), "").astype(str).to_numpy()[same_text]
+            bad = np.flatnonzero(ev != gv)
+            assert not len(bad), (c, ev[bad[:1]], gv[bad[:1]])
+        elif e.dtype.kind in "fi" or c == "rank":
+            np.testing.assert_allclose(pd.to_numeric(g, errors="coerce").to_numpy(dtype=float),
+                                       pd.to_numeric(e, errors="coerce").to_numpy(dtype=float), rtol=1e-9, atol=1e-12, err_msg=c)
+        else:
+            ev = e.fillna("").astype(str).to_numpy()
+            gv = g.astype(object).where(g.notna(), "").astype(str).to_numpy()
+            bad = np.flatnonzero(ev != gv)
+            assert not len(bad), (c, ev[bad[:1]], gv[bad[:1]])
+
+
+def test_map_distinct_is_map():
+    from xclz_geo.efficiency.evaluate import _text_value, map_distinct
+
+    values = pd.Series(["3011", " 3011 ", None, float("nan"), "３０１１", "-", "无数据", "3011", "a\u3000", ""], dtype=object)
+    assert map_distinct(values, _text_value).tolist() == [_text_value(v) for v in values] == [
+        "3011", "3011", None, None, "3011", None, None, "3011", "a", None]
+    mixed = pd.Series([1, 1.0, True, "1", None, pd.NA], dtype=object)  # equal under hashing, different as text
+    assert map_distinct(mixed, repr).tolist() == [repr(v) for v in mixed]
+    floats = pd.Series([3011.0, np.nan, 2.5])
+    assert map_distinct(floats, _text_value).tolist() == ["3011", None, "2.5"]
+
+
+def test_assign_classes_equals_the_loop():
+    rng = np.random.default_rng(3)
+    totals = pd.Series(np.round(rng.normal(60, 15, 997), 1))  # many exact ties
+    shares = [0.2, 0.45, 0.3, 0.05]
+    for ties in ("higher", "lower"):
+        for rounding in ("round", "floor"):
+            rank, cls = assign_classes(totals, labels=list("ABCD"), shares=shares, rounding=rounding, ties=ties)
+            t = totals.round(6)
+            pos = (t.rank(method="min" if ties == "higher" else "max", ascending=False).astype(int) - 1).tolist()
+            cuts = class_cuts(len(t), shares, rounding=rounding)
+            expected = [next((lab for lab, c in zip("ABCD", cuts) if p < c), "D") for p in pos]
+            assert cls.tolist() == expected
+            assert rank.tolist() == t.rank(method="min", ascending=False).astype(int).tolist()
+
 # ------------------------------------------------------------------ optional columns, aliases, row numbers, checks
 
 
@@ -641,3 +704,31 @@ def test_missing_fields_and_share_checks_in_summary():
     (chk,) = [c for c in r.summary["checks"] if c["indicator"] == "rd_share_pct"]
     assert chk["firms"] == ["测试企业A"] and chk["values"] == [pytest.approx(200.0)]
     assert "outside [0, 100 %]" in chk["message"] and "table row 1" in chk["message"]
+
+
+@pytest.mark.parametrize("method", ["anhui", "zhejiang"])
+def test_scope_columns_equal_the_per_row_rule(method):
+    """_scope_columns (every row at once) against _scope_status (the documented per-row rule) on the messy firms."""
+    from xclz_geo.efficiency.evaluate import _scope_columns, _scope_status
+
+    prof = load_method(method)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        d = read_enterprises(FIXTURES / "efficiency_messy_input.csv").data
+    todo = np.ones(len(d), dtype=bool)
+    todo[::7] = False  # rows already invalid are left alone
+    st, why, above, code, note = _scope_columns(d, prof.scope, todo)
+    keys = ["exempt_reason", "industry_code", "land_mu", "above_scale", "revenue_wan"]
+    seen = set()
+    for i, row in enumerate(d[keys].to_dict("records")):
+        if not todo[i]:
+            assert st[i] is None and code[i] is None
+            continue
+        s1, w1, a1, c1 = _scope_status(row, prof.scope)
+        assert (st[i], code[i]) == (s1, c1), i
+        if s1 is not None:
+            assert why[i] == w1, i
+        else:
+            assert note[i] == w1 and bool(above[i]) == a1, i
+        seen.add(c1)
+    assert {"exempt", "utility", "not_industrial", "missing_land", "zero_land", "below_land_threshold", None} <= seen

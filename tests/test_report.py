@@ -416,6 +416,107 @@ def test_report_opens_offline_without_console_errors(built):
     assert errors == []
 
 
+# ------------------------------------------------------------------ large inputs (issue 13 R11)
+
+PAYLOAD = '<img src=x onerror="window.__xclz_pwned=1">'
+
+
+@pytest.fixture(scope="module")
+def built_large(zone, tmp_path_factory):
+    """The report of the synthetic sample with the large-input threshold lowered to 30 firms; one firm
+    name is a script payload."""
+    import xclz_geo.outputs.report as report_mod
+
+    if not ENTERPRISES.exists():
+        pytest.skip("data/samples/enterprises_synthetic.csv is not in this checkout")
+    df = pd.read_csv(ENTERPRISES, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    df.loc[5, "企业名称"] = PAYLOAD
+    out = tmp_path_factory.mktemp("report_large") / "out"
+    mp = pytest.MonkeyPatch()
+    mp.setattr(report_mod, "LARGE_FIRMS", 30)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = build_report(zone=zone, enterprises=df, out_dir=out)
+    finally:
+        mp.undo()
+    return res, df
+
+
+def test_large_firm_table_is_paged_json_not_dom_rows(built_large):
+    import json
+
+    res, df = built_large
+    page = res.html_path.read_text(encoding="utf-8")
+    assert page.count('class="paged"') == 1 and page.count("<script>") >= 1
+    table = re.search(r'<table id="enterprise_scores" class="paged"[^>]*>.*?</table>', page, re.S).group(0)
+    assert "<tbody></tbody>" in table  # rows are drawn by the script, a page at a time
+    blob = re.search(r'<script type="application/json" id="enterprise_scores-data">(.*?)</script>', page, re.S).group(1)
+    assert "<" not in blob and ">" not in blob  # every < > & is \u-escaped inside the JSON block
+    data = json.loads(blob)
+    assert data["n"] == len(df) == 150 and data["page"] == 100
+    assert all(len(col) == len(df) for col in data["data"])
+    names = data["data"][data["cols"].index("企业名称")]
+    assert names[5] == PAYLOAD  # kept as text, to be shown with textContent
+    assert PAYLOAD not in page and "onerror=\"window" not in page
+    # the XLSX still holds every firm and every column
+    x = pd.read_excel(res.xlsx_path, sheet_name="enterprise_scores")
+    assert len(x) == len(df) and "企业名称" in x.columns and "数据质量 quality" in x.columns
+    assert x["企业名称"].iloc[5] == PAYLOAD
+
+
+def test_large_report_clusters_firm_markers(built_large):
+    res, _ = built_large
+    page = res.html_path.read_text(encoding="utf-8")
+    doc = _html.unescape(re.search(r'<iframe class="map"[^>]*srcdoc="([^"]*)"', page).group(1))
+    assert "xclz_firms_" in doc and "L.markerClusterGroup" in doc
+    assert "cdn.jsdelivr" not in doc and "unpkg" not in doc  # markercluster inlined for offline use
+    assert PAYLOAD not in doc  # the name is in the JSON with < > escaped
+    assert doc.count("企业 A 类") >= 1
+
+
+@pytest.mark.browser
+def test_large_report_pages_filters_and_never_runs_firm_text(built_large):
+    from xclz_geo.outputs.browser import HeadlessBrowser, browser_unavailable_reason
+
+    reason = browser_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    res, _ = built_large
+    with HeadlessBrowser(width_px=1280, height_px=900, offline=True) as b:
+        rep = b.open(res.html_path, ready_js="return window.xclzPagedReady === true;", timeout_s=60)
+        assert rep.ready
+        d = b.driver
+        rows = lambda: d.execute_script("return document.querySelectorAll('#enterprise_scores tbody tr').length;")  # noqa: E731
+        assert rows() == 100
+        d.execute_script("document.querySelector('.pager .pnext').click();")
+        assert rows() == 50
+        d.execute_script("document.getElementById('enterprise_scores').xclzPaged.filter('onerror');")
+        import time
+
+        t0 = time.monotonic()
+        while rows() != 1 and time.monotonic() - t0 < 10:
+            time.sleep(0.1)
+        assert rows() == 1
+        cell = d.execute_script("return Array.from(document.querySelectorAll('#enterprise_scores tbody td')).map(t => t.textContent);")
+        assert PAYLOAD in cell
+        assert d.execute_script("return document.querySelectorAll('#enterprise_scores img').length;") == 0
+        frame = d.find_element("css selector", "iframe.map")
+        d.execute_script("arguments[0].scrollIntoView();", frame)
+        d.switch_to.frame(frame)
+        t0 = time.monotonic()
+        while not d.execute_script("return window.xclzMapReady === true;") and time.monotonic() - t0 < 30:
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        while not d.execute_script("return document.querySelectorAll('.xclz-cluster').length;") and time.monotonic() - t0 < 15:
+            time.sleep(0.1)
+        assert d.execute_script("return document.querySelectorAll('.xclz-cluster').length;") > 0
+        assert not d.execute_script("return window.__xclz_pwned === 1;")
+        d.switch_to.default_content()
+        assert not d.execute_script("return window.__xclz_pwned === 1;")
+        errors = rep.console_errors + b.console_errors()
+    assert errors == []
+
 def test_mixed_zone_header_and_area_notes_are_per_part(tmp_path):
     from conftest import make_mixed_quality_boundaries
 

@@ -266,9 +266,12 @@ def write_table(
     try:
         if suffix in (".csv", ".txt"):
             out = df.to_wkt() if is_geo else df
-            if csv_safe:
-                out = _csv_safe_frame(out)
-            out.to_csv(tmp, index=index, encoding="utf-8-sig")
+            if not index and len(out) > STREAM_MIN_ROWS:  # large: streamed by pyarrow
+                write_csv_stream(out, tmp, csv_safe=csv_safe)
+            else:
+                if csv_safe:
+                    out = _csv_safe_frame(out)
+                out.to_csv(tmp, index=index, encoding="utf-8-sig")
         elif suffix in (".xlsx", ".xlsm"):
             out = df.to_wkt() if is_geo else df
             if index:
@@ -469,6 +472,373 @@ from xclz_geo._atomic import (  # noqa: E402,F401
     temp_sibling,
 )
 
+
+# ------------------------------------------------------------------ large XLSX, streamed
+
+#: rows of one Excel sheet, the header included (Excel's limit)
+XLSX_MAX_ROWS = 1_048_576
+#: characters of one Excel cell (longer text is cut, with a warning)
+XLSX_MAX_CELL_CHARS = 32_767
+#: text a spreadsheet would take for a formula when typed (stored as text with Excel's quote prefix)
+_FORMULA_START = r"^[=+\-@\t\r]"
+#: characters XML 1.0 (so XLSX) cannot hold
+_XML_ILLEGAL = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{fffe}\x{ffff}]"
+
+_XLSX_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _xlsx_col_letter(j: int) -> str:
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _xml_text(s: str) -> str:
+    import re
+
+    s = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", s)
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _xlsx_clean_text(arr: Any, name: Any, counts: dict[str, int], weights: Any = None) -> Any:
+    """Text with the characters XML cannot hold removed and cut to Excel's cell limit; the cells
+    touched are counted in ``counts`` (``weights``: how many cells each value stands for)."""
+    import pyarrow.compute as pc
+
+    def n_cells(mask: Any) -> int:
+        if weights is not None:
+            mask = pc.if_else(mask, weights, 0)
+        return int(pc.sum(mask).as_py() or 0)
+
+    bad = pc.fill_null(pc.match_substring_regex(arr, _XML_ILLEGAL), False)
+    if pc.any(bad).as_py():
+        counts[f"illegal:{name}"] = counts.get(f"illegal:{name}", 0) + n_cells(bad)
+        arr = pc.replace_substring_regex(arr, _XML_ILLEGAL, "")
+    long = pc.fill_null(pc.greater(pc.utf8_length(arr), XLSX_MAX_CELL_CHARS), False)
+    if pc.any(long).as_py():
+        counts[f"long:{name}"] = counts.get(f"long:{name}", 0) + n_cells(long)
+        arr = pc.utf8_slice_codeunits(arr, 0, XLSX_MAX_CELL_CHARS)
+    return arr
+
+
+def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int], sst: "dict[str, int] | None" = None) -> Any:
+    """The ``<c>`` elements of one column slice as a pyarrow string array (null for an empty cell).
+
+    Text repeated in the slice (status, class, reason …) goes to the shared-string table ``sst``
+    (text → index) and the cell holds its index; other text is written inline."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    start = f'<c r="{letter}'
+    dtype = col.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        kind = "bool"
+    elif pd.api.types.is_numeric_dtype(dtype):
+        kind = "number"
+    elif dtype == object or pd.api.types.is_string_dtype(dtype):
+        inferred = pd.api.types.infer_dtype(col, skipna=True)
+        kind = {"string": "text", "empty": "empty", "boolean": "bool", "floating": "number", "integer": "number",
+                "mixed-integer-float": "number", "decimal": "number"}.get(inferred, "mixed")
+    else:
+        kind = "mixed"
+    if kind == "empty":
+        return pa.nulls(len(col), pa.string())
+    if kind == "bool":
+        v = pa.array(col.astype(object).where(col.notna(), None).tolist(), type=pa.bool_())
+        return pc.binary_join_element_wise(start, rows, '" t="b"><v>', pc.if_else(v, "1", "0"), "</v></c>", "")
+    if kind == "number":
+        x = pd.to_numeric(col, errors="coerce")
+        if pd.api.types.is_integer_dtype(x.dtype) and not x.isna().any():
+            arr = pa.array(x.to_numpy())
+        else:
+            f = x.to_numpy(dtype=float, na_value=np.nan)
+            arr = pa.array(f, mask=~np.isfinite(f))
+        return pc.binary_join_element_wise(start, rows, '"><v>', pc.cast(arr, pa.string()), "</v></c>", "")
+    if kind == "mixed":  # numbers as numbers, anything else as its text (geometry → WKT, dates → ISO)
+        vals = col.astype(object).tolist()
+        isnum = np.array([isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in vals],
+                         dtype=bool)
+        txt = [None if v is None or n or v is pd.NA or v is pd.NaT
+               else (v.wkt if hasattr(v, "wkt") else (v.isoformat() if hasattr(v, "isoformat") else str(v))) for v, n in zip(vals, isnum)]
+        if isnum.any():
+            f = np.array([float(v) if n else np.nan for v, n in zip(vals, isnum)], dtype=float)
+            nums = pc.cast(pa.array(f, mask=~np.isfinite(f)), pa.string())
+            num_cells = pc.binary_join_element_wise(start, rows, '"><v>', nums, "</v></c>", "")
+            text_cells = _xlsx_column_cells(pd.Series(txt, dtype=object, name=col.name), letter, rows, counts, sst)
+            return pc.if_else(pa.array(isnum), num_cells, text_cells)
+        arr = pa.array(txt, type=pa.string())
+    else:
+        arr = pa.array(col.astype(object).where(col.notna(), None).tolist(), type=pa.string()) if dtype == object \
+            else pa.array(col, type=pa.string(), from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if sst is not None and len(arr):
+        enc = pc.dictionary_encode(arr)
+        if len(enc.dictionary) * 2 <= len(arr):  # repeated text → shared strings; the checks run on the distinct values
+            ind = enc.indices
+            uses = pc.value_counts(ind)  # cells per distinct value, for the warnings' counts
+            weights = np.zeros(len(enc.dictionary), dtype=np.int64)
+            vc = uses.flatten()
+            keys = vc[0].to_numpy(zero_copy_only=False)
+            ok = ~np.isnan(keys.astype(float))
+            weights[keys[ok].astype(np.int64)] = vc[1].to_numpy(zero_copy_only=False)[ok]
+            d = _xlsx_clean_text(enc.dictionary, col.name, counts, pa.array(weights))
+            uniq = d.to_pylist()
+            gid = np.fromiter((sst.setdefault(u, len(sst)) for u in uniq), dtype=np.int64, count=len(uniq))
+            formula = pc.fill_null(pc.match_substring_regex(d, _FORMULA_START), False).to_numpy(zero_copy_only=False)
+            valid = pc.is_valid(ind).to_numpy(zero_copy_only=False)
+            pos = np.where(valid, ind.fill_null(0).to_numpy(zero_copy_only=False), 0)
+            num = pc.cast(pa.array(gid[pos], mask=~valid), pa.string())
+            if formula.any():
+                style = pc.if_else(pa.array(formula[pos]), '" s="1" t="s"><v>', '" t="s"><v>')
+                return pc.binary_join_element_wise(start, rows, style, num, "</v></c>", "")
+            return pc.binary_join_element_wise(start, rows, '" t="s"><v>', num, "</v></c>", "")
+    arr = _xlsx_clean_text(arr, col.name, counts)
+    esc = arr
+    if pc.any(pc.match_substring_regex(arr, "[&<>]")).as_py():
+        esc = pc.replace_substring(pc.replace_substring(pc.replace_substring(arr, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
+    formula = pc.fill_null(pc.match_substring_regex(arr, _FORMULA_START), False)
+    spaced = pc.fill_null(pc.match_substring_regex(arr, r"^\s|\s$"), False)  # kept only with xml:space
+    has_f, has_s = pc.any(formula).as_py(), pc.any(spaced).as_py()
+    if not has_f and not has_s:
+        return pc.binary_join_element_wise(start, rows, '" t="inlineStr"><is><t>', esc, "</t></is></c>", "")
+    style = pc.if_else(formula, '" s="1', "") if has_f else ""
+    open_t = pc.if_else(spaced, '" t="inlineStr"><is><t xml:space="preserve">', '" t="inlineStr"><is><t>') if has_s \
+        else '" t="inlineStr"><is><t>'
+    return pc.binary_join_element_wise(start, rows, style, open_t, esc, "</t></is></c>", "")
+
+
+def write_xlsx_stream(
+    sheets: "Mapping[str, pd.DataFrame] | Sequence[tuple[str, pd.DataFrame]]",  # noqa: F821
+    path: str | Path,
+    *,
+    chunk_rows: int = 20_000,
+    compresslevel: int = 1,
+) -> Path:
+    """Write DataFrames to a new workbook fast and in bounded memory — for tables of 10⁵–10⁶ rows.
+
+    Same cell rules as the toolkit's XLSX writer: text is stored as text (inline strings: no cell
+    is ever a formula, and text a spreadsheet would take for one — starting with ``= + - @``, tab
+    or CR — carries Excel's quote prefix), numbers stay numbers, NaN/inf and None are empty cells,
+    booleans are booleans, characters XML cannot hold are removed and text over 32,767 characters
+    is cut (each with one warning naming the column and the count). A sheet with more rows than
+    Excel allows continues on ``NAME_2``, ``NAME_3`` … (each with the header). The XML is built
+    column-wise with pyarrow, ``chunk_rows`` rows at a time, and streamed into the zip; the file
+    is written aside and moved into place.
+    """
+    import itertools
+    import warnings
+    import zipfile
+    from collections.abc import Mapping
+    from concurrent.futures import ThreadPoolExecutor
+
+    import geopandas as gpd
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from xclz_geo.errors import DataQualityWarning
+
+    p = Path(path)
+    items = list(sheets.items()) if isinstance(sheets, Mapping) else list(sheets)
+    if not items:
+        import pandas as pd
+
+        items = [("data", pd.DataFrame())]
+    per_sheet = XLSX_MAX_ROWS - 1
+    plan: list[tuple[str, Any, int, int]] = []  # (sheet name, frame, first row, last row)
+    used: set[str] = set()
+    for name, df in items:
+        if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns:
+            df = df.to_wkt()
+        parts = max(1, -(-len(df) // per_sheet))
+        for k in range(parts):
+            base = "".join("_" if ch in set('[]:*?/\\') else ch for ch in str(name))[:31] or "sheet"
+            if k:
+                base = f"{base[:27]}_{k + 1}"
+            out, j = base, 1
+            while out.lower() in used:
+                j += 1
+                out = f"{base[:27]}_{j}"
+            used.add(out.lower())
+            plan.append((out, df, k * per_sheet, min(len(df), (k + 1) * per_sheet)))
+    counts: dict[str, int] = {}
+    sst: dict[str, int] = {}
+    head = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}">'
+            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            '</sheetView></sheetViews><sheetData>')
+    with atomic_path(p) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
+            for k, (name, df, r0, r1) in enumerate(plan, start=1):
+                cols = list(df.columns)
+                letters = [_xlsx_col_letter(j) for j in range(len(cols))]
+                with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh, \
+                        ThreadPoolExecutor(max_workers=1) as pool:  # deflate chunk k while chunk k+1 is built
+                    pending = None
+                    fh.write(head.encode("utf-8"))
+                    hdr = "".join(f'<c r="{c}1" t="inlineStr"><is><t xml:space="preserve">{_xml_text(str(h))}</t></is></c>'
+                                  for c, h in zip(letters, cols))
+                    fh.write(f'<row r="1">{hdr}</row>'.encode("utf-8"))
+                    for a in range(r0, r1, chunk_rows):
+                        b = min(a + chunk_rows, r1)
+                        rows = pc.cast(pa.array(np.arange(a - r0 + 2, b - r0 + 2, dtype=np.int64)), pa.string())
+                        cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts, sst) for j in range(len(cols))]
+                        line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+                                                           null_handling="replace", null_replacement="")
+                        if isinstance(line, pa.ChunkedArray):
+                            line = line.combine_chunks()
+                        line = line.cast(pa.large_string()) if len(line) else line
+                        if len(line):
+                            offs = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset: line.offset + len(line) + 1]
+                            data = line.buffers()[2]
+                            if pending is not None:
+                                pending.result()
+                            pending = pool.submit(fh.write, memoryview(data)[int(offs[0]):int(offs[-1])])
+                        del cells
+                    if pending is not None:
+                        pending.result()
+                    fh.write(b"</sheetData></worksheet>")
+            sheets_xml = "".join(f'<sheet name="{_xml_text(nm)}" sheetId="{k}" r:id="rId{k}"/>' for k, (nm, *_r) in enumerate(plan, start=1))
+            zf.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                        f'<workbook xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}"><sheets>{sheets_xml}</sheets></workbook>')
+            rels = "".join(f'<Relationship Id="rId{k}" Type="{_XLSX_REL}/worksheet" Target="worksheets/sheet{k}.xml"/>'
+                           for k in range(1, len(plan) + 1))
+            rels += f'<Relationship Id="rId{len(plan) + 1}" Type="{_XLSX_REL}/styles" Target="styles.xml"/>'
+            rels += f'<Relationship Id="rId{len(plan) + 2}" Type="{_XLSX_REL}/sharedStrings" Target="sharedStrings.xml"/>'
+            with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as fh:
+                fh.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{_XLSX_NS}" uniqueCount="{len(sst)}">'
+                         .encode("utf-8"))
+                for a in range(0, len(sst), 200_000):
+                    part = list(sst)[a:a + 200_000] if len(sst) <= 200_000 else list(itertools.islice(sst, a, a + 200_000))
+                    fh.write("".join(('<si><t xml:space="preserve">' if t[:1].isspace() or t[-1:].isspace() else "<si><t>")
+                                     + t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</t></si>"
+                                     for t in part).encode("utf-8"))
+                fh.write(b"</sst>")
+            zf.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                        f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>')
+            zf.writestr("xl/styles.xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                        f'<styleSheet xmlns="{_XLSX_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+                        '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+                        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+                        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+                        '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+                        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/></cellXfs>'
+                        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+            overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{k}.xml" '
+                                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                                for k in range(1, len(plan) + 1))
+            zf.writestr("[Content_Types].xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                        '<Default Extension="xml" ContentType="application/xml"/>'
+                        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+                        '<Override PartName="/xl/sharedStrings.xml" '
+                        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+                        f"{overrides}</Types>")
+            zf.writestr("_rels/.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                        f'<Relationship Id="rId1" Type="{_XLSX_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    for key, c in counts.items():
+        what, col = key.split(":", 1)
+        if what == "illegal":
+            msg = f"{p}: column {col}: {c:,} cell(s) held control characters (such as NUL) that XLSX cannot store; they were removed in the XLSX"
+        else:
+            msg = f"{p}: column {col}: {c:,} cell(s) longer than Excel's {XLSX_MAX_CELL_CHARS:,} characters were cut in the XLSX"
+        warnings.warn(msg, DataQualityWarning, stacklevel=2)
+    return p
+
+
+def _arrow_column(col: "pd.Series") -> Any:
+    """A column as pyarrow, written as pandas' ``to_csv`` writes it: text as text, numbers as numbers,
+    booleans as ``True``/``False``, missing values empty, other objects as ``str(value)``."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    dtype = col.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return pa.array(col.astype(object).map({True: "True", False: "False"}).where(col.notna(), None).tolist(), type=pa.string())
+    if pd.api.types.is_numeric_dtype(dtype):
+        if pd.api.types.is_integer_dtype(dtype):
+            return pa.array(col.astype("Int64").to_numpy(dtype="float64", na_value=np.nan), mask=col.isna().to_numpy()).cast(pa.int64()) \
+                if col.isna().any() else pa.array(col.to_numpy(dtype=np.int64))
+        return pa.array(col.to_numpy(dtype=float, na_value=np.nan), from_pandas=True)
+    inferred = pd.api.types.infer_dtype(col, skipna=True)
+    if inferred in ("string", "empty"):
+        return pa.array(col.astype(object).where(col.notna(), None).tolist(), type=pa.string())
+    vals = col.astype(object).tolist()
+    return pa.array([None if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
+                     else (v.wkt if hasattr(v, "wkt") else str(v)) for v in vals], type=pa.string())
+
+
+#: tables with more rows than this are written by the streamed writers (:func:`write_csv_stream`,
+#: :func:`write_xlsx_stream`) — same cells, seconds instead of minutes for 10⁶ rows
+STREAM_MIN_ROWS = 20_000
+
+
+def _csv_quote(text: str, sep: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if (sep in text or '"' in text or "\n" in text or "\r" in text) else text
+
+
+def _csv_safe_arrow(arr: Any) -> Any:
+    """``csv_safe_text`` of every text cell of a pyarrow column (others unchanged)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_string(arr.type):
+        return arr
+    hit = pc.fill_null(pc.match_substring_regex(arr, _FORMULA_START), False)
+    if not pc.any(hit).as_py():
+        return arr
+    return pc.if_else(hit, pc.binary_join_element_wise("'", arr, ""), arr)
+
+
+def write_csv_stream(df: "pd.DataFrame", path: str | Path, *, header: "Sequence[str] | None" = None, csv_safe: bool = False,
+                     sep: str = ",", chunk_rows: int = 200_000) -> Path:
+    """Write a large table as CSV (UTF-8 with BOM, so Excel shows Chinese) fast and in bounded memory.
+
+    The same cells as :func:`write_table`'s CSV — text exactly as it is, numbers in their shortest
+    round-trip form (``1e-7``, ``3`` for 3.0), missing values empty, ``True``/``False`` — written by
+    pyarrow ``chunk_rows`` rows at a time; every text cell is quoted (a standard CSV reader, Excel
+    included, reads it as the same text). Geometry goes out as WKT. ``header`` replaces the column
+    names; ``csv_safe`` as in :func:`write_csv_text`. Written aside, moved into place.
+    """
+    import geopandas as gpd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    p = Path(path)
+    if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns:
+        df = df.to_wkt()
+    names = [str(c) for c in (header if header is not None else df.columns)]
+    if csv_safe:
+        names = [csv_safe_text(n) for n in names]
+    with atomic_path(p) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write("\ufeff".encode("utf-8"))
+            writer = None
+            for a in range(0, max(len(df), 1), chunk_rows):
+                part = df.iloc[a:a + chunk_rows]
+                cols = [_arrow_column(part.iloc[:, j]) for j in range(part.shape[1])]
+                if csv_safe:
+                    cols = [_csv_safe_arrow(c) for c in cols]
+                table = pa.Table.from_arrays(cols, names=[f"c{j}" for j in range(len(cols))])
+                if writer is None:
+                    fh.write((sep.join(_csv_quote(n, sep) for n in names) + "\n").encode("utf-8"))
+                    writer = pacsv.CSVWriter(fh, table.schema, write_options=pacsv.WriteOptions(include_header=False, delimiter=sep))
+                writer.write_table(table)
+            if writer is not None:
+                writer.close()
+    return p
 
 # ====================================================================== text-first tables
 #
@@ -1201,6 +1571,8 @@ def write_xlsx(sheets: "Mapping[str, pd.DataFrame] | Sequence[tuple[str, pd.Data
 
     p = Path(path)
     items = list(sheets.items()) if isinstance(sheets, Mapping) else list(sheets)
+    if any(len(df) > STREAM_MIN_ROWS for _, df in items):  # large: streamed, same cell rules
+        return write_xlsx_stream(items, p)
     wb = Workbook(write_only=True)
     used: set[str] = set()
     for name, df in items:
@@ -1232,6 +1604,8 @@ def write_csv_text(df: "pd.DataFrame", path: str | Path, *, header: Sequence[str
     in those cells; keep the default for files read by programs).
     """
     p = Path(path)
+    if len(df) > STREAM_MIN_ROWS:  # large: streamed by pyarrow (same cells, every text cell quoted)
+        return write_csv_stream(df, p, header=header, csv_safe=csv_safe, sep=sep or ("\t" if p.suffix.lower() == ".tsv" else ","))
     out = _frame_for_excel(df)
     if csv_safe:
         out = _csv_safe_frame(out)
@@ -1319,6 +1693,9 @@ def write_table_back(
         keep = [j for j, h in enumerate(table.headers) if h not in add.columns]
         out = pd.concat([base.iloc[:, keep], add], axis=1)
         header = [table.headers[j] for j in keep] + [str(c) for c in add.columns]
+        if len(out) > STREAM_MIN_ROWS:  # large: streamed (seconds and bounded memory for 10⁶ rows)
+            out = out.set_axis(header, axis=1)
+            return write_xlsx_stream([(table.sheet_name or sheet_name, out), *(extra_sheets or {}).items()], p)
         from openpyxl import Workbook
 
         wb = Workbook(write_only=True)

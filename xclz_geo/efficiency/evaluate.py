@@ -56,6 +56,7 @@ import re
 import sys
 import unicodedata
 import warnings
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -69,6 +70,7 @@ from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError, 
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
     from xclz_geo.boundaries.zone import Zone
@@ -377,7 +379,8 @@ def _parse_numbers(values: "pd.Series", fld: Field, header: str, factor: float, 
     import pandas as pd
 
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        txt = pd.Series([None if pd.isna(v) else str(v) for v in values], index=values.index, dtype=object)
+        # numbers already: their text is needed only for the messages (built per flagged row below)
+        txt = _LazyText(values)
         num = pd.to_numeric(values, errors="coerce").astype(float)
     else:
         obj = values.astype(object)
@@ -385,7 +388,7 @@ def _parse_numbers(values: "pd.Series", fld: Field, header: str, factor: float, 
         txt = obj.where(obj.notna(), None)
         slow = num.isna() & txt.notna()
         if slow.any():  # thousands separators, full-width digits, blanks and '-' for missing
-            t2 = obj[slow].map(_clean_text)
+            t2 = map_distinct(obj[slow], _clean_text)
             txt = txt.copy()
             txt[slow] = t2
             cleaned = t2.dropna().astype(str).str.replace(r"[,，\s]", "", regex=True)
@@ -406,33 +409,130 @@ def _parse_numbers(values: "pd.Series", fld: Field, header: str, factor: float, 
 
 
 def _parse_bool(values: "pd.Series", header: str, errors: dict[int, list[str]]) -> "pd.Series":
+    import numpy as np
     import pandas as pd
 
-    out: list[Any] = []
-    for i, v in enumerate(values.tolist()):
+    def one(v: Any) -> int:  # 1 yes, 0 no, -1 empty, -2 unreadable
         s = _clean_text(v)
         if s is None:
-            out.append(None)
-        elif s.lower() in _TRUE:
-            out.append(True)
-        elif s.lower() in _FALSE:
-            out.append(False)
-        else:
-            errors.setdefault(i, []).append(f"{header} {s!r} is not 是/否")
-            out.append(None)
+            return -1
+        if s.lower() in _TRUE:
+            return 1
+        if s.lower() in _FALSE:
+            return 0
+        return -2
+
+    kind = map_distinct(values, one).to_numpy(dtype=int)
+    out = np.full(len(kind), None, dtype=object)
+    out[kind == 1] = True
+    out[kind == 0] = False
+    for i in np.flatnonzero(kind == -2):
+        errors.setdefault(int(i), []).append(f"{header} {_clean_text(values.iat[i])!r} is not 是/否")
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+class _LazyText:
+    """``txt`` of :func:`_parse_numbers` for a numeric column: ``notna`` and ``iat`` without a string per row."""
+
+    def __init__(self, values: "pd.Series") -> None:
+        self._v = values
+
+    def notna(self) -> "pd.Series":
+        return self._v.notna()
+
+    @property
+    def iat(self) -> "_LazyText":
+        return self
+
+    def __getitem__(self, i: int) -> str | None:
+        v = self._v.iat[i]
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
+def map_distinct(values: "pd.Series", fn: Any) -> "pd.Series":
+    """``values.map(fn)`` computed once per distinct value (a column of 10⁶ cells has few distinct codes).
+
+    Gives exactly ``values.map(fn)`` (object dtype, same index); missing cells (None/NaN) get ``fn(None)``
+    when they are all ``None`` and ``fn(nan)`` else, as ``map`` would. Columns mixing types that compare
+    equal (``1``, ``1.0``, ``True``) are mapped cell by cell.
+    """
+    import numpy as np
+    import pandas as pd
+
+    obj = values.astype(object)
+    kind = pd.api.types.infer_dtype(obj, skipna=True)
+    if kind not in ("string", "empty", "floating", "integer"):
+        return pd.Series([fn(v) for v in obj.tolist()], index=values.index, dtype=object)
+    codes, uniq = pd.factorize(obj, use_na_sentinel=True)
+    mapped = [fn(v) for v in uniq.tolist()]
+    na = codes < 0
+    arr = np.empty(len(mapped) + 1, dtype=object)
+    arr[: len(mapped)] = mapped
+    out = arr[codes] if len(codes) else np.empty(0, dtype=object)
+    if na.any():  # None, NaN, pd.NA …: fn of one cell of each kind
+        na_pos = np.flatnonzero(na)
+        raw = obj.to_numpy(dtype=object)[na_pos]
+        kinds = np.array([type(v).__name__ for v in raw], dtype=object)
+        for k in pd.unique(kinds):
+            sel = kinds == k
+            out[na_pos[sel]] = fn(raw[np.flatnonzero(sel)[0]])
     return pd.Series(out, index=values.index, dtype=object)
 
 
 def _parse_text(values: "pd.Series") -> "pd.Series":
     import pandas as pd
 
-    obj = values.astype(object)
-    # codes read as numbers from XLSX: 3011.0 → "3011"
-    obj = obj.map(lambda v: int(v) if isinstance(v, float) and not math.isnan(v) and v.is_integer() else v)
-    txt = obj.where(obj.notna(), None).astype("string").str.normalize("NFKC").str.strip()
-    low = txt.str.lower()
-    txt = txt.where(~(low.isin(list(_MISSING_TOKENS)) | txt.isna()), None)
-    return pd.Series(txt.astype(object).where(txt.notna(), None), index=values.index, dtype=object)
+    arr = _arrow_text(values)
+    if arr is None:
+        return pd.Series(map_distinct(values, _text_value).to_numpy(dtype=object), index=values.index, dtype=object)
+    import pyarrow.compute as pc
+
+    # _text_value column-wise (pyarrow's NFKC and Unicode White_Space trim, as the per-cell code does)
+    txt = pc.utf8_trim(pc.utf8_normalize(arr, form="NFKC"), characters=_WHITE_SPACE)
+    missing = pc.is_in(pc.utf8_lower(txt), value_set=_missing_tokens_arrow())
+    txt = pc.if_else(missing, None, txt)
+    return pd.Series(txt.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+
+
+def _arrow_text(values: "pd.Series") -> Any:
+    """A column of text cells (str or missing) as a pyarrow string array; ``None`` when it holds anything else."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+        return None
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return None
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _missing_tokens_arrow() -> Any:
+    import pyarrow as pa
+
+    return pa.array(sorted(_MISSING_TOKENS), type=pa.string())
+
+
+def _text_value(v: Any) -> str | None:
+    """One text cell: codes read as numbers from XLSX (3011.0 → "3011"), NFKC, stripped; missing tokens → None."""
+    if type(v) is str:
+        s = (v if v.isascii() else unicodedata.normalize("NFKC", v)).strip(_WHITE_SPACE)
+    else:
+        import pandas as pd
+
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        s = unicodedata.normalize("NFKC", str(v)).strip(_WHITE_SPACE)
+    return None if s.lower() in _MISSING_TOKENS else s
+
+
+#: Unicode White_Space, the characters the text columns are stripped of (as pyarrow's utf8_trim_whitespace)
+_WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | None = None,
@@ -1147,21 +1247,18 @@ def assign_classes(totals: "pd.Series", *, labels: list[str], shares: list[float
 
     Totals are compared after rounding to 1e-6. Tied firms share one class (see module doc).
     """
+    import numpy as np
     import pandas as pd
 
     t = totals.round(6)
     rank_min = t.rank(method="min", ascending=False).astype(int)
     rank_max = t.rank(method="max", ascending=False).astype(int)
     cuts = class_cuts(len(t), shares, rounding=rounding)
-    pos = (rank_min if ties == "higher" else rank_max) - 1
-
-    def cls(p: int) -> str:
-        for k, c in enumerate(cuts):
-            if p < c:
-                return labels[k]
-        return labels[-1]
-
-    return rank_min, pd.Series([cls(int(p)) for p in pos], index=t.index, dtype=object)
+    pos = ((rank_min if ties == "higher" else rank_max) - 1).to_numpy()
+    # class k holds the positions [cuts[k-1], cuts[k]); past the last cut: the last class
+    k = np.minimum(np.searchsorted(np.asarray(cuts), pos, side="right"), len(labels) - 1)
+    lab = np.asarray(labels, dtype=object)
+    return rank_min, pd.Series(lab[k] if len(k) else np.empty(0, dtype=object), index=t.index, dtype=object)
 
 
 # ------------------------------------------------------------------ evaluation
@@ -1236,7 +1333,7 @@ class EvaluationResult:
             if ok.any():
                 lon[ok], lat[ok] = convert_datum(lon[ok], lat[ok], from_datum=datum, to_datum="wgs84")
         geom = gpd.points_from_xy(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0), crs="EPSG:4326")
-        geom = [g if k else None for g, k in zip(geom, ok)]
+        geom[~ok] = None
         return gpd.GeoDataFrame(self.scores.copy(), geometry=geom, crs="EPSG:4326")
 
 
@@ -1331,9 +1428,9 @@ def evaluate(
     d = table.data
     n = len(d)
     st_l: list[str] = ["evaluated"] * n
-    reason: list[list[str]] = [[] for _ in range(n)]
+    # steps 1-2 name few rows (their messages per row); steps 3-4 and the scoring notes go column-wise
+    reason: defaultdict[int, list[str]] = defaultdict(list)
     rcode: list[str | None] = [None] * n
-    grp_l: list[str | None] = [None] * n
 
     # 1. unreadable values: invalid in a column the method needs, a note (xclz_note) elsewhere
     bad_values, row_notes = split_row_errors(table, prof)
@@ -1342,7 +1439,7 @@ def evaluate(
         reason[i].extend(msgs)
         rcode[i] = "unreadable_value"
     # 2. duplicate credit codes
-    codes = d["credit_code"].map(lambda s: s.upper() if isinstance(s, str) else None)
+    codes = _upper_codes(d["credit_code"])
     dup = codes[codes.notna() & codes.duplicated(keep=False)]
     for code, idx in dup.groupby(dup).groups.items():
         rows = [int(d.index.get_loc(k)) for k in idx]
@@ -1351,34 +1448,45 @@ def evaluate(
             rcode[i] = rcode[i] or "duplicate_credit_code"
             others = spreadsheet_rows(table, [r for r in rows if r != i])
             reason[i].append(f"统一社会信用代码 {code} also on {others}: one legal person = one row; merge them")
-    # 3. scope, land, group; 4. required inputs
-    required = list(prof.scope.get("required_inputs", []))
-    keys = ["exempt_reason", "industry_code", "land_mu", "above_scale", "revenue_wan", *required]
-    for i, row in enumerate(d[list(dict.fromkeys(keys))].to_dict("records")):
-        if st_l[i] == "invalid":
-            continue
-        st, why, above, code = _scope_status(row, prof.scope)
-        if st is not None:
-            st_l[i] = st
-            rcode[i] = code
-            reason[i].append(why or "")
-            continue
-        if why:
-            reason[i].append(why)
-        gid = "above_scale" if above else "below_scale"
+    # 3. scope, land, group; 4. required inputs (column-wise, same rules and messages as _scope_status)
+    st = np.array(st_l, dtype=object)
+    code = np.array(rcode, dtype=object)
+    notes = _Reasons(n)
+    todo = st != "invalid"
+    sc_st, sc_why, above, sc_code, sc_note = _scope_columns(d, prof.scope, todo)
+    out_of_scope = todo & (sc_st != None)  # noqa: E711 - element-wise on an object array
+    st[out_of_scope] = sc_st[out_of_scope]
+    code[out_of_scope] = sc_code[out_of_scope]
+    notes.add(np.flatnonzero(out_of_scope), sc_why[out_of_scope])
+    in_scope = todo & ~out_of_scope
+    has_note = in_scope & (sc_note != None)  # noqa: E711
+    notes.add(np.flatnonzero(has_note), sc_note[has_note])
+    gid_arr = np.where(above, "above_scale", "below_scale").astype(object)
+    grp = np.full(n, None, dtype=object)
+    for gid in GROUPS:
+        m = in_scope & (gid_arr == gid)
         if gid not in prof.groups:
-            st_l[i] = "not_evaluated"
-            rcode[i] = "no_group_in_method"
-            reason[i].append(f"method '{prof.id}' has no group for {GROUP_NAMES_ZH[gid]} firms")
-            continue
-        grp_l[i] = gid
-        missing_req = [FIELD_BY_KEY[k].header_zh for k in required if pd.isna(row[k])]
-        if missing_req:
-            st_l[i] = "invalid"
-            rcode[i] = "missing_required"
-            reason[i].append(f"{', '.join(missing_req)} missing: required by method '{prof.id}' (write 0 for a true zero)")
-    status = pd.Series(st_l, index=d.index, dtype=object)
-    group = pd.Series([g if s_ == "evaluated" else None for g, s_ in zip(grp_l, st_l)], index=d.index, dtype=object)
+            st[m] = "not_evaluated"
+            code[m] = "no_group_in_method"
+            notes.add(np.flatnonzero(m), f"method '{prof.id}' has no group for {GROUP_NAMES_ZH[gid]} firms")
+        else:
+            grp[m] = gid
+    required = list(prof.scope.get("required_inputs", []))
+    missing_req = np.full(n, "", dtype=object)
+    for k in required:
+        m = (grp != None) & d[k].isna().to_numpy()  # noqa: E711
+        hz = FIELD_BY_KEY[k].header_zh
+        first = m & (missing_req == "")
+        more = m & ~first
+        missing_req[more] = missing_req[more] + (", " + hz)
+        missing_req[first] = hz
+    m = missing_req != ""
+    st[m] = "invalid"
+    code[m] = "missing_required"
+    notes.add(np.flatnonzero(m), missing_req[m] + f" missing: required by method '{prof.id}' (write 0 for a true zero)")
+    status = pd.Series(st, index=d.index, dtype=object)
+    group = pd.Series(np.where(st == "evaluated", grp, None), index=d.index, dtype=object)
+    rcode = code
 
     ind_ids = list(dict.fromkeys([*ALWAYS_OUTPUT, *prof.indicator_ids]))
     values = compute_indicators(d, ind_ids)
@@ -1434,9 +1542,9 @@ def evaluate(
                 sc[~have] = fill
                 info["missing_rule"] = rule
                 info["missing_score"] = fill
-                for k in idx[~have]:
-                    i = d.index.get_loc(k)
-                    reason[i].append(f"{ind.name_zh} undefined ({_why_undefined(d.loc[k], ind)}): scored {fill:.3f} by rule {rule}")
+                pos = d.index.get_indexer(idx[~have.to_numpy()])
+                notes.add(pos, f"{ind.name_zh} undefined (" + _why_undefined_columns(d, ind, pos)
+                          + f"): scored {fill:.3f} by rule {rule}")
             scores.loc[idx, f"score_{wi.id}"] = sc
             stats["indicators"][wi.id] = info
         tot = scores.loc[idx, [f"score_{wi.id}" for wi in g.indicators]].sum(axis=1) + adjust.loc[idx]
@@ -1450,7 +1558,7 @@ def evaluate(
         group_stats[gid] = stats
 
     # ---- assemble output
-    raw = table.raw.copy()
+    raw = table.raw  # not copied: concat below makes the output frame
     computed = pd.DataFrame(index=d.index)
     computed["group"] = group
     for iid in ind_ids:
@@ -1462,9 +1570,15 @@ def evaluate(
     computed["rank"] = ranks
     computed["class"] = klass
     computed["status"] = status
-    computed["reason"] = ["; ".join(r for r in rs if r) for rs in reason]
+    why = notes.text
+    for i, rs in reason.items():  # rows made invalid by steps 1-2 carry only those messages
+        why[i] = "; ".join(r for r in rs if r)
+    computed["reason"] = why
     computed["reason_code"] = rcode
-    computed["xclz_note"] = ["; ".join(row_notes.get(i, [])) for i in range(n)]
+    xnote = np.full(n, "", dtype=object)
+    for i, msgs in row_notes.items():
+        xnote[i] = "; ".join(msgs)
+    computed["xclz_note"] = xnote
 
     locinfo: dict[str, Any] | None = None
     if zone is not None and not zone.has_geometry:
@@ -1500,6 +1614,136 @@ def _why_undefined(row: "pd.Series", ind: Indicator) -> str:
     if den is None or (isinstance(den, float) and math.isnan(den)):
         return f"{hd} missing"
     return f"{hd} is {den:g}"
+
+
+def _upper_codes(values: "pd.Series") -> "pd.Series":
+    """``s.upper()`` of each text cell (``None`` for the rest), column-wise for ASCII codes."""
+    import pandas as pd
+
+    arr = _arrow_text(values)
+    if arr is not None:
+        import pyarrow.compute as pc
+
+        if pc.all(pc.fill_null(pc.string_is_ascii(arr), True)).as_py():  # ASCII: the same as str.upper
+            return pd.Series(pc.utf8_upper(arr).to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+    return map_distinct(values, lambda s: s.upper() if isinstance(s, str) else None)
+
+
+def _why_undefined_columns(d: "pd.DataFrame", ind: Indicator, pos: "np.ndarray") -> "np.ndarray":
+    """:func:`_why_undefined` of the rows at positions ``pos`` (an object array of the same texts)."""
+    import numpy as np
+    import pandas as pd
+
+    hn, hd = FIELD_BY_KEY[ind.numerator].header_zh, FIELD_BY_KEY[ind.denominator].header_zh
+    num = pd.to_numeric(d[ind.numerator].iloc[pos], errors="coerce").to_numpy(dtype=float)
+    den_s = d[ind.denominator].iloc[pos]
+    den = pd.to_numeric(den_s, errors="coerce").to_numpy(dtype=float)
+    out = np.empty(len(pos), dtype=object)
+    out[:] = f"{hn} missing"
+    m = ~np.isnan(num) & np.isnan(den)
+    out[m] = f"{hd} missing"
+    m = ~np.isnan(num) & ~np.isnan(den)
+    if m.any():
+        out[m] = (f"{hd} is " + map_distinct(pd.Series(den[m]), lambda v: f"{v:g}")).to_numpy(dtype=object)
+    return out
+
+
+class _Reasons:
+    """The ``reason`` column built a message at a time for many rows: ``add(positions, messages)``
+    appends ``"; " + message`` (or starts the text) at those rows, as ``"; ".join`` of each row's list would."""
+
+    def __init__(self, n: int) -> None:
+        import numpy as np
+
+        self.text = np.full(n, "", dtype=object)
+
+    def add(self, pos: "np.ndarray", msgs: Any) -> None:
+        import numpy as np
+
+        if not len(pos):
+            return
+        msgs = np.asarray(msgs, dtype=object) if not isinstance(msgs, str) else msgs
+        if not isinstance(msgs, str):  # empty messages are skipped, as the join did
+            keep = msgs != ""
+            pos, msgs = pos[keep], msgs[keep]
+        elif not msgs:
+            return
+        cur = self.text[pos]
+        empty = cur == ""
+        self.text[pos] = np.where(empty, msgs, cur + "; " + msgs)
+
+
+def _scope_columns(d: "pd.DataFrame", scope: dict[str, Any], todo: "np.ndarray") -> tuple["np.ndarray", ...]:
+    """:func:`_scope_status` for every row at once: object arrays (status or None, reason, above_scale
+    (bool), reason code, note for rows in scope). Rows outside ``todo`` are left as in scope."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(d)
+    st = np.full(n, None, dtype=object)
+    why = np.full(n, None, dtype=object)
+    code = np.full(n, None, dtype=object)
+    note = np.full(n, None, dtype=object)
+    above = np.zeros(n, dtype=bool)
+    rem = todo.copy()
+
+    def settle(m: "np.ndarray", status: str, c: str, msg: Any) -> None:
+        nonlocal rem
+        st[m] = status
+        code[m] = c
+        why[m] = msg
+        rem &= ~m
+
+    ex = d["exempt_reason"]
+    ex_txt = ex.astype(object).where(ex.notna(), "").to_numpy(dtype=object)
+    m = rem & (ex_txt != "")
+    settle(m, "not_evaluated", "exempt", "不参评原因: " + ex_txt[m].astype(str).astype(object))
+    ind_code = d["industry_code"]
+    digits = map_distinct(ind_code, _industry_digits).to_numpy(dtype=object)
+    has = digits != None  # noqa: E711
+    code_txt = ind_code.astype(object).to_numpy(dtype=object)
+    prefixes = tuple(scope.get("exempt_industry_prefixes", []))
+    if prefixes:
+        util = has & map_distinct(pd.Series(digits), lambda v: isinstance(v, str) and v.startswith(prefixes)).to_numpy(dtype=bool)
+        m = rem & util
+        if m.any():
+            settle(m, "not_evaluated", "utility",
+                   np.array([f"public utility (行业代码 {c}): {scope.get('exempt_reason_zh', 'exempt by the method')}"
+                             for c in code_txt[m]], dtype=object))
+    rng = scope.get("industrial_code_range") or []
+    if rng:
+        outside = has & map_distinct(pd.Series(digits), lambda v: isinstance(v, str) and not (rng[0] <= v[:2] <= rng[1])).to_numpy(dtype=bool)
+        m = rem & outside
+        if m.any():
+            settle(m, "not_evaluated", "not_industrial",
+                   np.array([f"行业代码 {c} is not an industrial code ({rng[0]}–{rng[1]} in GB/T 4754-2017)" for c in code_txt[m]],
+                            dtype=object))
+    land = pd.to_numeric(d["land_mu"], errors="coerce").to_numpy(dtype=float)
+    m = rem & np.isnan(land)
+    settle(m, "not_evaluated", "missing_land",
+           "用地面积 missing: per-mu indicators cannot be computed (fill it in to evaluate the firm)")
+    m = rem & (land == 0)
+    settle(m, "not_evaluated", "zero_land", "用地面积 is 0: per-mu indicators are undefined (leased premises are not evaluated per mu)")
+    ab = d["above_scale"].astype(object).to_numpy(dtype=object)
+    given = np.array([v is not None for v in ab], dtype=bool) if n else np.zeros(0, bool)
+    above[given] = ab[given].astype(bool)
+    rev = pd.to_numeric(d["revenue_wan"], errors="coerce").to_numpy(dtype=float)
+    m = rem & ~given & np.isnan(rev)
+    settle(m, "invalid", "group_unknown", "是否规上 and 营业收入 both missing: the group (规上/规下) cannot be decided")
+    inferred = rem & ~given
+    thr = scope["above_scale_revenue_wan"]
+    if inferred.any():
+        above[inferred] = rev[inferred] >= thr
+        note[inferred] = [f"是否规上 empty: inferred {'规上' if a else '规下'} from 营业收入 {r:g} 万元 (threshold {thr:g})"
+                          for a, r in zip(above[inferred], rev[inferred])]
+    lim = scope["below_scale_min_land_mu"]
+    with np.errstate(invalid="ignore"):
+        m = rem & ~above & (land < lim)
+    if m.any():
+        settle(m, "not_evaluated", "below_land_threshold",
+               np.array([f"规下 firm with {x:g} 亩 < {lim:g} 亩: below the method's land threshold" for x in land[m]], dtype=object))
+        note[m] = None
+    return st, why, above, code, note
 
 
 def _benchmark(gid: str, wi: WeightedIndicator, fixed: dict[tuple[str, str], float], prof: MethodProfile,
@@ -1546,16 +1790,18 @@ def _locate_firms(d: "pd.DataFrame", zone: "Zone", *, parcels: "gpd.GeoDataFrame
         need = ~has_xy & d["parcel_id"].notna()
         if need.any():
             pinfo = _parcel_parts(parcels, zone)
-            for k in d.index[need]:
-                pid = str(d.at[k, "parcel_id"])
-                if pid in pinfo:
-                    b, p, st = pinfo[pid]
-                    out.loc[k, ["block_id", "part_id", "locate_status"]] = [b, p, st]
-                    how["by_parcel"] += 1
-                else:
-                    out.at[k, "locate_status"] = "parcel not found"
-    out["block_id"] = out["block_id"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v)
-    out["part_id"] = out["part_id"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v)
+            pids = d.loc[need, "parcel_id"].astype(str)
+            found = pids.isin(list(pinfo)).to_numpy()
+            hit = pids[found]
+            if len(hit):
+                vals = [pinfo[p] for p in hit.tolist()]
+                out.loc[hit.index, "block_id"] = [v[0] for v in vals]
+                out.loc[hit.index, "part_id"] = [v[1] for v in vals]
+                out.loc[hit.index, "locate_status"] = [v[2] for v in vals]
+            how["by_parcel"] += int(found.sum())
+            out.loc[pids.index[~found], "locate_status"] = "parcel not found"
+    for c in ("block_id", "part_id"):
+        out[c] = map_distinct(out[c], lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v)
     return out, {"how": how, "boundaries": zone.boundaries_source, "boundaries_quality": zone.worst_quality, "datum": datum}
 
 
@@ -1611,12 +1857,14 @@ def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table:
 
     from xclz_geo.efficiency.industry import industry_names
 
-    ev = out[out["status"] == "evaluated"].copy()
+    # only the columns the summaries read (a copy of every column of 10⁶ rows would double the memory)
+    ev = out.loc[(out["status"] == "evaluated").to_numpy(),
+                 [c for c in ("group", "class", "block_id", "part_id", "locate_status") if c in out.columns]].copy()
     ev["_land"] = d.loc[ev.index, "land_mu"]
     ev["_tax"] = d.loc[ev.index, "tax_wan"]
     ev["_rev"] = d.loc[ev.index, "revenue_wan"]
     labels = prof.classes["labels"]
-    ev["industry"] = d.loc[ev.index, "industry_code"].map(_industry_prefix)
+    ev["industry"] = map_distinct(d.loc[ev.index, "industry_code"], _industry_prefix)
     names = industry_names()
     by_ind = _agg(ev, ["industry"], labels)
     for r in by_ind:
@@ -1631,16 +1879,16 @@ def _summary(out: "pd.DataFrame", d: "pd.DataFrame", prof: MethodProfile, table:
     by_part: list[dict[str, Any]] = []
     by_block: list[dict[str, Any]] = []
     if zone is not None and "part_id" in ev.columns:
-        ev["part_id"] = ev["part_id"].map(lambda v: v if isinstance(v, str) and v else None)
-        ev["block_id"] = ev["block_id"].map(lambda v: v if isinstance(v, str) and v else None)
-        loc_label = ev["locate_status"].map(lambda s: "outside the zone" if s == "outside" else ("not located" if s in ("no location", "invalid", "parcel not found") else None))
+        ev["part_id"] = map_distinct(ev["part_id"], lambda v: v if isinstance(v, str) and v else None)
+        ev["block_id"] = map_distinct(ev["block_id"], lambda v: v if isinstance(v, str) and v else None)
+        loc_label = map_distinct(ev["locate_status"], lambda s: "outside the zone" if s == "outside" else ("not located" if s in ("no location", "invalid", "parcel not found") else None))
         ev["part_key"] = ev["part_id"].where(ev["part_id"].notna(), loc_label)
         ev["block_key"] = ev["block_id"].where(ev["block_id"].notna(), loc_label)
         by_part = _agg(ev.rename(columns={"part_key": "part"}), ["part"], labels)
         by_block = _agg(ev.rename(columns={"block_key": "block"}), ["block"], labels)
     counts = {s: int((out["status"] == s).sum()) for s in STATUSES}
     reasons = out.loc[out["status"] != "evaluated", "reason_code"]
-    qual = sorted({q for q in d["data_quality"].dropna().astype(str)}) if "data_quality" in d else []
+    qual = sorted({str(q) for q in d["data_quality"].dropna().unique()}) if "data_quality" in d else []
     all_land = d["land_mu"]
     summary = {
         "method": prof.to_dict(),

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,16 @@ SAMPLE_RASTER_CLASSES = "clcd"
 
 #: quality label for inputs that declare none
 UNLABELLED = "unlabelled"
+
+#: above this many firms the report is built for size (issue 13 R11): the HTML shows the firm table as
+#: a paged, filterable table (:data:`PAGE_ROWS` rows a page; every row and column is in the XLSX), the
+#: map draws the firms as clustered markers, and the XLSX is streamed (:func:`xclz_geo.io.write_xlsx_stream`)
+LARGE_FIRMS = 20_000
+#: rows per page of a paged HTML table
+PAGE_ROWS = 100
+#: columns of the firm table shown in a paged HTML table (those present; all columns are in the XLSX)
+PAGED_FIRM_COLUMNS = ("group", "tax_per_mu", "revenue_per_mu", "total_score", "rank", "class", "status", "reason",
+                      "block_id", "part_id", "locate_status")
 
 #: section ids, in report order
 SECTION_IDS = ("inputs", "areas", "map", "landuse", "landcover", "intensity", "efficiency", "targets", "history", "underused", "method")
@@ -104,6 +115,8 @@ class ReportTable:
     collapsed: bool = False
     note: str = ""
     html_columns: tuple[str, ...] | None = None
+    #: HTML as a paged, filterable table built by a script from the rows embedded once as JSON
+    paged: bool = False
 
 
 @dataclass
@@ -501,11 +514,18 @@ def _efficiency_section(
     fl.update({f"score_{i}": f"得分 {eff.INDICATORS[i].name_zh}" for i in eff.INDICATORS})
     fl.update(group="组别", total_score="综合得分", rank="排名", status="状态 status", reason="原因 reason",
               block_id="园区 block", part_id="片区 part", locate_status="定位 locate", **{"class": "类别 class"})
-    sec.tables.append(
-        ReportTable("enterprise_scores", "企业评价明细 Enterprise scores", firms, ql, caveat, labels=fl,
-                    formats={c: ".3f" for c in firms.columns if c.startswith("score_") or c == "total_score"} | {"rank": ".0f"},
-                    collapsed=True)
-    )
+    large = len(firms) > LARGE_FIRMS
+    firm_table = ReportTable("enterprise_scores", "企业评价明细 Enterprise scores", firms, ql, caveat, labels=fl,
+                             formats={c: ".3f" for c in firms.columns if c.startswith("score_") or c == "total_score"} | {"rank": ".0f"},
+                             collapsed=True, paged=large)
+    if large:
+        ident = [res.table.columns.fields[k] for k in ("credit_code", "name") if res.table is not None and k in res.table.columns.fields]
+        firm_table.html_columns = tuple(dict.fromkeys([*[c for c in ident if c in firms.columns],
+                                                       *[c for c in PAGED_FIRM_COLUMNS if c in firms.columns]]))
+        firm_table.note = (f"{len(firms):,} firms: {PAGE_ROWS} a page, filter by any text (name, code, class, status …); "
+                           f"every row and column is in the XLSX, sheet enterprise_scores. "
+                           f"{len(firms):,} 家企业：每页 {PAGE_ROWS} 行，可按任意文字筛选；全部行列见 XLSX 的 enterprise_scores 表。")
+    sec.tables.append(firm_table)
 
     # charts
     from xclz_geo.outputs import charts
@@ -762,7 +782,12 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
             style={"color": "#b10026", "weight": 2, "fillColor": "#fc4e2a", "fillOpacity": 0.45, "radius": 7, "dashArray": "4 3"},
             popups=[_popup_html(maps, r, cols, title) for _, r in un.iterrows()], legend=f"{title} ({q})")
     ent = layers.get("enterprises")
-    if ent is not None and len(ent):
+    if ent is not None and len(ent) > LARGE_FIRMS:
+        title, cols = _OVERLAYS["enterprises"]
+        names.extend(_firm_cluster_layers(m, maps, ent, title=title, cols=cols))
+        if (ent.get("method_caveat", "") != "").any():
+            maps.add_legend_entry(m, "classes use unconfirmed weights (confirmed = false)", section=REPORT_LEGEND_SECTION)
+    elif ent is not None and len(ent):
         title, cols = _OVERLAYS["enterprises"]
         q = str(ent["quality"].iloc[0])
         klass = ent["class"].fillna("").astype(str)
@@ -777,6 +802,111 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
                 legend=f"企业 {label}")
         if (ent.get("method_caveat", "") != "").any():
             maps.add_legend_entry(m, "classes use unconfirmed weights (confirmed = false)", section=REPORT_LEGEND_SECTION)
+    return names
+
+
+_FIRMS_JS = r"""
+var __VAR__ = (function(){
+  var d = __DATA__;
+  d.popup = function(k) {
+    var box = document.createElement('div'), t = document.createElement('table'), r = d.i[k];
+    box.className = 'xclz-popup';
+    var h = document.createElement('b'); h.textContent = d.title + ': ' + (d.name[r] === null ? '' : d.name[r]); box.appendChild(h);
+    for (var c = 0; c < d.cols.length; c++) {
+      var v = d.data[c][r];
+      if (v === null || v === '') continue;
+      var tr = document.createElement('tr'), th = document.createElement('th'), td = document.createElement('td');
+      th.textContent = d.cols[c];
+      td.textContent = typeof v === 'number' ? v.toLocaleString('en-US', {maximumFractionDigits: 2}) : String(v);
+      tr.appendChild(th); tr.appendChild(td); t.appendChild(tr);
+    }
+    var extra = [['quality', d.quality], ['method_caveat', d.caveat]];
+    for (var e = 0; e < extra.length; e++) if (extra[e][1]) {
+      var tr2 = document.createElement('tr'), th2 = document.createElement('th'), td2 = document.createElement('td');
+      th2.textContent = extra[e][0]; td2.textContent = extra[e][1]; tr2.appendChild(th2); tr2.appendChild(td2); t.appendChild(tr2);
+    }
+    box.appendChild(t);
+    return box;
+  };
+  return d;
+})();
+"""
+
+_FIRM_LAYER_JS = r"""(function(){
+  var d = __VAR__, want = __CODE__, colour = d.colours[want], list = [];
+  var icon = L.divIcon({className: 'xclz-site-icon', iconSize: [11, 11], html: ''});
+  var g = L.markerClusterGroup({showCoverageOnHover: false, spiderfyOnMaxZoom: true, disableClusteringAtZoom: 18, chunkedLoading: true,
+    iconCreateFunction: function(c) { var n = c.getChildCount(), s = n < 100 ? 28 : (n < 1000 ? 34 : 40);
+      var el = document.createElement('div'); el.className = 'xclz-cluster'; el.textContent = n;
+      el.style.background = colour; el.style.width = s + 'px'; el.style.height = s + 'px'; el.style.lineHeight = s + 'px';
+      return L.divIcon({className: '', iconSize: [s, s], html: el}); }});
+  for (var k = 0; k < d.c.length; k++) if (d.c[k] === want) {
+    var mk = L.marker([d.lat[k], d.lon[k]], {icon: icon, k: k, keyboard: false});
+    mk.on('add', function(e){ var el = e.target.getElement(); if (el) el.style.background = colour; });
+    list.push(mk);
+  }
+  g.addLayers(list);
+  g.on('click', function(e) {
+    if (!e.layer || e.layer.options.k === undefined) return;
+    L.popup({maxWidth: 460}).setLatLng(e.layer.getLatLng()).setContent(d.popup(e.layer.options.k)).openOn(__MAP__);
+  });
+  return g;
+})()"""
+
+
+def _firm_cluster_layers(m: Any, maps: Any, ent: "gpd.GeoDataFrame", *, title: str, cols: Sequence[str]) -> list[str]:
+    """Many firms on the map: one layer per class of clustered markers (Leaflet.markercluster, inlined
+    offline like every asset of :mod:`xclz_geo.maps`), built in the page from one compact JSON payload;
+    popups are made with ``textContent`` (no firm text is ever parsed as HTML). Returns the layer names."""
+    import numpy as np
+    import pandas as pd
+
+    from xclz_geo.outputs.charts import CLASS_COLOURS
+
+    E = maps._elements()
+    info, _ = maps._map_state(m, "firm clusters")
+    shown = maps._to_display(ent, datum=info.get("datum", "wgs84"))
+    geom = shown.geometry
+    ok = (geom.notna() & ~geom.is_empty & (geom.geom_type == "Point")).to_numpy()
+    klass = ent["class"].astype(object).where(ent["class"].notna(), "").astype(str).to_numpy(dtype=object)
+    labs = [lab for lab in [*sorted(set(klass[ok]) - {""}), ""] if (klass[ok] == lab).any()]
+    code = np.full(len(ent), -1, dtype=int)
+    for k, lab in enumerate(labs):
+        code[klass == lab] = k
+    idx = np.flatnonzero(ok)
+    quality = str(ent["quality"].iloc[0])
+    caveat = str(ent["method_caveat"].iloc[0]) if "method_caveat" in ent.columns else ""
+    show_cols = [c for c in cols if c in ent.columns and c not in ("name", "quality", "method_caveat")]
+    data = []
+    for c in show_cols:
+        col = ent[c]
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            vals = np.round(x, 4).astype(object)
+            vals[~np.isfinite(x)] = None
+            data.append(vals.tolist())
+        else:
+            obj = col.astype(object)
+            data.append([None if v is None else str(v)[:200] for v in obj.where(obj.notna(), None).tolist()])
+    name_col = ent["name"].astype(object) if "name" in ent.columns else pd.Series([None] * len(ent), dtype=object)
+    payload = {
+        "lat": np.round(geom.y.to_numpy()[idx], 6).tolist(), "lon": np.round(geom.x.to_numpy()[idx], 6).tolist(),
+        "c": code[idx].tolist(), "i": idx.tolist(), "cols": show_cols, "data": data,
+        "name": [None if v is None else str(v) for v in name_col.where(name_col.notna(), None).tolist()],
+        "colours": [CLASS_COLOURS.get(lab, "#9e9e9e") for lab in labs], "title": title, "quality": quality, "caveat": caveat,
+    }
+    var = "xclz_firms_" + m.get_name().split("_")[-1]
+    maps._add_before_controls(m, E["Script"](_FIRMS_JS.replace("__VAR__", var).replace("__DATA__", _json_for_html(payload)),
+                                             name="XclzFirms"))
+    names = []
+    for k, lab in enumerate(labs):
+        n_k = int((code[idx] == k).sum())
+        label = f"{lab} 类" if lab else "未分类 not evaluated / invalid"
+        name = f"企业 {label} ({n_k:,}) · {quality}"
+        js = _FIRM_LAYER_JS.replace("__VAR__", var).replace("__CODE__", str(k)).replace("__MAP__", m.get_name())
+        maps._add_before_controls(m, E["ClusterLayer"](js, name=name))
+        maps.add_legend_entry(m, f"企业 {label} (clustered)", colour=CLASS_COLOURS.get(lab, "#9e9e9e"), section=REPORT_LEGEND_SECTION)
+        names.append(name)
     return names
 
 
@@ -854,7 +984,11 @@ def _excel_value(v: Any) -> Any:
 
 def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tuple[str, str]] = ()) -> Path:
     """Write one sheet per table (headers in Chinese with units, a ``quality`` column, a caveat column
-    where one applies) after an ``about`` sheet listing every sheet, its quality label and caveat."""
+    where one applies) after an ``about`` sheet listing every sheet, its quality label and caveat.
+    With a table of more than :data:`LARGE_FIRMS` rows the workbook is streamed (same sheets and
+    cells, without the header styling)."""
+    if any(len(t.df) > LARGE_FIRMS for t in tables):
+        return _write_xlsx_large(tables, path, about=about)
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -903,6 +1037,30 @@ def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tup
     return path
 
 
+def _write_xlsx_large(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tuple[str, str]] = ()) -> Path:
+    """:func:`write_xlsx` for large tables through :func:`xclz_geo.io.write_xlsx_stream` (seconds, bounded memory)."""
+    import pandas as pd
+
+    from xclz_geo.io import write_xlsx_stream
+
+    used: set[str] = {"about"}
+    names = [_sheet_name(t.key, used) for t in tables]
+    rows: list[list[Any]] = [["xclz_geo 土地集约利用报告 land-efficiency report", None, None, None, None]]
+    rows += [[k, v, None, None, None] for k, v in about]
+    rows += [[None] * 5, ["sheet", "title", "rows", "quality 数据质量", "caveat 说明"]]
+    rows += [[name, t.title, int(len(t.df)), t.quality, t.caveat or ""] for t, name in zip(tables, names)]
+    sheets: list[tuple[str, pd.DataFrame]] = [("about", pd.DataFrame(rows[1:], columns=[str(x) if x else " " * (i + 1) for i, x in enumerate(rows[0])]))]
+    for t, name in zip(tables, names):
+        df = t.df
+        out = pd.DataFrame({j: df.iloc[:, j] for j in range(df.shape[1])}, index=df.index)
+        out.columns = [str(t.labels.get(c, c)) for c in df.columns]
+        out["数据质量 quality"] = t.quality
+        if t.caveat:
+            out["说明 caveat"] = t.caveat
+        sheets.append((name, out))
+    return write_xlsx_stream(sheets, path)
+
+
 def write_gpkg(layers: Mapping[str, "gpd.GeoDataFrame"], path: Path) -> Path | None:
     """Write every non-empty layer into one GeoPackage (written aside, then moved into place)."""
     layers = {k: v for k, v in layers.items() if v is not None and len(v)}
@@ -939,6 +1097,7 @@ figure{margin:10px 0 18px} figcaption{font-weight:bold;margin-bottom:4px}
 .charts img{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
 iframe.map{width:100%;height:700px;border:1px solid #bbb;background:#fff}
 nav a{margin-right:12px} .tablewrap{overflow-x:auto}
+.pager{margin:6px 0} .pager input{min-width:18em;padding:2px 6px} .pager .pinfo{margin:0 8px;color:#444;font-size:.86em}
 .fact{font-size:1.15em;font-weight:bold;color:#1a5e20}
 footer{color:#666;font-size:.8em;margin:30px auto 24px}
 """
@@ -1005,6 +1164,146 @@ def _html_table(t: ReportTable, *, max_rows: int | None = None) -> str:
     return f"<figure><figcaption>{cap}</figcaption>{note}{table}</figure>"
 
 
+def _json_for_html(obj: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&`` or line separators."""
+    import json
+
+    txt = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (txt.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _paged_columns(t: ReportTable) -> tuple[list[str], list[dict[str, Any]], list[list[Any]]]:
+    """(columns, per-column format info, column-wise values) of a paged table: numbers as numbers
+    (rounded to 6 decimals, formatted in the page), text as text, missing as null."""
+    import numpy as np
+    import pandas as pd
+
+    df = t.df
+    cols = [c for c in df.columns if str(getattr(df[c], "dtype", "")) != "geometry"]
+    if t.html_columns:
+        cols = [c for c in cols if c in t.html_columns]
+    info: list[dict[str, Any]] = []
+    data: list[list[Any]] = []
+    for c in cols:
+        col = df[c]
+        spec = t.formats.get(c)
+        if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            m = re.search(r"\.(\d+)f", spec or ",.2f")
+            digits = int(m.group(1)) if m else 2
+            vals = np.round(x, 6).astype(object)
+            vals[~np.isfinite(x)] = None
+            info.append({"num": True, "digits": digits, "sep": "," in (spec or ",")})
+            data.append(vals.tolist())
+        else:
+            obj = col.astype(object)
+            vals = obj.where(obj.notna(), None).tolist()
+            info.append({"num": False})
+            data.append([v if v is None or isinstance(v, str) else _fmt(v, spec)[0] for v in vals])
+    return [str(t.labels.get(c, c)) for c in cols], info, data
+
+
+def _html_paged_table(t: ReportTable) -> str:
+    """A large table: header, a filter box, pager buttons and an empty body that :func:`paged_table_script`
+    fills from the rows embedded once as JSON (every value written as text, never as HTML)."""
+    e = escape_html
+    heads, info, data = _paged_columns(t)
+    n = len(t.df)
+    payload = {"cols": heads, "fmt": info, "data": data, "n": n, "page": PAGE_ROWS}
+    head = "".join(f"<th>{e(h)}</th>" for h in heads)
+    caveat = f'<span class="caveat">{e(t.caveat)}</span>' if t.caveat else ""
+    note = f'<div class="note">{e(t.note)}</div>' if t.note else ""
+    key = e(t.key)
+    controls = (f'<div class="pager" data-for="{key}"><input type="search" class="pfilter" placeholder="筛选 filter …" '
+                f'aria-label="filter rows"> <button type="button" class="pprev">‹ 上一页</button> '
+                f'<span class="pinfo">{n:,} rows</span> <button type="button" class="pnext">下一页 ›</button></div>')
+    table = (f'<div class="tablewrap"><table id="{key}" class="paged" data-quality="{e(t.quality)}" data-rows="{n}">'
+             f"<thead><tr>{head}</tr></thead><tbody></tbody></table></div>")
+    data_block = f'<script type="application/json" id="{key}-data">{_json_for_html(payload)}</script>'
+    cap = f'{e(t.title)} <span class="q">数据质量 {e(t.quality)}</span>{caveat}'
+    return f"<figure><figcaption>{cap} — {n:,} rows</figcaption>{note}{controls}{table}{data_block}</figure>"
+
+
+_PAGED_JS = r"""
+(function(){
+  function fmtNum(v, f) {
+    if (v === null) return '—';
+    return v.toLocaleString('en-US', {minimumFractionDigits: f.digits, maximumFractionDigits: f.digits, useGrouping: f.sep});
+  }
+  function setup(table) {
+    var src = document.getElementById(table.id + '-data');
+    var bar = table.closest('figure').querySelector('.pager');
+    if (!src || !bar) return;
+    var d = JSON.parse(src.textContent), n = d.n, size = d.page, page = 0, rows = null, hay = null;
+    var body = table.tBodies[0], info = bar.querySelector('.pinfo'), box = bar.querySelector('.pfilter');
+    var prev = bar.querySelector('.pprev'), next = bar.querySelector('.pnext');
+    function cell(c, r) {
+      var v = d.data[c][r];
+      return d.fmt[c].num ? fmtNum(v, d.fmt[c]) : (v === null ? '—' : String(v));
+    }
+    function haystack() {
+      if (hay) return hay;
+      hay = new Array(n);
+      for (var r = 0; r < n; r++) {
+        var parts = [];
+        for (var c = 0; c < d.cols.length; c++) parts.push(cell(c, r));
+        hay[r] = parts.join('\u0001').toLowerCase();
+      }
+      return hay;
+    }
+    function draw() {
+      var total = rows ? rows.length : n, pages = Math.max(1, Math.ceil(total / size));
+      if (page >= pages) page = pages - 1;
+      var frag = document.createDocumentFragment();
+      for (var k = page * size; k < Math.min(total, (page + 1) * size); k++) {
+        var r = rows ? rows[k] : k, tr = document.createElement('tr');
+        for (var c = 0; c < d.cols.length; c++) {
+          var td = document.createElement('td');
+          td.textContent = cell(c, r);
+          if (d.fmt[c].num) td.className = 'n';
+          else if (td.textContent.length > 30) td.className = 'w';
+          tr.appendChild(td);
+        }
+        frag.appendChild(tr);
+      }
+      while (body.firstChild) body.removeChild(body.firstChild);
+      body.appendChild(frag);
+      info.textContent = (total ? (page * size + 1).toLocaleString() + '–' + Math.min(total, (page + 1) * size).toLocaleString() : '0')
+        + ' / ' + total.toLocaleString() + (rows ? ' (filtered from ' + n.toLocaleString() + ')' : '') + ' · page ' + (page + 1) + ' / ' + pages;
+      prev.disabled = page === 0; next.disabled = page >= pages - 1;
+    }
+    var timer = null;
+    box.addEventListener('input', function() {
+      clearTimeout(timer);
+      timer = setTimeout(function() {
+        var q = box.value.trim().toLowerCase();
+        if (!q) { rows = null; } else {
+          var h = haystack(); rows = [];
+          for (var r = 0; r < n; r++) if (h[r].indexOf(q) >= 0) rows.push(r);
+        }
+        page = 0; draw();
+      }, 200);
+    });
+    prev.addEventListener('click', function() { if (page > 0) { page--; draw(); } });
+    next.addEventListener('click', function() { page++; draw(); });
+    table.xclzPaged = {draw: draw, setPage: function(p) { page = p; draw(); }, filter: function(q) { box.value = q; box.dispatchEvent(new Event('input')); }};
+    draw();
+  }
+  var tables = document.querySelectorAll('table.paged');
+  for (var i = 0; i < tables.length; i++) setup(tables[i]);
+  window.xclzPagedReady = true;
+})();
+"""
+
+
+def paged_table_script() -> str:
+    """The one inline script of a report with paged tables (fills every ``table.paged`` from its JSON
+    block; builds cells with ``textContent`` only). Constant text, so a Content-Security-Policy can
+    allow it by its hash."""
+    return _PAGED_JS
+
+
 def _html_chart(c: ReportChart) -> str:
     from xclz_geo.outputs.charts import png_data_uri
 
@@ -1049,8 +1348,10 @@ def render_html(result: ReportResult, *, title: str) -> str:
         for c in s.charts:
             out.append(_html_chart(c))
         for t in s.tables:
-            out.append(_html_table(t, max_rows=500 if t.collapsed else None))
+            out.append(_html_paged_table(t) if t.paged else _html_table(t, max_rows=500 if t.collapsed else None))
         out.append("</section>")
+    if any(t.paged for s in result.sections if s.status == "ok" for t in s.tables):
+        out.append(f"<script>{paged_table_script()}</script>")
     out.append(f"</main><footer>xclz_geo {e(_version())} · {e(result.generated)} · files: {e(result.html_path.name)}, "
                f"{e(result.xlsx_path.name)}" + (f", {e(result.gpkg_path.name)}" if result.gpkg_path else "") + "</footer></body></html>")
     # a strict CSP: only the page's own inline style (and the embedded map's hashed scripts and styles)
