@@ -32,6 +32,8 @@ OPTIONS: dict[str, set[str]] = {
     "landuse": {IN, OUT, OVR, Q, ZONE, SPEC, JSON},
     "efficiency": {IN, OUT, OVR, DATUM, XY, ZONE, SPEC, JSON},
     "efficiency template": {OUT, OVR, JSON},
+    "efficiency compare": {OUT, OVR, JSON},
+    "efficiency history": {JSON},
     "report": {IN, OUT, OVR, DATUM, XY, ZONE, SPEC, JSON},
     "serve": set(),
     "partition": {IN, OUT, CRS, XY, JSON},  # its part.* folder is never replaced: no --overwrite

@@ -438,7 +438,7 @@ def test_zone_ids_name_every_result(synthetic_boundaries):
 
     zone = Zone.from_boundaries(_two_zones(synthetic_boundaries))
     b = zone.parts.geometry.iloc[1].representative_point()
-    out = locate([(b.x, b.y), (0.0, 0.0)], zone, with_distance=False)
+    out = locate(zone, [(b.x, b.y), (0.0, 0.0)], with_distance=False)
     assert list(out.columns[:4]) == ["status", "zone_id", "block_id", "part_id"]
     assert out.iloc[0][["zone_id", "block_id", "part_id"]].tolist() == ["Z2", "Z2_b", "Z2_main"]
     assert out.iloc[1]["zone_id"] is None or out.iloc[1]["zone_id"] != out.iloc[1]["zone_id"]  # None or NaN

@@ -97,6 +97,8 @@ class ZoneSpec:
     parts: tuple[PartSpec, ...]
     source: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: functional areas inside parts (:mod:`xclz_geo.boundaries.areas`), in spec order
+    areas: tuple[Any, ...] = ()
 
     def block(self, block_id: str) -> BlockSpec:
         """The block with this id (``KeyError`` naming the known ids otherwise)."""
@@ -221,6 +223,9 @@ def parse_spec(data: dict[str, Any], *, path: Path | str | None = None) -> ZoneS
     source = data.get("source", {})
     if not isinstance(source, dict):
         raise SpecError(f"{_where(path, 'source')}: expected a table [source]")
+    from xclz_geo.boundaries.areas import parse_areas
+
+    areas = parse_areas(data.get("areas"), parts=parts, blocks=blocks, path=path)
     return ZoneSpec(
         id=zid,
         name_zh=name_zh,
@@ -230,6 +235,7 @@ def parse_spec(data: dict[str, Any], *, path: Path | str | None = None) -> ZoneS
         parts=tuple(parts),
         source=dict(source),
         path=Path(path) if path else None,
+        areas=areas,
     )
 
 
@@ -539,12 +545,19 @@ class Zone:
         in the CRS of its source (bundled data: EPSG:4490).
     boundaries_source
         Where the geometry came from (a path, ``"spec only"``, or a description).
+    areas
+        Functional areas inside the parts (:mod:`xclz_geo.boundaries.areas`): one row per area of the
+        spec (geometry ``None`` until imported) plus the rows of the file's ``areas`` layer.
     """
 
-    def __init__(self, parts: "gpd.GeoDataFrame", *, spec: ZoneSpec | None = None, boundaries_source: str = "") -> None:
+    def __init__(self, parts: "gpd.GeoDataFrame", *, spec: ZoneSpec | None = None, boundaries_source: str = "",
+                 areas: "gpd.GeoDataFrame | None" = None) -> None:
+        from xclz_geo.boundaries.areas import areas_frame
+
         self.parts = parts
         self.spec = spec
         self.boundaries_source = boundaries_source
+        self.areas = areas_frame(spec, areas, crs=parts.crs)
 
     # -- constructors ---------------------------------------------------------------
     @classmethod
@@ -593,12 +606,16 @@ class Zone:
         import geopandas as gpd
         import pandas as pd
 
+        from xclz_geo.boundaries.areas import check_areas, read_areas
+
+        areas = None
         if isinstance(boundaries, gpd.GeoDataFrame):
             gdf = check_part_geometries(validate_boundaries(boundaries, source="boundaries table"), source="boundaries table")
             src = "GeoDataFrame"
         else:
             gdf = read_boundaries(boundaries, layer=layer)
             src = str(boundaries)
+            areas = read_areas(boundaries, quality_levels=QUALITY_LEVELS)
         zspec: ZoneSpec | None
         if spec is False:
             zspec = None
@@ -635,7 +652,10 @@ class Zone:
                 gdf = gpd.GeoDataFrame(pd.concat([gdf, extra], ignore_index=True), geometry=gdf.geometry.name, crs=gdf.crs)
             order = {p.id: i for i, p in enumerate(zspec.parts)}
             gdf = gdf.iloc[sorted(range(len(gdf)), key=lambda k: order[gdf["part_id"].iloc[k]])].reset_index(drop=True)
-        return cls(gdf, spec=zspec, boundaries_source=src)
+        zone = cls(gdf, spec=zspec, boundaries_source=src, areas=areas)
+        if areas is not None:
+            check_areas(zone)  # an area leaving its part is an error naming it (never a silent mismatch)
+        return zone
 
     @classmethod
     def load(
@@ -954,11 +974,14 @@ class AreaReport:
     notes: list[str] = field(default_factory=list)
     #: :func:`quality_summary` of the zone (label per part)
     quality_detail: dict[str, Any] = field(default_factory=dict)
+    #: functional areas (:class:`xclz_geo.boundaries.areas.AreaStatus`), with or without geometry
+    areas: list[Any] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """True when every check that could run passed and no measured part failed."""
-        return all(c.ok is not False for c in self.checks) and all(p.status != "fail" for p in self.parts)
+        """True when every check that could run passed and no measured part or area failed."""
+        return (all(c.ok is not False for c in self.checks) and all(p.status != "fail" for p in self.parts)
+                and all(a.status not in ("fail", "outside part") for a in self.areas))
 
     @property
     def table(self) -> "pd.DataFrame":
@@ -1029,6 +1052,7 @@ class AreaReport:
             "quality_by_part": dict(self.quality_detail.get("quality_by_part", {})),
             "ok": self.ok,
             "notes": self.notes,
+            "areas": [a.to_dict() for a in self.areas],
         }
 
 
@@ -1152,8 +1176,15 @@ def area_report(zone: Zone, *, tolerance_pct: float = 1.0, rounding_km2: float =
         "source": (spec.source.get("document_number") if spec else None),
         "boundaries": zone.boundaries_source,
     }
+    from xclz_geo.boundaries.areas import area_statuses
+
+    fareas = area_statuses(zone, tolerance_pct=tolerance_pct)
+    no_geom = [a.name_zh for a in fareas if a.status == "no geometry"]
+    if no_geom:
+        notes.append(f"functional areas without geometry (import with `xclz-geo boundaries import FILE --area ID`): "
+                     f"{'、'.join(no_geom)}")
     return AreaReport(zone_info, parts, blocks, checks, tolerance_pct, zone.worst_quality, notes,
-                      quality_detail=quality_summary(zone))
+                      quality_detail=quality_summary(zone), areas=fareas)
 
 
 def _names(ps: list[PartArea]) -> str:

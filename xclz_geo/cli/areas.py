@@ -79,12 +79,31 @@ def run(args: argparse.Namespace) -> int:
                       _f(p.deviation_km2, "+.3f"), _f(p.deviation_mu, "+,.0f"), dev,
                       _quality(p.quality, unc.get(p.id)), f"[{style}]{p.status}[/]" if style else p.status)
     console.print(table)
+    if report.areas:
+        console.print(_areas_table(report))
     for c in report.checks:
         mark = {True: "[green]OK  [/]", False: "[bold red]FAIL[/]", None: "[yellow]--  [/]"}[c.ok]
         console.print(f"{mark} {c.name}: {c.detail}", markup=True)
     for n in report.notes:
         console.print(f"note: {n}", markup=False)
     return 0 if report.ok else 1
+
+
+def _areas_table(report: object) -> object:
+    """Functional areas (碳中和示范区 …): official vs measured, the part they lie in, how much lies outside."""
+    from rich.table import Table
+
+    t = Table(title="功能区 Functional areas (inside the parts)")
+    for col, just in [("area", "left"), ("名称", "left"), ("block", "left"), ("part", "left"), ("official km²", "right"),
+                      ("measured km²", "right"), ("deviation", "right"), ("outside m²", "right"), ("quality", "left"),
+                      ("status", "left")]:
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for a in report.areas:  # type: ignore[attr-defined]
+        dev = "—" if a.deviation_pct is None else _f(a.deviation_pct, "+.2f") + "%"
+        style = {"pass": "green", "fail": "bold red", "outside part": "bold red", "no geometry": "yellow"}.get(a.status, "")
+        t.add_row(a.id, a.name_zh, a.block, a.part or "—", _f(a.official_km2, ".2f"), _f(a.measured_km2, ".3f"), dev,
+                  _f(a.outside_m2, ",.0f"), a.quality or "—", f"[{style}]{a.status}[/]" if style else a.status)
+    return t
 
 
 #: the public names of this module (``from … import *``, the API reference)

@@ -56,6 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="boundaries to start from (a file, or 'bundled' for the bundled schematic zone); default: OUT if it exists",
     )
     base.add_argument("--only", action="store_true", help="write only this part (ignore an existing OUT)")
+    imp.add_argument("--area", metavar="ID",
+                     help="import a functional area of the spec instead of a part (carbon_neutral, wanling_science_city, "
+                     "auto_testing_town, bonded_logistics_center, aerospace_park): written as layer 'areas' of OUT (.gpkg) "
+                     "beside the parts of --base (or OUT); an outline that leaves its part is refused")
     add_json(imp)
     imp.set_defaults(func=run_import)
 
@@ -137,6 +141,8 @@ def run_import(args: argparse.Namespace) -> int:
                               part_id=args.part, spec=args.spec)
         _print_listing(listing, json_out=args.json)
         return 0
+    if getattr(args, "area", None):
+        return _run_import_area(args)
     missing = [opt for opt, v in (("--part", args.part), ("--out", args.out)) if not v]
     if missing:
         raise InputDataError(f"boundaries import needs {' and '.join(missing)} (or --list to only list the layers)")
@@ -174,7 +180,8 @@ def run_import(args: argparse.Namespace) -> int:
     if base is None or not out.exists() or Path(base).resolve() != out.resolve():
         refuse_existing([out], overwrite=args.overwrite)  # OUT is replaced, not updated: only with --overwrite
     merged = merge_boundaries(base, res.boundaries, spec=args.spec)
-    write_boundaries(merged, out)
+    if not _write_with_areas(merged, base, out, args):  # functional areas of a GeoPackage base are kept
+        write_boundaries(merged, out)
     info = res.to_dict()
     info["out"] = str(out)
     info["base"] = str(base) if base is not None else None
@@ -203,6 +210,78 @@ def run_import(args: argparse.Namespace) -> int:
     parts = ", ".join(f"{p['part_id']} {p['quality']}" + (" (new)" if p["replaced"] else "") for p in info["parts_in_out"])
     origin = f" (other parts kept from {base})" if base is not None else ""
     print(f"wrote {out}{origin}: {parts}")
+    return 0
+
+
+# ------------------------------------------------------------------ functional areas (issue 16 item 4)
+
+
+def _write_with_areas(merged, base, out: Path, args: argparse.Namespace) -> bool:  # noqa: ANN001
+    """Keep the ``areas`` layer of a GeoPackage base when a part is replaced; an area that now leaves its part is
+    dropped with a warning naming it (re-import it). False when the base has no areas (nothing done)."""
+    import warnings
+
+    from xclz_geo.boundaries.area_import import write_boundaries_with_areas
+    from xclz_geo.boundaries.areas import area_statuses, read_areas
+    from xclz_geo.boundaries.zone import QUALITY_LEVELS, Zone
+    from xclz_geo.errors import DataQualityWarning, InputDataError
+
+    areas = read_areas(base, quality_levels=QUALITY_LEVELS) if base is not None else None
+    if areas is None or not len(areas):
+        return False
+    if out.suffix.lower() != ".gpkg":
+        raise InputDataError(f"{base} has functional areas (layer areas); write --out as .gpkg to keep them")
+    zone = Zone.from_boundaries(merged, spec=args.spec) if args.spec else Zone.from_boundaries(merged)
+    zone = Zone(zone.parts, spec=zone.spec, boundaries_source=zone.boundaries_source, areas=areas)
+    bad = {s.id: s for s in area_statuses(zone) if s.status == "outside part"}
+    for aid, st in bad.items():
+        warnings.warn(f"area {aid!r} ({st.name_zh}) leaves the new part {st.part!r} ({st.outside_m2:,.0f} m², "
+                      f"{st.outside_pct:.2f} % outside): dropped from {out}; import it again with --area {aid}",
+                      DataQualityWarning, stacklevel=2)
+    keep = zone.areas[~zone.areas["area_id"].isin(list(bad))]
+    write_boundaries_with_areas(merged, keep, out)
+    return True
+
+
+def _run_import_area(args: argparse.Namespace) -> int:
+    from xclz_geo.boundaries.area_import import import_area
+    from xclz_geo.datasets import boundaries_path
+    from xclz_geo.errors import InputDataError
+
+    if args.part:
+        raise InputDataError("boundaries import: give --part (a part) or --area (a functional area), not both")
+    if not args.out:
+        raise InputDataError("boundaries import --area needs --out FILE.gpkg")
+    out = Path(args.out)
+    if out.suffix.lower() != ".gpkg":
+        raise InputDataError(f"{out}: functional areas are stored as layer 'areas' of a GeoPackage; give --out FILE.gpkg")
+    if args.only:
+        raise InputDataError("--only does not apply to --area: an area is stored beside the parts it lies in")
+    if args.base == "bundled":
+        base = boundaries_path()
+    elif args.base:
+        base = Path(args.base)
+    elif out.exists():
+        base = out
+    else:
+        raise InputDataError(f"{out} does not exist yet: give --base FILE (or --base bundled) with the parts the area lies in")
+    if out.exists() and Path(base).resolve() != out.resolve():
+        refuse_existing([out], overwrite=args.overwrite)  # OUT is replaced by another base: only with --overwrite
+    info = import_area(args.file, area_id=args.area, base=base, out=out, spec=args.spec, quality=args.quality,
+                       uncertainty_m=args.uncertainty_m, source=args.source, crs=args.crs, layer=args.layer,
+                       encoding=args.encoding, where=args.where, select=_parse_select(args.select), datum=args.datum)
+    if args.json:
+        print_json(info)
+        return 0
+    off = info["official_area_km2"]
+    dev = "" if off is None else f" (official {off:g} km², {info['deviation_pct']:+.2f}%)"
+    print(f"read {info['file']}; CRS: {info['crs_note']}")
+    for n in info["notes"]:
+        print(f"note: {n}")
+    how = "from the spec" if info["part_from"] == "spec" else "found from the geometry"
+    print(f"area {info['area_id']} ({info['name_zh']}): {info['area_km2']:.3f} km²{dev}, quality {info['quality']}; "
+          f"lies in part {info['part_id']} ({how}), {info['outside_m2']:,.0f} m² outside (band {info['band_m']:g} m)")
+    print(f"wrote {out} (parts from {base}; areas with geometry: {', '.join(info['areas_in_out'])})")
     return 0
 
 

@@ -33,6 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(tpl)
     tpl.set_defaults(func=run_template)
     add_input(p, "enterprise table (.csv UTF-8/GBK, .xlsx, .parquet)", also=["--enterprises"])
+    for action, helptext in (("compare", "year-over-year transitions of a --history file (classes A–D, by part and industry)"),
+                             ("history", "list the years stored in a --history file")):
+        hp = esub.add_parser(action, help=helptext, description=helptext + ".")
+        _register_history(hp)
+        if action == "compare":
+            add_out(hp, "folder (created when missing)", metavar="DIR")
+        add_json(hp)
+        hp.set_defaults(func=_history_action, action=action)
     p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX file, by name or number (default: the first)")
     p.add_argument("--header-row", type=int, metavar="N",
                    help="row of the table's header, 1 = the first row (default: found; title rows above it are passed over)")
@@ -58,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "--field 建筑基底面积=JDMJ_2023; NAME is the Chinese or English name or a short alias (see `efficiency template`)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row is invalid")
     add_json(p)  # summary.json on stdout as well
+    _register_history(p)  # storing a year: --history H.sqlite --year Y
     p.set_defaults(func=run)
 
 
@@ -87,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.fieldnames import check_field_names, use_field_map
 
     check_field_names(_field_map(args), ("efficiency", "parcels") if args.parcels else ("efficiency",))
+    _check_history_args(args)  # --year/--history: a stored year without --replace fails before any work
     with use_field_map(_field_map(args)):
         return _evaluate(args)
 
@@ -126,6 +136,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             sys.stderr.write("xclz-geo: warning: the zone has no polygons; firms are not located (no per-part summary)\n")
             zone = None
     res = evaluate(table, method=method, zone=zone, benchmarks=args.benchmarks, datum=args.datum)
+    stored = _store_history(args, res)  # None without --history
     with atomic_output_set(out, members=members) as outset:
         stage = outset.stage
         land_msg = _land(args, res, zone, stage) if args.parcels else None
@@ -161,6 +172,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(f"data quality: {res.summary['data_quality']}")
         if land_msg:
             print(land_msg)
+        if stored:
+            print(_stored_message(args, stored))
         print(f"wrote {out / 'scores.csv'}, {out / 'scores.xlsx'}, {out / 'summary.json'}")
     return 1 if args.strict and c["invalid"] else 0
 
@@ -232,6 +245,138 @@ def _write_scores(res, out: Path, *, csv_safe: bool = False) -> None:  # noqa: A
     write_table_back(text, added, out / "scores.csv", csv_safe=csv_safe, on_clash="rename")
     write_table_back(text, added, out / "scores.xlsx", sheet_name="scores", extra_sheets=_summary_sheets(res),
                      on_clash="rename")
+
+
+# ------------------------------------------------------------------ history (issue 16): --year/--history, compare, history
+
+
+def _register_history(p: argparse.ArgumentParser) -> None:
+    """Options of the evaluation history: storing a year, `compare` and `history`."""
+    g = p.add_argument_group("history (逐年评价)", "store each year's evaluation in one SQLite file and compare years: "
+                             "`efficiency --enterprises T --year 2024 --history H.sqlite --out DIR`, "
+                             "`efficiency compare --history H.sqlite --from 2023 --to 2024 --out DIR`, "
+                             "`efficiency history --history H.sqlite`")
+    g.add_argument("--history", metavar="H.sqlite", help="evaluation history file (created when missing)")
+    g.add_argument("--year", type=int, metavar="YYYY", help="the evaluation year to store (with --history)")
+    g.add_argument("--replace", action="store_true", help="replace a year that is stored already")
+    g.add_argument("--from", dest="year_from", type=int, metavar="YYYY", help="compare: the earlier year")
+    g.add_argument("--to", dest="year_to", type=int, metavar="YYYY", help="compare: the later year")
+    g.add_argument("--allow-method-change", action="store_true",
+                   help="compare: allow two years scored with different method profiles (the output says so)")
+
+
+def _check_history_args(args: argparse.Namespace) -> None:
+    """--year and --history go together; a stored year without --replace is refused before the evaluation runs."""
+    from xclz_geo.errors import InputDataError
+
+    history, year = getattr(args, "history", None), getattr(args, "year", None)
+    if history is None and year is None:
+        return
+    if history is None or year is None:
+        raise InputDataError("efficiency: --year and --history go together (e.g. --year 2024 --history history.sqlite)")
+    if not 1990 <= year <= 2100:
+        raise InputDataError(f"--year {year}: give the evaluation year as four digits, e.g. 2024")
+    from pathlib import Path as _P
+
+    if _P(history).is_file() and not args.replace:
+        from xclz_geo.efficiency.history import list_years
+
+        if any(r["year"] == year for r in list_years(history)):
+            raise InputDataError(f"{history}: year {year} is stored already; add --replace to overwrite it")
+
+
+def _store_history(args: argparse.Namespace, res) -> dict | None:  # noqa: ANN001
+    """Store the evaluated year in --history (inputs' names and parameters recorded); the record, or None."""
+    if not getattr(args, "history", None):
+        return None
+    from xclz_geo.efficiency.history import store_year
+
+    inputs = {
+        "enterprises": str(args.enterprises), "sheet": args.sheet, "method": str(args.method),
+        "header_row": getattr(args, "header_row", None), "benchmarks": args.benchmarks, "boundaries": args.boundaries, "boundaries_layer": args.boundaries_layer,
+        "datum": args.datum, "no_zone": bool(args.no_zone), "parcels": args.parcels, "field": list(args.field or []),
+        "out": str(args.out),
+    }
+    p = Path(args.enterprises)
+    if p.is_file():
+        import hashlib
+
+        inputs["enterprises_sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+    rec = store_year(args.history, res, year=args.year, replace=args.replace, inputs=inputs)
+    res.summary["history"] = {"file": str(args.history), **rec}
+    return rec
+
+
+def _stored_message(args: argparse.Namespace, rec: dict) -> str:
+    verb = "replaced" if rec.get("replaced") else "stored"
+    return (f"history: {verb} year {rec['year']} in {args.history} ({rec['n_firms']} firms, method {rec['method_id']} "
+            f"{rec['method_hash']}) — 已存入评价历史")
+
+
+def _history_action(args: argparse.Namespace) -> int:
+    """`efficiency compare` and `efficiency history`."""
+    from xclz_geo.errors import InputDataError
+    from xclz_geo.efficiency import history as hist
+
+    if not args.history:
+        raise InputDataError(f"efficiency {args.action}: give --history H.sqlite (the file `efficiency --year Y --history H.sqlite` writes)")
+    if args.action == "history":
+        years = hist.list_years(args.history)
+        if args.json:
+            print_json({"history": str(args.history), "years": years})
+            return 0
+        if not years:
+            print(f"{args.history}: no year stored — 尚未存入任何年度")
+            return 0
+        print(f"{args.history}: {len(years)} stored year(s) 已存年度")
+        for y in years:
+            src = (y.get("inputs") or {}).get("enterprises") or "—"
+            print(f"  {y['year']}: {y['n_firms']} firms 企业, method {y['method_id']} ({y['method_hash']}), "
+                  f"data {y['data_quality'] or 'unlabelled'}, boundaries {y['boundary_version'] or '—'}, "
+                  f"from {src}, stored {y['stored_at']}")
+        return 0
+    # compare
+    if args.year_from is None or args.year_to is None or not args.out:
+        raise InputDataError("efficiency compare: give --from YEAR --to YEAR --out DIR (and --history H.sqlite)")
+    from xclz_geo.cli._common import check_output_folder, input_paths
+
+    members = ["transitions.csv", "matrix.csv", "by_part.csv", "by_industry.csv", "summary.json"]
+    check_output_folder(args.out, members=members, inputs=input_paths(args))
+    refuse_existing([Path(args.out) / m for m in members], overwrite=getattr(args, "overwrite", False))
+    cmp = hist.compare_years(args.history, year_from=args.year_from, year_to=args.year_to,
+                             allow_method_change=args.allow_method_change)
+    paths = hist.write_comparison(cmp, args.out, csv_safe=bool(getattr(args, "csv_safe", False)))
+    s = cmp.summary
+    if args.json:
+        print_json({**s, "files": [str(p) for p in paths]})
+        return 0
+    print(_compare_text(s))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _compare_text(s: dict) -> str:
+    """The short Chinese/English console summary of a comparison."""
+    y0, y1 = s["years"]
+    c = s["counts"]
+    lines = [f"{y0} → {y1}: {s['firms']['rows']} firms 企业 ({s['firms']['from']} in {y0}, {s['firms']['to']} in {y1})",
+             "  " + ", ".join(f"{k} {c[k]}" for k in c)
+             + "  (升档 up, 降档 down, 持平 same, 新增 new, 退出 left)"]
+    n = s["rules"]["consecutive_d_trigger_years"]
+    lines.append(f"  连续{n}年D类 D for {n}+ years running: {s['d_trigger']} firm(s) (column consecutive_d_years)")
+    fallback = {k: v for k, v in s["match"].items() if k in ("name_location", "name_only")}
+    if fallback:
+        lines.append(f"  matched by name, not by 统一社会信用代码: {sum(fallback.values())} "
+                     f"({', '.join(f'{k} {v}' for k, v in fallback.items())}) — check the match column")
+    if s.get("ambiguous_names"):
+        lines.append(f"  同名无法区分 names left unmatched: {', '.join(s['ambiguous_names'])}")
+    if s.get("method_changed"):
+        lines.append(f"  方法变更 METHOD CHANGED between the years: {s['methods'][str(y0)]['id']} → {s['methods'][str(y1)]['id']}; "
+                     "class changes partly reflect the method (compared with --allow-method-change)")
+    for n_ in s.get("notes", []):
+        if "method changed" not in n_:
+            lines.append(f"  note: {n_}")
+    return "\n".join(lines)
 
 
 #: the public names of this module (``from … import *``, the API reference)

@@ -150,8 +150,9 @@ def _single_fast(args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[
     try:
         datum = _datums.normalize_datum(args.datum)
         boundaries = args.boundaries or data_path("boundaries", "zone.geojson", must_exist=False)
-        if not Path(boundaries).is_file() or (getattr(args, "spec", None) and not Path(args.spec).is_file()):
-            return None, None
+        if (not Path(boundaries).is_file() or _has_areas_layer(Path(boundaries))
+                or (getattr(args, "spec", None) and not Path(args.spec).is_file())):
+            return None, None  # functional areas (layer areas) and a missing --spec are answered by the full path
         key = site.snapshot_key(boundaries=boundaries, spec=getattr(args, "spec", None) or spec_path(),
                                 layer=args.boundaries_layer)
     except Exception:  # noqa: BLE001 - any trouble: the full path reports it properly
@@ -195,6 +196,7 @@ def _single_fast(args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[
         "boundaries": m["boundaries_source"],
         "wgs84": {"lon": round(ans["lon"], 7), "lat": round(ans["lat"], 7)},
         "gk": {"crs": m["gk"]["label"], "x": round(ans["gx"], 2), "y": round(ans["gy"], 2)},
+        "area_id": None, "area_name_zh": None, "area_quality": None,  # no areas layer (else the full path answers)
     }
     zq = {k2: m[k2] for k2 in ("is_mixed_quality", "is_schematic", "worst_quality", "boundaries_source", "describe_quality")}
     zq["distance_raw"] = d
@@ -237,6 +239,7 @@ def _single_full(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, An
         xv, _ = parse_coordinates(df["x"])
         yv, _ = parse_coordinates(df["y"])
         info.update(_positions(zone, float(xv[0]), float(yv[0]), args))
+    info.update(_single_area(zone, df, args))  # functional area (碳中和示范区 …): area_id, or None (last, as the cached path)
     zq = {"is_mixed_quality": zone.is_mixed_quality, "is_schematic": zone.is_schematic,
           "worst_quality": zone.worst_quality, "boundaries_source": zone.boundaries_source,
           "describe_quality": describe_quality(zone) if zone.is_mixed_quality else "", "distance_raw": d}
@@ -268,6 +271,8 @@ def _print_single(args: argparse.Namespace, info: dict[str, Any], zq: dict[str, 
         out.write(f"uncertain: {_side(d, boundary='the drawn boundary')} of {name}\n")
         out.write(f"  that boundary is {info['quality']}, uncertain by ±{info['positional_uncertainty_m']:,.0f} m: "
                   "the site may lie on either side; check it against the official red line\n")
+    if info.get("area_id"):
+        out.write(f"  functional area 功能区: {info['area_name_zh']} ({info['area_id']}, {info['area_quality']})\n")
     if "wgs84" in info:
         w = info["wgs84"]
         out.write(f"  WGS84 {w['lon']:.6f}, {w['lat']:.6f}; {info['gk']['crs']} E {info['gk']['x']:,.1f} N {info['gk']['y']:,.1f}\n")
@@ -398,6 +403,7 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
                        with_distance=with_distance, threads=args.threads, source=source)
     notes = res.row_notes
     out = _annotate(df, res, notes, with_distance=with_distance)
+    _add_area_column(out, args, zone, df, source=source)
     is_geo = isinstance(out, gpd.GeoDataFrame)
     if not is_geo and dst.suffix.lower() in _VECTOR_SUFFIXES | {".geoparquet"}:
         xc, yc = detect_xy_columns(df.columns, x=args.x, y=args.y, source=source)
@@ -418,7 +424,8 @@ def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path,
     frame, renamed = rename_stale_result_columns(table.frame, source=where)
     out, counts = _locate_frame(args, zone, frame, dst, with_distance, source=where)
     if dst.suffix.lower() in (".xlsx", ".xlsm", ".csv", ".txt"):
-        write_table_back(table, out[list(OUT_COLUMNS)], dst, csv_safe=args.csv_safe,
+        added = [c for c in (*OUT_COLUMNS, "xclz_area") if c in out.columns]  # xclz_area: functional areas, when any
+        write_table_back(table, out[added], dst, csv_safe=args.csv_safe,
                          rename_columns={str(k): v for k, v in renamed.items()})
     else:
         _write(out, dst)
@@ -595,6 +602,12 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
         "xclz_note": (pa.array(notes, type=pa.string()) if notes is not None
                       else pa.repeat(pa.scalar("", type=pa.string()), len(res))),
     }
+    from xclz_geo.geo.locate import area_of_points, has_area_geometry, parse_coordinates
+
+    if has_area_geometry(zone):  # functional areas with geometry: xclz_area (absent otherwise)
+        xy = batch.select([xc, yc]).to_pandas()
+        new["xclz_area"] = pa.array(area_of_points(zone, parse_coordinates(xy[xc])[0], parse_coordinates(xy[yc])[0],
+                                                   datum=args.datum, crs=args.crs), type=pa.string())
     cols = [batch.column(i) for i in range(batch.num_columns) if names[i] not in new]
     keep = [n for n in names if n not in new]
     table = pa.Table.from_arrays(cols + list(new.values()), names=keep + list(new))
@@ -605,6 +618,62 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     # Arrow's "needed" style quotes every text value (and no number): valid CSV, the same for any chunking
     pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     return res.counts()
+
+
+# ------------------------------------------------------------------ functional areas (issue 16 item 4)
+
+
+def _single_area(zone: Any, df: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """``area_id``, ``area_name_zh``, ``area_quality`` of one point (``None`` outside every area or without areas)."""
+    from xclz_geo.geo.locate import area_of_points, parse_coordinates
+
+    aid = area_of_points(zone, parse_coordinates(df["x"])[0], parse_coordinates(df["y"])[0], datum=args.datum, crs=args.crs)[0]
+    if aid is None:
+        return {"area_id": None, "area_name_zh": None, "area_quality": None}
+    rows = zone.areas.set_index("area_id")
+    ids = aid.split(";")
+    return {"area_id": aid, "area_name_zh": "；".join(str(rows.at[i, "name_zh"]) for i in ids),
+            "area_quality": " + ".join(dict.fromkeys(str(rows.at[i, "quality"]) for i in ids))}
+
+
+def _add_area_column(out: Any, args: argparse.Namespace, zone: Any, df: Any, *, source: str) -> None:
+    """Add ``xclz_area`` (functional area id per row) when the zone has area geometry; nothing otherwise."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from xclz_geo.geo.locate import area_of_points, detect_xy_columns, has_area_geometry, parse_coordinates
+
+    if not has_area_geometry(zone):
+        return
+    if isinstance(df, gpd.GeoDataFrame) and args.x is None and args.y is None:
+        g = df.geometry.to_numpy()
+        pt = (shapely.get_type_id(g) == 0) & ~(shapely.is_empty(g) | shapely.is_missing(g))
+        xv = np.full(len(g), np.nan)
+        yv = np.full(len(g), np.nan)
+        xv[pt], yv[pt] = shapely.get_x(g[pt]), shapely.get_y(g[pt])
+        crs = args.crs or (df.crs if df.crs is not None and not df.crs.is_geographic else None)
+        out["xclz_area"] = area_of_points(zone, xv, yv, datum=args.datum, crs=crs)
+        return
+    xc, yc = detect_xy_columns(df.columns, x=args.x, y=args.y, source=source)
+    out["xclz_area"] = area_of_points(zone, parse_coordinates(df[xc])[0], parse_coordinates(df[yc])[0],
+                                      datum=args.datum, crs=args.crs)
+
+
+def _has_areas_layer(path: Path) -> bool:
+    """True when a GeoPackage holds a layer ``areas`` (functional areas); read with sqlite3 alone (fast path)."""
+    if path.suffix.lower() != ".gpkg":
+        return False
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'areas'").fetchone() is not None
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return True  # unreadable here: let the full path read (and report) it
 
 
 #: the public names of this module (``from … import *``, the API reference)

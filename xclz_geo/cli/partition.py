@@ -46,3 +46,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"xclz-geo: {summary['rows']:,} rows → {summary['partitions']} file(s) in {summary['output']} "
                          f"({summary['by']}, {summary['format']})\n")
     return 0
+
+
+#: the public names of this module (``from … import *``, the API reference)
+__all__ = ["register", "run"]

@@ -10,7 +10,7 @@ from xclz_geo.cli._common import check_output_folder, input_paths, load_zone, pr
 from xclz_geo.cli.options import add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
 
 #: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
-_STEPS = 11
+_STEPS = 12
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
                    help="use COLUMN for field NAME in --enterprises or --parcels (repeatable), e.g. --field 建筑基底面积=JDMJ_2023, "
                    "--field 地类编码=CODE; NAME is the Chinese or English name or a short alias (see `efficiency template`)")
+    p.add_argument("--history", metavar="H.sqlite", help="evaluation history (`efficiency --year Y --history H.sqlite`): "
+                   "adds the 逐年变化 Year-over-year section (two latest stored years) and the shares of every stored year to 规划目标")
+    p.add_argument("--targets", metavar="FILE", help="the plan's targets TOML (default: the bundled data/plan/targets.toml)")
+    p.add_argument("--allow-method-change", action="store_true",
+                   help="with --history: compare two years scored with different method profiles (the section says so)")
     p.add_argument("--no-samples", action="store_true", help="do not fall back to the bundled synthetic samples when no input is given")
     add_json(p)  # files, inputs, sections, facts
     p.set_defaults(func=run)
@@ -128,6 +133,7 @@ def _run(args: argparse.Namespace) -> int:
                 zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=args.method,
                 out_dir=outset.stage, title=args.title, code_field=args.code_field, raster_classes=args.raster_classes,
                 datum=args.datum, basemap=args.basemap, input_quality=declared, progress=say,
+                history=args.history, targets=args.targets, allow_method_change=args.allow_method_change,
             )
         result.html_path = outset.final(result.html_path)
         result.xlsx_path = outset.final(result.xlsx_path)

@@ -774,10 +774,12 @@ def write_comparison(comparison: Comparison, out_dir: str | Path, *, csv_safe: b
     def safe(df: "pd.DataFrame") -> "pd.DataFrame":
         if not csv_safe:
             return df
+        from xclz_geo.io import csv_safe_text
+
         df = df.copy()
-        for c in df.columns:
-            if df[c].dtype == object:
-                df[c] = df[c].map(lambda v: "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
+        for c in df.columns:  # object or pandas' str dtype: both hold text
+            if pd.api.types.is_object_dtype(df[c].dtype) or pd.api.types.is_string_dtype(df[c].dtype):
+                df[c] = df[c].map(lambda v: csv_safe_text(v) if isinstance(v, str) else v)
         return df
 
     paths = []

@@ -1319,3 +1319,45 @@ __all__ = [
     "locate_annotated", "locate_table", "locate_xy", "parse_coordinates", "rename_stale_result_columns", "result_frame",
     "stale_result_names",
 ]
+
+
+# ------------------------------------------------------------------ functional areas (issue 16)
+
+
+def has_area_geometry(zone: Any) -> bool:
+    """True when the zone has at least one functional area with geometry (``zone.areas``)."""
+    areas = getattr(zone, "areas", None)
+    if areas is None or not len(areas):
+        return False
+    g = areas.geometry
+    return bool((g.notna() & ~g.is_empty).any())
+
+
+def area_of_points(zone: Any, x: Any, y: Any, *, datum: str = "wgs84", crs: Any | None = None) -> np.ndarray:
+    """The functional area(s) each point lies in: ``area_id`` (``;``-joined where areas overlap) or ``None``.
+
+    Points are read as :func:`locate_xy` reads them (lon/lat of ``datum``, or ``crs``); a point on an
+    area's outline is in it, as for parts. NaN coordinates give ``None``. A zone without area geometry
+    gives ``None`` everywhere.
+    """
+    import shapely
+
+    from xclz_geo.geo.grid import _FrameMap, make_frame
+
+    fx = np.asarray(x, dtype=float).ravel()
+    fy = np.asarray(y, dtype=float).ravel()
+    out = np.full(fx.shape[0], None, dtype=object)
+    if not has_area_geometry(zone) or not fx.size:
+        return out
+    areas = zone.areas[zone.areas.geometry.notna() & ~zone.areas.geometry.is_empty].to_crs(zone.gk_crs)
+    ok = np.isfinite(fx) & np.isfinite(fy)
+    gx = np.full(fx.shape, np.nan)
+    gy = np.full(fy.shape, np.nan)
+    if ok.any():
+        gx[ok], gy[ok] = _FrameMap(make_frame(datum=datum, crs=crs), zone.gk_crs).to_gk(fx[ok], fy[ok])
+    for aid, geom in zip(areas["area_id"], areas.geometry):
+        shapely.prepare(geom)
+        hit = ok & shapely.intersects_xy(geom, np.nan_to_num(gx), np.nan_to_num(gy))
+        for i in np.flatnonzero(hit):
+            out[i] = str(aid) if out[i] is None else f"{out[i]};{aid}"
+    return out

@@ -75,7 +75,7 @@ PAGED_FIRM_COLUMNS = ("group", "tax_per_mu", "revenue_per_mu", "total_score", "r
                       "block_id", "part_id", "locate_status")
 
 #: section ids, in report order
-SECTION_IDS = ("inputs", "areas", "map", "landuse", "landcover", "intensity", "efficiency", "underused", "method")
+SECTION_IDS = ("inputs", "areas", "map", "landuse", "landcover", "intensity", "efficiency", "targets", "history", "underused", "method")
 
 
 # ------------------------------------------------------------------ model
@@ -442,6 +442,8 @@ def _areas_section(zone: "Zone", *, tolerance_pct: float) -> ReportSection:
                     labels=dict(check="核对项 check", expected="应为 (km²)", actual="实为 (km²)", ok="结果", detail="说明 detail"),
                     formats=dict(expected=".4f", actual=".4f"))
     )
+    if rep.areas:
+        sec.tables.append(_functional_areas_table(rep, q))
     sec.intro = " ".join(rep.notes)
     sec.facts = {"ok": rep.ok, "quality": rep.quality, "quality_label": rep.quality_detail.get("label"),
                  "quality_by_part": dict(rep.quality_detail.get("quality_by_part", {}))}
@@ -1413,6 +1415,9 @@ def build_report(
     input_quality: Mapping[str, str] | None = None,
     underused_rules: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    history: "str | Path | None" = None,
+    targets: "str | Path | None" = None,
+    allow_method_change: bool = False,
     input_names: Mapping[str, str] | None = None,
 ) -> ReportResult:
     """Run the analyses and write the HTML, XLSX and GeoPackage of the land-efficiency report.
@@ -1455,6 +1460,13 @@ def build_report(
         Options passed to the under-used land rules of :mod:`xclz_geo.efficiency.intensity`.
     progress
         Called with a short message before each step (the CLI shows it).
+    history
+        Evaluation history (:mod:`xclz_geo.efficiency.history`): the 规划目标 section adds the shares of
+        every stored year and the 逐年变化 section compares the two latest stored years.
+    targets
+        The plan's targets file (default: the bundled ``data/plan/targets.toml``).
+    allow_method_change
+        Compare two years scored with different method profiles (the section says so).
     input_names
         How the report names its inputs (``{"enterprises": "企业名单.xlsx", "boundaries": "v2"}``; keys
         ``boundaries``, ``enterprises``, ``parcels``, ``raster``), e.g. the names of uploaded files;
@@ -1483,7 +1495,8 @@ def build_report(
         return _build(zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=method, out_dir=out_dir,
                       title=title, basename=basename, tolerance_pct=tolerance_pct, code_field=code_field,
                       raster_classes=raster_classes, datum=datum, basemap=basemap, input_quality=input_quality,
-                      underused_rules=underused_rules, progress=progress, input_names=input_names)
+                      underused_rules=underused_rules, progress=progress, input_names=input_names, history=history,
+                      targets=targets, allow_method_change=allow_method_change)
     finally:
         _NO_CHARTS.reset(token)
 
@@ -1491,7 +1504,8 @@ def build_report(
 def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method: Any, out_dir: str | Path, title: str | None,
            basename: str, tolerance_pct: float, code_field: str | None, raster_classes: Any, datum: str, basemap: str | None,
            input_quality: Mapping[str, str] | None, underused_rules: Mapping[str, Any] | None,
-           progress: Callable[[str], None] | None, input_names: Mapping[str, str] | None = None) -> ReportResult:
+           progress: Callable[[str], None] | None, input_names: Mapping[str, str] | None = None, history: Any = None,
+           targets: Any = None, allow_method_change: bool = False) -> ReportResult:
     say = progress or (lambda msg: None)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -1522,6 +1536,9 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
                                                           declared=input_quality, boundary_q=boundary_q)
     if eval_res is not None:
         inputs.append(ReportInput("enterprises 企业", names.get("enterprises") or _source_text(enterprises), eff_q, rows=int(eval_res.summary["input"]["rows"])))
+    say("plan targets and year over year")
+    tgt_sec, hist_sec = _plan_sections(zone, eval_res, history=history, targets=targets, eff_q=eff_q, boundary_q=boundary_q,
+                                       allow_method_change=allow_method_change)
     say("land-use composition")
     lu_sec, per_parcel = _landuse_section(zone, parcels_gdf, parcels_q, code_field=code_field, boundary_q=boundary_q)
     say("land-cover composition")
@@ -1552,7 +1569,7 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
                     labels=dict(name="输入 input", source="来源 source", quality="质量 quality", rows="行数 rows", note="说明 note"),
                     formats=dict(rows=",.0f"))
     )
-    sections = [inputs_sec, sections[0], map_sec, lu_sec, lc_sec, int_sec, eff_sec, under_sec, method_sec]
+    sections = [inputs_sec, sections[0], map_sec, lu_sec, lc_sec, int_sec, eff_sec, tgt_sec, hist_sec, under_sec, method_sec]
 
     html_path = out / f"{basename}.html"
     xlsx_path = out / f"{basename}.xlsx"
@@ -1806,6 +1823,191 @@ def _map_layers(zone: "Zone", eval_res: Any, parcels: "gpd.GeoDataFrame | None",
         if len(pts):
             layers["underused_firms"] = pts.reset_index(drop=True)
     return layers
+
+
+def _functional_areas_table(rep: Any, q: str) -> ReportTable:
+    """One row per functional area (碳中和示范区 …): measured where it has geometry, ``no geometry`` otherwise."""
+    import pandas as pd
+
+    rows = [dict(area_id=a.id, name_zh=a.name_zh, block_id=a.block, part_id=a.part, official_km2=a.official_km2,
+                 measured_km2=a.measured_km2, deviation_pct=a.deviation_pct, outside_m2=a.outside_m2, quality=a.quality,
+                 status=a.status) for a in rep.areas]
+    return ReportTable(
+        "functional_areas", "功能区 Functional areas inside the parts", pd.DataFrame(rows), q,
+        labels=dict(area_id="功能区 area", name_zh="名称", block_id="园区 block", part_id="片区 part", official_km2="官方面积 (km²)",
+                    measured_km2="量测面积 (km², 平面)", deviation_pct="偏差 (%)", outside_m2="片区外 (m²)", quality="质量 quality",
+                    status="结果 status"),
+        formats=dict(official_km2=".2f", measured_km2=".3f", deviation_pct="+.2f", outside_m2=",.0f"),
+        note="无几何 no geometry: not imported yet (`xclz-geo boundaries import FILE --area ID --out B.gpkg`).",
+    )
+
+
+# ------------------------------------------------------------------ plan targets and year over year (issue 16)
+
+
+def _plan_sections(zone: "Zone", eval_res: Any, *, history: "str | Path | None", targets: Any, eff_q: str,
+                   boundary_q: str, allow_method_change: bool = False) -> tuple[ReportSection, ReportSection]:
+    """(规划目标 section, 逐年变化 section): leading-industry shares, and transitions of the two latest stored years."""
+    return (_targets_section(zone, eval_res, history=history, targets=targets, eff_q=eff_q, boundary_q=boundary_q),
+            _history_section(zone, history=history, boundary_q=boundary_q, allow_method_change=allow_method_change))
+
+
+_SHARE_LABELS = dict(year="年度 year", block_id="园区 block", block_zh="园区", industry="产业 id", industry_zh="产业",
+                     kind="类型", firms="企业数", land_mu="用地 (亩)", tax_wan="税收 (万元)", revenue_wan="营业收入 (万元)",
+                     firms_share_pct="企业数占比 (%)", land_mu_share_pct="用地占比 (%)", tax_wan_share_pct="税收占比 (%)",
+                     revenue_wan_share_pct="营收占比 (%)", confirmed_codes="行业代码已确认 confirmed")
+_SHARE_FORMATS = dict(firms=",.0f", land_mu=",.1f", tax_wan=",.1f", revenue_wan=",.0f", firms_share_pct=".1f",
+                      land_mu_share_pct=".1f", tax_wan_share_pct=".1f", revenue_wan_share_pct=".1f", year=".0f")
+_SHARE_ZH = {"firms_share_pct": "企业数占比", "land_mu_share_pct": "用地占比", "tax_wan_share_pct": "税收占比",
+             "revenue_wan_share_pct": "营收占比"}
+
+
+def _targets_section(zone: "Zone", eval_res: Any, *, history: Any, targets: Any, eff_q: str, boundary_q: str) -> ReportSection:
+    import pandas as pd
+
+    from xclz_geo.efficiency.targets import firm_frame, leading_shares, leading_shares_by_year, load_targets
+
+    sec = ReportSection("targets", "规划目标 Plan targets")
+    if eval_res is None and history is None:
+        return sec.unavailable("no enterprise table given (--enterprises FILE) and no history (--history H.sqlite)")
+    t = targets if hasattr(targets, "blocks") else load_targets(targets)
+    unconfirmed = [i.name_zh for inds in t.blocks.values() for i in inds if not i.confirmed_codes]
+    caveat = (f"产业与国民经济行业代码 (GB/T 4754-2017) 的对应为项目判断，未经园区确认 (confirmed_codes = false): "
+              f"{'、'.join(unconfirmed)}; shares depend on that mapping ({Path(t.path).name})") if unconfirmed else ""
+    sec.intro = (f"{t.source}: 到{t.target_year or '—'}年 each block's leading industries (主导产业, 经济板块). Shares are of all "
+                 "firms of the enterprise table located in the block (企业数, 用地, 税收, 营业收入); a firm in two industries "
+                 "whose codes overlap counts once in 全部主导产业.")
+    sec.facts = {"targets": t.id, "unconfirmed_codes": unconfirmed}
+    _, blocks_zh = _names(zone)
+    q_cur = _label(data=eff_q, boundaries=boundary_q)
+    if eval_res is not None:
+        if "block_id" not in eval_res.scores.columns or eval_res.scores["block_id"].isna().all():
+            sec.notes.append("current evaluation: firms were not located in the zone (no block), so no share per block")
+        else:
+            cur = leading_shares(t, firm_frame(eval_res))
+            sec.tables.append(ReportTable("plan_targets", "主导产业占比（本次评价）Leading-industry shares (this evaluation)",
+                                          cur, q_cur, caveat, labels=_SHARE_LABELS, formats=_SHARE_FORMATS))
+            allr = cur[cur["industry"] == "all_leading"].set_index("block_zh")
+            data = allr[list(_SHARE_ZH)].rename(columns=_SHARE_ZH)
+            fig = _bar(data, title="各园区主导产业占比（%）", note=_chart_note(q_cur, caveat), ylabel="占比（%）",
+                       value_format="{:.1f}")
+            _append(sec, _chart("chart_plan_targets", "各园区主导产业占比 Leading-industry shares per block", fig, q_cur, caveat))
+            sec.facts["current"] = {r.block_id: {k: (None if pd.isna(getattr(r, k)) else float(getattr(r, k))) for k in _SHARE_ZH}
+                                    for r in allr.itertuples()}
+    if history is None:
+        sec.notes.append("change over the years: not available — give --history H.sqlite (stored with "
+                         "`xclz-geo efficiency … --year Y --history H.sqlite`)")
+        return sec
+    from xclz_geo.efficiency.history import list_years
+
+    years = list_years(history)
+    if not years:
+        sec.notes.append(f"change over the years: {Path(history).name} holds no year yet")
+        return sec
+    by_year = leading_shares_by_year(t, history)
+    qh = " + ".join(sorted({str(y["data_quality"] or UNLABELLED) for y in years}))
+    q_hist = _label(data=qh, boundaries=" + ".join(sorted({str(y["boundaries_quality"] or "none") for y in years})))
+    allh = by_year[by_year["industry"] == "all_leading"]
+    cols = ["year", "block_id", "block_zh", "firms", "land_mu", "tax_wan", "revenue_wan", *_SHARE_ZH]
+    sec.tables.append(ReportTable("plan_targets_by_year", "全部主导产业占比逐年变化 Leading-industry shares per stored year",
+                                  allh[cols].reset_index(drop=True), q_hist, caveat, labels=_SHARE_LABELS, formats=_SHARE_FORMATS))
+    sec.tables.append(ReportTable("plan_targets_by_year_detail", "各主导产业占比逐年明细 Per industry and year", by_year, q_hist,
+                                  caveat, labels=_SHARE_LABELS, formats=_SHARE_FORMATS, collapsed=True))
+    if len(years) >= 2:
+        piv = allh.pivot_table(index="year", columns="block_zh", values="tax_wan_share_pct", aggfunc="first")
+        piv.index = [f"{y}年" for y in piv.index]
+        piv.columns = [f"{c} 税收占比" for c in piv.columns]
+        fig = _bar(piv, title="主导产业税收占比逐年变化（%）", note=_chart_note(q_hist, caveat), ylabel="占比（%）",
+                   value_format="{:.1f}")
+        _append(sec, _chart("chart_plan_targets_by_year", "主导产业税收占比逐年变化 Leading-industry tax share per year", fig, q_hist, caveat))
+    return sec
+
+
+def _history_section(zone: "Zone", *, history: Any, boundary_q: str, allow_method_change: bool) -> ReportSection:
+    import pandas as pd
+
+    from xclz_geo.efficiency.history import CHANGES, CLASS_ORDER, compare_years, list_years
+
+    sec = ReportSection("history", "逐年变化 Year over year")
+    if history is None:
+        return sec.unavailable("no evaluation history given (--history H.sqlite)")
+    years = [y["year"] for y in list_years(history)]
+    if len(years) < 2:
+        return sec.unavailable(f"{Path(history).name} holds {len(years)} year(s) ({', '.join(map(str, years)) or 'none'}); "
+                               "two stored years are needed")
+    y0, y1 = years[-2], years[-1]
+    try:
+        cmp = compare_years(history, year_from=y0, year_to=y1, allow_method_change=allow_method_change)
+    except InputDataError as exc:
+        if "allow-method-change" not in str(exc):
+            raise
+        return sec.unavailable(f"{y0} and {y1} were scored with different methods; add --allow-method-change to compare them")
+    s = cmp.summary
+    dq = " + ".join(sorted({str(v or UNLABELLED) for v in s["quality"]["data"].values()}))
+    q = _label(data=dq, boundaries=boundary_q)
+    caveat = next((n for n in s["notes"] if "method changed" in n), "")
+    parts_zh, _ = _names(zone)
+    c = s["counts"]
+    n_d = s["rules"]["consecutive_d_trigger_years"]
+    sec.intro = (f"{y0} → {y1}（存储的最近两个年度 the two latest stored years of {Path(history).name}）: "
+                 + "，".join(f"{k} {c[k]}" for k in CHANGES)
+                 + f"。连续{n_d}年D类 {s['d_trigger']} 家 (rule from the method profile"
+                 + ("" if s["rules"]["confirmed"] else ", project default, not confirmed") + ")。"
+                 + f" Firms are matched by 统一社会信用代码, else by name and location: {', '.join(f'{k} {v}' for k, v in s['match'].items())}.")
+    sec.notes.extend(n for n in s["notes"] if n != caveat)
+    sec.facts = {"years": [y0, y1], "counts": c, "d_trigger": s["d_trigger"], "match": s["match"],
+                 "method_changed": s["method_changed"]}
+    m = cmp.matrix.copy()
+    m.index = [f"{y0}年 {k}类" for k in m.index]
+    mat = m.reset_index().rename(columns={"index": "class_from"})
+    mat.columns = ["class_from", *[f"to_{k}" for k in CLASS_ORDER]]
+    sec.tables.append(ReportTable("transition_matrix", f"分类转移矩阵 A–D matrix ({y0} 行 rows → {y1} 列 columns)", mat, q, caveat,
+                                  labels={"class_from": f"{y0}年类别", **{f"to_{k}": f"{y1}年 {k}类" for k in CLASS_ORDER}},
+                                  formats={f"to_{k}": ",.0f" for k in CLASS_ORDER}))
+    place = lambda v: parts_zh.get(v) or ("未定位 not located" if v in (None, "not located") else v)  # noqa: E731
+    bp = pd.DataFrame(s["by_part"])
+    if len(bp):
+        bp.insert(1, "name_zh", bp["part_id"].map(place))
+    sec.tables.append(ReportTable("transition_counts", "各片区分类变化 Changes per part", bp, q, caveat,
+                                  labels={"part_id": "片区 part", "name_zh": "名称", "d_trigger": f"连续{n_d}年D类",
+                                          **{k: k for k in CHANGES}},
+                                  formats={k: ",.0f" for k in [*CHANGES, "d_trigger"]}))
+    tt = cmp.table
+    d = tt[tt["d_trigger"].astype(bool)][["credit_code", "name", "part_id", "class_from", "class_to", "consecutive_d_years",
+                                           "tax_per_mu_to", "match"]].copy()
+    d.insert(3, "name_zh", d["part_id"].map(place))
+    sec.tables.append(ReportTable("d_trigger", f"连续{n_d}年及以上D类企业 Firms in class D {n_d}+ years running", d.reset_index(drop=True),
+                                  q, caveat, labels=dict(credit_code="统一社会信用代码", name="企业名称", part_id="片区 part",
+                                                         name_zh="片区", class_from=f"{y0}年类别", class_to=f"{y1}年类别",
+                                                         consecutive_d_years="连续D类年数", tax_per_mu_to=f"{y1}年亩均税收 (万元/亩)",
+                                                         match="匹配方式 match"),
+                                  formats=dict(consecutive_d_years=".0f", tax_per_mu_to=".2f")))
+    sec.tables.append(ReportTable("transitions", f"企业逐年变化明细 Transitions {y0} → {y1}", tt, q, caveat,
+                                  labels=dict(credit_code="统一社会信用代码", name="企业名称", part_id="片区 part",
+                                              class_from=f"{y0}年类别", class_to=f"{y1}年类别", change="变化", score_from=f"{y0}年得分",
+                                              score_to=f"{y1}年得分", tax_per_mu_from=f"{y0}年亩均税收", tax_per_mu_to=f"{y1}年亩均税收",
+                                              consecutive_d_years="连续D类年数", match="匹配方式 match", industry_code="行业代码",
+                                              d_trigger=f"连续{n_d}年D类", score_trend="得分趋势 (每年)", note="说明 note"),
+                                  formats=dict(score_from=".3f", score_to=".3f", tax_per_mu_from=".2f", tax_per_mu_to=".2f",
+                                               consecutive_d_years=".0f", score_trend="+.3f"), collapsed=True))
+    from xclz_geo.outputs import charts
+
+    if len(bp):
+        order = {pid: i for i, pid in enumerate(parts_zh)}
+        ct = bp.assign(_o=bp["part_id"].map(lambda v: order.get(v, len(order)))).sort_values("_o", kind="stable")
+        ct = ct.set_index("name_zh")[list(CHANGES)]
+        fig = _bar(ct, title=f"{y0}→{y1}年各片区企业分类变化（家）", note=_chart_note(q, caveat), ylabel="企业数（家）",
+                   stacked=True, horizontal=True, value_format="{:,.0f}",
+                   colours={"升档": "#1a9641", "降档": "#d7191c", "持平": "#bdbdbd", "新增": "#2b83ba", "退出": "#fdae61"})
+        _append(sec, _chart("chart_changes_by_part", f"各片区分类变化 Changes per part {y0}→{y1}", fig, q, caveat))
+    mc = cmp.matrix.copy()
+    mc.index = [f"{y0}年 {k}类" for k in mc.index]
+    mc.columns = [f"{y1}年 {k}类" for k in mc.columns]
+    fig = _bar(mc, title=f"分类转移：{y0}年类别 → {y1}年类别（家）", note=_chart_note(q, caveat), ylabel="企业数（家）",
+               stacked=True, value_format="{:,.0f}",
+               colours={f"{y1}年 {k}类": charts.CLASS_COLOURS.get(k, "#9ecae1") for k in CLASS_ORDER})
+    _append(sec, _chart("chart_transition_matrix", f"分类转移 Class transitions {y0}→{y1}", fig, q, caveat))
+    return sec
 
 
 #: the public names of this module (``from … import *``, the API reference)

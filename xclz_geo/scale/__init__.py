@@ -11,3 +11,5 @@ functions so ``import xclz_geo`` never loads Dask. Nothing below imports it; the
 """
 
 from __future__ import annotations
+
+__all__: list[str] = []
