@@ -78,7 +78,7 @@ def test_a_stored_year_needs_replace(tmp_path, years, capsys):
     assert _store(tmp_path, prof, files[2024], 2023) == 2
     err = capsys.readouterr().err
     assert "year 2023 is stored already; add --replace" in err and "Traceback" not in err
-    assert _store(tmp_path, prof, files[2024], 2023, "--replace") == 0
+    assert _store(tmp_path, prof, files[2024], 2023, "--replace", "--overwrite") == 0
     assert "replaced year 2023" in capsys.readouterr().out
 
 
@@ -95,7 +95,7 @@ def test_method_change_through_the_cli(tmp_path, years, capsys):
     assert "--allow-method-change" in capsys.readouterr().err
     assert main([*args, "--allow-method-change"]) == 0
     assert "METHOD CHANGED" in capsys.readouterr().out
-    assert main([*args, "--allow-method-change", "--json"]) == 0
+    assert main([*args, "--allow-method-change", "--json", "--overwrite"]) == 0
     assert json.loads(capsys.readouterr().out)["method_changed"] is True
 
 

@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         _register_history(hp)
         if action == "compare":
             add_out(hp, "folder (created when missing)", metavar="DIR")
+            hp.add_argument("--csv-safe", action="store_true",
+                            help="CSV outputs: prefix ' to cells starting with = + - @ (Excel then shows them as text, never "
+                            "as formulas); default: every cell written exactly as read")
         add_json(hp)
         hp.set_defaults(func=_history_action, action=action)
     p.add_argument("--sheet", metavar="NAME", help="sheet of an XLSX file, by name or number (default: the first)")
