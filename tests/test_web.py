@@ -214,7 +214,7 @@ def test_batch_pages_preview_run_and_annotated_workbook_keeps_every_cell(client,
     ws = got.worksheets[0]
     out = [list(r) for r in ws.iter_rows(values_only=True)]
     assert len(out) == len(rows)
-    assert list(out[0][len(rows[0]):])[:2] == ["xclz_status", "xclz_block"]
+    assert list(out[0][len(rows[0]):])[:3] == ["xclz_status", "xclz_zone", "xclz_block"]
 
     # the same statuses as the library on the same rows
     from xclz_geo.geo.locate import locate
@@ -527,7 +527,7 @@ def test_restart_lists_finished_jobs_with_their_files(tmp_path):
         jobs = {j["job_id"]: j for j in c2.get("/api/jobs").json()["jobs"]}
         assert jobs[done["job_id"]]["state"] == "done" and jobs[done["job_id"]]["files"] == done["files"]
         got = c2.get(f"/api/jobs/{done['job_id']}/files/result.csv").content.decode("utf-8-sig")
-        assert got.splitlines()[1].replace('"', "").startswith("119.4681,30.8931,uncertain,guangde,guangde_main")
+        assert got.splitlines()[1].replace('"', "").startswith("119.4681,30.8931,uncertain,xclz,guangde,guangde_main")
         assert jobs[stuck.job_id]["state"] == "failed" and "stopped" in jobs[stuck.job_id]["error"]
         assert "result.xlsx" in c2.get("/jobs").text
 

@@ -28,8 +28,8 @@ __all__ = ["efficiency_job", "landuse_job", "locate_job", "read_result_page"]
 PAGE_ROWS = 50
 #: sites drawn on the job page's map at most
 MAP_SITES_MAX = 20_000
-#: the columns a batch check adds (as ``xclz-geo locate`` adds them)
-OUT_COLUMNS = ("xclz_status", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
+#: the columns a batch check adds (as ``xclz-geo locate`` adds them: :data:`xclz_geo.geo.locate.XCLZ_COLUMNS`)
+from xclz_geo.geo.locate import XCLZ_COLUMNS as OUT_COLUMNS  # noqa: E402
 
 
 def _read(src: Path, *, sheet: str | None) -> Any:
@@ -57,6 +57,7 @@ def _added_columns(res: Any, notes: Any) -> Any:
 
     cols = {
         "xclz_status": res.status_labels,
+        "xclz_zone": res.zone_id,
         "xclz_block": res.block_id,
         "xclz_part": res.part_id,
         "xclz_distance_m": np.round(res.distance_m, 2) if res.distance_m is not None else np.full(len(res), np.nan),
