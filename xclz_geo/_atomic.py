@@ -412,6 +412,10 @@ def install_signal_handlers(*, message: str = "xclz-geo: stopped by {name} (exit
         if old_fd is not None:
             signal.set_wakeup_fd(old_fd)
         if watcher is not None:
+            try:  # wake the watchdog now (a byte that is no signal) instead of waiting out its select timeout
+                wsock.send(b"\x00")
+            except OSError:  # pragma: no cover - buffer full: it wakes on its timeout
+                pass
             watcher.join(timeout=1.0)
         rsock.close()
         wsock.close()
