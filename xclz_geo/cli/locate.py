@@ -302,24 +302,6 @@ def _positions(zone: Any, x: float, y: float, args: argparse.Namespace) -> dict[
 # ------------------------------------------------------------------ tables and files
 
 
-def _annotate(df: Any, res: Any, notes: Any, *, with_distance: bool) -> Any:
-    """``df`` with the xclz_* columns set (existing xclz_* columns are replaced in place)."""
-    import numpy as np
-
-    out = df.copy()
-    out["xclz_status"] = res.status_labels
-    out["xclz_zone"] = res.zone_id
-    out["xclz_block"] = res.block_id
-    out["xclz_part"] = res.part_id
-    if with_distance and res.distance_m is not None:
-        out["xclz_distance_m"] = np.round(res.distance_m, 2)
-    else:
-        out["xclz_distance_m"] = np.nan
-    out["xclz_quality"] = res.row_quality
-    out["xclz_note"] = notes
-    return out
-
-
 def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
     """WGS84 point geometries of located rows (``None`` for invalid rows), for vector outputs of tables."""
     import numpy as np
@@ -402,7 +384,9 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
     res = locate_table(zone, df, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
                        with_distance=with_distance, threads=args.threads, source=source)
     notes = res.row_notes
-    out = _annotate(df, res, notes, with_distance=with_distance)
+    from xclz_geo.geo.locate import annotate_table
+
+    out = annotate_table(df, res, notes, with_distance=with_distance)
     _add_area_column(out, args, zone, df, source=source)
     is_geo = isinstance(out, gpd.GeoDataFrame)
     if not is_geo and dst.suffix.lower() in _VECTOR_SUFFIXES | {".geoparquet"}:
