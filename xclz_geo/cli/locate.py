@@ -304,25 +304,10 @@ def _positions(zone: Any, x: float, y: float, args: argparse.Namespace) -> dict[
 
 def _wgs84_points(res: Any, xv: Any, yv: Any, args: argparse.Namespace) -> Any:
     """WGS84 point geometries of located rows (``None`` for invalid rows), for vector outputs of tables."""
-    import numpy as np
-    import shapely
-
-    from xclz_geo.geo import crs as _crs
     from xclz_geo.geo.grid import make_frame
+    from xclz_geo.geo.locate import wgs84_points
 
-    frame = make_frame(datum=args.datum, crs=args.crs)
-    ok = res.status != 3
-    lon = np.full(len(xv), np.nan)
-    lat = np.full(len(xv), np.nan)
-    if ok.any():
-        if frame.datum:
-            a, b = _crs.convert_datum(xv[ok], yv[ok], from_datum=frame.datum, to_datum="wgs84", check=False)
-        else:
-            a, b = _crs.transformer(frame.crs, _crs.WGS84).transform(xv[ok], yv[ok])
-        lon[ok], lat[ok] = a, b
-    geoms = np.full(len(xv), None, dtype=object)
-    geoms[ok] = shapely.points(lon[ok], lat[ok])
-    return geoms
+    return wgs84_points(make_frame(datum=args.datum, crs=args.crs), xv, yv, res.status != 3)
 
 
 def _run_batch(args: argparse.Namespace) -> int:

@@ -101,6 +101,23 @@ class Frame:
         """True for lon/lat input (datum frames and geographic CRSs)."""
         return self.datum is not None or bool(self.crs.is_geographic)
 
+    def to_wgs84(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """WGS84 lon/lat of points given in this frame (GCJ-02/BD-09 by the exact inverse, a CRS by pyproj).
+
+        The caller passes valid points only (finite, in range); no in-China check is made here.
+        """
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if not len(x):
+            return x.copy(), y.copy()
+        if self.datum:
+            if self.datum == "wgs84":
+                return x.copy(), y.copy()
+            lon, lat = _crs.convert_datum(x, y, from_datum=self.datum, to_datum="wgs84", check=False)
+        else:
+            lon, lat = _crs.transformer(self.crs, _crs.WGS84).transform(x, y)
+        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
     def label(self) -> str:
         """Human-readable name, e.g. ``"gcj02 lon/lat"`` or ``"EPSG:4549"``."""
         if self.datum:

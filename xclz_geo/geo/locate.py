@@ -197,19 +197,7 @@ class LocateResult:
 
         if self.x is None or self.y is None:
             raise InputDataError("this LocateResult has no input coordinates (build it with locate_xy or locate_table)")
-        lon = np.array(self.x, dtype=float)
-        lat = np.array(self.y, dtype=float)
-        ok = (self.status != INVALID) & np.isfinite(lon) & np.isfinite(lat)
-        if ok.any():
-            fr = self.frame or make_frame(datum=self.datum)
-            if fr.datum is not None:
-                if fr.datum not in ("wgs84", "cgcs2000"):
-                    lon[ok], lat[ok] = _crs.convert_datum(lon[ok], lat[ok], from_datum=fr.datum, to_datum="wgs84", check=False)
-            else:
-                t = _crs.transformer(fr.crs, "EPSG:4326")
-                lon[ok], lat[ok] = t.transform(lon[ok], lat[ok])
-        pts = gpd.points_from_xy(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0))
-        geom = np.where(ok, np.asarray(pts, dtype=object), None)
+        geom = wgs84_points(self.frame or make_frame(datum=self.datum), self.x, self.y, self.status != INVALID)
         return gpd.GeoDataFrame(self.table, geometry=list(geom), crs="EPSG:4326")
 
     @property
@@ -1118,6 +1106,24 @@ def _mark_invalid(res: LocateResult, pre: np.ndarray) -> None:
             res.distance_m[m] = np.nan
 
 
+def wgs84_points(frame: Frame, x: Any, y: Any, ok: Any) -> np.ndarray:
+    """Shapely points in WGS84 (EPSG:4326) for the rows where ``ok`` is true, ``None`` elsewhere.
+
+    ``x``/``y`` are in ``frame`` (:meth:`Frame.to_wgs84`); rows that are not ``ok`` (invalid, not finite)
+    keep ``None``, so a vector output has one feature per input row.
+    """
+    import shapely
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.asarray(ok, dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    geoms = np.full(len(x), None, dtype=object)
+    if ok.any():
+        lon, lat = frame.to_wgs84(x[ok], y[ok])
+        geoms[ok] = shapely.points(lon, lat)
+    return geoms
+
+
 #: columns :func:`annotate_table` adds to a located table, in order
 XCLZ_COLUMNS = ("xclz_status", "xclz_zone", "xclz_block", "xclz_part", "xclz_distance_m", "xclz_quality", "xclz_note")
 
@@ -1317,7 +1323,7 @@ def rename_stale_result_columns(frame: Any, *, source: str = "table") -> tuple[A
 __all__ = [
     "LocateResult", "RESULT_PREFIX", "STATUS_LABELS", "XCLZ_COLUMNS", "annotate_table", "detect_xy_columns", "locate",
     "locate_annotated", "locate_table", "locate_xy", "parse_coordinates", "rename_stale_result_columns", "result_frame",
-    "stale_result_names",
+    "stale_result_names", "wgs84_points",
 ]
 
 

@@ -95,28 +95,14 @@ def cluster_client(scheduler: str | None = None, *, n_workers: int | None = None
 
 def wgs84_points(df: Any, *, x: str | None, y: str | None, datum: str, crs: Any) -> Any:
     """WGS84 point geometries of a located table's rows (``None`` for ``invalid`` rows), as ``xclz-geo locate`` writes them."""
-    import shapely
-
-    from xclz_geo.geo import crs as _crs
     from xclz_geo.geo.grid import make_frame
     from xclz_geo.geo.locate import detect_xy_columns, parse_coordinates
+    from xclz_geo.geo.locate import wgs84_points as points_in_frame
 
     xc, yc = detect_xy_columns(list(df.columns), x=x, y=y)
     xv, _ = parse_coordinates(df[xc])
     yv, _ = parse_coordinates(df[yc])
-    frame = make_frame(datum=datum, crs=crs)
-    ok = (df["xclz_status"] != "invalid").to_numpy() & np.isfinite(xv) & np.isfinite(yv)
-    lon = np.full(len(xv), np.nan)
-    lat = np.full(len(xv), np.nan)
-    if ok.any():
-        if frame.datum:
-            a, b = _crs.convert_datum(xv[ok], yv[ok], from_datum=frame.datum, to_datum="wgs84", check=False)
-        else:
-            a, b = _crs.transformer(frame.crs, _crs.WGS84).transform(xv[ok], yv[ok])
-        lon[ok], lat[ok] = a, b
-    geoms = np.full(len(xv), None, dtype=object)
-    geoms[ok] = shapely.points(lon[ok], lat[ok])
-    return geoms
+    return points_in_frame(make_frame(datum=datum, crs=crs), xv, yv, (df["xclz_status"] != "invalid").to_numpy())
 
 
 def _write_one(df: Any, out_dir: str, points: dict[str, Any] | None, status_col: str, partition_info: Any = None) -> Any:

@@ -28,8 +28,6 @@ __all__ = ["efficiency_job", "landuse_job", "locate_job", "read_result_page"]
 PAGE_ROWS = 50
 #: sites drawn on the job page's map at most
 MAP_SITES_MAX = 20_000
-#: the columns a batch check adds (as ``xclz-geo locate`` adds them: :data:`xclz_geo.geo.locate.XCLZ_COLUMNS`)
-from xclz_geo.geo.locate import XCLZ_COLUMNS as OUT_COLUMNS  # noqa: E402
 
 
 def _read(src: Path, *, sheet: str | None) -> Any:
@@ -52,41 +50,22 @@ def _write(table: Any, added: Any, dst: Path, *, about: Any = None) -> None:
 
 
 def _added_columns(res: Any, notes: Any) -> Any:
-    import numpy as np
+    """The ``xclz_*`` columns a batch check adds, exactly as ``xclz-geo locate`` adds them (:func:`annotate_table`)."""
     import pandas as pd
 
-    cols = {
-        "xclz_status": res.status_labels,
-        "xclz_zone": res.zone_id,
-        "xclz_block": res.block_id,
-        "xclz_part": res.part_id,
-        "xclz_distance_m": np.round(res.distance_m, 2) if res.distance_m is not None else np.full(len(res), np.nan),
-        "xclz_quality": getattr(res, "row_quality", None),
-        "xclz_note": notes,
-    }
-    return pd.DataFrame({k: v for k, v in cols.items() if v is not None})
+    from xclz_geo.geo.locate import annotate_table
+
+    return annotate_table(pd.DataFrame(index=pd.RangeIndex(len(res))), res, notes)
 
 
 def _wgs84_points(frame: Any, xc: str, yc: str, res: Any, datum: str) -> Any:
     """WGS84 points of the located rows (``None`` for invalid rows)."""
-    import numpy as np
-    import shapely
-
-    from xclz_geo.geo import crs as _crs
-    from xclz_geo.geo.locate import parse_coordinates
+    from xclz_geo.geo.grid import make_frame
+    from xclz_geo.geo.locate import parse_coordinates, wgs84_points
 
     xv, _ = parse_coordinates(frame[xc])
     yv, _ = parse_coordinates(frame[yc])
-    ok = res.status != 3
-    geoms = np.full(len(xv), None, dtype=object)
-    if ok.any():
-        d = _crs.normalize_datum(datum)
-        if d in ("gcj02", "bd09"):
-            lon, lat = _crs.convert_datum(xv[ok], yv[ok], from_datum=d, to_datum="wgs84", check=False)
-        else:
-            lon, lat = xv[ok], yv[ok]
-        geoms[ok] = shapely.points(lon, lat)
-    return geoms
+    return wgs84_points(make_frame(datum=datum), xv, yv, res.status != 3)
 
 
 def locate_job(ctx: JobContext) -> dict[str, Any]:
