@@ -343,41 +343,12 @@ def _one_line(msg: str, ctx: JobContext) -> str:
     return text[:600]
 
 
-def _json_default(o: Any) -> Any:
-    import math
-
-    import numpy as np
-
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        f = float(o)
-        return f if math.isfinite(f) else None
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    if hasattr(o, "isoformat"):
-        return o.isoformat()
-    return str(o)
-
-
-def _finite(o: Any) -> Any:
-    if isinstance(o, float) and o != o or o in (float("inf"), float("-inf")):
-        return None
-    if isinstance(o, dict):
-        return {str(k): _finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
-    return o
-
-
 def json_dumps(obj: Any) -> str:
-    """JSON text of a job summary: NaN/inf as ``null``, numpy scalars as numbers, Chinese readable."""
-    return json.dumps(_finite(json.loads(json.dumps(obj, default=_json_default))), ensure_ascii=False,
-                      default=_json_default, allow_nan=False)
+    """JSON text of a job summary: NaN/inf as ``null``, numpy scalars as numbers, Chinese readable
+    (one pass through the package's :func:`xclz_geo._results.jsonable`, not an encode-decode-encode round trip)."""
+    from xclz_geo._results import jsonable
+
+    return json.dumps(jsonable(obj), ensure_ascii=False, allow_nan=False)
 
 
 def _dumps(obj: Any) -> str:
