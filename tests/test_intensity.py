@@ -379,3 +379,151 @@ def test_far_above_10_is_flagged():
     checks = {c["indicator"]: c for c in intensity(g).summary["checks"]}
     assert checks["industrial_far"]["value"] == pytest.approx(15.0)
     assert checks["industrial_far"]["parcels"] == ["P1"]
+
+
+# ------------------------------------------------------------------ the column-wise underused() against a per-row reference
+
+
+def _reference_underused_table(*, parcels=None, firms=None, zone=None, rules=None) -> tuple[pd.DataFrame, list]:
+    """The per-row under-used table as :func:`underused` built it before it worked by column (issue 13 R11):
+    one dict per parcel/firm, one Python pass per row for the flags. Returns (table, geometries)."""
+    import numpy as np
+
+    from xclz_geo import units
+    from xclz_geo.efficiency import intensity as mod
+    from xclz_geo.geo import crs as _crs
+    from shapely.geometry import Point
+
+    rules = rules or UnderusedRules.defaults()
+    rows, geoms = [], []
+    if parcels is not None:
+        par = normalize_parcels(parcels)
+        pg = par.to_crs(zone.gk_crs if zone is not None else _crs.gk_crs_for(par))
+        if zone is not None:
+            inside = mod._pieces(zone, par).groupby("parcel_id").agg(part_id=("part_id", "first"), block_id=("block_id", "first"))
+            pg = pg[pg["parcel_id"].isin(inside.index)].copy()
+            pg["part_id"] = pg["parcel_id"].map(inside["part_id"])
+            pg["block_id"] = pg["parcel_id"].map(inside["block_id"])
+        area_mu = units.m2_to_mu(pg.geometry.area.to_numpy())
+        geo = pg.to_crs(_crs.CGCS2000_GEOGRAPHIC).geometry
+        for k, (_, r) in enumerate(pg.iterrows()):
+            land = float(area_mu[k])
+            cov = r["coverage_m2"] if pd.notna(r["coverage_m2"]) else r["footprint_m2"]
+            rows.append({"kind": "parcel", "parcel_id": r["parcel_id"], "credit_code": None, "name": None,
+                         "block_id": r.get("block_id"), "part_id": r.get("part_id"), "ledger_class": r["ledger_class"],
+                         "industry_code": r["industry_code"], "land_mu": land,
+                         "far": r["floor_area_m2"] / (land * units.M2_PER_MU) if pd.notna(r["floor_area_m2"]) and land > 0 else np.nan,
+                         "coverage_pct": cov / (land * units.M2_PER_MU) * 100.0 if pd.notna(cov) and land > 0 else np.nan,
+                         "tax_per_mu": r["tax_wan"] / land if land > 0 else np.nan, "idle": bool(r["idle"]),
+                         "industrial": r["ledger_class"] == "A2" or pd.notna(r["industry_code"])})
+            geoms.append(geo.iloc[k])
+    if firms is not None:
+        sc, fd = mod._firm_frames(firms)
+        ev = sc["status"] == "evaluated"
+        if zone is not None and "part_id" in sc.columns:
+            ev &= sc["part_id"].map(lambda v: isinstance(v, str) and bool(v))
+        by_parcel = {r["parcel_id"]: j for j, r in enumerate(rows)}
+        for k in sc.index[ev]:
+            f = fd.loc[k]
+            pid = f["parcel_id"]
+            if isinstance(pid, str) and pid in by_parcel:
+                row = rows[by_parcel[pid]]
+                row["credit_code"], row["name"] = f["credit_code"], f["name"]
+                if math.isnan(row["tax_per_mu"]):
+                    row["tax_per_mu"] = float(sc.at[k, "tax_per_mu"])
+                continue
+            rows.append({"kind": "firm", "parcel_id": pid, "credit_code": f["credit_code"], "name": f["name"],
+                         "block_id": sc.at[k, "block_id"] if "block_id" in sc.columns else None,
+                         "part_id": sc.at[k, "part_id"] if "part_id" in sc.columns else None, "ledger_class": None,
+                         "industry_code": f["industry_code"], "land_mu": float(f["land_mu"]), "far": np.nan,
+                         "coverage_pct": np.nan, "tax_per_mu": float(sc.at[k, "tax_per_mu"]), "idle": False, "industrial": True})
+            geoms.append(Point(f["lon"], f["lat"]) if pd.notna(f["lon"]) and pd.notna(f["lat"]) else None)
+    t = pd.DataFrame(rows, columns=["kind", "parcel_id", "credit_code", "name", "block_id", "part_id", "ledger_class",
+                                    "industry_code", "land_mu", "far", "coverage_pct", "tax_per_mu", "idle", "industrial"])
+    tx = t["tax_per_mu"].astype(float)
+    if rules.industrial_only:
+        tx = tx[t["industrial"].astype(bool)]
+    median = float(tx.median()) if tx.notna().any() else float("nan")
+    thr = rules.tax_share_of_median * median if rules.tax_share_of_median is not None and not math.isnan(median) else None
+    far_min, far_conf, cov_min, flags, free, reasons = [], [], [], [], [], []
+    for _, r in t.iterrows():
+        fl, why, gaps = [], [], [0.0]
+        check = bool(r["industrial"]) or not rules.industrial_only
+        fmin, fconf = (rules.far_min, True) if rules.far_min is not None else far_minimum(r["industry_code"])
+        if fmin is None and check and rules.far_min_default is not None and (r["ledger_class"] == "A2" or pd.notna(r["industry_code"])):
+            fmin, fconf = rules.far_min_default, False
+        fmin = fmin if check else None
+        cmin = rules.coverage_min_pct if check else None
+        far_min.append(fmin)
+        far_conf.append(fconf if fmin is not None else None)
+        cov_min.append(cmin)
+        if fmin is not None and pd.notna(r["far"]) and r["far"] < fmin:
+            fl.append("low_far"), why.append(f"容积率 {r['far']:.2f} < {fmin:g}"), gaps.append(mod._gap(r["far"], fmin))
+        if cmin is not None and pd.notna(r["coverage_pct"]) and r["coverage_pct"] < cmin:
+            fl.append("low_coverage"), why.append(f"建筑系数 {r['coverage_pct']:.1f}% < {cmin:g}%")
+            gaps.append(mod._gap(r["coverage_pct"], cmin))
+        if thr is not None and check and pd.notna(r["tax_per_mu"]) and r["tax_per_mu"] < thr:
+            fl.append("low_tax")
+            why.append(f"亩均税收 {r['tax_per_mu']:.2f} < {rules.tax_share_of_median:g} × median {median:.2f} 万元/亩")
+            gaps.append(mod._gap(r["tax_per_mu"], thr) if r["tax_per_mu"] > 0 else 1.0)
+        if rules.idle and r["idle"]:
+            fl.append("idle"), why.append("闲置土地"), gaps.append(1.0)
+        flags.append(",".join(fl))
+        reasons.append("; ".join(why))
+        free.append((r["land_mu"] if pd.notna(r["land_mu"]) else 0.0) * max(gaps) if fl else 0.0)
+    t["far_min"] = far_min
+    t["far_min_confirmed"] = far_conf
+    t["coverage_min_pct"] = cov_min
+    t["tax_threshold_per_mu"] = thr
+    t["flags"] = pd.Series(flags, index=t.index, dtype=object)
+    t["underused"] = t["flags"].ne("").astype(bool)
+    t["freeable_mu"] = pd.Series(free, index=t.index, dtype=float)
+    t["reason"] = pd.Series(reasons, index=t.index, dtype=object)
+    return t, geoms
+
+
+def _mixed_firms() -> pd.DataFrame:
+    """Firms of every kind the under-used rules meet: on parcels (two on P1, one with no tax), repeated
+    parcel ids, no position, no industry, an industry without a 容积率 minimum, zero tax, 规上 and 规下."""
+    rows = []
+    for i in range(60):
+        pid = {0: "P1", 1: "P1", 2: "P8", 3: "P9", 4: 7}.get(i % 13) if i % 3 == 0 else None
+        tax = None if i % 17 == 5 else (0.0 if i % 19 == 3 else 5.0 + (i * 37 % 23) * 11.5)
+        rows.append({"统一社会信用代码": f"C{i:03d}", "企业名称": f"企业{i}", "是否规上": "是" if i % 4 else "否",
+                     "行业代码": ["3484", "2927", "1311", None, "4411", "3670"][i % 6], "用地面积(亩)": 3.0 + i % 11 * 4.5,
+                     "实缴税金(万元)": tax, "营业收入(万元)": 2000 + 97 * i, "地块编号": pid,
+                     "经度": None if i % 29 == 7 else 118.75 + (i % 9) * 0.002, "纬度": 30.95 + (i % 7) * 0.002})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("rules", [
+    UnderusedRules(),
+    UnderusedRules(coverage_min_pct=None, far_min=0.9, idle=False),
+    UnderusedRules(tax_share_of_median=0.8, far_min_default=1.2, industrial_only=False),
+    UnderusedRules(tax_share_of_median=None),
+], ids=["defaults", "fixed_far", "default_far_all_parcels", "no_tax_rule"])
+def test_underused_by_column_equals_the_per_row_reference(rules):
+    from xclz_geo.efficiency.evaluate import evaluate
+
+    par = underused_layer()
+    extra = par.iloc[[0, 7]].copy()  # a repeated parcel id (the last one takes the firms) and a parcel with no tax
+    extra["税收(万元)"] = [None, None]
+    extra.loc[extra.index[0], "行业代码"] = "1311"
+    extra.loc[extra.index[1], "地块编号"] = "P9"
+    par = gpd.GeoDataFrame(pd.concat([par, extra], ignore_index=True), geometry="geometry", crs=par.crs)
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        ev = evaluate(_mixed_firms())
+    for kw in ({"parcels": par}, {"firms": ev}, {"parcels": par, "firms": ev}):
+        got = underused(rules=rules, **kw)
+        ref, geoms = _reference_underused_table(rules=rules, **kw)
+        assert len(got.table) == len(ref) > 0
+        pd.testing.assert_frame_equal(got.table, ref, check_dtype=False, check_exact=False, rtol=1e-12)
+        assert got.summary["underused"] == int(ref["underused"].sum())
+        assert ref["underused"].any() or ("parcels" not in kw and rules.tax_share_of_median is None)
+        for f in ("low_tax", "low_far", "low_coverage", "idle"):
+            assert got.summary["by_flag"][f]["count"] == int(ref["flags"].str.contains(f).sum())
+        placed = [g is not None for g in geoms]
+        want = ref[ref["underused"] & pd.Series(placed, index=ref.index)]
+        assert list(got.layer["credit_code"].fillna("-")) == list(want["credit_code"].fillna("-"))
+        assert [g.wkt for g in got.layer.geometry] == [g.wkt for i, g in enumerate(geoms) if placed[i] and ref["underused"].iloc[i]]

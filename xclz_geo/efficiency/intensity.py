@@ -841,6 +841,166 @@ def _gap(value: float, threshold: float | None) -> float:
     return min(max(1.0 - value / threshold, 0.0), 1.0) if value < threshold else 0.0
 
 
+#: columns of :attr:`UnderusedResult.table` before the thresholds and flags
+_UNDERUSED_COLUMNS = ("kind", "parcel_id", "credit_code", "name", "block_id", "part_id", "ledger_class", "industry_code",
+                      "land_mu", "far", "coverage_pct", "tax_per_mu", "idle", "industrial")
+
+
+def _is_text(values: "np.ndarray") -> "np.ndarray":
+    """Boolean array: the value is a non-empty ``str``."""
+    import numpy as np
+
+    return np.fromiter((isinstance(v, str) and bool(v) for v in values), dtype=bool, count=len(values))
+
+
+def _underused_firm_rows(firms: Any, cols: dict[str, list[Any]], geoms: list[Any], *, pids: Any, zone: "Zone | None") -> None:
+    """Add the evaluated firms to the column lists of :func:`underused` (column arrays, no per-firm Python).
+
+    A firm whose 地块编号 names one of the parcel rows (``pids``; the last row of a repeated id) is merged
+    into that row: the parcel takes the code and name of the last such firm and, when it has no 亩均税收
+    of its own, the first such firm's that has one. Every other evaluated firm becomes a ``firm`` row."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    sc, fd = _firm_frames(firms)
+    ev_mask = (sc["status"] == "evaluated").to_numpy(dtype=bool)
+    if zone is not None and "part_id" in sc.columns:
+        ev_mask &= _is_text(sc["part_id"].to_numpy(dtype=object))
+    sc = sc[ev_mask]
+    fd = fd.loc[sc.index]
+    pid = fd["parcel_id"].to_numpy(dtype=object)
+    code = fd["credit_code"].to_numpy(dtype=object)
+    name = fd["name"].to_numpy(dtype=object)
+    tax = sc["tax_per_mu"].to_numpy(dtype=float)
+    row = np.full(len(sc), -1, dtype=np.int64)
+    if pids is not None and len(pids) and len(sc):
+        where = pd.Series(np.arange(len(pids)), index=pd.Index(pids, dtype=object))
+        where = where[~where.index.duplicated(keep="last")]
+        hit = _is_text(pid)
+        row[hit] = pd.Index(pid[hit], dtype=object).map(where).fillna(-1).to_numpy(dtype=np.int64)
+    merged = row >= 0
+    if merged.any():
+        m = pd.DataFrame({"row": row[merged], "code": code[merged], "name": name[merged], "tax": tax[merged]})
+        last = m.drop_duplicates("row", keep="last")
+        cols["credit_code"][0][last["row"].to_numpy()] = last["code"].to_numpy(dtype=object)
+        cols["name"][0][last["row"].to_numpy()] = last["name"].to_numpy(dtype=object)
+        own = cols["tax_per_mu"][0]
+        first = m[m["tax"].notna()].drop_duplicates("row", keep="first")
+        r = first["row"].to_numpy()
+        fill = np.isnan(own[r])
+        own[r[fill]] = first["tax"].to_numpy(dtype=float)[fill]
+    keep = ~merged
+    n = int(keep.sum())
+    none = np.full(n, None, dtype=object)
+    for c, v in (("kind", np.full(n, "firm", dtype=object)), ("parcel_id", pid[keep]), ("credit_code", code[keep]),
+                 ("name", name[keep]),
+                 ("block_id", sc["block_id"].to_numpy(dtype=object)[keep] if "block_id" in sc.columns else none),
+                 ("part_id", sc["part_id"].to_numpy(dtype=object)[keep] if "part_id" in sc.columns else none),
+                 ("ledger_class", none), ("industry_code", fd["industry_code"].to_numpy(dtype=object)[keep]),
+                 ("land_mu", fd["land_mu"].to_numpy(dtype=float)[keep]), ("far", np.full(n, np.nan)),
+                 ("coverage_pct", np.full(n, np.nan)), ("tax_per_mu", tax[keep]), ("idle", np.zeros(n, dtype=bool)),
+                 ("industrial", np.ones(n, dtype=bool))):
+        cols[c].append(v)
+    lon = fd["lon"].to_numpy(dtype=float)[keep]
+    lat = fd["lat"].to_numpy(dtype=float)[keep]
+    pts = np.asarray(shapely.points(lon, lat), dtype=object)
+    pts[np.isnan(lon) | np.isnan(lat)] = None
+    geoms.append(pts)
+
+
+def _none_where_nan(values: "np.ndarray", missing: "np.ndarray") -> list[Any]:
+    """``values`` as a list with ``None`` where ``missing`` (pandas then infers the column as the per-row lists did)."""
+    import numpy as np
+
+    out = values.astype(object)
+    out[missing] = None
+    return out.tolist() if len(out) else []
+
+
+def _underused_flags(t: "pd.DataFrame", rules: UnderusedRules, *, tax_threshold: float | None, median: float) -> dict[str, Any]:
+    """Thresholds, flags, ``freeable_mu`` and the reason text of every row of the :func:`underused` table, by column."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(t)
+    industrial = t["industrial"].to_numpy(dtype=bool)
+    check = industrial | (not rules.industrial_only)
+    icode = t["industry_code"].to_numpy(dtype=object)
+    ledger = t["ledger_class"].to_numpy(dtype=object)
+    if rules.far_min is not None:
+        fmin = np.full(n, float(rules.far_min))
+        fconf = np.ones(n, dtype=bool)
+    else:  # the control-indicator table, once per distinct industry code
+        codes, uniq = pd.factorize(pd.Series(icode, dtype=object))
+        found = [far_minimum(u) for u in uniq]
+        fm_u = np.array([np.nan if v is None else v for v, _ in found] + [np.nan], dtype=float)
+        fc_u = np.array([c for _, c in found] + [False], dtype=bool)
+        fmin = fm_u[codes]  # code -1 (no industry) takes the last entry: no minimum
+        fconf = fc_u[codes]
+    if rules.far_min_default is not None:
+        dflt = np.isnan(fmin) & check & ((ledger == "A2") | pd.notna(icode))
+        fmin[dflt] = rules.far_min_default
+        fconf[dflt] = False
+    fmin[~check] = np.nan
+    no_far = np.isnan(fmin)
+    cmin = np.full(n, np.nan if rules.coverage_min_pct is None else float(rules.coverage_min_pct))
+    cmin[~check] = np.nan
+    far = t["far"].to_numpy(dtype=float)
+    cov = t["coverage_pct"].to_numpy(dtype=float)
+    tpm = t["tax_per_mu"].to_numpy(dtype=float)
+    land = np.nan_to_num(t["land_mu"].to_numpy(dtype=float), nan=0.0)
+    with np.errstate(invalid="ignore"):
+        low_far = ~no_far & (far < fmin)
+        low_cov = ~np.isnan(cmin) & (cov < cmin)
+        low_tax = (check & (tpm < tax_threshold)) if tax_threshold is not None else np.zeros(n, dtype=bool)
+    idle = t["idle"].to_numpy(dtype=bool) & bool(rules.idle)
+
+    def gap(value: "np.ndarray", thr: "np.ndarray | float | None") -> "np.ndarray":  # _gap, by column
+        if thr is None:
+            return np.zeros(n)
+        thr = np.broadcast_to(np.asarray(thr, dtype=float), (n,))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.clip(1.0 - value / thr, 0.0, 1.0)
+        return np.where((thr > 0) & (value < thr), g, 0.0)
+
+    gaps = np.zeros(n)
+    gaps = np.maximum(gaps, np.where(low_far, gap(far, fmin), 0.0))
+    gaps = np.maximum(gaps, np.where(low_cov, gap(cov, cmin), 0.0))
+    gaps = np.maximum(gaps, np.where(low_tax, np.where(tpm > 0, gap(tpm, tax_threshold), 1.0), 0.0))
+    gaps = np.maximum(gaps, np.where(idle, 1.0, 0.0))
+    any_flag = low_far | low_cov | low_tax | idle
+    bits = low_far.astype(np.int8) | (low_cov.astype(np.int8) << 1) | (low_tax.astype(np.int8) << 2) | (idle.astype(np.int8) << 3)
+    names = ("low_far", "low_coverage", "low_tax", "idle")
+    table = np.array([",".join(f for k, f in enumerate(names) if b >> k & 1) for b in range(16)], dtype=object)
+    # the reason text: one piece per failed rule, joined by "; " (formatted only where the rule failed)
+    pieces = []
+    for mask, text in (
+        (low_far, lambda i: [f"容积率 {a:.2f} < {b:g}" for a, b in zip(far[i].tolist(), fmin[i].tolist())]),
+        (low_cov, lambda i: [f"建筑系数 {a:.1f}% < {b:g}%" for a, b in zip(cov[i].tolist(), cmin[i].tolist())]),
+        (low_tax, lambda i: [f"亩均税收 {a:.2f} < {rules.tax_share_of_median:g} × median {median:.2f} 万元/亩"
+                             for a in tpm[i].tolist()]),
+        (idle, lambda i: ["闲置土地"] * int(i.sum())),
+    ):
+        p = np.full(n, "", dtype=object)
+        if mask.any():
+            p[mask] = text(mask)
+        pieces.append(p)
+    reason = pieces[0]
+    for p in pieces[1:]:
+        both = (reason != "") & (p != "")
+        reason = np.where(both, reason + "; " + p, reason + p)
+    return {
+        "far_min": _none_where_nan(fmin, no_far),
+        "far_min_confirmed": _none_where_nan(fconf, no_far),
+        "coverage_min_pct": _none_where_nan(cmin, np.isnan(cmin)),
+        "flags": table[bits],
+        "freeable_mu": np.where(any_flag, land * gaps, 0.0),
+        "reason": reason,
+        "masks": {"low_far": low_far, "low_coverage": low_cov, "low_tax": low_tax, "idle": idle},
+    }
+
+
 def underused(
     *,
     parcels: "gpd.GeoDataFrame | None" = None,
@@ -872,9 +1032,9 @@ def underused(
     from xclz_geo.geo import crs as _crs
 
     rules = rules or UnderusedRules.defaults()
-    rows: list[dict[str, Any]] = []
-    geoms: list[Any] = []
-    par = None
+    cols: dict[str, list[Any]] = {c: [] for c in _UNDERUSED_COLUMNS}
+    geoms: list[Any] = []  # object arrays of shapely geometries (None: no position), in row order
+    pids: Any = None
     if parcels is not None:
         par = normalize_parcels(parcels)
         gk = zone.gk_crs if zone is not None else _crs.gk_crs_for(par)
@@ -885,103 +1045,57 @@ def underused(
             pg = pg[pg["parcel_id"].isin(inside.index)].copy()
             pg["part_id"] = pg["parcel_id"].map(inside["part_id"])
             pg["block_id"] = pg["parcel_id"].map(inside["block_id"])
-        area_mu = units.m2_to_mu(pg.geometry.area.to_numpy())
-        tpm = np.where(area_mu > 0, pg["tax_wan"].to_numpy(dtype=float) / np.where(area_mu > 0, area_mu, 1), np.nan)
-        geo4490 = pg.to_crs(_crs.CGCS2000_GEOGRAPHIC).geometry
-        for k, (i, r) in enumerate(pg.iterrows()):
-            land = float(area_mu[k])
-            rows.append({
-                "kind": "parcel", "parcel_id": r["parcel_id"], "credit_code": None, "name": None,
-                "block_id": r.get("block_id"), "part_id": r.get("part_id"),
-                "ledger_class": r["ledger_class"], "industry_code": r["industry_code"], "land_mu": land,
-                "far": (r["floor_area_m2"] / (land * units.M2_PER_MU)) if pd.notna(r["floor_area_m2"]) and land > 0 else np.nan,
-                "coverage_pct": ((r["coverage_m2"] if pd.notna(r["coverage_m2"]) else r["footprint_m2"]) / (land * units.M2_PER_MU) * 100.0)
-                if (pd.notna(r["coverage_m2"]) or pd.notna(r["footprint_m2"])) and land > 0 else np.nan,
-                "tax_per_mu": float(tpm[k]), "idle": bool(r["idle"]),
-                "industrial": r["ledger_class"] == "A2" or pd.notna(r["industry_code"]),
-            })
-            geoms.append(geo4490.iloc[k])
+        n_p = len(pg)
+        area_mu = units.m2_to_mu(pg.geometry.area.to_numpy()).astype(float)
+        land_m2 = area_mu * units.M2_PER_MU
+        has_land = area_mu > 0
+        floor = pg["floor_area_m2"].to_numpy(dtype=float)
+        cov_m2 = pg["coverage_m2"].to_numpy(dtype=float)
+        cov_m2 = np.where(np.isnan(cov_m2), pg["footprint_m2"].to_numpy(dtype=float), cov_m2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tpm = np.where(has_land, pg["tax_wan"].to_numpy(dtype=float) / np.where(has_land, area_mu, 1), np.nan)
+            far = np.where(~np.isnan(floor) & has_land, floor / np.where(has_land, land_m2, 1), np.nan)
+            cov = np.where(~np.isnan(cov_m2) & has_land, cov_m2 / np.where(has_land, land_m2, 1) * 100.0, np.nan)
+        none = np.full(n_p, None, dtype=object)
+        pids = pg["parcel_id"].to_numpy(dtype=object)
+        ledger = pg["ledger_class"].to_numpy(dtype=object)
+        icode = pg["industry_code"].to_numpy(dtype=object)
+        for c, v in (("kind", np.full(n_p, "parcel", dtype=object)), ("parcel_id", pids), ("credit_code", none.copy()),
+                     ("name", none.copy()),
+                     ("block_id", pg["block_id"].to_numpy(dtype=object) if "block_id" in pg.columns else none),
+                     ("part_id", pg["part_id"].to_numpy(dtype=object) if "part_id" in pg.columns else none),
+                     ("ledger_class", ledger), ("industry_code", icode), ("land_mu", area_mu), ("far", far),
+                     ("coverage_pct", cov), ("tax_per_mu", tpm), ("idle", pg["idle"].to_numpy(dtype=object).astype(bool)),
+                     ("industrial", (ledger == "A2") | pd.notna(icode))):
+            cols[c].append(v)
+        geoms.append(pg.to_crs(_crs.CGCS2000_GEOGRAPHIC).geometry.to_numpy())
     if firms is not None:
-        from shapely.geometry import Point
-
-        sc, fd = _firm_frames(firms)
-        ev_mask = sc["status"] == "evaluated"
-        if zone is not None and "part_id" in sc.columns:
-            ev_mask &= sc["part_id"].map(lambda v: isinstance(v, str) and bool(v))
-        by_parcel = {r["parcel_id"]: j for j, r in enumerate(rows)}
-        for k in sc.index[ev_mask]:
-            f = fd.loc[k]
-            pid = f["parcel_id"]
-            if isinstance(pid, str) and pid in by_parcel:
-                row = rows[by_parcel[pid]]
-                row["credit_code"], row["name"] = f["credit_code"], f["name"]
-                if math.isnan(row["tax_per_mu"]):
-                    row["tax_per_mu"] = float(sc.at[k, "tax_per_mu"])
-                continue
-            rows.append({
-                "kind": "firm", "parcel_id": pid, "credit_code": f["credit_code"], "name": f["name"],
-                "block_id": sc.at[k, "block_id"] if "block_id" in sc.columns else None,
-                "part_id": sc.at[k, "part_id"] if "part_id" in sc.columns else None,
-                "ledger_class": None, "industry_code": f["industry_code"], "land_mu": float(f["land_mu"]),
-                "far": np.nan, "coverage_pct": np.nan, "tax_per_mu": float(sc.at[k, "tax_per_mu"]), "idle": False,
-                "industrial": True,
-            })
-            geoms.append(Point(f["lon"], f["lat"]) if pd.notna(f["lon"]) and pd.notna(f["lat"]) else None)
-    t = pd.DataFrame(rows, columns=["kind", "parcel_id", "credit_code", "name", "block_id", "part_id", "ledger_class",
-                                    "industry_code", "land_mu", "far", "coverage_pct", "tax_per_mu", "idle", "industrial"])
+        _underused_firm_rows(firms, cols, geoms, pids=pids, zone=zone)
+    t = pd.DataFrame({c: (np.concatenate(v) if v else []) for c, v in cols.items()}, columns=list(_UNDERUSED_COLUMNS))
+    geom = np.concatenate(geoms) if geoms else np.empty(0, dtype=object)
+    if not len(t):  # as the per-row version built it: an empty frame of object columns
+        t = t.astype(object)
     tx = t["tax_per_mu"].astype(float)
     if rules.industrial_only:
         tx = tx[t["industrial"].astype(bool)]
     median = float(tx.median()) if tx.notna().any() else float("nan")
     tax_thr = rules.tax_share_of_median * median if rules.tax_share_of_median is not None and not math.isnan(median) else None
-    thr_far, far_conf, thr_cov, flags, free, reasons = [], [], [], [], [], []
-    for _, r in t.iterrows():
-        fl: list[str] = []
-        why: list[str] = []
-        gaps = [0.0]
-        check_ind = bool(r["industrial"]) or not rules.industrial_only
-        fmin, fconf = (rules.far_min, True) if rules.far_min is not None else far_minimum(r["industry_code"])
-        if fmin is None and check_ind and rules.far_min_default is not None and (r["ledger_class"] == "A2" or pd.notna(r["industry_code"])):
-            fmin, fconf = rules.far_min_default, False
-        fmin = fmin if check_ind else None
-        cmin = rules.coverage_min_pct if check_ind else None
-        thr_far.append(fmin)
-        far_conf.append(fconf if fmin is not None else None)
-        thr_cov.append(cmin)
-        if fmin is not None and pd.notna(r["far"]) and r["far"] < fmin:
-            fl.append("low_far")
-            why.append(f"容积率 {r['far']:.2f} < {fmin:g}")
-            gaps.append(_gap(r["far"], fmin))
-        if cmin is not None and pd.notna(r["coverage_pct"]) and r["coverage_pct"] < cmin:
-            fl.append("low_coverage")
-            why.append(f"建筑系数 {r['coverage_pct']:.1f}% < {cmin:g}%")
-            gaps.append(_gap(r["coverage_pct"], cmin))
-        if tax_thr is not None and check_ind and pd.notna(r["tax_per_mu"]) and r["tax_per_mu"] < tax_thr:
-            fl.append("low_tax")
-            why.append(f"亩均税收 {r['tax_per_mu']:.2f} < {rules.tax_share_of_median:g} × median {median:.2f} 万元/亩")
-            gaps.append(_gap(r["tax_per_mu"], tax_thr) if r["tax_per_mu"] > 0 else 1.0)
-        if rules.idle and r["idle"]:
-            fl.append("idle")
-            why.append("闲置土地")
-            gaps.append(1.0)
-        flags.append(",".join(fl))
-        reasons.append("; ".join(why))
-        land = r["land_mu"] if pd.notna(r["land_mu"]) else 0.0
-        free.append(land * max(gaps) if fl else 0.0)
-    t["far_min"] = thr_far
-    t["far_min_confirmed"] = far_conf
-    t["coverage_min_pct"] = thr_cov
+    fl = _underused_flags(t, rules, tax_threshold=tax_thr, median=median)
+    t["far_min"] = fl["far_min"]
+    t["far_min_confirmed"] = fl["far_min_confirmed"]
+    t["coverage_min_pct"] = fl["coverage_min_pct"]
     t["tax_threshold_per_mu"] = tax_thr
-    t["flags"] = pd.Series(flags, index=t.index, dtype=object)
+    t["flags"] = pd.Series(fl["flags"], index=t.index, dtype=object)
     t["underused"] = t["flags"].ne("").astype(bool)
-    t["freeable_mu"] = pd.Series(free, index=t.index, dtype=float)
-    t["reason"] = pd.Series(reasons, index=t.index, dtype=object)
+    t["freeable_mu"] = pd.Series(fl["freeable_mu"], index=t.index, dtype=float)
+    t["reason"] = pd.Series(fl["reason"], index=t.index, dtype=object)
     # nothing checked or nothing under-used is a normal outcome: an empty layer, never an error
-    layer = gpd.GeoDataFrame(t.copy(), geometry=gpd.GeoSeries(geoms, index=t.index, crs=_crs.CGCS2000_GEOGRAPHIC))
-    layer = layer[layer["underused"] & layer.geometry.notna()].reset_index(drop=True)
+    keep = t["underused"].to_numpy(dtype=bool) & pd.notna(geom)
+    layer = gpd.GeoDataFrame(t[keep].reset_index(drop=True),
+                             geometry=gpd.GeoSeries(geom[keep], crs=_crs.CGCS2000_GEOGRAPHIC))
     total = float(t["freeable_mu"].sum())
-    by_flag = {f: {"count": int(t["flags"].str.contains(f).sum()),
-                   "land_mu": float(t.loc[t["flags"].str.contains(f), "land_mu"].sum())}
+    land_mu = t["land_mu"].astype(float)
+    by_flag = {f: {"count": int(fl["masks"][f].sum()), "land_mu": float(land_mu[fl["masks"][f]].sum())}
                for f in ("low_tax", "low_far", "low_coverage", "idle")}
     by_part = []
     if zone is not None and len(t):
