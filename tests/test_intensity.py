@@ -492,7 +492,8 @@ def _mixed_firms() -> pd.DataFrame:
         rows.append({"统一社会信用代码": f"C{i:03d}", "企业名称": f"企业{i}", "是否规上": "是" if i % 4 else "否",
                      "行业代码": ["3484", "2927", "1311", None, "4411", "3670"][i % 6], "用地面积(亩)": 3.0 + i % 11 * 4.5,
                      "实缴税金(万元)": tax, "营业收入(万元)": 2000 + 97 * i, "地块编号": pid,
-                     "经度": None if i % 29 == 7 else 118.75 + (i % 9) * 0.002, "纬度": 30.95 + (i % 7) * 0.002})
+                     "经度": None if i % 29 == 7 else 118.765 + (i % 9) * 0.002 + (0.5 if i % 23 == 4 else 0.0),
+                     "纬度": 30.905 + (i % 7) * 0.002})
     return pd.DataFrame(rows)
 
 
@@ -527,3 +528,17 @@ def test_underused_by_column_equals_the_per_row_reference(rules):
         want = ref[ref["underused"] & pd.Series(placed, index=ref.index)]
         assert list(got.layer["credit_code"].fillna("-")) == list(want["credit_code"].fillna("-"))
         assert [g.wkt for g in got.layer.geometry] == [g.wkt for i, g in enumerate(geoms) if placed[i] and ref["underused"].iloc[i]]
+
+
+def test_underused_by_column_equals_the_per_row_reference_in_a_zone(synthetic_zone):
+    from xclz_geo.efficiency.evaluate import evaluate
+
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        ev = evaluate(_mixed_firms(), zone=synthetic_zone)
+    assert ev.scores["part_id"].notna().sum() > 10 and ev.scores["part_id"].isna().any()  # inside and outside
+    for kw in ({"firms": ev}, {"parcels": underused_layer(), "firms": ev}):
+        got = underused(zone=synthetic_zone, **kw)
+        ref, _ = _reference_underused_table(zone=synthetic_zone, **kw)
+        assert len(got.table) == len(ref) > 0 and ref["underused"].any()
+        pd.testing.assert_frame_equal(got.table, ref, check_dtype=False, check_exact=False, rtol=1e-12)

@@ -864,7 +864,7 @@ def _underused_firm_rows(firms: Any, cols: dict[str, list[Any]], geoms: list[Any
     import shapely
 
     sc, fd = _firm_frames(firms)
-    ev_mask = (sc["status"] == "evaluated").to_numpy(dtype=bool)
+    ev_mask = np.array(sc["status"] == "evaluated", dtype=bool)  # a copy: the comparison may be a read-only view
     if zone is not None and "part_id" in sc.columns:
         ev_mask &= _is_text(sc["part_id"].to_numpy(dtype=object))
     sc = sc[ev_mask]
