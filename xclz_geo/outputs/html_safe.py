@@ -60,6 +60,18 @@ def js_literal(obj: Any) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def json_script(obj: Any, *, element_id: str) -> str:
+    """``obj`` as a ``<script type="application/json" id="…">`` data block.
+
+    The browser never runs or parses such a block as markup: a page script reads it with
+    ``JSON.parse(document.getElementById(id).textContent)``, and whatever text the data holds stays
+    text. ``<``, ``>`` and ``&`` are written as ``\\u003c``, ``\\u003e``, ``\\u0026`` (so no ``</script>``
+    or ``<!--`` can end or confuse the block), U+2028/U+2029 escaped too; the id is escaped.
+    """
+    text = js_literal(obj).replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="{escape_html(element_id)}">{text}</script>'
+
+
 _COLOUR_RE = re.compile(r"#[0-9A-Fa-f]{3,8}|[A-Za-z]{3,20}|(?:rgb|rgba|hsl|hsla)\(\s*[0-9.,%\s]+\)")
 
 
@@ -208,6 +220,16 @@ def external_origins(policy: Mapping[str, Sequence[str]]) -> list[str]:
     return list(dict.fromkeys(s for vals in policy.values() for s in vals if re.match(r"(https?:)?//|[a-z0-9.-]+\.[a-z]{2,}", s, re.I)))
 
 
+def _srcdoc_csp(attr: str) -> dict[str, list[str]]:
+    """The CSP of the page in a ``srcdoc`` attribute (escaped HTML), unescaping only its head: a large
+    embedded map (tens of MB of escaped data) is not unescaped as a whole."""
+    at = attr.find("Content-Security-Policy")
+    if at < 0:
+        return {}
+    end = attr.find("&gt;", at)
+    return read_csp(html.unescape(attr[: end + 4] if end >= 0 else attr)) or {}
+
+
 def add_csp(
     page: str,
     *,
@@ -236,7 +258,7 @@ def add_csp(
     styles = [*styles, *style_urls]
     imgs = list(img_origins)
     for mt in (_SRCDOC_RE.finditer(page) if "srcdoc=" in page else ()):
-        inner = read_csp(html.unescape(mt.group(1))) or {}
+        inner = _srcdoc_csp(mt.group(1))
         scripts += [s for s in inner.get("script-src", []) if s != "'none'"]
         styles += [s for s in inner.get("style-src", []) if s != "'none'"]
         imgs += [s for s in inner.get("img-src", []) if s not in ("data:", "blob:")]
@@ -261,6 +283,7 @@ __all__ = [
     "external_origins",
     "inline_hashes",
     "js_literal",
+    "json_script",
     "read_csp",
     "sha256_source",
     "tile_origins",

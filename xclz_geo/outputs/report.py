@@ -70,6 +70,11 @@ UNLABELLED = "unlabelled"
 LARGE_FIRMS = 20_000
 #: rows per page of a paged HTML table
 PAGE_ROWS = 100
+#: above this many firms the map draws them (and under-used firms) on canvas from one compact data block
+#: (:mod:`xclz_geo.outputs._map_points`) instead of clustered markers; the map section says how many it draws
+MAP_CANVAS_FIRMS = 20_000
+#: above this many firms with a position the map's data block holds counts per ~10 m square and class
+MAP_POINTS_MAX = 200_000
 #: columns of the firm table shown in a paged HTML table (those present; all columns are in the XLSX)
 PAGED_FIRM_COLUMNS = ("group", "tax_per_mu", "revenue_per_mu", "total_score", "rank", "class", "status", "reason",
                       "block_id", "part_id", "locate_status")
@@ -805,14 +810,22 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
             popups=[_popup_html(maps, r, cols, title) for _, r in lu.iterrows()], show=False)
     parts_un = [layers[k] for k in ("underused_parcels", "underused_firms") if layers.get(k) is not None and len(layers[k])]
     un = pd.concat(parts_un, ignore_index=True) if parts_un else None
-    if un is not None and len(un):
+    ent = layers.get("enterprises")
+    big = (ent is not None and len(ent) > MAP_CANVAS_FIRMS) or (un is not None and len(un) > MAP_CANVAS_FIRMS)
+    if big and un is not None and (un.geometry.geom_type == "Point").any():
+        names.extend(_underused_point_layers(m, maps, un, add=add))
+    elif un is not None and len(un):
         title, cols = _OVERLAYS["underused_land"]
         q = _short_quality(str(un["quality"].iloc[0]))
         add(un, f"{title} ({len(un)})", quality=q,
             style={"color": "#b10026", "weight": 2, "fillColor": "#fc4e2a", "fillOpacity": 0.45, "radius": 7, "dashArray": "4 3"},
             popups=[_popup_html(maps, r, cols, title) for _, r in un.iterrows()], legend=f"{title} ({q})")
-    ent = layers.get("enterprises")
-    if ent is not None and len(ent) > LARGE_FIRMS:
+    if ent is not None and len(ent) > MAP_CANVAS_FIRMS:
+        title, cols = _OVERLAYS["enterprises"]
+        names.extend(_firm_point_layers(m, maps, ent, title=title, cols=cols))
+        if (ent.get("method_caveat", "") != "").any():
+            maps.add_legend_entry(m, "classes use unconfirmed weights (confirmed = false)", section=REPORT_LEGEND_SECTION)
+    elif ent is not None and len(ent) > LARGE_FIRMS:
         title, cols = _OVERLAYS["enterprises"]
         names.extend(_firm_cluster_layers(m, maps, ent, title=title, cols=cols))
         if (ent.get("method_caveat", "") != "").any():
@@ -940,6 +953,83 @@ def _firm_cluster_layers(m: Any, maps: Any, ent: "gpd.GeoDataFrame", *, title: s
     return names
 
 
+def _firm_point_layers(m: Any, maps: Any, ent: "gpd.GeoDataFrame", *, title: str, cols: Sequence[str]) -> list[str]:
+    """Very many firms on the map: one canvas layer per class from one compact data block
+    (:func:`xclz_geo.outputs._map_points.add_point_layers`); popups are built on click with ``textContent``.
+    The map's legend and the map section say how many firms are drawn and how. Returns the layer names."""
+    import numpy as np
+
+    from xclz_geo.outputs._map_points import CELL_PX, add_point_layers
+    from xclz_geo.outputs.charts import CLASS_COLOURS
+
+    klass = ent["class"].astype(object).where(ent["class"].notna(), "").astype(str).to_numpy(dtype=object)
+    labs = [*sorted(set(klass) - {""}), ""]
+    code = np.full(len(ent), -1, dtype=np.int64)
+    for k, lab in enumerate(labs):
+        code[klass == lab] = k
+    quality = str(ent["quality"].iloc[0])
+    caveat = str(ent["method_caveat"].iloc[0]) if "method_caveat" in ent.columns else ""
+    counts = {lab: int((klass == lab).sum()) for lab in labs}
+    layers = [(f"企业 {f'{lab} 类' if lab else '未分类 not evaluated / invalid'} ({counts[lab]:,}) · {quality}",
+               CLASS_COLOURS.get(lab, "#9e9e9e")) for lab in labs]
+    drawn = add_point_layers(
+        m, ent, codes=code, layers=layers, popup_columns=[c for c in cols if c not in ("name", "quality", "method_caveat")],
+        title=title, title_column="name", extra=[("quality", quality), ("method_caveat", caveat)], unit="firms 家",
+        layer_title="layer 图层", more="filter the firm table by name or 统一社会信用代码", max_points=MAP_POINTS_MAX)
+    for lab in labs:
+        if counts[lab]:
+            label = f"{lab} 类" if lab else "未分类 not evaluated / invalid"
+            maps.add_legend_entry(m, f"企业 {label}", colour=CLASS_COLOURS.get(lab, "#9e9e9e"), section=REPORT_LEGEND_SECTION)
+    maps.add_legend_entry(m, _drawn_text(drawn, len(ent), "firms 家企业", CELL_PX), section=REPORT_LEGEND_SECTION)
+    _note_drawn(m, _drawn_text(drawn, len(ent), "firms 家企业", CELL_PX))
+    return list(drawn.layers)
+
+
+def _underused_point_layers(m: Any, maps: Any, un: "gpd.GeoDataFrame", *, add: Callable[..., None]) -> list[str]:
+    """Under-used land of a large report: flagged parcels as before (polygons with popups), flagged firms
+    as one canvas layer from a compact data block. Returns the names of the point layer(s)."""
+    import numpy as np
+
+    from xclz_geo.outputs._map_points import CELL_PX, add_point_layers
+
+    title, cols = _OVERLAYS["underused_land"]
+    q = _short_quality(str(un["quality"].iloc[0]))
+    is_pt = (un.geometry.geom_type == "Point").to_numpy()
+    poly = un[~is_pt]
+    if len(poly):
+        add(poly, f"{title} ({len(poly)})", quality=q,
+            style={"color": "#b10026", "weight": 2, "fillColor": "#fc4e2a", "fillOpacity": 0.45, "dashArray": "4 3"},
+            popups=[_popup_html(maps, r, cols, title) for _, r in poly.iterrows()], legend=f"{title} ({q})")
+    pts = un[is_pt]
+    drawn = add_point_layers(
+        m, pts, codes=np.zeros(len(pts), dtype=np.int64), layers=[(f"{title}: firms 企业 ({len(pts):,}) · {q}", "#fc4e2a")],
+        popup_columns=[c for c in cols if c not in ("name", "quality")], title=title, title_column="name",
+        extra=[("quality", str(un["quality"].iloc[0]))], unit="firms 家", layer_title="layer 图层",
+        more="see the under-used land table", style={"stroke": "#b10026", "weight": 2, "radius": 6, "opacity": 0.75},
+        max_points=MAP_POINTS_MAX)
+    maps.add_legend_entry(m, f"{title}: firms 企业 ({q})", colour="#fc4e2a", section=REPORT_LEGEND_SECTION)
+    _note_drawn(m, _drawn_text(drawn, len(pts), "under-used firms 家低效企业", CELL_PX))
+    return list(drawn.layers)
+
+
+def _note_drawn(m: Any, text: str) -> None:
+    """Keep, on the map, a sentence saying what a canvas layer draws (:func:`_map_section` shows them)."""
+    if not hasattr(m, "xclz_drawn"):
+        m.xclz_drawn = []
+    m.xclz_drawn.append(text)
+
+
+def _drawn_text(drawn: Any, total: int, what: str, cell_px: int) -> str:
+    """One sentence: how many of ``total`` are drawn on the map, and how (the page states it; nothing is dropped silently)."""
+    missing = total - drawn.points
+    tail = f"; {missing:,} without a position are not on the map (they are in the table and the XLSX)" if missing else ""
+    if drawn.aggregated:
+        return (f"{drawn.points:,} {what} drawn as counts in {drawn.entries:,} squares of about 10 m (too many for one popup each; "
+                f"every firm is in the table and the XLSX){tail}.")
+    return (f"{drawn.points:,} {what} drawn, each with its popup; zoomed out, the points in one {cell_px}-pixel square "
+            f"show as one circle with their count{tail}.")
+
+
 def _short_quality(label: str) -> str:
     """``"parcels: synthetic · enterprises: synthetic · boundaries: schematic"`` → ``"synthetic; boundaries schematic"``."""
     data: list[str] = []
@@ -965,6 +1055,7 @@ def _map_section(zone: "Zone", *, layers: Mapping[str, "gpd.GeoDataFrame"], base
         kw["basemap"] = basemap
     m = maps.zone_map(zone, **kw)
     overlays = _add_overlays(m, maps, layers)
+    sec.notes.extend(getattr(m, "xclz_drawn", []))
     doc = maps.render_html(m, inline=True)
     sec.html_extra = (
         '<iframe class="map" title="zone map" sandbox="allow-scripts" srcdoc="' + escape_html(doc) + '"></iframe>'
@@ -1228,6 +1319,13 @@ def _paged_columns(t: ReportTable) -> tuple[list[str], list[dict[str, Any]], lis
             data.append(vals.tolist())
         else:
             obj = col.astype(object)
+            codes, uniq = pd.factorize(obj)
+            if 0 < len(uniq) <= 5000 and len(uniq) * 2 < len(obj):  # repeated text (status, class, part …): codes into a list
+                info.append({"num": False, "dict": [u if isinstance(u, str) else _fmt(u, spec)[0] for u in uniq]})
+                vals = codes.astype(object)
+                vals[codes < 0] = None
+                data.append(vals.tolist())
+                continue
             vals = obj.where(obj.notna(), None).tolist()
             info.append({"num": False})
             data.append([v if v is None or isinstance(v, str) else _fmt(v, spec)[0] for v in vals])
@@ -1269,8 +1367,9 @@ _PAGED_JS = r"""
     var body = table.tBodies[0], info = bar.querySelector('.pinfo'), box = bar.querySelector('.pfilter');
     var prev = bar.querySelector('.pprev'), next = bar.querySelector('.pnext');
     function cell(c, r) {
-      var v = d.data[c][r];
-      return d.fmt[c].num ? fmtNum(v, d.fmt[c]) : (v === null ? '—' : String(v));
+      var v = d.data[c][r], f = d.fmt[c];
+      if (f.dict) return v === null ? '—' : f.dict[v];
+      return f.num ? fmtNum(v, f) : (v === null ? '—' : String(v));
     }
     function haystack() {
       if (hay) return hay;
@@ -1323,6 +1422,7 @@ _PAGED_JS = r"""
   var tables = document.querySelectorAll('table.paged');
   for (var i = 0; i < tables.length; i++) setup(tables[i]);
   window.xclzPagedReady = true;
+  window.xclzPagedReadyMs = performance.now();
 })();
 """
 
@@ -1555,6 +1655,11 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     layers = _map_layers(zone, eval_res, parcels_gdf, under_layer, boundary_q=boundary_q, eff_q=eff_q, parcels_q=parcels_q, caveat=caveat, datum=datum, per_parcel=per_parcel)
     say("map")
     map_sec = _map_section(zone, layers=layers, basemap=basemap)
+    if map_sec.status == "ok" and eval_res is not None and len(eval_res.scores) > MAP_CANVAS_FIRMS:
+        n_all, n_map = len(eval_res.scores), len(layers.get("enterprises", ()))
+        if n_map < n_all:
+            map_sec.notes.append(f"{n_all - n_map:,} of {n_all:,} firms have no position (经度/纬度) and are not on the map; "
+                                 "every firm is in the firm table and the XLSX.")
     if map_sec.status == "ok":
         map_sec.intro = ("Interactive map, works offline (no basemap tiles are fetched unless a tile basemap was chosen). "
                          f"Layers: {', '.join(layers)} — boundaries {boundary_q}" + (f", enterprises {eff_q}" if eff_q else "") + ".")
@@ -1740,7 +1845,9 @@ def _underused_tables(mod: Any, sec: ReportSection, parcels: "gpd.GeoDataFrame |
                                        "not a decision. Every column (thresholds, flags) is in the XLSX sheet underused_land.",
                                   labels=labels, formats=formats,
                                   html_columns=("kind", "parcel_id", "name", "part_name", "ledger_class", "industry_code", "land_mu",
-                                                "far", "coverage_pct", "tax_per_mu", "freeable_mu", "reason")))
+                                                "far", "coverage_pct", "tax_per_mu", "freeable_mu", "reason"),
+                                  paged=len(flagged) > LARGE_FIRMS or (len(flagged) > PAGE_ROWS and eval_res is not None
+                                                                        and len(eval_res.scores) > LARGE_FIRMS)))
     byf = pd.DataFrame([dict(flag=k, **v) for k, v in (s.get("by_flag") or {}).items()])
     if len(byf):
         byf.insert(1, "flag_zh", byf["flag"].map({"low_tax": "亩均税收偏低", "low_far": "容积率不达标", "low_coverage": "建筑系数不达标",
