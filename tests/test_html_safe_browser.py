@@ -42,6 +42,12 @@ Object.keys(window).filter(function(k){ return k.indexOf('xclz_sites_') === 0; }
   var d = window[k];
   for (var i = 0; i < d.s.length; i++) { L.popup().setLatLng(m.getCenter()).setContent(d.popup(i)).openOn(m); n++; }
 });
+// the canvas point layers of a large report: every point's popup, and the list popup of all of them
+Object.keys(window).filter(function(k){ return k.indexOf('xclz_points_') === 0; }).forEach(function(k) {
+  var d = window[k], all = [];
+  for (var i = 0; i < d.n; i++) { L.popup().setLatLng(m.getCenter()).setContent(d.popup(i)).openOn(m); n++; all.push(i); }
+  if (all.length) { L.popup().setLatLng(m.getCenter()).setContent(d.popupMany(all)).openOn(m); n++; }
+});
 return n;
 """
 
@@ -81,7 +87,30 @@ def pages(tmp_path_factory):
                           "status": [P_IMG, P_SCRIPT, "inside"], P_IMG: [P_SCRIPT, P_IMG, "x"]})
     lib = save_map(zone_map(zone, sites=sites, title=P_IMG + " {map} __LEGEND_HTML__"), d / "library.html")
     report = next(rep_dir.glob("*.html"))
-    return {"map": map_out, "report": report, "library": lib}
+    return {"map": map_out, "report": report, "library": lib, "inputs": f, "dir": d}
+
+
+@pytest.fixture(scope="module")
+def large_report(pages):
+    """The hostile report built the way a large one is (paged tables, firms and under-used firms drawn on
+    canvas from a data block), by lowering the thresholds to a few firms."""
+    import contextlib
+    import io
+
+    import xclz_geo.outputs.report as report_mod
+
+    f = pages["inputs"]
+    mp = pytest.MonkeyPatch()
+    mp.setattr(report_mod, "LARGE_FIRMS", 5)
+    mp.setattr(report_mod, "MAP_CANVAS_FIRMS", 5)
+    try:
+        rep_dir = pages["dir"] / f"large{P_FILE}"
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main(["report", "--boundaries", str(f["boundaries"]), "--enterprises", str(f["enterprises"]),
+                         "--parcels", str(f["parcels"]), "--out", str(rep_dir), "--title", P_SCRIPT]) == 0
+    finally:
+        mp.undo()
+    return next(rep_dir.glob("*.html"))
 
 
 def _csp_messages(messages) -> list[str]:
@@ -151,6 +180,37 @@ def test_report_and_its_map_frame_run_no_payload(browser, pages):
         control, legend, _ = _check_map_document(b)
         # the quality label is in the layer names, as text
         assert P_SCRIPT in control and P_IMG in control
+    finally:
+        d.switch_to.default_content()
+    messages = report.console_messages + [(e.get("level"), e.get("message", "")) for e in d.get_log("browser")]
+    assert _csp_messages(messages) == []
+    assert [m for lvl, m in messages if lvl == "SEVERE"] == []
+
+
+def test_large_report_points_and_paged_tables_run_no_payload(browser, large_report):
+    """Firm names, statuses and quality labels in the canvas layers' popups (built on click) and in the
+    paged tables (built by script) stay text."""
+    b = browser
+    report = b.open(large_report, ready_js="return window.xclzPagedReady === true;")
+    assert report.ready
+    d = b.driver
+    assert d.execute_script("return document.querySelectorAll('table.paged').length;") >= 2  # firms and under-used land
+    d.execute_script("document.getElementById('enterprise_scores').xclzPaged.filter('onerror');")
+    t0 = time.monotonic()
+    while P_IMG not in d.execute_script("return document.getElementById('enterprise_scores').tBodies[0].textContent;"):
+        assert time.monotonic() - t0 < 10, "the filtered page never showed the payload name as text"
+        time.sleep(0.1)
+    damage = d.execute_script(DAMAGE_JS)
+    assert damage["pwned"] is None and damage["injected"] == 0 and damage["scripts"] == 0
+    d.execute_script("document.querySelector('iframe.map').scrollIntoView();")
+    d.switch_to.frame(d.find_element("css selector", "iframe.map"))
+    try:
+        blocks = d.execute_script("return Object.keys(window).filter(function(k){ return k.indexOf('xclz_points_') === 0; }).length;")
+        assert blocks == 2  # firms, under-used firms
+        _check_map_document(b)
+        shown = d.execute_script("""var out = []; Object.keys(window).filter(function(k){ return k.indexOf('xclz_points_') === 0; })
+            .forEach(function(k){ var dd = window[k]; for (var i = 0; i < dd.n; i++) out.push(dd.popup(i).textContent); }); return out.join('\\n');""")
+        assert P_IMG in shown  # the firm name and the quality label, as text
     finally:
         d.switch_to.default_content()
     messages = report.console_messages + [(e.get("level"), e.get("message", "")) for e in d.get_log("browser")]
