@@ -301,7 +301,9 @@ def add_point_layers(
 
     E = maps._elements()
     info, _ = maps._map_state(m, "point layers")
-    shown = maps._to_display(points, datum=info.get("datum", "wgs84"))
+    import geopandas as gpd
+
+    shown = maps._to_display(gpd.GeoDataFrame(geometry=points.geometry), datum=info.get("datum", "wgs84"))  # positions only: no copy of the columns
     geom = shown.geometry
     code = np.asarray(codes, dtype=np.int64)
     ok = (geom.notna() & ~geom.is_empty & (geom.geom_type == "Point")).to_numpy() & (code >= 0)

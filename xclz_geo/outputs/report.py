@@ -544,7 +544,7 @@ def _efficiency_section(
     # firm list
     sc = res.scores
     keep = [c for c in sc.columns if c not in ("adjustment",)]
-    firms = sc[keep].copy()
+    firms = sc[keep] if len(sc) > LARGE_FIRMS else sc[keep].copy()  # copy-on-write: no copy of 10⁶ rows
     fl = {c: f"{eff.INDICATORS[c].name_zh} ({eff.INDICATORS[c].unit})" for c in firms.columns if c in eff.INDICATORS}
     fl.update({f"score_{i}": f"得分 {eff.INDICATORS[i].name_zh}" for i in eff.INDICATORS})
     fl.update(group="组别", total_score="综合得分", rank="排名", status="状态 status", reason="原因 reason",
@@ -1173,7 +1173,7 @@ def _write_xlsx_large(tables: Sequence[ReportTable], path: Path, *, about: Seque
     sheets: list[tuple[str, pd.DataFrame]] = [("about", pd.DataFrame(rows[1:], columns=[str(x) if x else " " * (i + 1) for i, x in enumerate(rows[0])]))]
     for t, name in zip(tables, names):
         df = t.df
-        out = pd.DataFrame({j: df.iloc[:, j] for j in range(df.shape[1])}, index=df.index)
+        out = pd.DataFrame({j: df.iloc[:, j] for j in range(df.shape[1])}, index=df.index, copy=False)  # no copy of 10⁶ rows
         out.columns = [str(t.labels.get(c, c)) for c in df.columns]
         out["数据质量 quality"] = t.quality
         if t.caveat:
@@ -1189,13 +1189,23 @@ def write_gpkg(layers: Mapping[str, "gpd.GeoDataFrame"], path: Path) -> Path | N
         return None
     with atomic_path(path) as tmp:
         for name, gdf in layers.items():
-            out = gdf.copy()
+            out = gdf.copy(deep=False)  # columns are replaced below, never changed in place (copy-on-write)
             for c in out.columns:
                 if c != out.geometry.name and out[c].dtype == object:
-                    out[c] = out[c].map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else
-                                        (v if isinstance(v, (str, int, float, bool)) else str(v)))
+                    out[c] = _gpkg_column(out[c])
             out.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w")
     return path
+
+
+def _gpkg_column(col: "pd.Series") -> "pd.Series":
+    """An object column as a GeoPackage field takes it: missing (None, NaN) as None, text and numbers as
+    they are, anything else as its text. A column of text and missing values is done by column (10⁶ firms)."""
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):
+        return col.where(col.notna(), None)
+    return col.map(lambda v: None if v is None or (isinstance(v, float) and math.isnan(v)) else
+                   (v if isinstance(v, (str, int, float, bool)) else str(v)))
 
 
 # ------------------------------------------------------------------ HTML
@@ -1636,6 +1646,8 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
                                                           declared=input_quality, boundary_q=boundary_q)
     if eval_res is not None:
         inputs.append(ReportInput("enterprises 企业", names.get("enterprises") or _source_text(enterprises), eff_q, rows=int(eval_res.summary["input"]["rows"])))
+        if len(eval_res.scores) > LARGE_FIRMS:
+            _release_input_text(eval_res)
     say("plan targets and year over year")
     tgt_sec, hist_sec = _plan_sections(zone, eval_res, history=history, targets=targets, eff_q=eff_q, boundary_q=boundary_q,
                                        allow_method_change=allow_method_change)
@@ -1683,6 +1695,9 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     written_gpkg = write_gpkg(layers, gpkg_path)
     result = ReportResult(html_path, xlsx_path, written_gpkg, sections, inputs, [k for k, v in layers.items() if v is not None and len(v)],
                           caveats, generated)
+    if eval_res is not None and len(eval_res.scores) > LARGE_FIRMS:
+        layers.clear()  # written and drawn: the point layer of 10⁶ firms is not kept while the XLSX and HTML are made
+        del under_layer
     if _NO_CHARTS.get():
         result.notes.append(f"Charts were not drawn: {_NO_CHARTS.get()}. Tables, map and files are complete.")
     say("writing XLSX")
@@ -1697,6 +1712,18 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
     with atomic_path(html_path) as tmp:
         tmp.write_text(doc, encoding="utf-8")
     return result
+
+
+def _release_input_text(eval_res: Any) -> None:
+    """Let go of the enterprise table as read (every cell as text, kept beside the parsed values): once the
+    firms are scored the report needs only the parsed values and the scores (at 10⁶ firms this is over a GB)."""
+    ent = getattr(eval_res, "enterprises", None)
+    if ent is None:
+        return
+    if getattr(ent, "raw", None) is not None:
+        ent.raw = ent.raw.iloc[:0]
+    if getattr(ent, "text", None) is not None:
+        ent.text = None
 
 
 def _default_title(zone: "Zone") -> str:
