@@ -1299,14 +1299,19 @@ def _json_for_html(obj: Any) -> str:
     """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>``, ``&`` or line separators."""
     import json
 
-    txt = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _json_text_for_html(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+
+
+def _json_text_for_html(txt: str) -> str:
+    """JSON text made safe inside ``<script type="application/json">`` as :func:`_json_for_html` does."""
     return (txt.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _paged_columns(t: ReportTable) -> tuple[list[str], list[dict[str, Any]], list[list[Any]]]:
-    """(columns, per-column format info, column-wise values) of a paged table: numbers as numbers
-    (rounded to 6 decimals, formatted in the page), text as text, missing as null."""
+def _paged_columns(t: ReportTable) -> tuple[list[str], list[dict[str, Any]], list[str]]:
+    """(columns, per-column format info, each column's values as JSON text) of a paged table: numbers as
+    numbers (rounded to 6 decimals, formatted in the page), repeated text as codes into a list, other text as
+    text, missing as null. Each column is written by pandas' JSON writer, without a Python object per cell."""
     import numpy as np
     import pandas as pd
 
@@ -1315,7 +1320,7 @@ def _paged_columns(t: ReportTable) -> tuple[list[str], list[dict[str, Any]], lis
     if t.html_columns:
         cols = [c for c in cols if c in t.html_columns]
     info: list[dict[str, Any]] = []
-    data: list[list[Any]] = []
+    data: list[str] = []
     for c in cols:
         col = df[c]
         spec = t.formats.get(c)
@@ -1323,22 +1328,20 @@ def _paged_columns(t: ReportTable) -> tuple[list[str], list[dict[str, Any]], lis
             x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             m = re.search(r"\.(\d+)f", spec or ",.2f")
             digits = int(m.group(1)) if m else 2
-            vals = np.round(x, 6).astype(object)
-            vals[~np.isfinite(x)] = None
             info.append({"num": True, "digits": digits, "sep": "," in (spec or ",")})
-            data.append(vals.tolist())
+            data.append(pd.Series(np.where(np.isfinite(x), x, np.nan)).to_json(orient="values", double_precision=6))
         else:
             obj = col.astype(object)
             codes, uniq = pd.factorize(obj)
             if 0 < len(uniq) <= 5000 and len(uniq) * 2 < len(obj):  # repeated text (status, class, part …): codes into a list
                 info.append({"num": False, "dict": [u if isinstance(u, str) else _fmt(u, spec)[0] for u in uniq]})
-                vals = codes.astype(object)
-                vals[codes < 0] = None
-                data.append(vals.tolist())
+                data.append(pd.Series(pd.array(np.where(codes < 0, 0, codes), dtype="Int64")).where(codes >= 0)
+                            .to_json(orient="values"))
                 continue
             vals = obj.where(obj.notna(), None).tolist()
             info.append({"num": False})
-            data.append([v if v is None or isinstance(v, str) else _fmt(v, spec)[0] for v in vals])
+            data.append(pd.Series([v if v is None or isinstance(v, str) else _fmt(v, spec)[0] for v in vals], dtype=object)
+                        .to_json(orient="values", force_ascii=False))
     return [str(t.labels.get(c, c)) for c in cols], info, data
 
 
@@ -1346,9 +1349,12 @@ def _html_paged_table(t: ReportTable) -> str:
     """A large table: header, a filter box, pager buttons and an empty body that :func:`paged_table_script`
     fills from the rows embedded once as JSON (every value written as text, never as HTML)."""
     e = escape_html
+    import json
+
     heads, info, data = _paged_columns(t)
     n = len(t.df)
-    payload = {"cols": heads, "fmt": info, "data": data, "n": n, "page": PAGE_ROWS}
+    payload = ('{"cols":' + json.dumps(heads, ensure_ascii=False) + ',"fmt":' + json.dumps(info, ensure_ascii=False, allow_nan=False)
+               + ',"data":[' + ",".join(data) + f'],"n":{n},"page":{PAGE_ROWS}}}')
     head = "".join(f"<th>{e(h)}</th>" for h in heads)
     caveat = f'<span class="caveat">{e(t.caveat)}</span>' if t.caveat else ""
     note = f'<div class="note">{e(t.note)}</div>' if t.note else ""
@@ -1358,7 +1364,7 @@ def _html_paged_table(t: ReportTable) -> str:
                 f'<span class="pinfo">{n:,} rows</span> <button type="button" class="pnext">下一页 ›</button></div>')
     table = (f'<div class="tablewrap"><table id="{key}" class="paged" data-quality="{e(t.quality)}" data-rows="{n}">'
              f"<thead><tr>{head}</tr></thead><tbody></tbody></table></div>")
-    data_block = f'<script type="application/json" id="{key}-data">{_json_for_html(payload)}</script>'
+    data_block = f'<script type="application/json" id="{key}-data">{_json_text_for_html(payload)}</script>'
     cap = f'{e(t.title)} <span class="q">数据质量 {e(t.quality)}</span>{caveat}'
     return f"<figure><figcaption>{cap} — {n:,} rows</figcaption>{note}{controls}{table}{data_block}</figure>"
 
