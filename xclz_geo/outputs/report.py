@@ -1193,8 +1193,15 @@ def write_gpkg(layers: Mapping[str, "gpd.GeoDataFrame"], path: Path) -> Path | N
             for c in out.columns:
                 if c != out.geometry.name and out[c].dtype == object:
                     out[c] = _gpkg_column(out[c])
-            out.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", mode="a" if tmp.exists() else "w")
+            # a layer of 10⁶ firms is appended in chunks: the writer's copy of the data stays a chunk's size
+            for a in range(0, len(out), GPKG_CHUNK_ROWS):
+                out.iloc[a:a + GPKG_CHUNK_ROWS].to_file(tmp, layer=name, driver="GPKG", engine="pyogrio",
+                                                        mode="a" if tmp.exists() else "w")
     return path
+
+
+#: rows per write when a GeoPackage layer is written in chunks (:func:`write_gpkg`)
+GPKG_CHUNK_ROWS = 100_000
 
 
 def _gpkg_column(col: "pd.Series") -> "pd.Series":
