@@ -80,3 +80,18 @@ def test_json_script_escapes_what_could_end_the_block():
     body = html[html.index(">") + 1: -len("</script>")]
     assert "<" not in body and ">" not in body and "&" not in body and "\u2028" not in body
     assert json.loads(body) == {"a": PAYLOAD, "b": "\u2028x"}
+
+
+def test_data_blocks_are_not_hashed_into_the_policy(synthetic_zone):
+    """A data block is never run, so the page's policy needs no hash of it (a large report's blocks are tens of MB)."""
+    from xclz_geo.outputs.html_safe import sha256_source
+
+    m = zone_map(synthetic_zone)
+    add_point_layers(m, points(5, spots=5), codes=np.zeros(5, dtype=int), layers=[("a", "#111")], popup_columns=["status"],
+                     title="企业", title_column="name")
+    page = render_html(m)
+    raw = re.search(r'<script type="application/json" id="xclz-points-[^"]+">(.*?)</script>', page, re.S).group(1)
+    scripts, _ = inline_hashes(page)
+    assert sha256_source(raw) not in scripts and sha256_source(raw) not in read_csp(page)["script-src"]
+    assert any("new L.XclzPoints(" in s for s in re.findall(r"<script>(.*?)</script>", page, re.S))  # the layer script is hashed
+    assert len(scripts) == len(re.findall(r"<script>", page))

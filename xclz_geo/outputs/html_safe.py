@@ -129,6 +129,8 @@ def check_quality_labels(values: Iterable[Any], *, where: str) -> list[str]:
 _OPEN_RE = re.compile(r"<(script|style)(\s[^>]*)?>", re.I)
 _CLOSE_RE = {"script": re.compile(r"</script", re.I), "style": re.compile(r"</style", re.I)}
 _SRC_RE = re.compile(r"\ssrc\s*=", re.I)
+#: a ``<script>`` that is a data block, not a script: ``type="application/json"`` (or ``application/…+json``)
+_DATA_TYPE_RE = re.compile(r"\stype\s*=\s*[\"']?application/(?:[a-z.+-]*\+)?json(?=[\"'\s>]|$)", re.I)
 _CSP_META_RE = re.compile(r'<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"\s*/?>', re.I)
 _SRCDOC_RE = re.compile(r'\ssrcdoc="([^"]*)"', re.I)
 
@@ -142,8 +144,10 @@ def sha256_source(text: str) -> str:
 def inline_hashes(page: str) -> tuple[list[str], list[str]]:
     """Hash sources of the inline ``<script>`` and ``<style>`` elements of ``page`` (scripts, styles).
 
-    Scripts with a ``src`` are left out (they are allowed by URL). Only the top-level page is
-    read: an ``<iframe srcdoc>`` is one attribute, not elements.
+    Scripts with a ``src`` are left out (they are allowed by URL), and so are data blocks
+    (``<script type="application/json">``: never run, so no policy applies; a large report's blocks
+    hold tens of MB). Only the top-level page is read: an ``<iframe srcdoc>`` is one attribute, not
+    elements.
     """
     scripts: list[str] = []
     styles: list[str] = []
@@ -157,13 +161,12 @@ def inline_hashes(page: str) -> tuple[list[str], list[str]]:
         if close is None:
             break
         end = close.start()
-        body = page[mt.end():end]
         pos = end
         if tag == "script":
-            if not _SRC_RE.search(attrs):
-                scripts.append(sha256_source(body))
+            if not _SRC_RE.search(attrs) and not _DATA_TYPE_RE.search(attrs):
+                scripts.append(sha256_source(page[mt.end():end]))
         else:
-            styles.append(sha256_source(body))
+            styles.append(sha256_source(page[mt.end():end]))
     return list(dict.fromkeys(scripts)), list(dict.fromkeys(styles))
 
 
