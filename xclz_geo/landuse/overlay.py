@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -427,15 +428,21 @@ def detect_scheme(codes: Iterable[Any], names: Iterable[Any] | None = None) -> S
     agree: dict[str, float | None] = {}
     markers: dict[str, list[str]] = {}
     distinct = sorted(set(c for c in codes_n if c))
+    # each distinct code (and code-name pair) is looked up once and weighted by its count: the
+    # same integer counts as row by row, so the same scores (a layer holds a few hundred distinct
+    # codes and millions of rows)
+    code_counts = Counter(codes_n)
+    pair_counts = Counter((c, nm) for c, nm in zip(codes_n, names_n) if nm) if names_n is not None else None
     for s in SCHEMES:
         t = code_table(s)
-        hits = [t.get(c, include_variants=False)[0] for c in codes_n]
-        known[s] = sum(h is not None for h in hits) / n
-        if names_n is not None:
-            pairs = [(h, nm) for h, nm in zip(hits, names_n) if nm]
-            if pairs:
-                ok = sum(1 for h, nm in pairs if h is not None and nm in (_norm_name(h.name_zh), _norm_name(h.name_zh).removesuffix("用地"), _norm_name(h.name_zh) + "用地"))
-                agree[s] = ok / len(pairs)
+        hits = {c: t.get(c, include_variants=False)[0] for c in code_counts}
+        known[s] = sum(k for c, k in code_counts.items() if hits[c] is not None) / n
+        if pair_counts is not None:
+            npairs = sum(pair_counts.values())
+            if npairs:
+                ok = sum(k for (c, nm), k in pair_counts.items() if hits[c] is not None and nm in (
+                    _norm_name(hits[c].name_zh), _norm_name(hits[c].name_zh).removesuffix("用地"), _norm_name(hits[c].name_zh) + "用地"))
+                agree[s] = ok / npairs
             else:
                 agree[s] = None
         else:
@@ -851,29 +858,49 @@ def _group_by_code(pieces: "pd.DataFrame", part_ids: Sequence[str], table: CodeT
     """Sum the pieces per part and *code at the level asked* — one row per code, whatever the
     groups, names or first-level classes of the parcels that roll up to it (0508 logistics and
     05H1 commercial are one row ``05`` at level 1). The row's name and group are the table's for
-    that code; for a code the table does not know, the names and groups the parcels carry."""
+    that code; for a code the table does not know, the names and groups the parcels carry.
+
+    Vectorised: only the groups of codes the table does not know join their parcels' names in
+    Python (a per-group Python aggregation over every group took two thirds of the overlay's time
+    at 25,000 parcels)."""
     import pandas as pd
 
     cols = ["part_id", "code", "name", "level1_code", "level1_name", "group", "area_m2", "area_ha", "area_mu", "share",
             "parcel_count", "code_status"]
     if not len(pieces):
         return pd.DataFrame(columns=cols)
-
-    def worst(s: "pd.Series") -> str:
-        return "unknown" if (s == "unknown").any() else ("missing" if (s == "missing").any() else "known")
-
-    g = pieces.groupby(["part_idx", "code"], sort=False, dropna=False).agg(
+    keys = ["part_idx", "code"]
+    st = pieces["code_status"].to_numpy(dtype=object)
+    # worst status of a group: unknown > missing > known
+    work = pieces.assign(_worst=np.where(st == "unknown", 2, np.where(st == "missing", 1, 0)).astype(np.int8))
+    g = work.groupby(keys, sort=False, dropna=False).agg(
         area_m2=("area_m2", "sum"), parcel_count=("row", "nunique"), part_area_m2=("part_area_m2", "first"),
-        name=("name", _join_unique), level1_code=("level1_code", "first"), level1_name=("level1_name", "first"),
-        group=("group", _join_unique), code_status=("code_status", worst),
+        level1_code=("level1_code", "first"), level1_name=("level1_name", "first"), _worst=("_worst", "max"),
     ).reset_index()
-    for k, code in enumerate(g["code"]):
-        c = table.classes.get(code) if isinstance(code, str) else None
-        if c is not None:
-            g.at[k, "name"] = c.name_zh
-            g.at[k, "group"] = c.group
-            g.at[k, "level1_code"] = c.level1_code
-            g.at[k, "level1_name"] = c.level1_name
+    classes = table.classes
+    found = [classes.get(c) if isinstance(c, str) else None for c in g["code"].to_numpy(dtype=object)]
+    known = np.array([c is not None for c in found], dtype=bool)
+    name = np.empty(len(g), dtype=object)
+    group = np.empty(len(g), dtype=object)
+    l1c = g["level1_code"].to_numpy(dtype=object).copy()
+    l1n = g["level1_name"].to_numpy(dtype=object).copy()
+    for k in np.flatnonzero(known):
+        c = found[k]
+        name[k], group[k], l1c[k], l1n[k] = c.name_zh, c.group, c.level1_code, c.level1_name
+    if not known.all():
+        # codes the table does not know: the parcels' own names and groups, joined (groups keep their
+        # order of first appearance, so the subset's groups line up with g's unknown rows)
+        pc = pieces["code"].to_numpy(dtype=object)
+        sub = pieces[~np.array([isinstance(c, str) and c in classes for c in pc], dtype=bool)]
+        j = sub.groupby(keys, sort=False, dropna=False).agg(name=("name", _join_unique), group=("group", _join_unique))
+        name[~known] = j["name"].to_numpy(dtype=object)
+        group[~known] = j["group"].to_numpy(dtype=object)
+    g["name"] = pd.array(name, dtype="str")
+    g["group"] = pd.array(group, dtype="str")
+    g["level1_code"] = pd.array(l1c, dtype=g["level1_code"].dtype)
+    g["level1_name"] = pd.array(l1n, dtype=g["level1_name"].dtype)
+    w = g.pop("_worst").to_numpy()
+    g["code_status"] = pd.array(np.where(w == 2, "unknown", np.where(w == 1, "missing", "known")).astype(object), dtype="str")
     g["part_id"] = [part_ids[k] for k in g["part_idx"]]
     g["share"] = g["area_m2"] / g["part_area_m2"]
     g = _area_cols(g)
