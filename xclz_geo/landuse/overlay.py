@@ -907,6 +907,37 @@ def _group_by_code(pieces: "pd.DataFrame", part_ids: Sequence[str], table: CodeT
     return g.sort_values(["part_idx", "area_m2"], ascending=[True, False]).reset_index(drop=True)
 
 
+def _overlay_pieces(tree: Any, geoms: np.ndarray, pg: np.ndarray, part_has: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of parcels inside parts: part index, parcel row, area and geometry of each, ordered by part.
+
+    One bulk query of the parcels' tree for every part at once gives the (part, parcel) pairs; a
+    parcel wholly inside its part (``contains_properly``, parts prepared) is its own piece, and
+    only the pairs across a part boundary are intersected (in one call). Pieces of
+    :data:`_MIN_PIECE_M2` or less are dropped.
+    """
+    import shapely
+
+    js = np.flatnonzero(part_has)
+    if not len(js):
+        return np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.array([], dtype=object)
+    qi, idx = tree.query(pg[js], predicate="intersects")
+    jj = js[qi]
+    parts = pg[jj]
+    mine = pg[js][~shapely.is_prepared(pg[js])]  # leave parts prepared by others as they were
+    shapely.prepare(mine)
+    try:
+        inside = shapely.contains_properly(parts, geoms[idx])
+    finally:
+        shapely.destroy_prepared(mine)
+    pieces = np.empty(len(idx), dtype=object)
+    pieces[inside] = geoms[idx[inside]]
+    if (~inside).any():
+        pieces[~inside] = shapely.intersection(geoms[idx[~inside]], parts[~inside])
+    areas = shapely.area(pieces) if len(pieces) else np.array([])
+    keep = areas > _MIN_PIECE_M2
+    return jj[keep].astype(int), idx[keep], areas[keep], pieces[keep]
+
+
 def landuse_by_part(
     zone: "Zone",
     parcels: "gpd.GeoDataFrame | str | Path",
@@ -1012,30 +1043,7 @@ def landuse_by_part(
     part_ids = list(parts_gk["part_id"])
     part_has = np.array([g is not None and not shapely.is_empty(g) for g in pg], dtype=bool)
     tree = shapely.STRtree(np.where(usable, geoms, None))
-    piece_part, piece_row, piece_area, piece_geom = [], [], [], []
-    for j in np.flatnonzero(part_has):
-        part = pg[j]
-        idx = tree.query(part, predicate="intersects")
-        if len(idx) == 0:
-            continue
-        shapely.prepare(part)
-        inside = shapely.contains_properly(part, geoms[idx])
-        pieces = np.empty(len(idx), dtype=object)
-        pieces[inside] = geoms[idx[inside]]
-        if (~inside).any():
-            pieces[~inside] = shapely.intersection(geoms[idx[~inside]], part)
-        areas = shapely.area(pieces)
-        keep = areas > _MIN_PIECE_M2
-        piece_part.append(np.full(int(keep.sum()), j))
-        piece_row.append(idx[keep])
-        piece_area.append(areas[keep])
-        piece_geom.append(pieces[keep])
-        shapely.destroy_prepared(part)
-    if piece_part:
-        pp = np.concatenate(piece_part); pr = np.concatenate(piece_row)
-        pa = np.concatenate(piece_area); pgeo = np.concatenate(piece_geom)
-    else:
-        pp = np.array([], dtype=int); pr = np.array([], dtype=int); pa = np.array([]); pgeo = np.array([], dtype=object)
+    pp, pr, pa, pgeo = _overlay_pieces(tree, geoms, pg, part_has)
 
     part_area = np.full(len(pg), np.nan)
     part_area[part_has] = shapely.area(pg[part_has])
@@ -1086,23 +1094,26 @@ def landuse_by_part(
     by_l1 = by_l1.reindex(columns=["part_id", "code", "name", "group", "area_m2", "area_ha", "area_mu", "share", "parcel_count", "code_status"])
     by_group = by_group.reindex(columns=["part_id", "group", "name", "area_m2", "area_ha", "area_mu", "share", "parcel_count"])
 
-    # per part: coverage, overlaps, gaps
+    # per part: coverage, overlaps, gaps (pieces are grouped by part: each part's slice is looked up once)
     prow = []
+    names_zh = list(parts_gk["name_zh"]) if "name_zh" in parts_gk.columns else list(part_ids)
+    starts = np.searchsorted(pp, np.arange(len(part_ids) + 1)) if len(pp) else np.zeros(len(part_ids) + 1, dtype=int)
     for j, pid in enumerate(part_ids):
-        name_zh = parts_gk["name_zh"].iloc[j] if "name_zh" in parts_gk.columns else pid
+        name_zh = names_zh[j]
         if not part_has[j]:
             prow.append(dict(part_id=pid, name_zh=name_zh, part_area_m2=np.nan, covered_m2=np.nan, parcel_area_m2=np.nan,
                              overlap_m2=np.nan, gap_m2=np.nan, parcel_count=0, straddling_count=0, status="no geometry"))
             continue
-        m = pp == j
+        m = slice(int(starts[j]), int(starts[j + 1]))
+        has = starts[j + 1] > starts[j]
         total = float(pa[m].sum())
-        covered = float(shapely.area(shapely.union_all(pgeo[m]))) if m.any() else 0.0
+        covered = float(shapely.area(shapely.union_all(pgeo[m]))) if has else 0.0
         overlap = max(total - covered, 0.0)
         gap = max(part_area[j] - covered, 0.0)
         prow.append(dict(part_id=pid, name_zh=name_zh, part_area_m2=part_area[j], covered_m2=covered, parcel_area_m2=total,
                          overlap_m2=overlap, gap_m2=gap, parcel_count=int(len(np.unique(pr[m]))),
                          straddling_count=int(straddle[m].sum()) if len(straddle) else 0,
-                         status="ok" if m.any() else "no parcels"))
+                         status="ok" if has else "no parcels"))
     parts_df = pd.DataFrame(prow)
 
     # overlapping parcel pairs (anywhere in the layer)
