@@ -196,6 +196,30 @@ def test_pruning_skips_the_partitions_that_touch_no_zone(client, province, tmp_p
     assert out_g["xclz_status"].iloc[4_100] == "invalid" and out_g["xclz_note"].iloc[4_100] == "geometry is empty"
 
 
+def test_national_extent_parcels_in_hilbert_files_skip_most_overlays(client, province, tmp_path):
+    """The case where pruning pays: one province's zones against parcels spread over China, Hilbert-partitioned."""
+    from xclz_geo.landuse.overlay import landuse_by_part
+    from xclz_geo.scale.partition import partition_file
+
+    parcels = sample.synthetic_parcels(province["parts"], 3_000, near_share=0.1, bbox=sample.NATIONAL_BBOX)
+    x0, y0, x1, y1 = parcels.total_bounds
+    assert x1 - x0 > 40 and y1 - y0 > 25  # national extent, not the province's box
+    parcels.loc[17, "geometry"] = None
+    sample.write_partitions(parcels, tmp_path / "raw", npartitions=2)
+    partition_file(tmp_path / "raw", tmp_path / "hilbert", npartitions=20)
+    job = landuse_dask(province["zone"], tmp_path / "hilbert")
+    assert job.npartitions == 20 and job.skipped >= 12, job.pruning
+    out = job.frame.compute()
+    layer = pd.concat([gpd.read_parquet(f) for f in sorted((tmp_path / "hilbert").glob("part.*.parquet"))], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = landuse_by_part(province["zone"], layer).parcels
+    for c in ("row", "code", "code_status", "zone_id", "part_ids", "status"):
+        assert not _same(out[c].reset_index(drop=True), ref[c]), c
+    np.testing.assert_allclose(out["inside_m2"].to_numpy(float), ref["inside_m2"].to_numpy(float), rtol=1e-9, atol=1e-6)
+    assert (out["status"] == "no geometry").sum() == 1 and (out["status"] == "inside").sum() > 50
+
+
 def test_partition_keys_keep_neighbours_together():
     # a 4 × 4 grid: the Hilbert order visits each cell once and steps only to an adjacent cell
     xs, ys = np.meshgrid(np.arange(4.0), np.arange(4.0))
