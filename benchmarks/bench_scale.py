@@ -23,7 +23,8 @@ points and 10⁵ parcels; 30–40 min on 2 shared cores. Default (reduced): 2×1
 Methods, each in a fresh subprocess (so its peak RSS is its own):
 
 * ``memory`` — in-memory chunked: one file at a time, ``locate_annotated`` or ``landuse_by_part``
-  (the code scheme detected once, on the first file), each chunk written as Parquet; the grid of
+  (the code scheme detected once, on the first file; ``summaries=False``: the per-parcel table,
+  the work the Dask engine does per partition), each chunk written as Parquet; the grid of
   the same cell size as the workers' (:func:`xclz_geo.scale.engine.province_cell_m`), built once;
   no pruning (a plain loop over files);
 * ``dask`` — ``LocalCluster(n_workers=2, threads_per_worker=1)``, ``locate_dask`` /
@@ -190,7 +191,7 @@ def run_one(engine: str, task: str, data: str, zones: str, out: str) -> dict:
             scheme = "auto"
             for i, f in enumerate(files):
                 gdf = read_file(f, "geoparquet")
-                r = landuse_by_part(zone, gdf, scheme=scheme)
+                r = landuse_by_part(zone, gdf, scheme=scheme, summaries=False)  # the per-parcel table, as on Dask
                 scheme = r.method["scheme"]  # detected once, on the first file
                 r.parcels.to_parquet(Path(out) / f"part.{i:05d}.parquet", index=False)
                 rows += len(gdf)
@@ -319,6 +320,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description="province-scale benchmark (Dask vs in-memory chunked)")
     ap.add_argument("--full", action="store_true", help="the issue's sizes: 2×10⁷ points, 10⁶ parcels (about half an hour on 2 cores)")
     ap.add_argument("--no-memory-per-million", action="store_true", help="skip the per-million-rows memory run (5 min)")
+    ap.add_argument("--only", choices=("locate", "landuse"), default=None, help="run only the site checks or only the parcel overlays")
     ap.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/scale.json, scale_full.json with --full)")
     ap.add_argument("--one", nargs=5, metavar=("ENGINE", "TASK", "DATA", "ZONES", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--memory-per-million", nargs=2, metavar=("ZONES", "DIR"), help=argparse.SUPPRESS)
@@ -343,7 +345,7 @@ def main() -> int:
     t_all = time.perf_counter()
     results = {"machine": {"cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
                            "load_1min_at_start": os.getloadavg()[0]},
-               "full": a.full, "files": nfiles, "locate": [], "landuse": [], "pruning_share": {}}
+               "full": a.full, "only": a.only, "files": nfiles, "locate": [], "landuse": [], "pruning_share": {}}
     log(f"bench_scale {'--full' if a.full else '(reduced)'}: points {point_sizes}, parcels {parcel_sizes}, national "
         f"{national_points} points / {national_parcels} parcels, {nfiles} files each → {out_file}")
     counts = [40, 100, 400, 1000]
@@ -353,6 +355,10 @@ def main() -> int:
             d = Path(tmp)
             zf = make_zones(d)
             boxes = zone_boxes(Zone.from_boundaries(zf))
+            if a.only == "landuse":
+                point_sizes, national_points = [], 0
+            if a.only == "locate":
+                parcel_sizes, national_parcels = [], 0
             for n in point_sizes:
                 log(f"generating {n:,} points and partitioning them into {nfiles} Hilbert files …")
                 data, rowboxes = make_points(d, n, extent="province", npartitions=nfiles)
@@ -360,20 +366,22 @@ def main() -> int:
                     results["pruning_share"]["points_province"] = pruning_shares(rowboxes, boxes, counts)
                 del rowboxes
                 _measure(results["locate"], "locate", "province", n, data, zf, d)
-            log(f"generating {national_points:,} national points …")
-            data, rowboxes = make_points(d, national_points, extent="national", npartitions=nfiles)
-            results["pruning_share"]["points_national"] = pruning_shares(rowboxes, boxes, counts)
-            _measure(results["locate"], "locate", "national", national_points, data, zf, d)
+            if national_points:
+                log(f"generating {national_points:,} national points …")
+                data, rowboxes = make_points(d, national_points, extent="national", npartitions=nfiles)
+                results["pruning_share"]["points_national"] = pruning_shares(rowboxes, boxes, counts)
+                _measure(results["locate"], "locate", "national", national_points, data, zf, d)
             for n in parcel_sizes:
                 log(f"generating {n:,} parcels and partitioning them into {nfiles} Hilbert files …")
                 data, rowboxes = make_parcels(d, n, extent="province", npartitions=nfiles)
                 if n == parcel_sizes[-1]:
                     results["pruning_share"]["parcels_province"] = pruning_shares(rowboxes, boxes, counts)
                 _measure(results["landuse"], "landuse", "province", n, data, zf, d)
-            log(f"generating {national_parcels:,} national parcels …")
-            data, rowboxes = make_parcels(d, national_parcels, extent="national", npartitions=nfiles)
-            results["pruning_share"]["parcels_national"] = pruning_shares(rowboxes, boxes, counts)
-            _measure(results["landuse"], "landuse", "national", national_parcels, data, zf, d)
+            if national_parcels:
+                log(f"generating {national_parcels:,} national parcels …")
+                data, rowboxes = make_parcels(d, national_parcels, extent="national", npartitions=nfiles)
+                results["pruning_share"]["parcels_national"] = pruning_shares(rowboxes, boxes, counts)
+                _measure(results["landuse"], "landuse", "national", national_parcels, data, zf, d)
             log(f"pruning share by number of Hilbert files: {json.dumps(results['pruning_share'])}")
             if not (a.full or a.no_memory_per_million):
                 log("memory per million rows …")

@@ -183,3 +183,18 @@ def test_detect_scheme_counts_like_row_by_row():
                                                                    lu._norm_name(h.name_zh) + "用地"))
         assert det.name_agreement[s] == ok / len(pairs)
     assert det.scheme == "sandiao"
+
+
+def test_without_summaries_the_parcels_table_is_the_same(zone_and_parts, parcels):
+    zone, _ = zone_and_parts
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = lu.landuse_by_part(zone, parcels)
+        lean = lu.landuse_by_part(zone, parcels, summaries=False)
+    pd.testing.assert_frame_equal(lean.parcels, full.parcels)
+    pd.testing.assert_frame_equal(lean.unknown_codes, full.unknown_codes)
+    assert lean.method == full.method
+    for name in ("by_code", "by_level1", "by_group", "parts", "overlaps"):
+        got, ref = getattr(lean, name), getattr(full, name)
+        assert len(got) == 0 and len(ref) > 0, name
+        assert list(got.columns) == list(ref.columns), name

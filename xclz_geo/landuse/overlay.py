@@ -907,143 +907,14 @@ def _group_by_code(pieces: "pd.DataFrame", part_ids: Sequence[str], table: CodeT
     return g.sort_values(["part_idx", "area_m2"], ascending=[True, False]).reset_index(drop=True)
 
 
-def _overlay_pieces(tree: Any, geoms: np.ndarray, pg: np.ndarray, part_has: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The pieces of parcels inside parts: part index, parcel row, area and geometry of each, ordered by part.
-
-    One bulk query of the parcels' tree for every part at once gives the (part, parcel) pairs; a
-    parcel wholly inside its part (``contains_properly``, parts prepared) is its own piece, and
-    only the pairs across a part boundary are intersected (in one call). Pieces of
-    :data:`_MIN_PIECE_M2` or less are dropped.
-    """
-    import shapely
-
-    js = np.flatnonzero(part_has)
-    if not len(js):
-        return np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.array([], dtype=object)
-    qi, idx = tree.query(pg[js], predicate="intersects")
-    jj = js[qi]
-    parts = pg[jj]
-    mine = pg[js][~shapely.is_prepared(pg[js])]  # leave parts prepared by others as they were
-    shapely.prepare(mine)
-    try:
-        inside = shapely.contains_properly(parts, geoms[idx])
-    finally:
-        shapely.destroy_prepared(mine)
-    pieces = np.empty(len(idx), dtype=object)
-    pieces[inside] = geoms[idx[inside]]
-    if (~inside).any():
-        pieces[~inside] = shapely.intersection(geoms[idx[~inside]], parts[~inside])
-    areas = shapely.area(pieces) if len(pieces) else np.array([])
-    keep = areas > _MIN_PIECE_M2
-    return jj[keep].astype(int), idx[keep], areas[keep], pieces[keep]
-
-
-def landuse_by_part(
-    zone: "Zone",
-    parcels: "gpd.GeoDataFrame | str | Path",
-    *,
-    code_field: str | None = None,
-    name_field: str | None = None,
-    scheme: str = "auto",
-    level: int = 2,
-    layer: str | None = None,
-    encoding: str | None = None,
-    data_quality: str | None = None,
-    min_overlap_m2: float = 0.01,
-) -> LanduseResult:
-    """Land use per part from a parcel layer (三调 图斑, planning parcels).
-
-    Parameters
-    ----------
-    zone
-        The zone (its parts must have geometry; parts without are reported ``no geometry``).
-    parcels
-        GeoDataFrame or vector file (GeoPackage, GBK or UTF-8 Shapefile, GeoJSON …) with a
-        declared CRS; any CRS: pieces are measured in ``zone.gk_crs``.
-    code_field, name_field
-        Attribute with the land-use code (default: the first of ``DLBM``, ``GHFLDM``,
-        ``YDYHFLDM``, ``地类编码`` … present) and with the class name (``DLMC`` …, optional;
-        it helps scheme detection and names unknown codes).
-    scheme
-        ``"auto"`` (detect; see :func:`detect_scheme`), ``"sandiao"``, ``"gbt21010"`` or ``"ydyh"``.
-    level
-        Finest level of ``by_code``: 1, 2 or 3 (3 keeps third-level 用地用海 and 三调 suffix classes).
-    layer, encoding
-        Passed to :func:`xclz_geo.io.read_vector` for files.
-    data_quality
-        Quality label of the parcel data (default: its ``quality`` column, else ``unknown``).
-    min_overlap_m2
-        Overlaps between two parcels smaller than this are ignored as digitising noise.
-
-    Returns
-    -------
-    LanduseResult
-
-    Raises
-    ------
-    CRSError
-        When the parcels declare no CRS.
-    InputDataError
-        When the code field is missing or ``level`` is not 1–3.
-    """
+def _part_summaries(*, pg: np.ndarray, part_has: np.ndarray, part_ids: list[str], parts_gk: "gpd.GeoDataFrame", pp: np.ndarray,
+                    pr: np.ndarray, pa: np.ndarray, pgeo: np.ndarray, code_l: Any, name_l: Any, cls: "pd.DataFrame",
+                    scheme_used: str, parcel_area: np.ndarray, usable: np.ndarray, tree: Any, geoms: np.ndarray,
+                    min_overlap_m2: float, source: str) -> tuple["pd.DataFrame", ...]:
+    """The per-part tables of :func:`landuse_by_part`: by code, by first-level class, by group, the
+    parts (coverage as the union of the pieces, overlaps, gaps) and the overlapping parcel pairs."""
     import pandas as pd
     import shapely
-    from xclz_geo.geo import crs as _crs_mod
-
-    if level not in (1, 2, 3):
-        raise InputDataError(f"level must be 1, 2 or 3, not {level!r}")
-    gdf, source = _read_parcels(parcels, layer=layer, encoding=encoding)
-    if gdf.crs is None:
-        raise CRSError(f"{source}: the parcel layer declares no CRS; set it (e.g. EPSG:4549 for CGCS2000 GK CM 120°E) before the overlay")
-    cf = _pick_field(gdf, code_field, CODE_FIELD_CANDIDATES, "land-use code", source, required=True)
-    nf = _pick_field(gdf, name_field, NAME_FIELD_CANDIDATES, "class name", source, required=name_field is not None)
-    gk = zone.gk_crs
-    gk_label = f"EPSG:{gk.to_epsg()}" if gk.to_epsg() else gk.name
-    n = len(gdf)
-    cls = classify_codes(list(gdf[cf]), scheme=scheme, names=list(gdf[nf]) if nf else None)
-    scheme_used = cls.attrs["scheme"]
-    det = cls.attrs["detection"]
-    if det.get("ambiguous"):
-        warnings.warn(
-            f"{source}: the code scheme is ambiguous ({det['reason']}); pass scheme=… / --scheme to be sure",
-            DataQualityWarning,
-            stacklevel=2,
-        )
-    # coordinates that cannot be data in the layer's CRS (lon 573000 in EPSG:4490, latitude 95) are invalid,
-    # not "outside the zone" (xclz_geo.crs.coordinate_problems)
-    bad_xy = _crs_mod.coordinate_problems(gdf.geometry.values, crs=gdf.crs) if n and gdf.crs is not None else np.full(n, "", dtype=object)
-    if (bad_xy != "").any():
-        first = int(np.flatnonzero(bad_xy != "")[0])
-        warnings.warn(f"{source}: {int((bad_xy != '').sum())} parcel(s) with invalid coordinates (first at row {first}: "
-                      f"{bad_xy[first]}); they are counted as 'invalid coordinates'", DataQualityWarning, stacklevel=2)
-        gdf = gdf.copy()
-        gdf.loc[gdf.index[bad_xy != ""], gdf.geometry.name] = None
-    geoms_gk = gdf.geometry.to_crs(gk).values if n else np.array([], dtype=object)
-    geoms, gstatus = _prepare_polygons(np.asarray(geoms_gk, dtype=object), source=source, label="parcel")
-    gstatus = np.where(bad_xy != "", "invalid coordinates", gstatus)
-    usable = np.array([g is not None for g in geoms], dtype=bool)
-    parcel_area = np.zeros(n)
-    parcel_area[usable] = shapely.area(geoms[usable])
-
-    # codes at the requested level
-    if level == 1:
-        code_l, name_l = cls["level1_code"], cls["level1_name"]
-    elif level == 2:
-        code_l, name_l = cls["level2_code"], cls["level2_name"]
-    else:
-        code_l, name_l = cls["class_code"], cls["name"]
-    known = cls["status"].isin(["known", "suffix", "variant", "by_name"])
-    if nf is not None:
-        # unknown codes keep the name the data gives them
-        data_names = gdf[nf].map(_norm_name)
-        name_l = name_l.where(known | (data_names == ""), data_names)
-
-    parts_gk = zone.parts_gk
-    pg = np.asarray(parts_gk.geometry.values, dtype=object)
-    part_ids = list(parts_gk["part_id"])
-    part_has = np.array([g is not None and not shapely.is_empty(g) for g in pg], dtype=bool)
-    tree = shapely.STRtree(np.where(usable, geoms, None))
-    pp, pr, pa, pgeo = _overlay_pieces(tree, geoms, pg, part_has)
 
     part_area = np.full(len(pg), np.nan)
     part_area[part_has] = shapely.area(pg[part_has])
@@ -1137,8 +1008,169 @@ def landuse_by_part(
             f"{source}: {len(overlaps)} pair(s) of parcels overlap ({overlaps['area_m2'].sum():,.1f} m² counted twice); "
             "see result.overlaps and the parts' overlap_m2",
             DataQualityWarning,
+            stacklevel=3,
+        )
+    return by_code, by_l1, by_group, parts_df, overlaps
+
+
+def _overlay_pieces(tree: Any, geoms: np.ndarray, pg: np.ndarray, part_has: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pieces of parcels inside parts: part index, parcel row, area and geometry of each, ordered by part.
+
+    One bulk query of the parcels' tree for every part at once gives the (part, parcel) pairs; a
+    parcel wholly inside its part (``contains_properly``, parts prepared) is its own piece, and
+    only the pairs across a part boundary are intersected (in one call). Pieces of
+    :data:`_MIN_PIECE_M2` or less are dropped.
+    """
+    import shapely
+
+    js = np.flatnonzero(part_has)
+    if not len(js):
+        return np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.array([], dtype=object)
+    qi, idx = tree.query(pg[js], predicate="intersects")
+    jj = js[qi]
+    parts = pg[jj]
+    mine = pg[js][~shapely.is_prepared(pg[js])]  # leave parts prepared by others as they were
+    shapely.prepare(mine)
+    try:
+        inside = shapely.contains_properly(parts, geoms[idx])
+    finally:
+        shapely.destroy_prepared(mine)
+    pieces = np.empty(len(idx), dtype=object)
+    pieces[inside] = geoms[idx[inside]]
+    if (~inside).any():
+        pieces[~inside] = shapely.intersection(geoms[idx[~inside]], parts[~inside])
+    areas = shapely.area(pieces) if len(pieces) else np.array([])
+    keep = areas > _MIN_PIECE_M2
+    return jj[keep].astype(int), idx[keep], areas[keep], pieces[keep]
+
+
+def landuse_by_part(
+    zone: "Zone",
+    parcels: "gpd.GeoDataFrame | str | Path",
+    *,
+    code_field: str | None = None,
+    name_field: str | None = None,
+    scheme: str = "auto",
+    level: int = 2,
+    layer: str | None = None,
+    encoding: str | None = None,
+    data_quality: str | None = None,
+    min_overlap_m2: float = 0.01,
+    summaries: bool = True,
+) -> LanduseResult:
+    """Land use per part from a parcel layer (三调 图斑, planning parcels).
+
+    Parameters
+    ----------
+    zone
+        The zone (its parts must have geometry; parts without are reported ``no geometry``).
+    parcels
+        GeoDataFrame or vector file (GeoPackage, GBK or UTF-8 Shapefile, GeoJSON …) with a
+        declared CRS; any CRS: pieces are measured in ``zone.gk_crs``.
+    code_field, name_field
+        Attribute with the land-use code (default: the first of ``DLBM``, ``GHFLDM``,
+        ``YDYHFLDM``, ``地类编码`` … present) and with the class name (``DLMC`` …, optional;
+        it helps scheme detection and names unknown codes).
+    scheme
+        ``"auto"`` (detect; see :func:`detect_scheme`), ``"sandiao"``, ``"gbt21010"`` or ``"ydyh"``.
+    level
+        Finest level of ``by_code``: 1, 2 or 3 (3 keeps third-level 用地用海 and 三调 suffix classes).
+    layer, encoding
+        Passed to :func:`xclz_geo.io.read_vector` for files.
+    data_quality
+        Quality label of the parcel data (default: its ``quality`` column, else ``unknown``).
+    min_overlap_m2
+        Overlaps between two parcels smaller than this are ignored as digitising noise.
+    summaries
+        ``False``: only the per-parcel table (``parcels``), ``unknown_codes`` and ``method``; the
+        per-part tables and ``overlaps`` come back empty, with their columns. What the Dask
+        engine needs per partition: it skips the union of the pieces per part and the search for
+        overlapping parcel pairs, whose cost grows with how densely parcels overlap.
+
+    Returns
+    -------
+    LanduseResult
+
+    Raises
+    ------
+    CRSError
+        When the parcels declare no CRS.
+    InputDataError
+        When the code field is missing or ``level`` is not 1–3.
+    """
+    import pandas as pd
+    import shapely
+    from xclz_geo.geo import crs as _crs_mod
+
+    if level not in (1, 2, 3):
+        raise InputDataError(f"level must be 1, 2 or 3, not {level!r}")
+    gdf, source = _read_parcels(parcels, layer=layer, encoding=encoding)
+    if gdf.crs is None:
+        raise CRSError(f"{source}: the parcel layer declares no CRS; set it (e.g. EPSG:4549 for CGCS2000 GK CM 120°E) before the overlay")
+    cf = _pick_field(gdf, code_field, CODE_FIELD_CANDIDATES, "land-use code", source, required=True)
+    nf = _pick_field(gdf, name_field, NAME_FIELD_CANDIDATES, "class name", source, required=name_field is not None)
+    gk = zone.gk_crs
+    gk_label = f"EPSG:{gk.to_epsg()}" if gk.to_epsg() else gk.name
+    n = len(gdf)
+    cls = classify_codes(list(gdf[cf]), scheme=scheme, names=list(gdf[nf]) if nf else None)
+    scheme_used = cls.attrs["scheme"]
+    det = cls.attrs["detection"]
+    if det.get("ambiguous"):
+        warnings.warn(
+            f"{source}: the code scheme is ambiguous ({det['reason']}); pass scheme=… / --scheme to be sure",
+            DataQualityWarning,
             stacklevel=2,
         )
+    # coordinates that cannot be data in the layer's CRS (lon 573000 in EPSG:4490, latitude 95) are invalid,
+    # not "outside the zone" (xclz_geo.crs.coordinate_problems)
+    bad_xy = _crs_mod.coordinate_problems(gdf.geometry.values, crs=gdf.crs) if n and gdf.crs is not None else np.full(n, "", dtype=object)
+    if (bad_xy != "").any():
+        first = int(np.flatnonzero(bad_xy != "")[0])
+        warnings.warn(f"{source}: {int((bad_xy != '').sum())} parcel(s) with invalid coordinates (first at row {first}: "
+                      f"{bad_xy[first]}); they are counted as 'invalid coordinates'", DataQualityWarning, stacklevel=2)
+        gdf = gdf.copy()
+        gdf.loc[gdf.index[bad_xy != ""], gdf.geometry.name] = None
+    geoms_gk = gdf.geometry.to_crs(gk).values if n else np.array([], dtype=object)
+    geoms, gstatus = _prepare_polygons(np.asarray(geoms_gk, dtype=object), source=source, label="parcel")
+    gstatus = np.where(bad_xy != "", "invalid coordinates", gstatus)
+    usable = np.array([g is not None for g in geoms], dtype=bool)
+    parcel_area = np.zeros(n)
+    parcel_area[usable] = shapely.area(geoms[usable])
+
+    # codes at the requested level
+    if level == 1:
+        code_l, name_l = cls["level1_code"], cls["level1_name"]
+    elif level == 2:
+        code_l, name_l = cls["level2_code"], cls["level2_name"]
+    else:
+        code_l, name_l = cls["class_code"], cls["name"]
+    known = cls["status"].isin(["known", "suffix", "variant", "by_name"])
+    if nf is not None:
+        # unknown codes keep the name the data gives them
+        data_names = gdf[nf].map(_norm_name)
+        name_l = name_l.where(known | (data_names == ""), data_names)
+
+    parts_gk = zone.parts_gk
+    pg = np.asarray(parts_gk.geometry.values, dtype=object)
+    part_ids = list(parts_gk["part_id"])
+    part_has = np.array([g is not None and not shapely.is_empty(g) for g in pg], dtype=bool)
+    tree = shapely.STRtree(np.where(usable, geoms, None))
+    pp, pr, pa, pgeo = _overlay_pieces(tree, geoms, pg, part_has)
+
+    if summaries:
+        by_code, by_l1, by_group, parts_df, overlaps = _part_summaries(
+            pg=pg, part_has=part_has, part_ids=part_ids, parts_gk=parts_gk, pp=pp, pr=pr, pa=pa, pgeo=pgeo, code_l=code_l,
+            name_l=name_l, cls=cls, scheme_used=scheme_used, parcel_area=parcel_area, usable=usable, tree=tree, geoms=geoms,
+            min_overlap_m2=min_overlap_m2, source=source)
+    else:
+        by_code = pd.DataFrame(columns=["part_id", "code", "name", "level1_code", "level1_name", "group", "area_m2", "area_ha",
+                                        "area_mu", "share", "parcel_count", "code_status"])
+        by_l1 = pd.DataFrame(columns=["part_id", "code", "name", "group", "area_m2", "area_ha", "area_mu", "share", "parcel_count",
+                                      "code_status"])
+        by_group = pd.DataFrame(columns=["part_id", "group", "name", "area_m2", "area_ha", "area_mu", "share", "parcel_count"])
+        parts_df = pd.DataFrame(columns=["part_id", "name_zh", "part_area_m2", "covered_m2", "parcel_area_m2", "overlap_m2", "gap_m2",
+                                         "parcel_count", "straddling_count", "status"])
+        overlaps = pd.DataFrame(columns=["row_a", "row_b", "code_a", "code_b", "area_m2"])
 
     # per input row
     inside = np.zeros(n)
