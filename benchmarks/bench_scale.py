@@ -16,7 +16,7 @@ Cases:
   Hilbert files of the province and national data (from the files' boxes, as the engine decides).
 
 Sizes: ``--full`` (the issue's): 2×10⁷ points and 10⁶ parcels in 40 files each, national 2×10⁶
-points and 10⁵ parcels; 30–40 min on 2 shared cores. Default (reduced): 2×10⁵ and 2×10⁶ points,
+points and 10⁵ parcels; about 20 min on 2 shared cores under load 7–14. Default (reduced): 2×10⁵ and 2×10⁶ points,
 10⁴ and 10⁵ parcels, national 2×10⁵ points and 2×10⁴ parcels, plus the per-million-rows memory run
 (``--no-memory-per-million`` to skip it; about 5 min, most of it the run with distances).
 
@@ -318,7 +318,7 @@ def _measure(results: list, task: str, extent: str, n: int, data: Path, zones: P
 
 def main() -> int:
     ap = argparse.ArgumentParser(description="province-scale benchmark (Dask vs in-memory chunked)")
-    ap.add_argument("--full", action="store_true", help="the issue's sizes: 2×10⁷ points, 10⁶ parcels (about half an hour on 2 cores)")
+    ap.add_argument("--full", action="store_true", help="the issue's sizes: 2×10⁷ points, 10⁶ parcels (about 20 min on 2 loaded cores)")
     ap.add_argument("--no-memory-per-million", action="store_true", help="skip the per-million-rows memory run (5 min)")
     ap.add_argument("--only", choices=("locate", "landuse"), default=None, help="run only the site checks or only the parcel overlays")
     ap.add_argument("--out", type=Path, default=None, help="results file (default benchmarks/results/scale.json, scale_full.json with --full)")
@@ -340,6 +340,10 @@ def main() -> int:
     else:
         point_sizes, parcel_sizes = [200_000, 2_000_000], [10_000, 100_000]
         national_points, national_parcels = 200_000, 20_000
+    if a.only == "landuse":
+        point_sizes, national_points = [], 0
+    if a.only == "locate":
+        parcel_sizes, national_parcels = [], 0
     nfiles = 40
     out_file = a.out or (OUT_FULL if a.full else OUT)
     t_all = time.perf_counter()
@@ -355,10 +359,6 @@ def main() -> int:
             d = Path(tmp)
             zf = make_zones(d)
             boxes = zone_boxes(Zone.from_boundaries(zf))
-            if a.only == "landuse":
-                point_sizes, national_points = [], 0
-            if a.only == "locate":
-                parcel_sizes, national_parcels = [], 0
             for n in point_sizes:
                 log(f"generating {n:,} points and partitioning them into {nfiles} Hilbert files …")
                 data, rowboxes = make_points(d, n, extent="province", npartitions=nfiles)
