@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError
+from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError, XclzGeoError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -1257,17 +1257,15 @@ def excel_cell_text(value: Any, number_format: str = "General", *, is_date: bool
     return s
 
 
-def _read_xlsx_text(p: Path, *, sheet: str | int | None, header_row: int | None, hints: Iterable[str] | None) -> TextTable:
+def _xlsx_grid_openpyxl(p: Path, sheet: str | int | None) -> tuple[list[str], str, list[list[str]], list[int], dict[int, int]]:
+    """Sheet names, the sheet picked, its rows as text (trailing empty cells dropped), their spreadsheet
+    numbers and the count of 16+-digit whole numbers per column — read by openpyxl (read-only)."""
     import warnings
-
-    import numpy as np
-    import pandas as pd
 
     try:
         from openpyxl import load_workbook
     except ImportError:  # pragma: no cover - openpyxl is a main dependency
         raise InputFileError(f"{p}: reading XLSX needs openpyxl (pip install openpyxl)") from None
-    _check_header_row(header_row, p)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl's "unknown extension" chatter
@@ -1307,6 +1305,384 @@ def _read_xlsx_text(p: Path, *, sheet: str | int | None, header_row: int | None,
             row_no.append(k)
     finally:
         wb.close()
+    return names, ws_name, grid, row_no, big_numbers
+
+
+# ---------------------------------------------------------------- XLSX package, read and patched directly
+#
+# The fast paths read the sheet XML straight from the zip (regular expressions over streamed chunks)
+# and write a workbook back by copying every part of the user's file and patching only the table's
+# sheet. They give exactly what openpyxl gives (the cell values of a read-only, data-only load) and
+# step aside for the openpyxl paths on anything they do not know (namespace prefixes, rows out of
+# order, strict OOXML …): :class:`_XlsxUnsupported`.
+
+
+class _XlsxUnsupported(Exception):
+    """The fast XLSX path met something it does not handle; the openpyxl path is used instead."""
+
+
+_X_ATTR = re.compile(r"""([\w:.\-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_X_ENT = re.compile(r"&(#[xX][0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
+_X_ENT_MAP = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_X_ROW = re.compile(r"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
+_X_CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_X_REF = re.compile(r"([A-Z]{1,3})([0-9]+)$")
+_X_TS = re.compile(r'(?:^|\s)([ts])="([^"]*)"')
+_X_CELL_FAST = re.compile(r'<c r="([A-Z]{1,3})[0-9]+"((?: [a-z]{1,2}="[^"<>]*")*)\s*(?:/>|>(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>)?(?:<is>(.*?)</is>)?</c>)', re.S)
+_X_V = re.compile(r"<v(?:\s[^>]*)?>(.*?)</v>", re.S)
+_X_T = re.compile(r"<t(?:\s[^>]*?)?(?:/>|>(.*?)</t>)", re.S)
+_X_RPH = re.compile(r"<rPh\b.*?</rPh>", re.S)
+_X_IS = re.compile(r"<is(?:\s[^>]*)?>(.*?)</is>", re.S)
+_X_SI = re.compile(r"<si(?:\s[^>]*?)?(?:/>|>(.*?)</si>)", re.S)
+_X_PREFIXED = re.compile(r"<\w+:(?:worksheet|workbook|sheetData|row|c|sst|si|styleSheet)\b")
+
+
+def _x_ent(m: "re.Match[str]") -> str:
+    e = m.group(1)
+    if e[0] == "#":
+        return chr(int(e[2:], 16) if e[1] in "xX" else int(e[1:]))
+    return _X_ENT_MAP[e]
+
+
+def _x_unescape(s: str) -> str:
+    """Text of XML character data as an XML parser gives it (entities resolved, line ends normalised)."""
+    if "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" not in s:
+        return s
+    return _X_ENT.sub(_x_ent, s)
+
+
+def _x_attrs(s: str) -> dict[str, str]:
+    return {k: _x_unescape(a if b is None or a else b) for k, a, b in ((m.group(1), m.group(2), m.group(3)) for m in _X_ATTR.finditer(s))}
+
+
+def _x_text_of(inner: str) -> str:
+    """The text of a ``<si>``/``<is>`` element: its ``<t>`` runs, phonetic runs (``<rPh>``) left out (as openpyxl)."""
+    if inner.startswith("<t>") and inner.endswith("</t>") and inner.count("<t") == 1:
+        return _x_unescape(inner[3:-4])
+    if "<rPh" in inner:
+        inner = _X_RPH.sub("", inner)
+    return "".join(_x_unescape(t or "") for t in _X_T.findall(inner))
+
+
+def _xlsx_col_index(letters: str, _cache: dict[str, int] = {}) -> int:  # noqa: B006 - a deliberate cache
+    j = _cache.get(letters)
+    if j is None:
+        j = 0
+        for ch in letters:
+            j = j * 26 + ord(ch) - 64
+        _cache[letters] = j
+    return j
+
+
+class _XlsxPackage:
+    """The parts of an XLSX/XLSM file the fast paths need: sheets (names in order → zip paths), the date
+    system, number formats per cell style, and shared strings (read on demand)."""
+
+    def __init__(self, path: Path) -> None:
+        import posixpath
+        import zipfile
+
+        self.path = path
+        self.zf = zipfile.ZipFile(path)
+        self.members = {i.filename: i for i in self.zf.infolist()}
+        root = self._rels("_rels/.rels", "")
+        wb_part = next((t for typ, t, _ in root.values() if typ.endswith("/officeDocument")), None)
+        if wb_part is None or wb_part not in self.members:
+            raise _XlsxUnsupported("no workbook part")
+        self.workbook_part = wb_part
+        self.workbook_xml = self.text(wb_part)
+        if _X_PREFIXED.search(self.workbook_xml[:4096]) or "<sheets" not in self.workbook_xml:
+            raise _XlsxUnsupported("prefixed or unusual workbook.xml")
+        base = posixpath.dirname(wb_part)
+        self.workbook_rels_part = posixpath.join(base, "_rels", posixpath.basename(wb_part) + ".rels")
+        self.rels = self._rels(self.workbook_rels_part, base)
+        self.sheets: list[tuple[str, str, str]] = []  # (name, zip path, relationship id)
+        for m in re.finditer(r"<sheet\b([^>]*?)/?>", self.workbook_xml):
+            a = _x_attrs(m.group(1))
+            rid = next((v for k, v in a.items() if k.endswith(":id")), None)
+            if rid is None or rid not in self.rels or "name" not in a:
+                raise _XlsxUnsupported("sheet without a relationship")
+            typ, target, _ = self.rels[rid]
+            if not typ.endswith("/worksheet") or target not in self.members:
+                raise _XlsxUnsupported("not a worksheet (a chart sheet?) or missing part")
+            self.sheets.append((a["name"], target, rid))
+        if not self.sheets:
+            raise _XlsxUnsupported("no sheets")
+        pr = re.search(r"<workbookPr\b([^>]*?)/?>", self.workbook_xml)
+        self.date1904 = bool(pr) and _x_attrs(pr.group(1)).get("date1904", "").lower() in ("1", "true")
+        self.styles_part = next((t for typ, t, _ in self.rels.values() if typ.endswith("/styles")), None)
+        self.sst_part = next((t for typ, t, _ in self.rels.values() if typ.endswith("/sharedStrings")), None)
+        self._sst: list[str] | None = None
+
+    def close(self) -> None:
+        self.zf.close()
+
+    def text(self, part: str) -> str:
+        raw = self.zf.read(part)
+        head = raw[:200]
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"encoding=" in head and not re.search(rb"encoding=[\"']utf-8[\"']", head, re.I)):
+            raise _XlsxUnsupported(f"{part}: not UTF-8")
+        return raw.decode("utf-8-sig")
+
+    def _rels(self, part: str, base: str) -> dict[str, tuple[str, str, str]]:
+        import posixpath
+
+        if part not in self.members:
+            return {}
+        out: dict[str, tuple[str, str, str]] = {}
+        for m in re.finditer(r"<Relationship\b([^>]*?)/?>", self.text(part)):
+            a = _x_attrs(m.group(1))
+            target = a.get("Target", "")
+            if a.get("TargetMode", "").lower() != "external":
+                target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+            out[a.get("Id", "")] = (a.get("Type", ""), target, a.get("TargetMode", ""))
+        return out
+
+    def cell_formats(self) -> list[str]:
+        """The number format of each cell style (``cellXfs`` position), as openpyxl names it."""
+        from openpyxl.styles.numbers import BUILTIN_FORMATS
+
+        if self.styles_part is None or self.styles_part not in self.members:
+            return []
+        xml = self.text(self.styles_part)
+        if _X_PREFIXED.search(xml[:4096]):
+            raise _XlsxUnsupported("prefixed styles.xml")
+        custom = {}
+        for m in re.finditer(r"<numFmt\b([^>]*?)/?>", xml):
+            a = _x_attrs(m.group(1))
+            custom[int(a["numFmtId"])] = a.get("formatCode", "")
+        sec = re.search(r"<cellXfs\b[^>]*?(?:/>|>(.*?)</cellXfs>)", xml, re.S)
+        out = []
+        for m in re.finditer(r"<xf\b([^>]*?)(?:/>|>.*?</xf>)", (sec.group(1) or "") if sec else "", re.S):
+            fid = int(_x_attrs(m.group(1)).get("numFmtId", 0))
+            out.append(custom[fid] if fid in custom else BUILTIN_FORMATS.get(fid, "General"))
+        return out
+
+    def shared_strings(self) -> list[str]:
+        if self._sst is None:
+            if self.sst_part is None or self.sst_part not in self.members:
+                self._sst = []
+            else:
+                xml = self.text(self.sst_part)
+                if _X_PREFIXED.search(xml[:4096]):
+                    raise _XlsxUnsupported("prefixed sharedStrings.xml")
+                self._sst = [_x_text_of(m.group(1) or "").replace("x005F_", "") for m in _X_SI.finditer(xml)]
+        return self._sst
+
+    def iter_row_chunks(self, part: str, *, chunk_bytes: int = 1 << 22) -> Iterator[tuple[str, bool]]:
+        """The sheet XML as text pieces cut after a ``</row>`` (``True`` for the last piece)."""
+        with self.zf.open(part) as fh:
+            buf = b""
+            first = True
+            while True:
+                data = fh.read(chunk_bytes)
+                if first:
+                    head = data[:300]
+                    if b"encoding=" in head and not re.search(rb"encoding=[\"']utf-8[\"']", head, re.I):
+                        raise _XlsxUnsupported("sheet not UTF-8")
+                    if _X_PREFIXED.search(data[:8192].decode("utf-8", "ignore")) or b"<![CDATA[" in data:
+                        raise _XlsxUnsupported("prefixed sheet XML or CDATA")
+                    first = False
+                if not data:
+                    yield buf.decode("utf-8-sig"), True
+                    return
+                if b"<![CDATA[" in data:
+                    raise _XlsxUnsupported("CDATA in the sheet")
+                buf += data
+                cut = buf.rfind(b"</row>")
+                if cut >= 0:
+                    cut += 6
+                    yield buf[:cut].decode("utf-8-sig"), False
+                    buf = buf[cut:]
+
+
+def _xlsx_style_kinds(formats: Sequence[str]) -> list[tuple[str, int]]:
+    """Per cell style: its number format and how a number in it reads (0 number, 1 date, 2 duration, 3 zero-padded)."""
+    from openpyxl.styles.numbers import is_date_format, is_timedelta_format
+
+    out = []
+    for fmt in formats:
+        kind = 2 if is_timedelta_format(fmt) else 1 if is_date_format(fmt) else 3 if _ZERO_PAD.match((fmt or "").split(";")[0]) else 0
+        if kind == 2 and not is_date_format(fmt):
+            kind = 0  # openpyxl: a duration is a date format first
+        out.append((fmt, kind))
+    return out
+
+
+def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, list[list[str]], list[int], dict[int, int]] | None:
+    """:func:`_xlsx_grid_openpyxl` without openpyxl's per-cell objects: the sheet XML is read in streamed
+    chunks and each cell's text made by :func:`excel_cell_text`'s rules (the same values openpyxl gives).
+    ``None`` when the workbook has something this reader does not handle."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
+
+    try:
+        pkg = _XlsxPackage(p)
+    except _XlsxUnsupported:
+        return None
+    try:
+        names = [n for n, _, _ in pkg.sheets]
+        ws_name = _pick_sheet(p, names, sheet)
+        part = pkg.sheets[names.index(ws_name)][1]
+        styles = _xlsx_style_kinds(pkg.cell_formats())
+        n_styles = len(styles)
+        epoch = CALENDAR_MAC_1904 if pkg.date1904 else CALENDAR_WINDOWS_1900
+        sst: list[str] | None = None
+        grid: list[list[str]] = []
+        row_no: list[int] = []
+        big_numbers: dict[int, int] = {}
+        row_counter = 0
+        cell_re, ref_re, v_re, ts_re = _X_CELL, _X_REF, _X_V, _X_TS
+        col_index = _xlsx_col_index
+        ts_cache: dict[str, tuple[str, int]] = {}
+        fast_findall = _X_CELL_FAST.findall
+        colmap = {_xlsx_col_letter(j): j + 1 for j in range(64)}
+        row_r_re = re.compile(r'(?:^|\s)r="([0-9]+)"')
+
+        def convert(t: str, s: int, raw: str, col: int) -> str:
+            """The text of a cell of type ``t``, style ``s`` and raw value ``raw`` (not empty), as openpyxl + excel_cell_text."""
+            if t == "n":
+                v: Any = float(raw) if ("." in raw or "E" in raw or "e" in raw) else int(raw)
+                fmt, kind = styles[s] if s < n_styles else ("General", 0)
+                if kind == 1 or kind == 2:
+                    try:
+                        return _format_date(from_excel(v, epoch, timedelta=kind == 2), fmt)
+                    except (OverflowError, ValueError):
+                        return "#VALUE!"
+                if type(v) is float and v.is_integer() and abs(v) >= 1e15:
+                    big_numbers[col - 1] = big_numbers.get(col - 1, 0) + 1
+                return excel_cell_text(v, fmt)
+            if t == "s":
+                assert sst is not None
+                return sst[int(raw)]
+            if t == "b":
+                return "TRUE" if int(raw) else "FALSE"
+            if t == "d":
+                return excel_cell_text(from_ISO8601(_x_unescape(raw)), styles[s][0] if s < n_styles else "General")
+            return _x_unescape(raw)  # str (a formula's text result), e (an error such as #N/A) and anything else: the text
+
+        for piece, _last in pkg.iter_row_chunks(part):
+            for rm in _X_ROW.finditer(piece):
+                rattr = rm.group(1)
+                m = row_r_re.search(rattr)
+                if m is not None:
+                    r = int(m.group(1))
+                elif "r=" in rattr:
+                    raise _XlsxUnsupported("odd row number")
+                else:
+                    r = row_counter + 1
+                if r <= row_counter:
+                    raise _XlsxUnsupported("rows out of order")
+                while row_counter + 1 < r:  # rows the sheet leaves out: empty, as openpyxl gives them
+                    row_counter += 1
+                    grid.append([])
+                    row_no.append(row_counter)
+                row_counter = r
+                inner = rm.group(3)
+                cells: dict[int, str] = {}
+                if inner:
+                    found = fast_findall(inner)
+                    if len(found) == inner.count("<c"):  # every cell in the usual form
+                        for letters, attrs, raw, istr in found:
+                            col = colmap.get(letters) or col_index(letters)
+                            if istr:
+                                if ts_cache.get(attrs, ("",))[0] == "inlineStr" or 't="inlineStr"' in attrs:
+                                    cells[col] = _x_text_of(istr)
+                                    continue
+                                raise _XlsxUnsupported("an inline string in a cell not of that type")
+                            if not raw:
+                                cells.pop(col, None)
+                                continue
+                            ts = ts_cache.get(attrs)
+                            if ts is None:
+                                at = dict(ts_re.findall(attrs))
+                                ts = ts_cache[attrs] = (at.get("t", "n"), int(at.get("s", 0) or 0))
+                            t, s = ts
+                            if t == "s":
+                                if sst is None:
+                                    sst = pkg.shared_strings()
+                                cells[col] = sst[int(raw)]
+                            elif t == "n" and (styles[s][1] if s < n_styles else 0) == 0:
+                                if "." in raw or "E" in raw or "e" in raw:
+                                    f = float(raw)
+                                    if f.is_integer():
+                                        if abs(f) >= 1e15:
+                                            big_numbers[col - 1] = big_numbers.get(col - 1, 0) + 1
+                                        cells[col] = str(int(f)) if abs(f) < 1e21 else repr(f)
+                                    else:
+                                        cells[col] = repr(f) if f == f and f not in (float("inf"), float("-inf")) else ""
+                                else:
+                                    cells[col] = str(int(raw))
+                            else:
+                                cells[col] = convert(t, s, raw, col)
+                    else:
+                        col = 0
+                        for cm in cell_re.finditer(inner):
+                            a = cm.group(1)
+                            t = "n"
+                            s = 0
+                            if 'r="' in a:
+                                ra = a.index('r="')
+                                if ra and a[ra - 1] not in " \t\n\r":
+                                    ref = _x_attrs(a).get("r")
+                                else:
+                                    ref = a[ra + 3: a.index('"', ra + 3)]
+                                mm = ref_re.match(ref or "")
+                                if mm is None:
+                                    raise _XlsxUnsupported("odd cell reference")
+                                col = col_index(mm.group(1))
+                            else:
+                                col += 1
+                            at = _x_attrs(a)
+                            t = at.get("t", "n")
+                            s = int(at.get("s", 0) or 0)
+                            body = cm.group(2)
+                            if t == "inlineStr":
+                                im = _X_IS.search(body or "")
+                                if im is None:
+                                    cells.pop(col, None)
+                                else:
+                                    cells[col] = _x_text_of(im.group(1))
+                                continue
+                            vm = v_re.search(body or "")
+                            raw = vm.group(1) if vm is not None else ""
+                            if not raw:
+                                cells.pop(col, None)
+                                continue
+                            if t == "s" and sst is None:
+                                sst = pkg.shared_strings()
+                            cells[col] = convert(t, s, raw, col)
+                if cells:
+                    width = max(cells)
+                    texts = [""] * width
+                    for j, text in cells.items():
+                        texts[j - 1] = text
+                    while texts and texts[-1] == "":
+                        texts.pop()
+                else:
+                    texts = []
+                grid.append(texts)
+                row_no.append(r)
+    finally:
+        pkg.close()
+    return names, ws_name, grid, row_no, big_numbers
+
+
+def _read_xlsx_text(p: Path, *, sheet: str | int | None, header_row: int | None, hints: Iterable[str] | None) -> TextTable:
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    _check_header_row(header_row, p)
+    try:
+        grid_info = _xlsx_grid_fast(p, sheet)
+    except XclzGeoError:
+        raise
+    except Exception:  # noqa: BLE001 - anything the fast reader does not know: openpyxl reads it (and says why not)
+        grid_info = None
+    names, ws_name, grid, row_no, big_numbers = grid_info if grid_info is not None else _xlsx_grid_openpyxl(p, sheet)
     if not any(grid):
         raise InputDataError(f"{p}: sheet {ws_name} is empty")
     if header_row is not None:
