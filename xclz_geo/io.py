@@ -483,6 +483,8 @@ XLSX_MAX_CELL_CHARS = 32_767
 _FORMULA_START = r"^[=+\-@\t\r]"
 #: characters XML 1.0 (so XLSX) cannot hold
 _XML_ILLEGAL = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{fffe}\x{ffff}]"
+#: the control characters of :data:`XLSX_ILLEGAL_CHARS`, for pyarrow
+_XML_CONTROL = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}]"
 
 _XLSX_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -525,11 +527,13 @@ def _xlsx_clean_text(arr: Any, name: Any, counts: dict[str, int], weights: Any =
     return arr
 
 
-def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int], sst: "dict[str, int] | None" = None) -> Any:
+def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int], sst: "dict[str, int] | None" = None,
+                       *, quote_style: int = 1) -> Any:
     """The ``<c>`` elements of one column slice as a pyarrow string array (null for an empty cell).
 
     Text repeated in the slice (status, class, reason …) goes to the shared-string table ``sst``
-    (text → index) and the cell holds its index; other text is written inline."""
+    (text → index) and the cell holds its index; other text is written inline. Text a spreadsheet
+    would take for a formula gets the cell style ``quote_style`` (Excel's quote prefix)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -570,7 +574,8 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
             f = np.array([float(v) if n else np.nan for v, n in zip(vals, isnum)], dtype=float)
             nums = pc.cast(pa.array(f, mask=~np.isfinite(f)), pa.string())
             num_cells = pc.binary_join_element_wise(start, rows, '"><v>', nums, "</v></c>", "")
-            text_cells = _xlsx_column_cells(pd.Series(txt, dtype=object, name=col.name), letter, rows, counts, sst)
+            text_cells = _xlsx_column_cells(pd.Series(txt, dtype=object, name=col.name), letter, rows, counts, sst,
+                                            quote_style=quote_style)
             return pc.if_else(pa.array(isnum), num_cells, text_cells)
         arr = pa.array(txt, type=pa.string())
     else:
@@ -596,7 +601,7 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
             pos = np.where(valid, ind.fill_null(0).to_numpy(zero_copy_only=False), 0)
             num = pc.cast(pa.array(gid[pos], mask=~valid), pa.string())
             if formula.any():
-                style = pc.if_else(pa.array(formula[pos]), '" s="1" t="s"><v>', '" t="s"><v>')
+                style = pc.if_else(pa.array(formula[pos]), f'" s="{quote_style}" t="s"><v>', '" t="s"><v>')
                 return pc.binary_join_element_wise(start, rows, style, num, "</v></c>", "")
             return pc.binary_join_element_wise(start, rows, '" t="s"><v>', num, "</v></c>", "")
     arr = _xlsx_clean_text(arr, col.name, counts)
@@ -608,7 +613,7 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
     has_f, has_s = pc.any(formula).as_py(), pc.any(spaced).as_py()
     if not has_f and not has_s:
         return pc.binary_join_element_wise(start, rows, '" t="inlineStr"><is><t>', esc, "</t></is></c>", "")
-    style = pc.if_else(formula, '" s="1', "") if has_f else ""
+    style = pc.if_else(formula, f'" s="{quote_style}', "") if has_f else ""
     open_t = pc.if_else(spaced, '" t="inlineStr"><is><t xml:space="preserve">', '" t="inlineStr"><is><t>') if has_s \
         else '" t="inlineStr"><is><t>'
     return pc.binary_join_element_wise(start, rows, style, open_t, esc, "</t></is></c>", "")
@@ -976,8 +981,10 @@ def find_header_row(rows: Sequence[Sequence[str]], *, hints: Iterable[str] | Non
     import math
 
     hint_set = {_norm_hint(h) for h in (hints if hints is not None else HEADER_HINTS)}
-    sample = [(i, [str(c).strip() for c in r]) for i, r in enumerate(rows) if any(str(c).strip() for c in r)]
-    sample = sample[:_HEADER_SCAN_ROWS]
+    import itertools
+
+    sample = list(itertools.islice(((i, [str(c).strip() for c in r]) for i, r in enumerate(rows) if any(str(c).strip() for c in r)),
+                                   _HEADER_SCAN_ROWS))
     if not sample:
         return 0
     for i, cells in sample:
@@ -1376,6 +1383,52 @@ def _xlsx_col_index(letters: str, _cache: dict[str, int] = {}) -> int:  # noqa: 
     return j
 
 
+# openpyxl's rules for number formats and serial dates (openpyxl 3.1, MIT licence), copied so that the
+# fast reader does not import openpyxl (a third of a second); tests/test_io.py checks they agree with it.
+_XL_BUILTIN_FORMATS = {
+    0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 5: '"$"#,##0_);("$"#,##0)', 6: '"$"#,##0_);[Red]("$"#,##0)',
+    7: '"$"#,##0.00_);("$"#,##0.00)', 8: '"$"#,##0.00_);[Red]("$"#,##0.00)', 9: "0%", 10: "0.00%", 11: "0.00E+00",
+    12: "# ?/?", 13: "# ??/??", 14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy", 18: "h:mm AM/PM",
+    19: "h:mm:ss AM/PM", 20: "h:mm", 21: "h:mm:ss", 22: "m/d/yy h:mm", 37: "#,##0_);(#,##0)", 38: "#,##0_);[Red](#,##0)",
+    39: "#,##0.00_);(#,##0.00)", 40: "#,##0.00_);[Red](#,##0.00)", 41: r'_(* #,##0_);_(* \(#,##0\);_(* "-"_);_(@_)',
+    42: r'_("$"* #,##0_);_("$"* \(#,##0\);_("$"* "-"_);_(@_)', 43: r'_(* #,##0.00_);_(* \(#,##0.00\);_(* "-"??_);_(@_)',
+    44: r'_("$"* #,##0.00_)_("$"* \(#,##0.00\)_("$"* "-"??_)_(@_)', 45: "mm:ss", 46: "[h]:mm:ss", 47: "mmss.0",
+    48: "##0.0E+0", 49: "@",
+}
+_XL_STRIP = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')
+_XL_TIMEDELTA = re.compile(r"\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?", re.I)
+_XL_DATE_CHAR = re.compile(r"(?<![_\\])[dmhysDMHYS]")
+
+
+def _xl_is_date_format(fmt: str | None) -> bool:
+    return fmt is not None and _XL_DATE_CHAR.search(_XL_STRIP.sub("", fmt.split(";")[0])) is not None
+
+
+def _xl_is_timedelta_format(fmt: str | None) -> bool:
+    return fmt is not None and _XL_TIMEDELTA.search(fmt.split(";")[0]) is not None
+
+
+def _xl_from_excel(value: float, date1904: bool = False, timedelta: bool = False) -> Any:
+    """openpyxl's ``from_excel``: an Excel serial number as a datetime, time or timedelta."""
+    import datetime
+
+    if timedelta:
+        td = datetime.timedelta(days=value)
+        if td.microseconds:
+            td = datetime.timedelta(seconds=td.total_seconds() // 1, microseconds=round(td.microseconds, -3))
+        return td
+    epoch = datetime.datetime(1904, 1, 1) if date1904 else datetime.datetime(1899, 12, 30)
+    day, fraction = divmod(value, 1)
+    diff = datetime.timedelta(milliseconds=round(fraction * 86400 * 1000))
+    if 0 <= value < 1 and diff.days == 0:
+        mins, seconds = divmod(diff.seconds, 60)
+        hours, mins = divmod(mins, 60)
+        return datetime.time(hours, mins, seconds, diff.microseconds)
+    if 0 < value < 60 and not date1904:
+        day += 1
+    return epoch + datetime.timedelta(days=day) + diff
+
+
 class _XlsxPackage:
     """The parts of an XLSX/XLSM file the fast paths need: sheets (names in order → zip paths), the date
     system, number formats per cell style, and shared strings (read on demand)."""
@@ -1442,7 +1495,7 @@ class _XlsxPackage:
 
     def cell_formats(self) -> list[str]:
         """The number format of each cell style (``cellXfs`` position), as openpyxl names it."""
-        from openpyxl.styles.numbers import BUILTIN_FORMATS
+        BUILTIN_FORMATS = _XL_BUILTIN_FORMATS  # noqa: N806
 
         if self.styles_part is None or self.styles_part not in self.members:
             return []
@@ -1500,8 +1553,7 @@ class _XlsxPackage:
 
 def _xlsx_style_kinds(formats: Sequence[str]) -> list[tuple[str, int]]:
     """Per cell style: its number format and how a number in it reads (0 number, 1 date, 2 duration, 3 zero-padded)."""
-    from openpyxl.styles.numbers import is_date_format, is_timedelta_format
-
+    is_date_format, is_timedelta_format = _xl_is_date_format, _xl_is_timedelta_format
     out = []
     for fmt in formats:
         kind = 2 if is_timedelta_format(fmt) else 1 if is_date_format(fmt) else 3 if _ZERO_PAD.match((fmt or "").split(";")[0]) else 0
@@ -1515,8 +1567,6 @@ def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, l
     """:func:`_xlsx_grid_openpyxl` without openpyxl's per-cell objects: the sheet XML is read in streamed
     chunks and each cell's text made by :func:`excel_cell_text`'s rules (the same values openpyxl gives).
     ``None`` when the workbook has something this reader does not handle."""
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
-
     try:
         pkg = _XlsxPackage(p)
     except _XlsxUnsupported:
@@ -1527,7 +1577,7 @@ def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, l
         part = pkg.sheets[names.index(ws_name)][1]
         styles = _xlsx_style_kinds(pkg.cell_formats())
         n_styles = len(styles)
-        epoch = CALENDAR_MAC_1904 if pkg.date1904 else CALENDAR_WINDOWS_1900
+        date1904 = pkg.date1904
         sst: list[str] | None = None
         grid: list[list[str]] = []
         row_no: list[int] = []
@@ -1547,7 +1597,7 @@ def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, l
                 fmt, kind = styles[s] if s < n_styles else ("General", 0)
                 if kind == 1 or kind == 2:
                     try:
-                        return _format_date(from_excel(v, epoch, timedelta=kind == 2), fmt)
+                        return _format_date(_xl_from_excel(v, date1904, timedelta=kind == 2), fmt)
                     except (OverflowError, ValueError):
                         return "#VALUE!"
                 if type(v) is float and v.is_integer() and abs(v) >= 1e15:
@@ -1559,6 +1609,8 @@ def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, l
             if t == "b":
                 return "TRUE" if int(raw) else "FALSE"
             if t == "d":
+                from openpyxl.utils.datetime import from_ISO8601
+
                 return excel_cell_text(from_ISO8601(_x_unescape(raw)), styles[s][0] if s < n_styles else "General")
             return _x_unescape(raw)  # str (a formula's text result), e (an error such as #N/A) and anything else: the text
 
@@ -1587,8 +1639,12 @@ def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, l
                         for letters, attrs, raw, istr in found:
                             col = colmap.get(letters) or col_index(letters)
                             if istr:
-                                if ts_cache.get(attrs, ("",))[0] == "inlineStr" or 't="inlineStr"' in attrs:
-                                    cells[col] = _x_text_of(istr)
+                                if 't="inlineStr"' in attrs:
+                                    if istr[:3] == "<t>" and istr[-4:] == "</t>" and "<" not in istr[3:-4]:
+                                        text = istr[3:-4]
+                                        cells[col] = _x_unescape(text) if ("&" in text or "\r" in text) else text
+                                    else:
+                                        cells[col] = _x_text_of(istr)
                                     continue
                                 raise _XlsxUnsupported("an inline string in a cell not of that type")
                             if not raw:
@@ -1841,6 +1897,21 @@ def _is_text_dtype(col: "pd.Series") -> bool:
     return bool(pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype))
 
 
+def _text_cells_match(col: "pd.Series", pattern: str) -> bool:
+    """Whether any text cell of ``col`` matches the regular expression ``pattern`` (searched with pyarrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not _is_text_dtype(col):
+        return False
+    values = col.tolist()
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # text mixed with numbers …: only its text cells
+        arr = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+    return bool(pc.any(pc.fill_null(pc.match_substring_regex(arr, pattern), False)).as_py())
+
+
 def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     """Remove characters XLSX cannot hold from text cells, warning once per column with a count."""
     import warnings
@@ -1849,6 +1920,8 @@ def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     for j, c in enumerate(df.columns):
         col = df.iloc[:, j]
         if not _is_text_dtype(col):
+            continue
+        if not _text_cells_match(col, _XML_CONTROL):
             continue
         values = col.tolist()
         n = sum(1 for v in values if isinstance(v, str) and XLSX_ILLEGAL_CHARS.search(v) is not None)
@@ -2093,6 +2166,208 @@ def write_table_back(
     raise InputDataError(f"{p}: write the table as .csv or .xlsx")
 
 
+def _x_cell_col(attrs: str) -> int | None:
+    """Column number of a ``<c>`` element from its attributes (``None`` without a reference)."""
+    m = re.search(r'(?:^|\s)r\s*=\s*["\']([A-Z]{1,3})[0-9]+["\']', attrs)
+    return _xlsx_col_index(m.group(1)) if m else None
+
+
+def _x_merge_row(inner: str, new: "Mapping[int, str]") -> str:
+    """A row's cells with the cells ``new`` (column → ``<c>`` element) put in, replacing any cell in
+    that column; a replaced cell's style is kept when the new one has none. Cells in column order."""
+    cells: list[tuple[int, str]] = []
+    col = 0
+    for m in _X_CELL.finditer(inner):
+        c = _x_cell_col(m.group(1))
+        col = c if c is not None else col + 1
+        if col in new:
+            xml = new[col]
+            old_s = re.search(r'(?:^|\s)s="([0-9]+)"', m.group(1))
+            if old_s and old_s.group(1) != "0" and ' s="' not in xml[: xml.index(">")]:
+                xml = xml.replace("<c ", f'<c s="{old_s.group(1)}" ', 1)
+            new = {k: v for k, v in new.items() if k != col}
+            cells.append((col, xml))
+        else:
+            cells.append((col, m.group(0)))
+        if c is None:
+            raise _XlsxUnsupported("a cell without a reference in a row the table writes to")
+    cells += list(new.items())
+    cells.sort(key=lambda t: t[0])
+    return "".join(x for _, x in cells)
+
+
+def _x_inline_cell(ref: str, text: str, quote_style: int) -> str:
+    text = XLSX_ILLEGAL_CHARS.sub("", text)[:XLSX_MAX_CELL_CHARS]
+    s = f' s="{quote_style}"' if text[:1] in FORMULA_TRIGGERS and text else ""
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_xml_text(text)}</t></is></c>'
+
+
+def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *, rename_columns: "Mapping[str, str] | None" = None,
+                              chunk_rows: int = 20_000) -> Path:
+    """:func:`_write_back_workbook` by copying every part of the user's file as it is and patching only
+    the table's sheet: the header cells and the added cells are put into the rows, every other byte of
+    the sheet is copied (so formulas keep their cached values, and charts, images, comments … stay).
+
+    Raises :class:`_XlsxUnsupported` (nothing written) for anything it does not handle; the caller then
+    uses openpyxl."""
+    import copy
+    import warnings
+    import zipfile
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    assert table.source is not None and table.row_numbers is not None
+    if table.source.suffix.lower() != p.suffix.lower():
+        raise _XlsxUnsupported("a different kind of workbook (.xlsm ↔ .xlsx)")
+    pkg = _XlsxPackage(table.source)
+    try:
+        parts = {n: part for n, part, _ in pkg.sheets}
+        if table.sheet_name not in parts:
+            raise _XlsxUnsupported("sheet not found")
+        part = parts[table.sheet_name]
+        h = int(table.header_row)
+        rows_at = np.asarray(table.row_numbers, dtype=np.int64)
+        if len(rows_at) and (np.any(np.diff(rows_at) <= 0) or rows_at[0] <= h):
+            raise _XlsxUnsupported("rows out of order")
+        positions: list[int] = []
+        nxt = len(table.headers) + 1
+        for c in add.columns:
+            if str(c) in table.headers:
+                positions.append(table.headers.index(str(c)) + 1)
+            else:
+                positions.append(nxt)
+                nxt += 1
+        # does any cell need Excel's quote prefix (text a spreadsheet would take for a formula)?
+        header_new = {j + 1: name for j, (col, name) in enumerate(zip(table.frame.columns, table.headers))
+                      if str(col) in (rename_columns or {})}
+        header_new.update({pos: str(name) for pos, name in zip(positions, add.columns)})
+        need_quote = any(t[:1] in FORMULA_TRIGGERS and t for t in header_new.values())
+        for j in range(add.shape[1]):
+            if _text_cells_match(add.iloc[:, j], _FORMULA_START):
+                need_quote = True
+                break
+        styles_xml = None
+        quote_style = 0
+        if need_quote:
+            if pkg.styles_part is None or pkg.styles_part not in pkg.members:
+                raise _XlsxUnsupported("no styles part")
+            styles_xml = pkg.text(pkg.styles_part)
+            sec = re.search(r"<cellXfs\b([^>]*)>(.*?)</cellXfs>", styles_xml, re.S)
+            if sec is None:
+                raise _XlsxUnsupported("no cellXfs")
+            quote_style = len(re.findall(r"<xf\b", sec.group(2)))
+            head = re.sub(r'\scount="[0-9]*"', "", sec.group(1)) + f' count="{quote_style + 1}"'
+            styles_xml = (styles_xml[: sec.start()] + f"<cellXfs{head}>" + sec.group(2)
+                          + '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/>'
+                          + "</cellXfs>" + styles_xml[sec.end():])
+        header_cells = {c: _x_inline_cell(f"{_xlsx_col_letter(c - 1)}{h}", t, quote_style) for c, t in header_new.items()}
+        min_new = min(positions) if positions else 1 << 30
+        max_col = max([len(table.headers), *positions])
+        letters = [_xlsx_col_letter(c - 1) for c in positions]
+        counts: dict[str, int] = {}
+        n = len(rows_at)
+
+        block_cols: list[Any] = []
+
+        def added_rows(i0: int, i1: int) -> list[str]:
+            rows = pc.cast(pa.array(rows_at[i0:i1]), pa.string())
+            cells = [_xlsx_column_cells(add.iloc[i0:i1, j], letters[j], rows, counts, None, quote_style=quote_style)
+                     for j in range(add.shape[1])]
+            block_cols[:] = cells
+            if not cells:
+                return [""] * (i1 - i0)
+            line = pc.binary_join_element_wise(*cells, "", null_handling="replace", null_replacement="")
+            return line.to_pylist()
+
+        def added_cells_of(k: int) -> dict[int, str]:
+            out = {}
+            for j, cells in enumerate(block_cols):
+                one = cells[k].as_py()
+                if one is not None:
+                    out[positions[j]] = one
+            return out
+
+        ref_at = re.compile(r'([A-Z]{1,3})[0-9]+"')
+        row_r_re = re.compile(r'(?:^|\s)r="([0-9]+)"')
+        spans_re = re.compile(r'\sspans="[^"]*"')
+        done_header = False
+        i = 0  # next data row to write
+        block: list[str] = []
+        b0 = 0
+        with atomic_path(p) as tmp:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
+                for info in pkg.zf.infolist():
+                    info = copy.copy(info)
+                    if info.filename == pkg.styles_part and styles_xml is not None:
+                        zout.writestr(info, styles_xml.encode("utf-8"), compresslevel=6)
+                        continue
+                    if info.filename != part:
+                        zout.writestr(info, pkg.zf.read(info.filename), compresslevel=6)
+                        continue
+                    zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                    zi.compress_type = zipfile.ZIP_DEFLATED
+                    with zout.open(zi, "w", force_zip64=True) as fh:
+                        first = True
+                        for piece, _last in pkg.iter_row_chunks(part):
+                            out: list[str] = []
+                            pos = 0
+                            if first:
+                                first = False
+                                d = re.search(r'<dimension\s+ref="([A-Z]{1,3})?([0-9]+)?(?::([A-Z]{1,3})([0-9]+))?"\s*/>', piece)
+                                if d is not None and d.start() < piece.find("<sheetData"):
+                                    c0, r0 = d.group(1) or "A", d.group(2) or "1"
+                                    c1 = d.group(3) or c0
+                                    r1 = int(d.group(4) or r0)
+                                    c1 = _xlsx_col_letter(max(_xlsx_col_index(c1), max_col) - 1)
+                                    r1 = max(r1, h, int(rows_at[-1]) if n else h)
+                                    out.append(piece[: d.start()] + f'<dimension ref="{c0}{r0}:{c1}{r1}"/>')
+                                    pos = d.end()
+                            for rm in _X_ROW.finditer(piece):
+                                attrs = rm.group(1)
+                                m = row_r_re.search(attrs)
+                                if m is None:
+                                    raise _XlsxUnsupported("a row without its number")
+                                r = int(m.group(1))
+                                if r == h:
+                                    inner = _x_merge_row(rm.group(3) or "", header_cells)
+                                    done_header = True
+                                elif i < n and r == rows_at[i]:
+                                    if i >= b0 + len(block):
+                                        b0 = i
+                                        block = added_rows(i, min(i + chunk_rows, n))
+                                    inner = rm.group(3) or ""
+                                    nc = inner.count("<c")
+                                    ok = nc == 0
+                                    if not ok and nc == inner.count('<c r="'):
+                                        mm = ref_at.match(inner, inner.rfind('<c r="') + 6)
+                                        ok = mm is not None and _xlsx_col_index(mm.group(1)) < min_new
+                                    inner = inner + block[i - b0] if ok else _x_merge_row(inner, added_cells_of(i - b0))
+                                    i += 1
+                                elif i < n and r > rows_at[i]:
+                                    raise _XlsxUnsupported("a data row not found in the sheet")
+                                else:
+                                    continue
+                                if "spans=" in attrs:  # an optional hint, out of date now
+                                    attrs = spans_re.sub("", attrs)
+                                out.append(piece[pos: rm.start()] + f"<row{attrs}>{inner}</row>")
+                                pos = rm.end()
+                            out.append(piece[pos:])
+                            fh.write("".join(out).encode("utf-8"))
+            if not done_header or i != n:
+                raise _XlsxUnsupported("header or data rows not found in the sheet")
+    finally:
+        pkg.close()
+    for key, c in counts.items():
+        what, col = key.split(":", 1)
+        if what == "long":
+            warnings.warn(f"{p}: column {col}: {c:,} cell(s) longer than Excel's {XLSX_MAX_CELL_CHARS:,} characters were cut in the XLSX",
+                          DataQualityWarning, stacklevel=3)
+    return p
+
+
 def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extra_sheets: "Mapping[str, pd.DataFrame] | None",
                          rename_columns: "Mapping[str, str] | None" = None) -> Path:
     import warnings
@@ -2100,6 +2375,14 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
     from openpyxl import load_workbook
 
     assert table.source is not None and table.row_numbers is not None
+    add = strip_xlsx_illegal(add, f"{p}")
+    if not extra_sheets:
+        try:
+            return _write_back_workbook_fast(table, add, p, rename_columns=rename_columns)
+        except (XclzGeoError, OSError):
+            raise
+        except Exception:  # noqa: BLE001 - anything the fast path does not handle: openpyxl writes it
+            pass
     keep_vba = table.source.suffix.lower() == ".xlsm" and p.suffix.lower() == ".xlsm"
     try:
         with warnings.catch_warnings():
@@ -2108,7 +2391,6 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
     except Exception as exc:
         raise InputFileError(f"{table.source}: cannot open the workbook again to write it back ({type(exc).__name__})") from None
     ws = wb[table.sheet_name]
-    add = strip_xlsx_illegal(add, f"{p}")
     h = table.header_row
     for j, (col, name) in enumerate(zip(table.frame.columns, table.headers)):
         if str(col) in (rename_columns or {}):
