@@ -372,7 +372,9 @@ def iter_csv_batches(
     enc, sep, h = info["encoding"], info["delimiter"], info["header_row"]
     names = _unique_names(_trim_header(info["header"]))
     _, _, _, row_bytes = csv_layout(p, encoding=enc, header_row=h)
-    block = int(min(max(chunk_rows * row_bytes, 2 * row_bytes + 64), 256 << 20))
+    # Arrow's streaming reader reads up to 32 blocks ahead of the consumer: small blocks bound the memory
+    # (32 × 4 MB) whatever the file's size; the batches are joined again to about ``chunk_rows`` rows
+    block = int(min(max(chunk_rows * row_bytes, 2 * row_bytes + 64), _CSV_BLOCK_BYTES))
     arrow_enc = "utf8" if enc.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig") else enc
     done = 0
     met_ragged: list[int] = []
@@ -389,10 +391,21 @@ def iter_csv_batches(
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+        pending: list[Any] = []
+        n_pending = 0
         for batch in reader:
             if batch.num_rows:
-                done += batch.num_rows
-                yield batch
+                pending.append(batch)
+                n_pending += batch.num_rows
+                if n_pending >= chunk_rows:
+                    out = _join_batches(pending)
+                    pending, n_pending = [], 0
+                    done += out.num_rows
+                    yield out
+        if pending:
+            out = _join_batches(pending)
+            done += out.num_rows
+            yield out
         return
     except pa.ArrowInvalid as exc:
         if not met_ragged:
@@ -400,6 +413,19 @@ def iter_csv_batches(
             raise InputFileError(f"{p}: cannot read as CSV ({msg}); check the delimiter, quoting and encoding") from None
     # a row with more or fewer fields than the header: the Python reader, from where Arrow stopped
     yield from _python_csv_batches(p, enc=enc, sep=sep, h=h, names=names, skip=done, chunk_rows=chunk_rows)
+
+
+#: block size of Arrow's streaming CSV reader (it reads up to 32 blocks ahead)
+_CSV_BLOCK_BYTES = 4 << 20
+
+
+def _join_batches(batches: "list[Any]") -> Any:
+    """One RecordBatch of several with the same schema (the one itself when alone)."""
+    import pyarrow as pa
+
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
 
 def _python_csv_batches(p: Path, *, enc: str, sep: str, h: int, names: list[str], skip: int, chunk_rows: int) -> "Any":
