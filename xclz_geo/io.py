@@ -645,6 +645,48 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
     return pc.binary_join_element_wise(start, rows, style, open_t, esc, "</t></is></c>", "")
 
 
+def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str, counts: dict[str, int],
+                    sst: "dict[str, int] | None", chunk_rows: int = 20_000, quote_style: int = 1) -> None:
+    """Write the XML of a sheet holding rows ``r0:r1`` of ``df`` (header on row 1) to the binary stream ``fh``.
+
+    ``head`` opens the worksheet up to ``<sheetData>``; cells as :func:`_xlsx_column_cells` makes them
+    (shared strings into ``sst``, or inline strings when ``sst`` is ``None``), built ``chunk_rows`` rows
+    at a time while the previous chunk is written (deflated) in a second thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = list(df.columns)
+    letters = [_xlsx_col_letter(j) for j in range(len(cols))]
+    with ThreadPoolExecutor(max_workers=1) as pool:  # deflate chunk k while chunk k+1 is built
+        pending = None
+        fh.write(head.encode("utf-8"))
+        hdr = "".join(_x_inline_cell(f"{c}1", str(h), quote_style) for c, h in zip(letters, cols))
+        fh.write(f'<row r="1">{hdr}</row>'.encode("utf-8"))
+        for a in range(r0, r1, chunk_rows):
+            b = min(a + chunk_rows, r1)
+            rows = pc.cast(pa.array(np.arange(a - r0 + 2, b - r0 + 2, dtype=np.int64)), pa.string())
+            cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts, sst, quote_style=quote_style)
+                     for j in range(len(cols))]
+            line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+                                               null_handling="replace", null_replacement="")
+            if isinstance(line, pa.ChunkedArray):
+                line = line.combine_chunks()
+            line = line.cast(pa.large_string()) if len(line) else line
+            if len(line):
+                offs = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset: line.offset + len(line) + 1]
+                data = line.buffers()[2]
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(fh.write, memoryview(data)[int(offs[0]):int(offs[-1])])
+            del cells
+        if pending is not None:
+            pending.result()
+        fh.write(b"</sheetData></worksheet>")
+
+
 def write_xlsx_stream(
     sheets: "Mapping[str, pd.DataFrame] | Sequence[tuple[str, pd.DataFrame]]",  # noqa: F821
     path: str | Path,
@@ -707,34 +749,8 @@ def write_xlsx_stream(
     with atomic_path(p) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
             for k, (name, df, r0, r1) in enumerate(plan, start=1):
-                cols = list(df.columns)
-                letters = [_xlsx_col_letter(j) for j in range(len(cols))]
-                with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh, \
-                        ThreadPoolExecutor(max_workers=1) as pool:  # deflate chunk k while chunk k+1 is built
-                    pending = None
-                    fh.write(head.encode("utf-8"))
-                    hdr = "".join(f'<c r="{c}1" t="inlineStr"><is><t xml:space="preserve">{_xml_text(str(h))}</t></is></c>'
-                                  for c, h in zip(letters, cols))
-                    fh.write(f'<row r="1">{hdr}</row>'.encode("utf-8"))
-                    for a in range(r0, r1, chunk_rows):
-                        b = min(a + chunk_rows, r1)
-                        rows = pc.cast(pa.array(np.arange(a - r0 + 2, b - r0 + 2, dtype=np.int64)), pa.string())
-                        cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts, sst) for j in range(len(cols))]
-                        line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
-                                                           null_handling="replace", null_replacement="")
-                        if isinstance(line, pa.ChunkedArray):
-                            line = line.combine_chunks()
-                        line = line.cast(pa.large_string()) if len(line) else line
-                        if len(line):
-                            offs = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset: line.offset + len(line) + 1]
-                            data = line.buffers()[2]
-                            if pending is not None:
-                                pending.result()
-                            pending = pool.submit(fh.write, memoryview(data)[int(offs[0]):int(offs[-1])])
-                        del cells
-                    if pending is not None:
-                        pending.result()
-                    fh.write(b"</sheetData></worksheet>")
+                with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh:
+                    _xlsx_sheet_xml(fh, df, r0, r1, head=head, counts=counts, sst=sst, chunk_rows=chunk_rows)
             sheets_xml = "".join(f'<sheet name="{_xml_text(nm)}" sheetId="{k}" r:id="rId{k}"/>' for k, (nm, *_r) in enumerate(plan, start=1))
             zf.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                         f'<workbook xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}"><sheets>{sheets_xml}</sheets></workbook>')
@@ -2229,7 +2245,7 @@ def _x_inline_cell(ref: str, text: str, quote_style: int) -> str:
 
 
 def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *, rename_columns: "Mapping[str, str] | None" = None,
-                              chunk_rows: int = 20_000) -> Path:
+                              extra_sheets: "Mapping[str, pd.DataFrame] | None" = None, chunk_rows: int = 20_000) -> Path:
     """:func:`_write_back_workbook` by copying every part of the user's file as it is and patching only
     the table's sheet: the header cells and the added cells are put into the rows, every other byte of
     the sheet is copied (so formulas keep their cached values, and charts, images, comments … stay).
@@ -2275,6 +2291,50 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
             if _text_cells_match(add.iloc[:, j], _FORMULA_START):
                 need_quote = True
                 break
+        # sheets appended after the user's (new parts; workbook, its relationships and the content types patched)
+        extras: list[tuple[str, str, Any]] = []  # (sheet name, zip path, frame)
+        workbook_xml = rels_xml = types_xml = None
+        if extra_sheets:
+            import posixpath
+
+            used = {n for n, _, _ in pkg.sheets}
+            taken = set(pkg.members)
+            k = len(pkg.sheets)
+            for name, df in extra_sheets.items():
+                df = strip_xlsx_illegal(_frame_for_excel(df), f"{p} sheet {name}")
+                k += 1
+                while f"xl/worksheets/sheet{k}.xml" in taken:
+                    k += 1
+                taken.add(f"xl/worksheets/sheet{k}.xml")
+                extras.append((_unique_sheet(name, used), f"xl/worksheets/sheet{k}.xml", df))
+                need_quote = need_quote or any(str(c)[:1] in FORMULA_TRIGGERS and str(c) for c in df.columns) \
+                    or any(_text_cells_match(df.iloc[:, j], _FORMULA_START) for j in range(df.shape[1]))
+            prefix = re.search(r"<sheet\b[^>]*?\s([\w.\-]+):id\s*=", pkg.workbook_xml)
+            if prefix is None or "</sheets>" not in pkg.workbook_xml or "[Content_Types].xml" not in pkg.members \
+                    or pkg.workbook_rels_part not in pkg.members:
+                raise _XlsxUnsupported("cannot add sheets to this workbook")
+            rels_xml = pkg.text(pkg.workbook_rels_part)
+            types_xml = pkg.text("[Content_Types].xml")
+            if "</Relationships>" not in rels_xml or "</Types>" not in types_xml:
+                raise _XlsxUnsupported("cannot add sheets to this workbook")
+            sheet_id = max([int(x) for x in re.findall(r'<sheet\b[^>]*?\ssheetId="([0-9]+)"', pkg.workbook_xml)] or [0])
+            new_sheets, new_rels, new_types = [], [], []
+            for k, (name, zpath, _df) in enumerate(extras, start=1):
+                rid = f"rIdXclz{k}"
+                while rid in pkg.rels:
+                    rid += "x"
+                new_sheets.append(f'<sheet name="{_xml_text(name)}" sheetId="{sheet_id + k}" {prefix.group(1)}:id="{rid}"/>')
+                target = posixpath.relpath(zpath, posixpath.dirname(pkg.workbook_part) or ".")
+                new_rels.append(f'<Relationship Id="{rid}" Type="{_XLSX_REL}/worksheet" Target="{target}"/>')
+                new_types.append(f'<Override PartName="/{zpath}" '
+                                 'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+            i = pkg.workbook_xml.rindex("</sheets>")
+            workbook_xml = pkg.workbook_xml[:i] + "".join(new_sheets) + pkg.workbook_xml[i:]
+            i = rels_xml.rindex("</Relationships>")
+            rels_xml = rels_xml[:i] + "".join(new_rels) + rels_xml[i:]
+            i = types_xml.rindex("</Types>")
+            types_xml = types_xml[:i] + "".join(new_types) + types_xml[i:]
+        patched = {pkg.workbook_part: workbook_xml, pkg.workbook_rels_part: rels_xml, "[Content_Types].xml": types_xml}
         styles_xml = None
         quote_style = 0
         if need_quote:
@@ -2330,6 +2390,9 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
                     if info.filename == pkg.styles_part and styles_xml is not None:
                         zout.writestr(info, styles_xml.encode("utf-8"), compresslevel=6)
                         continue
+                    if patched.get(info.filename) is not None:
+                        zout.writestr(info, str(patched[info.filename]).encode("utf-8"), compresslevel=6)
+                        continue
                     if info.filename != part:
                         zout.writestr(info, pkg.zf.read(info.filename), compresslevel=6)
                         continue
@@ -2382,6 +2445,11 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
                                 pos = rm.end()
                             out.append(piece[pos:])
                             fh.write("".join(out).encode("utf-8"))
+                head = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_XLSX_NS}" '
+                        f'xmlns:r="{_XLSX_REL}"><sheetData>')
+                for _name, zpath, df in extras:
+                    with zout.open(zpath, "w", force_zip64=True) as fh:
+                        _xlsx_sheet_xml(fh, df, 0, len(df), head=head, counts=counts, sst=None, quote_style=quote_style)
             if not done_header or i != n:
                 raise _XlsxUnsupported("header or data rows not found in the sheet")
     finally:
@@ -2402,13 +2470,17 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
 
     assert table.source is not None and table.row_numbers is not None
     add = strip_xlsx_illegal(add, f"{p}")
-    if not extra_sheets:
-        try:
-            return _write_back_workbook_fast(table, add, p, rename_columns=rename_columns)
-        except (XclzGeoError, OSError):
-            raise
-        except Exception:  # noqa: BLE001 - anything the fast path does not handle: openpyxl writes it
-            pass
+    try:
+        with warnings.catch_warnings(record=True) as said:  # the fast path's warnings, said once whichever path writes
+            warnings.simplefilter("always")
+            return _write_back_workbook_fast(table, add, p, rename_columns=rename_columns, extra_sheets=extra_sheets)
+    except (XclzGeoError, OSError):
+        raise
+    except Exception:  # noqa: BLE001 - anything the fast path does not handle: openpyxl writes it
+        said = []
+    finally:
+        for w in said:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     keep_vba = table.source.suffix.lower() == ".xlsm" and p.suffix.lower() == ".xlsm"
     try:
         with warnings.catch_warnings():
