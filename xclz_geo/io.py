@@ -1507,8 +1507,14 @@ class _XlsxPackage:
             raise _XlsxUnsupported("no sheets")
         pr = re.search(r"<workbookPr\b([^>]*?)/?>", self.workbook_xml)
         self.date1904 = bool(pr) and _x_attrs(pr.group(1)).get("date1904", "").lower() in ("1", "true")
-        self.styles_part = next((t for typ, t, _ in self.rels.values() if typ.endswith("/styles")), None)
+        # as openpyxl finds them: styles at their usual place, shared strings by their content type
+        self.styles_part = "xl/styles.xml" if "xl/styles.xml" in self.members else \
+            next((t for typ, t, _ in self.rels.values() if typ.endswith("/styles")), None)
         self.sst_part = next((t for typ, t, _ in self.rels.values() if typ.endswith("/sharedStrings")), None)
+        if "[Content_Types].xml" in self.members:
+            m = re.search(r'<Override\b[^>]*?PartName="/?([^"]+)"[^>]*?ContentType="[^"]*sharedStrings\+xml"',
+                          self.text("[Content_Types].xml"))
+            self.sst_part = m.group(1) if m else self.sst_part
         self._sst: list[str] | None = None
 
     def close(self) -> None:
@@ -1610,9 +1616,13 @@ def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, l
     chunks and each cell's text made by :func:`excel_cell_text`'s rules (the same values openpyxl gives).
     ``None`` when the workbook has something this reader does not handle."""
     try:
-        pkg = _XlsxPackage(p)
+        return _xlsx_grid_fast_read(p, sheet)
     except _XlsxUnsupported:
         return None
+
+
+def _xlsx_grid_fast_read(p: Path, sheet: str | int | None) -> tuple[list[str], str, list[list[str]], list[int], dict[int, int]]:
+    pkg = _XlsxPackage(p)
     try:
         names = [n for n, _, _ in pkg.sheets]
         ws_name = _pick_sheet(p, names, sheet)
@@ -1630,7 +1640,7 @@ def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, l
         ts_cache: dict[str, tuple[str, int]] = {}
         fast_findall = _X_CELL_FAST.findall
         colmap = {_xlsx_col_letter(j): j + 1 for j in range(64)}
-        row_r_re = re.compile(r'(?:^|\s)r="([0-9]+)"')
+        row_r_re = re.compile(r'(?:^|\s)r\s*=\s*["\']([0-9]+)["\']')
 
         def convert(t: str, s: int, raw: str, col: int) -> str:
             """The text of a cell of type ``t``, style ``s`` and raw value ``raw`` (not empty), as openpyxl + excel_cell_text."""
@@ -1717,22 +1727,15 @@ def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, l
                     else:
                         col = 0
                         for cm in cell_re.finditer(inner):
-                            a = cm.group(1)
-                            t = "n"
-                            s = 0
-                            if 'r="' in a:
-                                ra = a.index('r="')
-                                if ra and a[ra - 1] not in " \t\n\r":
-                                    ref = _x_attrs(a).get("r")
-                                else:
-                                    ref = a[ra + 3: a.index('"', ra + 3)]
-                                mm = ref_re.match(ref or "")
+                            at = _x_attrs(cm.group(1))
+                            ref = at.get("r")
+                            if ref is not None:
+                                mm = ref_re.match(ref)
                                 if mm is None:
                                     raise _XlsxUnsupported("odd cell reference")
                                 col = col_index(mm.group(1))
                             else:
                                 col += 1
-                            at = _x_attrs(a)
                             t = at.get("t", "n")
                             s = int(at.get("s", 0) or 0)
                             body = cm.group(2)
