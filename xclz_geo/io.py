@@ -2256,6 +2256,7 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
     Raises :class:`_XlsxUnsupported` (nothing written) for anything it does not handle; the caller then
     uses openpyxl."""
     import copy
+    import shutil
     import warnings
     import zipfile
 
@@ -2395,6 +2396,10 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
                         continue
                     if patched.get(info.filename) is not None:
                         zout.writestr(info, str(patched[info.filename]).encode("utf-8"), compresslevel=6)
+                        continue
+                    if info.filename != part and info.file_size > (16 << 20):  # a big part (another sheet): streamed
+                        with pkg.zf.open(info.filename) as src, zout.open(info, "w", force_zip64=True) as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
                         continue
                     if info.filename != part:
                         zout.writestr(info, pkg.zf.read(info.filename), compresslevel=6)
