@@ -560,3 +560,23 @@ def test_csv_batches_are_joined_to_chunk_rows(tmp_path, monkeypatch):
     assert all(b.num_rows >= 1000 for b in batches[:-1])
     rows = [r for b in batches for r in b.to_pylist()]
     assert rows[0] == {"名称": "企业0", "经度": "10000"} and rows[-1] == {"名称": "企业2499", "经度": "12499"} and len(rows) == 2500
+
+
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_patched_workbook_opens_in_libreoffice(tmp_path):
+    import subprocess
+
+    src = tmp_path / "firms.xlsx"
+    make_bureau_workbook(src, *_SITE)
+    t = io.read_table_text(src)
+    dst = io.write_table_back(t, pd.DataFrame({"xclz_status": ["inside", "=1+2", "-1", None, "z"]}), tmp_path / "out.xlsx",
+                              extra_sheets={"汇总": pd.DataFrame({"a": ["=2+3"]})})
+    out = tmp_path / "csv"
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", "--outdir", str(out), str(dst)],
+                   check=True, capture_output=True, timeout=240)
+    main = (out / "out-企业名单.csv").read_text(encoding="utf-8").splitlines()
+    assert main[2].endswith(",备注,xclz_status") and main[3].endswith(",inside") and main[4].endswith(",园区外,=1+2")
+    assert main[5].endswith(",-1") and "913418001234567890" in main[4]  # text stays text, never calculated
+    assert (out / "out-汇总.csv").read_text(encoding="utf-8").splitlines() == ["a", "=2+3"]
+    assert (out / "out-说明.csv").exists()
