@@ -709,12 +709,8 @@ def write_xlsx_stream(
     import warnings
     import zipfile
     from collections.abc import Mapping
-    from concurrent.futures import ThreadPoolExecutor
 
     import geopandas as gpd
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     from xclz_geo.errors import DataQualityWarning
 
@@ -2261,7 +2257,6 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
     import zipfile
 
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
