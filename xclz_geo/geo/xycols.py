@@ -24,9 +24,11 @@ from typing import Any, Iterable
 from xclz_geo.errors import InputDataError
 
 #: lon/lat names of the x axis (tier 1), as :func:`header_key` gives them
-LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "东经", "经度坐标", "longitudewgs84", "longitudegcj02", "longitudebd09")
+LON_NAMES = ("lon", "lng", "long", "longitude", "经度", "东经", "经度坐标",
+             "longitudewgs84", "longitudegcj02", "longitudebd09")
 #: lon/lat names of the y axis (tier 1)
-LAT_NAMES = ("lat", "latitude", "纬度", "北纬", "纬度坐标", "latitudewgs84", "latitudegcj02", "latitudebd09")
+LAT_NAMES = ("lat", "latitude", "纬度", "北纬", "纬度坐标",
+             "latitudewgs84", "latitudegcj02", "latitudebd09")
 #: plane and short names of the x axis (tier 2)
 X_PLANE_NAMES = ("x", "x坐标", "坐标x", "横坐标", "东坐标", "东向坐标", "东坐标x", "x东坐标", "east", "easting", "xcoord",
                  "xzb", "jd", "dzb")
