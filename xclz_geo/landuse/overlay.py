@@ -1027,6 +1027,9 @@ def _overlay_pieces(tree: Any, geoms: np.ndarray, pg: np.ndarray, part_has: np.n
     if not len(js):
         return np.array([], dtype=int), np.array([], dtype=int), np.array([]), np.array([], dtype=object)
     qi, idx = tree.query(pg[js], predicate="intersects")
+    if len(qi) and (np.diff(qi) < 0).any():  # pieces are grouped by part below (and per part by slice)
+        o = np.argsort(qi, kind="stable")
+        qi, idx = qi[o], idx[o]
     jj = js[qi]
     parts = pg[jj]
     mine = pg[js][~shapely.is_prepared(pg[js])]  # leave parts prepared by others as they were
