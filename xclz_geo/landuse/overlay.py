@@ -1563,7 +1563,8 @@ def _stream_coverage(src: Any, band: int, ed: Mapping[str, np.ndarray], *, n: in
     widths = np.maximum.reduceat(hi_s, starts) - lo_s[starts]
     maxw = max(1, int(widths.max()))
     max_rows = max(1, max_cells // maxw, bh if max_cells >= bh * bw else 0)
-    h = _strip_rows(ed, max_rows=max_rows, block_rows=bh, budget_pieces=max_cells)
+    # a boundary piece costs ~250 bytes in _strip_coverage, a window cell a few: ~1/32 as many pieces as cells
+    h = _strip_rows(ed, max_rows=max_rows, block_rows=bh, budget_pieces=max(20_000, max_cells // 32))
     cw = max(1, max_cells // h)
     if cw >= bw and cw < maxw:  # clusters wider than a window: chunks aligned to the blocks
         cw = cw // bw * bw
