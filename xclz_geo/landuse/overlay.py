@@ -1905,7 +1905,7 @@ def landcover_by_polygons(
         from rasterio.env import get_gdal_config, set_gdal_config
 
         bh_, bw_ = src.block_shapes[band - 1]
-        cap = max(64 << 20, 4 * max_window_cells * dtype.itemsize + int(bh_) * W * dtype.itemsize)
+        cap = max(16 << 20, 2 * max_window_cells * dtype.itemsize + int(bh_) * W * dtype.itemsize)
         old_cache = get_gdal_config("GDAL_CACHEMAX")
         lower = isinstance(old_cache, int) and old_cache > cap
         if lower:
