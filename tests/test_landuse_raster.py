@@ -213,3 +213,11 @@ def test_polygon_larger_than_the_raster_and_one_outside(tmp_path):
     assert p.loc["big", "status"] == "partly outside the raster"
     assert p.loc["far", "status"] == "outside the raster" and p.loc["far", "outside_raster_m2"] == pytest.approx(far.area)
     assert res.method["cells_read"] == 400  # each raster cell once, nothing for the far polygon
+
+
+def test_bad_budgets_are_refused(tiny):
+    path, _, gdf = tiny
+    with pytest.raises(lu.InputDataError, match="memory_mb"):
+        lu.landcover_by_polygons(gdf, path, memory_mb=0)
+    with pytest.raises(lu.InputDataError, match="max_window_cells"):
+        lu.landcover_by_polygons(gdf, path, max_window_cells=0)

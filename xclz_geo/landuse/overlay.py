@@ -1772,24 +1772,36 @@ def landcover_by_polygons(
         Quality label of the raster (default: its ``quality`` tag, else ``unknown``).
     polygons_quality
         Quality label of the polygons, carried into ``method["quality"]``.
-    tile_px, max_window_cells
-        Polygons are grouped by tiles of ``tile_px`` cells and each group reads one window
-        (the union of its polygons' bounds); windows larger than ``max_window_cells`` are
-        processed in row bands, so memory stays bounded whatever the raster's size.
+    tile_px
+        Ignored (kept so that older calls still work; windows now follow the raster's blocks).
+    max_window_cells
+        At most this many raster cells are read and held at once (default 2,000,000, about
+        100 MB of working memory for a uint8 raster). The raster is streamed: strips of rows (a
+        multiple of its block height), and in each strip windows over the polygons that lie there,
+        aligned to the blocks so each block is decoded once; nothing of the raster's or of a
+        polygon's full size is ever allocated. GDAL's block cache is capped for the call (and
+        restored after it).
+    memory_mb
+        Working-memory budget in MB; when given it sets ``max_window_cells`` (about
+        ``memory_mb·10⁶ / (48 + bytes per value)`` cells).
 
     Returns
     -------
     LandcoverResult
         Areas are coverage-weighted cell areas scaled to each polygon's planar area in the GK
         CRS (the ``scale`` column gives the factor; 1 when the raster is in that CRS).
+        ``method`` reports ``windows_read``, ``cells_read``, ``max_cells_read_at_once`` and
+        ``strip_rows``.
 
     Notes
     -----
-    Each polygon's window is rasterized with the cell-centre rule; the cells its boundary
-    crosses (from :func:`boundary_coverage`) are then corrected from the centre rule's 0 or 1
-    to their exact fraction. A pass in which overlapping polygons hide each other's cell
-    centres is detected (a polygon's weights then fall short of its exact area by whole
-    cells) and those polygons are redone in further passes, so overlapping inputs stay exact.
+    Exact coverage without rasterizing: Green's theorem along each raster row gives, from the
+    polygon edges alone, the exact covered fraction of every cell a boundary crosses and runs
+    of cells of equal coverage between them (1 inside; a fraction where an edge runs along the
+    row), see :func:`_strip_coverage`. Boundary cells are weighted by their fraction and the runs'
+    cells gathered from the window and counted with one ``np.bincount`` over
+    ``polygon × class`` per window. Each polygon's cells are its own, so overlapping polygons are
+    exact in one pass.
     Polygon edges are straight lines in the raster's CRS (vertices are reprojected).
     """
     import geopandas as gpd
@@ -1897,7 +1909,11 @@ def landcover_by_polygons(
             return row_area(rows.astype(float)) if geographic else cell_area_const
 
         if memory_mb is not None:
+            if not memory_mb > 0:
+                raise InputDataError(f"memory_mb must be a positive number of megabytes, not {memory_mb!r}")
             max_window_cells = max(1, int(memory_mb * 1e6 / (dtype.itemsize + _BYTES_PER_WINDOW_CELL)))
+        if not max_window_cells >= 1:
+            raise InputDataError(f"max_window_cells must be at least 1, not {max_window_cells!r}")
         stats: dict[str, Any] = {"windows_read": 0, "cells_read": 0, "passes": 1, "max_cells_at_once": 0,
                                  "boundary_cells": 0, "strip_rows": None, "window_cols": None}
         # GDAL keeps every decoded block in its cache (5 % of RAM by default): cap it for the call, so
@@ -1996,7 +2012,8 @@ def landcover_by_polygons(
             )
         method = {
             "kind": "raster overlay",
-            "engine": "exact coverage: interior cells by cell-centre rasterize, boundary cells by exact polygon/cell clipping (Green's theorem, numpy)",
+            "engine": "exact coverage, streamed: boundary-cell fractions and interior runs per raster row (Green's theorem, numpy), "
+                      "block-aligned windows of at most max_window_cells cells",
             "raster": rlabel,
             "raster_crs": rcrs.to_string(),
             "raster_crs_name": rcrs.name,
@@ -2032,6 +2049,7 @@ def landcover_by_part(
     band: int = 1,
     data_quality: str | None = None,
     max_window_cells: int = 2_000_000,
+    memory_mb: float | None = None,
 ) -> LandcoverResult:
     """Exact-coverage land-cover class areas per part of a zone.
 
@@ -2045,7 +2063,7 @@ def landcover_by_part(
     classes
         ``"worldcover"``, ``"clcd"``, a CSV path (``value``, ``name``, optional ``group``), a
         ``{value: name}`` dict, a DataFrame, or ``None`` for raw values.
-    band, data_quality, max_window_cells
+    band, data_quality, max_window_cells, memory_mb
         See :func:`landcover_by_polygons`.
 
     Returns
@@ -2057,7 +2075,7 @@ def landcover_by_part(
     res = landcover_by_polygons(
         zone.parts, raster, classes=classes, ids=list(zone.parts["part_id"]), band=band,
         gk_crs=zone.gk_crs, data_quality=data_quality, polygons_quality=zone.worst_quality,
-        max_window_cells=max_window_cells,
+        max_window_cells=max_window_cells, memory_mb=memory_mb,
     )
     if zone.worst_quality in ("schematic", "synthetic"):
         res.method.setdefault("notes", []).append(
