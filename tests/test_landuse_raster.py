@@ -92,6 +92,7 @@ def test_exact_areas_match_shapely_cell_clipping(tiny):
     path, data, gdf = tiny
     ref, nod, out = _reference(list(gdf.geometry), data, nodata=0)
     res = lu.landcover_by_polygons(gdf, path, ids=list(range(len(gdf))))
+    assert res.method["windows_by_label_image"] == 0  # overlapping hulls: cells gathered per polygon
     got = _got(res)
     assert set(got) == set(ref)
     for k in ref:
@@ -153,6 +154,7 @@ def test_reads_stay_within_the_budget_and_never_overlap(tmp_path):
     sizes = [h * w for _, _, h, w in reader.windows]
     assert len(sizes) > 20 and max(sizes) <= budget
     assert res.method["max_cells_read_at_once"] == max(sizes)
+    assert res.method["windows_by_label_image"] > 0  # tessellations take the label-image path
     # every cell is read at most once, and no two windows touch the same 16 × 16 block (each decoded once)
     seen = np.zeros(data.shape, dtype=np.int64)
     blocks = np.zeros((13, 15), dtype=np.int64)
@@ -221,3 +223,24 @@ def test_bad_budgets_are_refused(tiny):
         lu.landcover_by_polygons(gdf, path, memory_mb=0)
     with pytest.raises(lu.InputDataError, match="max_window_cells"):
         lu.landcover_by_polygons(gdf, path, max_window_cells=0)
+
+
+def test_label_image_and_gathered_runs_agree(tmp_path):
+    # a tessellation takes the label-image path; a duplicate of one parcel (an overlap) sends the
+    # window to the per-polygon gather path: every parcel's numbers stay the same
+    rng = np.random.default_rng(12)
+    data = rng.integers(0, 6, size=(60, 70)).astype(np.uint8)
+    path = _write(tmp_path / "t.tif", data, nodata=0)
+    area = box(X0 + 15.5, Y0 - 590.5, X0 + 690.5, Y0 - 10.5)
+    seeds = shapely.multipoints(np.c_[rng.uniform(X0 + 16, X0 + 690, 40), rng.uniform(Y0 - 590, Y0 - 11, 40)])
+    cells = list(shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=area)), area))
+    plain = gpd.GeoDataFrame({"part_id": np.arange(len(cells))}, geometry=cells, crs="EPSG:4549")
+    dup = gpd.GeoDataFrame({"part_id": np.arange(len(cells) + 1)}, geometry=cells + [cells[7]], crs="EPSG:4549")
+    a = lu.landcover_by_polygons(plain, path)
+    b = lu.landcover_by_polygons(dup, path)
+    assert a.method["windows_by_label_image"] > 0 and b.method["windows_by_label_image"] == 0
+    ga, gb = _got(a), _got(b)
+    assert all(abs(ga[k] - gb[k]) < 1e-9 for k in ga)
+    assert {v: x for (i, v), x in gb.items() if i == len(cells)} == pytest.approx({v: x for (i, v), x in ga.items() if i == 7}, rel=1e-12)
+    ref, nod, _ = _reference(cells, data, nodata=0)
+    assert set(ga) == set(ref) and max(abs(ga[k] - ref[k]) for k in ref) < 1e-6

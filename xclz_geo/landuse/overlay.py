@@ -1681,6 +1681,33 @@ def _stream_coverage(src: Any, band: int, ed: Mapping[str, np.ndarray], *, n: in
                                                                      nan_nodata=nan_nodata, uv=uv),
                                        weights=wb[sel_b], minlength=nm * K)
                 rsel = np.flatnonzero((lr >= m0) & (lr < m0 + nm)) if not (m0 == 0 and nm == len(members)) else np.arange(len(L))
+                if small and not np.ndim(rw_r) and len(rsel) and (nm + 1) * K <= max_bins:
+                    # label image of the fully covered runs (flat diff + cumsum), when they do not overlap
+                    # and cover enough of the window: one pass less per cell than gathering, and no indices
+                    full_r = rsel[gr[rsel] == 1.0]
+                    st = rstart[full_r]
+                    os_ = np.argsort(st, kind="stable")
+                    st_s = st[os_]
+                    en_s = st_s + L[full_r][os_]
+                    if len(full_r) and not (st_s[1:] < en_s[:-1]).any() and 3 * int(L[full_r].sum()) >= data.size:
+                        lab = np.zeros(data.size + 1, dtype=np.intp)
+                        lid = (lr[full_r][os_] - m0 + 1).astype(np.intp)
+                        np.add.at(lab, st_s, lid)
+                        np.add.at(lab, en_s, -lid)
+                        np.cumsum(lab, out=lab)
+                        img = lab[:-1]
+                        img *= K
+                        img += flat
+                        if voff:
+                            img += voff
+                        if nodata is not None and not nan_nodata:
+                            nd = flat == nodata
+                            if nd.any():
+                                img[nd] += 256 - (int(nodata) + voff)
+                        cnt += np.bincount(img, minlength=(nm + 1) * K)[K:] * float(rw_r)
+                        stats["label_windows"] += 1
+                        del lab, img
+                        rsel = rsel[gr[rsel] != 1.0]
                 # batches of runs of at most max_cells cells
                 cs = np.cumsum(L[rsel])
                 bstarts = np.searchsorted(cs, np.arange(0, int(cs[-1]) if len(cs) else 0, max_cells), side="right")
@@ -1915,7 +1942,7 @@ def landcover_by_polygons(
         if not max_window_cells >= 1:
             raise InputDataError(f"max_window_cells must be at least 1, not {max_window_cells!r}")
         stats: dict[str, Any] = {"windows_read": 0, "cells_read": 0, "passes": 1, "max_cells_at_once": 0,
-                                 "boundary_cells": 0, "strip_rows": None, "window_cols": None}
+                                 "boundary_cells": 0, "strip_rows": None, "window_cols": None, "label_windows": 0}
         # GDAL keeps every decoded block in its cache (5 % of RAM by default): cap it for the call, so
         # memory stays bounded on a raster larger than RAM (each block is decoded once anyway)
         from rasterio.env import get_gdal_config, set_gdal_config
@@ -2033,6 +2060,7 @@ def landcover_by_polygons(
             "max_cells_read_at_once": stats["max_cells_at_once"],
             "strip_rows": stats["strip_rows"],
             "boundary_cells": stats["boundary_cells"],
+            "windows_by_label_image": stats["label_windows"],
             "quality": {"zone": polygons_quality, "data": dq},
         }
         return LandcoverResult(by_class, polys_df, method)
