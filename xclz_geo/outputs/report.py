@@ -44,7 +44,6 @@ from xclz_geo.outputs.html_safe import add_csp, check_quality_labels, escape_htm
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
-    from matplotlib.figure import Figure
 
     from xclz_geo.boundaries.zone import Zone
 
@@ -121,7 +120,7 @@ class ReportTable:
 
 @dataclass
 class ReportChart:
-    """One chart (PNG) of the report."""
+    """One chart of the report: an inline ``<svg>`` (:mod:`xclz_geo.outputs.svgcharts`), or a PNG when ``svg`` is empty."""
 
     key: str
     title: str
@@ -129,6 +128,7 @@ class ReportChart:
     quality: str
     caveat: str = ""
     fonts: tuple[str, ...] = ()
+    svg: str = ""
 
 
 @dataclass
@@ -347,23 +347,23 @@ def _collect_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
 _NO_CHARTS: ContextVar[str | None] = ContextVar("xclz_report_no_charts", default=None)
 
 
-def _figure(draw: str, *args: Any, **kwargs: Any) -> "Figure | None":
-    """``xclz_geo.outputs.charts.<draw>(…)``, or ``None`` when charts cannot be drawn (no CJK font)."""
+def _figure(draw: str, *args: Any, **kwargs: Any) -> str | None:
+    """``xclz_geo.outputs.svgcharts.<draw>(…)`` (an ``<svg>`` element), or ``None`` when charts are switched off."""
     if _NO_CHARTS.get():
         return None
-    from xclz_geo.outputs import charts
+    from xclz_geo.outputs import svgcharts
 
-    return getattr(charts, draw)(*args, **kwargs)
-
-
-def _bar(*args: Any, **kwargs: Any) -> "Figure | None":
-    """:func:`xclz_geo.outputs.charts.bar_chart` through :func:`_figure`."""
-    return _figure("bar_chart", *args, **kwargs)
+    return getattr(svgcharts, draw)(*args, **kwargs)
 
 
-def _box(*args: Any, **kwargs: Any) -> "Figure | None":
-    """:func:`xclz_geo.outputs.charts.box_chart` through :func:`_figure`."""
-    return _figure("box_chart", *args, **kwargs)
+def _bar(*args: Any, **kwargs: Any) -> str | None:
+    """:func:`xclz_geo.outputs.svgcharts.bar_svg` through :func:`_figure`."""
+    return _figure("bar_svg", *args, **kwargs)
+
+
+def _box(*args: Any, **kwargs: Any) -> str | None:
+    """:func:`xclz_geo.outputs.svgcharts.box_svg` through :func:`_figure`."""
+    return _figure("box_svg", *args, **kwargs)
 
 
 def _append(sec: ReportSection, chart: "ReportChart | None") -> None:
@@ -377,13 +377,11 @@ def _append(sec: ReportSection, chart: "ReportChart | None") -> None:
         sec.notes.append(note)
 
 
-def _chart(key: str, title: str, fig: "Figure | None", quality: str, caveat: str = "") -> ReportChart | None:
+def _chart(key: str, title: str, fig: str | None, quality: str, caveat: str = "") -> ReportChart | None:
     if fig is None:
         return None
-    from xclz_geo.outputs import charts
-
-    fonts = tuple(sorted(charts.fonts_used(fig)))
-    return ReportChart(key=key, title=title, png=charts.figure_png(fig), quality=quality, caveat=caveat, fonts=fonts)
+    # an inline SVG: its text is drawn by the reader's browser (no font needed where the report is made)
+    return ReportChart(key=key, title=title, png=b"", quality=quality, caveat=caveat, svg=fig)
 
 
 def _chart_note(quality: str, caveat: str = "") -> str:
@@ -1124,7 +1122,7 @@ th,td{border:1px solid #ccd;padding:3px 7px;vertical-align:top} th{background:#e
 td{white-space:nowrap} td.w{white-space:normal;min-width:16em;max-width:34em}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:10px 0 18px} figcaption{font-weight:bold;margin-bottom:4px}
-.charts img{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
+.charts img,.charts svg{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
 iframe.map{width:100%;height:700px;border:1px solid #bbb;background:#fff}
 nav a{margin-right:12px} .tablewrap{overflow-x:auto}
 .pager{margin:6px 0} .pager input{min-width:18em;padding:2px 6px} .pager .pinfo{margin:0 8px;color:#444;font-size:.86em}
@@ -1335,12 +1333,14 @@ def paged_table_script() -> str:
 
 
 def _html_chart(c: ReportChart) -> str:
-    from xclz_geo.outputs.charts import png_data_uri
-
     e = escape_html
     caveat = f'<span class="caveat">{e(c.caveat)}</span>' if c.caveat else ""
-    return (f'<figure class="charts"><figcaption>{e(c.title)} <span class="q">数据质量 {e(c.quality)}</span>{caveat}</figcaption>'
-            f'<img id="{e(c.key)}" alt="{e(c.title)}" src="{png_data_uri(c.png)}"></figure>')
+    head = f'<figure class="charts"><figcaption>{e(c.title)} <span class="q">数据质量 {e(c.quality)}</span>{caveat}</figcaption>'
+    if c.svg:  # built by xclz_geo.outputs.svgcharts: every text in it is escaped there
+        return head + c.svg.replace("<svg ", f'<svg id="{e(c.key)}" ', 1) + "</figure>"
+    from xclz_geo.outputs.charts import png_data_uri
+
+    return head + f'<img id="{e(c.key)}" alt="{e(c.title)}" src="{png_data_uri(c.png)}"></figure>'
 
 
 def render_html(result: ReportResult, *, title: str) -> str:
@@ -1482,15 +1482,8 @@ def build_report(
     InputFileError, InputDataError
         An input cannot be read or is malformed (the message names the file and field).
     """
-    from xclz_geo.outputs.charts import cjk_font
-    from xclz_geo.errors import FontUnavailableError
-
-    try:
-        cjk_font()
-        no_charts = None
-    except FontUnavailableError as exc:
-        no_charts = str(exc)
-    token = _NO_CHARTS.set(no_charts)
+    # the charts are SVG drawn by the reader's browser: no CJK font is needed where the report is made
+    token = _NO_CHARTS.set(None)
     try:
         return _build(zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=method, out_dir=out_dir,
                       title=title, basename=basename, tolerance_pct=tolerance_pct, code_field=code_field,
