@@ -774,6 +774,24 @@ def _popup_html(maps: Any, row: Any, cols: Sequence[str], title: str) -> str:
     return maps.popup_table(rows, title=title)
 
 
+def _popups(maps: Any, df: "pd.DataFrame", cols: Sequence[str], title: str, *, name_title: bool = False) -> list[str]:
+    """:func:`_popup_html` of every row of ``df``, column by column (no ``iterrows``: one row Series per
+    feature cost more than the map); ``name_title`` makes each title ``"{title}: {name}"``."""
+    present = [c for c in dict.fromkeys(cols) if c in df.columns]
+    names = df["name"].tolist() if name_title and "name" in df.columns else None
+    out = []
+    for i, row in enumerate(df[present].itertuples(index=False, name=None)):
+        rows = []
+        for c, v in zip(present, row):
+            text, _ = _fmt(v, ",.2f" if isinstance(v, float) else None)
+            if text in ("", "—", "nan", "None"):
+                continue
+            rows.append((str(c), text))
+        head = f"{title}: {(names[i] if names is not None else None) or ''}" if name_title else title
+        out.append(maps.popup_table(rows, title=head))
+    return out
+
+
 #: legend heading of the report's own layers on the map
 REPORT_LEGEND_SECTION = "报告图层 Report layers"
 
@@ -800,7 +818,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
         styles = [{"color": "#555", "weight": 0.6, "fillColor": GROUP_COLOURS.get(str(g), "#bdbdbd"), "fillOpacity": 0.55}
                   for g in grp]
         add(lu, title, quality=str(lu["quality"].iloc[0]), style=styles,
-            popups=[_popup_html(maps, r, cols, title) for _, r in lu.iterrows()], show=False)
+            popups=_popups(maps, lu, cols, title), show=False)
     parts_un = [layers[k] for k in ("underused_parcels", "underused_firms") if layers.get(k) is not None and len(layers[k])]
     un = pd.concat(parts_un, ignore_index=True) if parts_un else None
     if un is not None and len(un):
@@ -808,7 +826,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
         q = _short_quality(str(un["quality"].iloc[0]))
         add(un, f"{title} ({len(un)})", quality=q,
             style={"color": "#b10026", "weight": 2, "fillColor": "#fc4e2a", "fillOpacity": 0.45, "radius": 7, "dashArray": "4 3"},
-            popups=[_popup_html(maps, r, cols, title) for _, r in un.iterrows()], legend=f"{title} ({q})")
+            popups=_popups(maps, un, cols, title), legend=f"{title} ({q})")
     ent = layers.get("enterprises")
     if ent is not None and len(ent) > LARGE_FIRMS:
         title, cols = _OVERLAYS["enterprises"]
@@ -826,7 +844,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
             label = f"{lab} 类" if lab else "未分类 not evaluated / invalid"
             add(sub, f"企业 {label} ({len(sub)})", quality=q,
                 style={"color": "#222", "weight": 1, "fillColor": CLASS_COLOURS.get(lab, "#9e9e9e"), "fillOpacity": 0.9, "radius": 5},
-                popups=[_popup_html(maps, r, cols, f"{title}: {r.get('name') or ''}") for _, r in sub.iterrows()],
+                popups=_popups(maps, sub, cols, title, name_title=True),
                 legend=f"企业 {label}")
         if (ent.get("method_caveat", "") != "").any():
             maps.add_legend_entry(m, "classes use unconfirmed weights (confirmed = false)", section=REPORT_LEGEND_SECTION)
