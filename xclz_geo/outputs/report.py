@@ -1005,11 +1005,11 @@ def _sheet_name(key: str, used: set[str]) -> str:
 
 
 def _excel_value(v: Any) -> Any:
+    if v is None or type(v) is str:  # the common cases first (text needs no check below)
+        return v
     import numpy as np
     import pandas as pd
 
-    if v is None:
-        return None
     if isinstance(v, (float, np.floating)):
         return float(v) if math.isfinite(float(v)) else None
     if isinstance(v, (np.integer,)):
@@ -1151,6 +1151,8 @@ footer{color:#666;font-size:.8em;margin:30px auto 24px}
 
 def _fmt(v: Any, spec: str | None) -> tuple[str, bool]:
     """(text, is_number) of one cell."""
+    if type(v) is str:  # the common case first: text is itself (pd.isna of a str is False)
+        return v, False
     import numpy as np
 
     if v is None:
