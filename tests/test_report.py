@@ -230,6 +230,13 @@ def test_charts_are_inline_svg_under_the_pages_csp(page, built):
         assert not [el for el in root.iter() if el.tag.endswith(("}script", "}style", "}foreignObject"))]
         assert not [a for el in root.iter() for a in el.attrib if a.lower().startswith("on")]
         assert root.get("aria-label") and root.get("aria-label") == root.find("{http://www.w3.org/2000/svg}title").text
+    # each chart can be saved as an SVG file (a download link holding the same drawing)
+    from urllib.parse import unquote
+
+    links = dict(re.findall(r'<a download="([^"]+)\.svg" href="data:image/svg\+xml;charset=utf-8,([^"]+)"', page))
+    assert set(links) == {c.key for c in built.charts}
+    for c in built.charts:
+        assert unquote(links[c.key]) == c.svg
     # the CSP still allows exactly the page's own inline style and script (the SVGs add none)
     csp = read_csp(page)
     scripts, styles = inline_hashes(page)

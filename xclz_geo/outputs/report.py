@@ -1141,6 +1141,7 @@ td{white-space:nowrap} td.w{white-space:normal;min-width:16em;max-width:34em}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:10px 0 18px} figcaption{font-weight:bold;margin-bottom:4px}
 .charts img,.charts svg{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
+.charts .dl{font-size:.8em;margin-top:2px}
 iframe.map{width:100%;height:700px;border:1px solid #bbb;background:#fff}
 nav a{margin-right:12px} .tablewrap{overflow-x:auto}
 .pager{margin:6px 0} .pager input{min-width:18em;padding:2px 6px} .pager .pinfo{margin:0 8px;color:#444;font-size:.86em}
@@ -1357,7 +1358,12 @@ def _html_chart(c: ReportChart) -> str:
     caveat = f'<span class="caveat">{e(c.caveat)}</span>' if c.caveat else ""
     head = f'<figure class="charts"><figcaption>{e(c.title)} <span class="q">数据质量 {e(c.quality)}</span>{caveat}</figcaption>'
     if c.svg:  # built by xclz_geo.outputs.svgcharts: every text in it is escaped there
-        return head + c.svg.replace("<svg ", f'<svg id="{e(c.key)}" ', 1) + "</figure>"
+        from urllib.parse import quote
+
+        # the same drawing as a file, for Word/WPS/PowerPoint (a link, no script: the page's CSP is unchanged)
+        href = "data:image/svg+xml;charset=utf-8," + quote(c.svg, safe="")
+        link = f'<div class="dl"><a download="{e(c.key)}.svg" href="{href}">下载图表 download chart (SVG)</a></div>'
+        return head + c.svg.replace("<svg ", f'<svg id="{e(c.key)}" ', 1) + link + "</figure>"
     from xclz_geo.outputs.charts import png_data_uri
 
     return head + f'<img id="{e(c.key)}" alt="{e(c.title)}" src="{png_data_uri(c.png)}"></figure>'
