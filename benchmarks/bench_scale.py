@@ -205,7 +205,7 @@ def run_one(engine: str, task: str, data: str, zones: str, out: str) -> dict:
         from xclz_geo.scale.cluster import write_partitions
         from xclz_geo.scale.engine import landuse_dask, locate_dask
 
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                host="127.0.0.1", memory_limit="6GiB")
         client = Client(cluster)
         res["startup_seconds"] = round(time.perf_counter() - t0, 2)
@@ -245,7 +245,7 @@ def memory_per_million(zones: str, d: Path) -> dict:
     zone = Zone.from_boundaries(zones)
     pts = sample.synthetic_points(zone.parts, 2_000_000, bad_every=0, seed=7)
     sample.write_partitions(pts, d / "m1", npartitions=2)
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1",
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0", host="127.0.0.1",
                            memory_limit="6GiB")
     client = Client(cluster)
     out = {}

@@ -43,7 +43,7 @@ FULL_PARCELS = 20_000
 def client():
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                            host="127.0.0.1", memory_limit="2GiB")
     c = Client(cluster)
     yield c
@@ -269,6 +269,28 @@ def test_full_size_identical(client, province, tmp_path):
     out = locate_dask(province["zone"], tmp_path / "pts", with_distance=True).frame.compute()
     _assert_identical(out, locate_annotated(province["zone"], pts, with_distance=True))
     _check_landuse(province["zone"], tmp_path, FULL_PARCELS)
+
+
+def test_local_cluster_starts_when_port_8787_is_taken():
+    """Another Dask cluster (or anything) on the default dashboard port must not stop ours from starting."""
+    import io
+    import socket
+
+    from xclz_geo.scale.cluster import cluster_client
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        try:
+            holder.bind(("127.0.0.1", 8787))
+            holder.listen(1)
+        except OSError:
+            pass  # already held by someone else: the situation under test
+        log = io.StringIO()
+        with cluster_client(n_workers=1, memory_limit="1GiB", log=log) as c:
+            assert c.submit(sum, [1, 2, 3]).result() == 6
+        assert "local cluster tcp://127.0.0.1:" in log.getvalue()
+    finally:
+        holder.close()
 
 
 # ------------------------------------------------------------------ CLI
