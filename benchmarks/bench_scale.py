@@ -11,7 +11,7 @@ Cases:
 * ``province`` — rows spread over the province's box, where the 200 zones are: every one of 40
   Hilbert files touches a zone, so nothing can be pruned (the skipped share is measured, not assumed);
 * ``national`` — the same zones, but 90 % of the rows spread over a box around China
-  (:data:`xclz_geo.scale.sample.NATIONAL_BBOX`) and 10 % near a zone: the case where pruning pays;
+  (:data:`xclz_geo.scale.sample.NATIONAL_BBOX`) and 10 % near a zone: the case where pruning fires;
 * ``pruning_share`` — without timing: the share of files that would be skipped for 40 … 1,000
   Hilbert files of the province and national data (from the files' boxes, as the engine decides).
 

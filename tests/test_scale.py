@@ -197,7 +197,7 @@ def test_pruning_skips_the_partitions_that_touch_no_zone(client, province, tmp_p
 
 
 def test_national_extent_parcels_in_hilbert_files_skip_most_overlays(client, province, tmp_path):
-    """The case where pruning pays: one province's zones against parcels spread over China, Hilbert-partitioned."""
+    """The case where pruning fires: one province's zones against parcels spread over China, Hilbert-partitioned."""
     from xclz_geo.landuse.overlay import landuse_by_part
     from xclz_geo.scale.partition import partition_file
 
