@@ -172,3 +172,22 @@ def test_chinese_font_families_come_first():
     root = parse(bar_svg(pd.DataFrame({"v": [1.0]}, index=["甲"]), title="t"))
     fam = root.get("font-family")
     assert fam.startswith('"Noto Sans CJK SC"') and "Microsoft YaHei" in fam and fam.endswith("sans-serif")
+
+
+def test_box_of_many_points_draws_one_circle_per_pixel():
+    """A report of 10⁵ firms: the box chart stays small (one circle per distinct pixel), its counts stay whole."""
+    import re
+
+    rng = np.random.default_rng(1)
+    groups = {"A 类": rng.normal(20, 3, 30_000).tolist(), "B 类": [5.0] * 25_000, "C 类": [1.0, 2.0, 3.0]}
+    svg = box_svg(groups, title="亩均税收")
+    assert len(svg) < 600_000
+    assert "n = 30000" in svg and "n = 25000" in svg and "n = 3" in svg
+    pts = re.findall(r'<g class="points"[^>]*>(.*?)</g>', svg, re.S)
+    circles = [p.count("<circle") for p in pts]
+    assert 0 < circles[0] < 30_000 and circles[1] < 100 and circles[2] == 3  # few points: one circle each, as before
+    drawn = re.search(r'data-n="30000" data-drawn="(\d+)"', svg)
+    assert drawn and int(drawn.group(1)) == circles[0]
+    # the circles that are drawn cover every pixel a point falls on: the spread is the data's
+    ys = [float(y) for y in re.findall(r'cy="([0-9.]+)"', pts[0])]
+    assert max(ys) - min(ys) > 100

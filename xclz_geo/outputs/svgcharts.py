@@ -376,6 +376,10 @@ def box_stats(values: Sequence[float]) -> dict[str, float]:
     return {"q1": q1, "median": med, "q3": q3, "whislo": min(whislo, q1), "whishi": max(whishi, q3)}
 
 
+#: above this many points in a group a box chart draws one circle per distinct pixel (the SVG of 10⁵ firms stays small)
+BOX_POINTS_MAX = 2000
+
+
 def box_svg(
     groups: dict[str, Sequence[float]],
     *,
@@ -453,8 +457,14 @@ def box_svg(
                          f'y2="{_num(ypos(st["median"]))}" stroke="#000" stroke-width="1.5"/>')
             jitter = rng.uniform(-0.12, 0.12, size=d.size) * slot
             parts.append('<g class="points" fill="#333" fill-opacity="0.6">')
+            pts = zip(jitter, d)
+            if d.size > BOX_POINTS_MAX:  # a report of 10⁵ firms: one circle per distinct pixel, not per firm (it looks the same)
+                px = np.round(cx + jitter).astype(np.int64) * 1_000_000 + np.round(bottom - (d - lo) / (hi - lo) * (bottom - top)).astype(np.int64)
+                keep = np.sort(np.unique(px, return_index=True)[1])
+                pts = zip(jitter[keep], d[keep])
+                parts[-1] = f'<g class="points" fill="#333" fill-opacity="0.6" data-n="{d.size}" data-drawn="{keep.size}">'
             parts.extend(f'<circle cx="{_num(cx + dx)}" cy="{_num(ypos(float(v)))}" r="2.2" data-value="{float(v)!r}"/>'
-                         for dx, v in zip(jitter, d))
+                         for dx, v in pts)
             parts.append("</g></g>")
         parts.append(f'<text x="{_num(cx)}" y="{_num(bottom + _TICK_PX + 4)}" text-anchor="middle">{_e(name)}</text>'
                      f'<text x="{_num(cx)}" y="{_num(bottom + 2 * _TICK_PX + 7)}" text-anchor="middle">n = {d.size}</text>')
