@@ -50,6 +50,7 @@ only where needed (points near a boundary, or every point when distances are ask
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -67,14 +68,13 @@ from xclz_geo.geo.grid import (INSIDE, INVALID, OUTSIDE, PACKED_EXACT, PACKED_SH
 
 #: status labels by code
 STATUS_LABELS = ("outside", "inside", "uncertain", "invalid")
-#: batches larger than this run on a thread pool
+#: each thread of the pool gets at least this many points: batches up to twice this run on the calling
+#: thread alone (:func:`choose_threads`)
 PARALLEL_MIN_POINTS = 500_000
 #: chunk size of the threaded path when distances are computed
 CHUNK_POINTS = 1 << 20
-#: chunk size of the threaded path for status and part (at least one chunk per thread). Measured on
-#: 2 cores against one thread: 4·10⁶ points in 2 chunks 1.75×, in 4 chunks 1.60×; 10⁷ points in 2
-#: chunks 1.64×, 4 chunks 1.84×, 10 chunks 1.35× (each chunk ends with a short exact stage; a few
-#: chunks per thread let one thread take over when the other is held up by another process)
+#: kept for callers of the previous chunked status path (no longer used: the status path hands out
+#: blocks of :data:`PARALLEL_BLOCK_POINTS` to the threads one at a time, see :func:`_status_worker`)
 STATUS_CHUNK_POINTS = 2_500_000
 
 # reasons of invalid rows (index = code stored in LocateResult.reason)
@@ -279,6 +279,32 @@ def default_threads() -> int:
     except AttributeError:  # pragma: no cover - not on Linux
         n = os.cpu_count() or 1
     return max(1, min(n, 8))
+
+
+def choose_threads(n_points: int, *, cores: int | None = None) -> int:
+    """Threads for a status-and-part batch of ``n_points``: a pure function of the batch size and the cores.
+
+    One thread per :data:`PARALLEL_MIN_POINTS` points, at most ``cores`` (default
+    :func:`default_threads`), at least one: below ``2 * PARALLEL_MIN_POINTS`` points the batch runs
+    on the calling thread alone. A second thread costs a wake-up, its own prepared geometries and
+    scratch buffers and a second exact stage (tens to hundreds of microseconds); with fewer points
+    than that it can only lose, and on a core another process holds it could lose more (the blocks
+    are handed out one at a time, so a held-up thread takes fewer of them, but not none).
+
+    Parameters
+    ----------
+    n_points
+        Points in the batch.
+    cores
+        Upper bound (the ``threads=`` a caller gave, or the usable cores).
+
+    Returns
+    -------
+    int
+        Between 1 and ``cores``.
+    """
+    cap = default_threads() if cores is None else max(1, int(cores))
+    return int(max(1, min(cap, int(n_points) // max(1, int(PARALLEL_MIN_POINTS)))))
 
 
 def _validate(frame: Frame, fx: np.ndarray, fy: np.ndarray) -> np.ndarray | None:
@@ -714,6 +740,58 @@ def _lookup_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.n
         part[~ok] = -1
 
 
+def _exact_stage(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, ex: np.ndarray, status: np.ndarray,
+                 part: np.ndarray, reason_out: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Settle the points ``ex`` (indices into the arrays) that the grid left to the exact predicate.
+
+    Projects them to Gauss-Krüger (points that cannot be transformed become invalid), runs
+    :func:`_exact` and writes status and part. Returns the indices that were tested and their
+    coverage by a part polygon (``None`` when there were none).
+    """
+    if not ex.size:
+        return ex, None
+    gxe, gye = grid.frame_map.to_gk(fx[ex], fy[ex])
+    bad = ~(np.isfinite(gxe) & np.isfinite(gye))
+    if bad.any():
+        reason_out[ex[bad]] = R_TRANSFORM
+        status[ex[bad]] = INVALID
+        part[ex[bad]] = -1
+        keep = ~bad
+        ex, gxe, gye = ex[keep], gxe[keep], gye[keep]
+    s, p, covered_ex = _exact(grid, gxe, gye, part[ex])
+    status[ex] = s
+    part[ex] = p
+    return ex, covered_ex
+
+
+def _status_worker(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.ndarray, part: np.ndarray,
+                   reason: np.ndarray, block: int, tickets: Any, nblocks: int) -> None:
+    """Status and part on one thread: take blocks until none are left, then settle their exact points.
+
+    ``tickets`` is an ``itertools.count`` shared by the threads (``next`` on it is atomic): a
+    thread held up by another process simply takes fewer blocks. Each thread collects the points
+    its blocks left to the exact predicate and settles them in one batch at the end (one
+    projection and one GEOS call per part over all of them: long calls that release the GIL,
+    overlapping with the other threads' lookups or exact stages).
+    """
+    n = fx.shape[0]
+    bufs = _scratch(min(n, block))
+    found = []
+    while True:
+        i = next(tickets)
+        if i >= nblocks:
+            break
+        a = i * block
+        b = min(a + block, n)
+        st = status[a:b]
+        _lookup_block(grid, fx[a:b], fy[a:b], st, part[a:b], reason[a:b], bufs)
+        e = np.flatnonzero(st == PACKED_EXACT)
+        if e.size:
+            found.append(e + a)
+    if found:
+        _exact_stage(grid, fx, fy, np.concatenate(found), status, part, reason)
+
+
 def _locate_chunk(
     grid: LocateGrid,
     fx: np.ndarray,
@@ -734,19 +812,7 @@ def _locate_chunk(
         _lookup_block(grid, fx[a:b], fy[a:b], status[a:b], part[a:b], reason_out[a:b], bufs)
     # one pass over the whole chunk: cheaper than a compare and a nonzero per block
     ex = np.flatnonzero(status == PACKED_EXACT)
-    covered_ex = None
-    if ex.size:
-        gxe, gye = grid.frame_map.to_gk(fx[ex], fy[ex])
-        bad = ~(np.isfinite(gxe) & np.isfinite(gye))
-        if bad.any():
-            reason_out[ex[bad]] = R_TRANSFORM
-            status[ex[bad]] = INVALID
-            part[ex[bad]] = -1
-            keep = ~bad
-            ex, gxe, gye = ex[keep], gxe[keep], gye[keep]
-        s, p, covered_ex = _exact(grid, gxe, gye, part[ex])
-        status[ex] = s
-        part[ex] = p
+    ex, covered_ex = _exact_stage(grid, fx, fy, ex, status, part, reason_out)
     if dist_out is None:
         return
     ok = np.flatnonzero(status != INVALID)
@@ -834,11 +900,14 @@ def locate_xy(
     # which saves a pass and the page faults of n bytes (only blocks with invalid points write reasons)
     reason = np.zeros(n, dtype=np.uint8)
     dist = np.empty(n, dtype=float) if with_distance else None
-    nthreads = default_threads() if threads is None else max(1, int(threads))
-    if n > PARALLEL_MIN_POINTS and nthreads > 1:
-        # status and part: contiguous chunks of about STATUS_CHUNK_POINTS, at least one per thread.
-        # Distances: about CHUNK_POINTS per chunk, for balance and memory.
-        per_thread = max(1, round(n / (nthreads * (CHUNK_POINTS if with_distance else STATUS_CHUNK_POINTS))))
+    cap = default_threads() if threads is None else max(1, int(threads))
+    if with_distance:
+        nthreads = cap if n > PARALLEL_MIN_POINTS else 1
+    else:
+        nthreads = choose_threads(n, cores=cap)
+    if with_distance and nthreads > 1:
+        # distances: contiguous chunks of about CHUNK_POINTS (balance and memory)
+        per_thread = max(1, round(n / (nthreads * CHUNK_POINTS)))
         step = math.ceil(n / (nthreads * per_thread))
         bounds = [(i, min(i + step, n)) for i in range(0, n, step)]
         pool = _executor(nthreads)
@@ -849,11 +918,21 @@ def locate_xy(
         ]
         for f in futures:
             f.result()
-    elif n:
+    elif with_distance and n:
         _locate_chunk(grid, fx, fy, with_distance, status, part, reason, dist)
+    elif n:
+        # status and part: blocks handed out one at a time; the calling thread is one of the workers
+        block = PARALLEL_BLOCK_POINTS if nthreads > 1 else BLOCK_POINTS
+        nblocks = -(-n // block)
+        tickets = itertools.count()
+        args = (grid, fx, fy, status, part, reason, block, tickets, nblocks)
+        futures = [_executor(nthreads - 1).submit(_status_worker, *args) for _ in range(nthreads - 1)] if nthreads > 1 else []
+        _status_worker(*args)
+        for f in futures:
+            f.result()
     parts = grid.parts
     names = grid.part_names_zh or tuple(p.part_id for p in parts)
-    zq = getattr(zone, "quality_by_part", None) or {}
+    zq, zone_ids = _part_meta(zone, parts)
     part_q = tuple(str(zq.get(p.part_id) or grid.quality or "") for p in parts) if zq else ()
     return LocateResult(
         status=status,
@@ -869,13 +948,49 @@ def locate_xy(
         x=fx,
         y=fy,
         frame=frame,
-        zone_ids=_zone_ids(zone, parts),
+        zone_ids=zone_ids,
     )
 
 
 def _looks_old_xy_order(zone: Any, x: Any, y: Any) -> bool:
     """True for the pre-0.x call ``locate_xy(x, y, zone)`` (the zone third)."""
     return _results.looks_like_zone(y) and not _results.looks_like_zone(zone)
+
+
+def _part_meta(zone: Any, parts: Sequence[Any]) -> tuple[dict[str, str | None], tuple[str, ...]]:
+    """``zone.quality_by_part`` and the zone id of each grid part (:func:`_zone_ids`), read cheaply.
+
+    For a :class:`~xclz_geo.boundaries.zone.Zone` both are properties computed from its parts
+    table through pandas on every access (about 1.3 ms together, a tenth of locating 10⁶ points);
+    here they are computed from the same columns as plain arrays, with the same result. Any other
+    zone object (e.g. one holding precomputed values) is asked for its attributes as before.
+    """
+    cls = type(zone)
+    table = getattr(zone, "parts", None)
+    cols = getattr(table, "columns", ())
+    if "part_id" not in cols or not hasattr(table, "geometry"):
+        return getattr(zone, "quality_by_part", None) or {}, _zone_ids(zone, parts)
+    pids = [str(v) for v in table["part_id"]]
+    if isinstance(getattr(cls, "quality_by_part", None), property) and "quality" in cols:
+        import shapely
+
+        geoms = np.asarray(table.geometry.array, dtype=object)
+        has = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        qs = list(table["quality"])
+        zq: dict[str, str | None] = {pid: (str(q) if h else None) for pid, q, h in zip(pids, qs, has)}
+    else:
+        zq = getattr(zone, "quality_by_part", None) or {}
+    if isinstance(getattr(cls, "zone_ids", None), property):
+        if "zone_id" in cols:
+            ids = [str(v) for v in table["zone_id"]]
+        else:
+            spec = getattr(zone, "spec", None)
+            ids = [spec.id if spec is not None else ""] * len(pids)
+        if not ids:
+            return zq, ()
+        by_part = dict(zip(pids, ids))
+        return zq, tuple(str(by_part.get(p.part_id, "")) for p in parts)
+    return zq, _zone_ids(zone, parts)
 
 
 def _zone_ids(zone: Any, parts: Sequence[Any]) -> tuple[str, ...]:
