@@ -740,6 +740,40 @@ def _lookup_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.n
         part[~ok] = -1
 
 
+def _fine_stage(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, ex: np.ndarray, status: np.ndarray,
+                part: np.ndarray) -> np.ndarray:
+    """Settle points of exact cells from the grid's refinement; returns the points still left to the exact test.
+
+    A point's tile is found by a binary search of its cell among :attr:`LocateGrid.tile_cells`, its
+    fine cell by the fractional part of its scaled coordinates (clamped into the tile: a point
+    that rounding puts on the far side of a cell edge is within 1e-9 of a cell of it, far inside
+    the margin, see :mod:`xclz_geo.geo.grid`). A cell the search does not find leaves the point to
+    the exact test. Points still exact get the fine cell's candidate part.
+    """
+    sub = int(getattr(grid, "sub", 0) or 0)
+    tiles = getattr(grid, "tile_cells", None)
+    if not sub or tiles is None or not ex.size or not tiles.size:
+        return ex
+    tx = (fx[ex] - grid.x0) * (1.0 / grid.dx)
+    ty = (fy[ex] - grid.y0) * (1.0 / grid.dy)
+    ix = np.clip(np.floor(tx), 0, grid.nx - 1)
+    iy = np.clip(np.floor(ty), 0, grid.ny - 1)
+    cell = iy.astype(np.int64) * grid.nx + ix.astype(np.int64)
+    t = np.minimum(np.searchsorted(tiles, cell), tiles.size - 1)
+    hit = tiles[t] == cell
+    sx = np.clip(np.floor((tx - ix) * sub), 0, sub - 1).astype(np.int64)
+    sy = np.clip(np.floor((ty - iy) * sub), 0, sub - 1).astype(np.int64)
+    pk = np.asarray(grid.fine_packed).reshape(-1)[t * (sub * sub) + sy * sub + sx]
+    st = (pk & ((1 << PACKED_SHIFT) - 1)).astype(np.uint8)
+    pt = (pk >> PACKED_SHIFT).astype(np.int32)
+    st[~hit] = PACKED_EXACT
+    idx = ex[hit]
+    part[idx] = pt[hit]  # settled: the part; still exact: the fine cell's candidate part(s)
+    settled = st != PACKED_EXACT
+    status[ex[settled]] = st[settled]
+    return ex[~settled]
+
+
 def _exact_stage(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, ex: np.ndarray, status: np.ndarray,
                  part: np.ndarray, reason_out: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Settle the points ``ex`` (indices into the arrays) that the grid left to the exact predicate.
@@ -748,6 +782,7 @@ def _exact_stage(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, ex: np.ndarra
     :func:`_exact` and writes status and part. Returns the indices that were tested and their
     coverage by a part polygon (``None`` when there were none).
     """
+    ex = _fine_stage(grid, fx, fy, ex, status, part)
     if not ex.size:
         return ex, None
     gxe, gye = grid.frame_map.to_gk(fx[ex], fy[ex])
