@@ -67,7 +67,7 @@ PACKED_SHIFT = 3
 #: margin (in cells) around the boundary within which cells are marked exact (see ``_Builder.classify``)
 EXACT_MARGIN_CELLS = 0.01
 #: default target number of cells for the whole grid (memory ≈ 2 bytes a cell)
-DEFAULT_TARGET_CELLS = 2_000_000
+DEFAULT_TARGET_CELLS = 1_000_000
 #: fine cells per side of a coarse cell in the tiles that refine exact cells (:meth:`_Builder.refine`;
 #: 0 or 1: no refinement)
 SUB_CELLS = 8

@@ -740,52 +740,127 @@ def _lookup_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.n
         part[~ok] = -1
 
 
-def _fine_stage(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, ex: np.ndarray, status: np.ndarray,
-                part: np.ndarray) -> np.ndarray:
-    """Settle points of exact cells from the grid's refinement; returns the points still left to the exact test.
+#: cells per bucket of the tile index (:func:`_tile_index`)
+TILE_BUCKET_BITS = 4
+TILE_BUCKET = 1 << TILE_BUCKET_BITS
+_POPCOUNT16: np.ndarray | None = None
 
-    A point's tile is found by a binary search of its cell among :attr:`LocateGrid.tile_cells`, its
-    fine cell by the fractional part of its scaled coordinates (clamped into the tile: a point
-    that rounding puts on the far side of a cell edge is within 1e-9 of a cell of it, far inside
-    the margin, see :mod:`xclz_geo.geo.grid`). A cell the search does not find leaves the point to
-    the exact test. Points still exact get the fine cell's candidate part.
+
+def _popcount16(v: np.ndarray) -> np.ndarray:
+    """Set bits of each ``uint16`` value (as ``int64``)."""
+    global _POPCOUNT16
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(v).astype(np.int64)
+    if _POPCOUNT16 is None:  # numpy < 2.0
+        a = np.arange(1 << 16, dtype=np.uint32)
+        c = np.zeros(1 << 16, dtype=np.uint8)
+        for k in range(16):
+            c += ((a >> k) & 1).astype(np.uint8)
+        _POPCOUNT16 = c
+    return _POPCOUNT16[v].astype(np.int64)
+
+
+def _tile_index(grid: LocateGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Where each coarse cell's tile sits in :attr:`LocateGrid.tile_cells`, without a search.
+
+    ``(start, occ)`` per bucket of :data:`TILE_BUCKET` consecutive cells (flat index): the number
+    of tiles before the bucket (``int64``) and a ``uint16`` with bit ``j`` set when the bucket's
+    ``j``-th cell is a tile. A binary search of ``tile_cells`` costs ~75 ns a point in branch
+    misses; this is two gathers from arrays of 0.4 bytes a cell. Built on first use, cached.
+    """
+    got = getattr(grid, "_tile_idx", None)
+    if got is None:
+        tiles = np.asarray(grid.tile_cells, dtype=np.int64)
+        nb = -(-(grid.nx * grid.ny) // TILE_BUCKET)
+        occ_bits = np.zeros(nb * TILE_BUCKET, dtype=bool)
+        occ_bits[tiles] = True
+        weights = (np.uint16(1) << np.arange(TILE_BUCKET, dtype=np.uint16)).astype(np.uint16)
+        occ = (occ_bits.reshape(nb, TILE_BUCKET) * weights).sum(axis=1, dtype=np.uint16)
+        counts = occ_bits.reshape(nb, TILE_BUCKET).sum(axis=1, dtype=np.int64)
+        start = np.zeros(nb, dtype=np.int64)
+        np.cumsum(counts[:-1], out=start[1:])
+        got = (start, occ)
+        grid._tile_idx = got  # type: ignore[attr-defined]
+    return got
+
+
+def _fine_stage(grid: LocateGrid, ex: np.ndarray, ex_x: np.ndarray, ex_y: np.ndarray, status: np.ndarray,
+                part: np.ndarray) -> np.ndarray | None:
+    """Settle points of exact cells from the grid's refinement (:attr:`LocateGrid.fine_codes`).
+
+    ``ex`` are the points' indices, ``ex_x``/``ex_y`` their frame coordinates. Returns the mask of
+    the points still left to the exact test (``None``: all of them, the grid has no refinement).
+    A point's tile is found by a binary search of its cell among :attr:`LocateGrid.tile_cells`,
+    its fine cell by the fractional part of its scaled coordinates (clamped into the tile: a
+    point that rounding puts on the far side of a cell edge is within 1e-9 of a cell of it, far
+    inside the margin, see :mod:`xclz_geo.geo.grid`). A cell the search does not find leaves the
+    point to the exact test. Points still exact get the fine cell's candidate part.
     """
     sub = int(getattr(grid, "sub", 0) or 0)
     tiles = getattr(grid, "tile_cells", None)
     if not sub or tiles is None or not ex.size or not tiles.size:
-        return ex
-    tx = (fx[ex] - grid.x0) * (1.0 / grid.dx)
-    ty = (fy[ex] - grid.y0) * (1.0 / grid.dy)
-    ix = np.clip(np.floor(tx), 0, grid.nx - 1)
-    iy = np.clip(np.floor(ty), 0, grid.ny - 1)
-    cell = iy.astype(np.int64) * grid.nx + ix.astype(np.int64)
-    t = np.minimum(np.searchsorted(tiles, cell), tiles.size - 1)
-    hit = tiles[t] == cell
-    sx = np.clip(np.floor((tx - ix) * sub), 0, sub - 1).astype(np.int64)
-    sy = np.clip(np.floor((ty - iy) * sub), 0, sub - 1).astype(np.int64)
-    pk = np.asarray(grid.fine_packed).reshape(-1)[t * (sub * sub) + sy * sub + sx]
-    st = (pk & ((1 << PACKED_SHIFT) - 1)).astype(np.uint8)
-    pt = (pk >> PACKED_SHIFT).astype(np.int32)
-    st[~hit] = PACKED_EXACT
-    idx = ex[hit]
-    part[idx] = pt[hit]  # settled: the part; still exact: the fine cell's candidate part(s)
-    settled = st != PACKED_EXACT
-    status[ex[settled]] = st[settled]
-    return ex[~settled]
+        return None
+    # points in exact cells lie inside the grid (its outer cells are outside cells): 0 <= t < n
+    tx = ex_x - grid.x0
+    tx *= 1.0 / grid.dx
+    ty = ex_y - grid.y0
+    ty *= 1.0 / grid.dy
+    ix = tx.astype(np.int64)
+    iy = ty.astype(np.int64)
+    cell = iy * grid.nx
+    cell += ix
+    # the tile of the cell: the bucket of 16 consecutive cells, the tiles before it, and the
+    # tiles before the cell within it (a popcount of the bucket's occupancy bits)
+    start, occ = _tile_index(grid)
+    np.clip(cell, 0, occ.shape[0] * TILE_BUCKET - 1, out=cell)
+    bucket = cell >> TILE_BUCKET_BITS
+    bit = (cell & (TILE_BUCKET - 1)).astype(np.uint16)
+    m = occ[bucket]
+    hit = ((m >> bit) & 1).astype(bool)
+    below = m & ((np.uint16(1) << bit) - np.uint16(1))
+    t = start[bucket] + _popcount16(below)
+    np.minimum(t, tiles.size - 1, out=t)
+    tx -= ix
+    tx *= sub
+    ty -= iy
+    ty *= sub
+    sx = np.minimum(tx.astype(np.int64), sub - 1)
+    sy = np.minimum(ty.astype(np.int64), sub - 1)
+    t *= sub * sub
+    sy *= sub
+    t += sy
+    t += sx
+    pk = np.asarray(grid.fine_packed).reshape(-1)[t]
+    if not hit.all():  # not a tile (rounding at a cell edge): the exact test with every part
+        pk[~hit] = (-2 << PACKED_SHIFT) | PACKED_EXACT
+    # settled points: status and part; the others stay exact with the fine cell's candidate part(s)
+    st = pk & ((1 << PACKED_SHIFT) - 1)
+    status[ex] = st
+    part[ex] = pk >> PACKED_SHIFT
+    return st == PACKED_EXACT
 
 
 def _exact_stage(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, ex: np.ndarray, status: np.ndarray,
-                 part: np.ndarray, reason_out: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Settle the points ``ex`` (indices into the arrays) that the grid left to the exact predicate.
+                 part: np.ndarray, reason_out: np.ndarray, ex_x: np.ndarray | None = None,
+                 ex_y: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Settle the points ``ex`` (indices into the arrays) that the coarse grid left to the exact predicate.
 
-    Projects them to Gauss-Krüger (points that cannot be transformed become invalid), runs
-    :func:`_exact` and writes status and part. Returns the indices that were tested and their
-    coverage by a part polygon (``None`` when there were none).
+    First the grid's refinement (:func:`_fine_stage`), then for the rest the exact predicate:
+    they are projected to Gauss-Krüger (points that cannot be transformed become invalid),
+    tested by :func:`_exact`, and their status and part written. ``ex_x``/``ex_y``: the points'
+    coordinates when the caller has them already. Returns the indices that went to the exact
+    predicate and their coverage by a part polygon (``None`` when there were none).
     """
-    ex = _fine_stage(grid, fx, fy, ex, status, part)
     if not ex.size:
         return ex, None
-    gxe, gye = grid.frame_map.to_gk(fx[ex], fy[ex])
+    if ex_x is None or ex_y is None:
+        ex_x, ex_y = fx[ex], fy[ex]
+    keep = _fine_stage(grid, ex, ex_x, ex_y, status, part)
+    if keep is not None:
+        ex, ex_x, ex_y = ex[keep], ex_x[keep], ex_y[keep]
+    if not ex.size:
+        return ex, None
+    gxe, gye = grid.frame_map.to_gk(ex_x, ex_y)
     bad = ~(np.isfinite(gxe) & np.isfinite(gye))
     if bad.any():
         reason_out[ex[bad]] = R_TRANSFORM
@@ -805,13 +880,14 @@ def _status_worker(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.
 
     ``tickets`` is an ``itertools.count`` shared by the threads (``next`` on it is atomic): a
     thread held up by another process simply takes fewer blocks. Each thread collects the points
-    its blocks left to the exact predicate and settles them in one batch at the end (one
-    projection and one GEOS call per part over all of them: long calls that release the GIL,
-    overlapping with the other threads' lookups or exact stages).
+    its blocks left to the exact predicate, with their coordinates while the block is in the CPU
+    cache, and settles them in one batch at the end (:func:`_exact_stage`: one refinement lookup,
+    one projection and one GEOS call per part over all of them, long calls that release the GIL
+    and overlap with the other threads' lookups or exact stages).
     """
     n = fx.shape[0]
     bufs = _scratch(min(n, block))
-    found = []
+    found, xs, ys = [], [], []
     while True:
         i = next(tickets)
         if i >= nblocks:
@@ -819,12 +895,16 @@ def _status_worker(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.
         a = i * block
         b = min(a + block, n)
         st = status[a:b]
-        _lookup_block(grid, fx[a:b], fy[a:b], st, part[a:b], reason[a:b], bufs)
+        fxb, fyb = fx[a:b], fy[a:b]
+        _lookup_block(grid, fxb, fyb, st, part[a:b], reason[a:b], bufs)
         e = np.flatnonzero(st == PACKED_EXACT)
         if e.size:
-            found.append(e + a)
+            xs.append(fxb[e])
+            ys.append(fyb[e])
+            e += a
+            found.append(e)
     if found:
-        _exact_stage(grid, fx, fy, np.concatenate(found), status, part, reason)
+        _exact_stage(grid, fx, fy, np.concatenate(found), status, part, reason, np.concatenate(xs), np.concatenate(ys))
 
 
 def _locate_chunk(
