@@ -1027,6 +1027,9 @@ def locate_xy(
         grid = build_grid(zone, frame=frame)
     elif grid.frame.key != frame.key:
         raise InputDataError(f"the grid was built for {grid.frame.label()} input, not {frame.label()}")
+    # the zone's table is read here, next to build_grid's reading of it (warm caches), not after the batch
+    parts = grid.parts
+    zq, zone_ids = _part_meta(zone, parts)
     n = fx.size
     status = np.empty(n, dtype=np.uint8)
     part = np.empty(n, dtype=np.int32)
@@ -1064,9 +1067,7 @@ def locate_xy(
         _status_worker(*args)
         for f in futures:
             f.result()
-    parts = grid.parts
     names = grid.part_names_zh or tuple(p.part_id for p in parts)
-    zq, zone_ids = _part_meta(zone, parts)
     part_q = tuple(str(zq.get(p.part_id) or grid.quality or "") for p in parts) if zq else ()
     return LocateResult(
         status=status,
