@@ -314,7 +314,8 @@ def test_refinement_is_kept_on_disk(monkeypatch, tmp_path):
     lon, lat = rng.uniform(b0 - 0.01, b2 + 0.01, 50_000), rng.uniform(b1 - 0.01, b3 + 0.01, 50_000)
     a = locate_xy(z, lon, lat, grid=built, with_distance=True)
     assert min(a.counts()[k] for k in ("inside", "outside", "uncertain")) > 1000
-    b = locate_xy(z, lon, lat, grid=plain, with_distance=True)
-    np.testing.assert_array_equal(a.status, b.status)
-    np.testing.assert_array_equal(a.part_index, b.part_index)
-    np.testing.assert_array_equal(a.distance_m, b.distance_m)
+    for other in (plain, loaded):
+        b = locate_xy(z, lon, lat, grid=other, with_distance=True)
+        np.testing.assert_array_equal(a.status, b.status)
+        np.testing.assert_array_equal(a.part_index, b.part_index)
+        np.testing.assert_array_equal(a.distance_m, b.distance_m)
