@@ -39,7 +39,7 @@ exact margin is widened by 1.5 times that error.
 
 **Refinement.** Each exact cell is split into ``SUB_CELLS × SUB_CELLS`` fine cells, marked by the
 same argument one level down (:meth:`_Builder.refine`), so only points in fine cells near a boundary
-or band edge reach the exact predicate (about an eighth of those in exact cells). With the
+or band edge reach the exact predicate (a tenth to a fifteenth of those in exact cells). With the
 refinement the coarse grid can be coarse (about 10⁶ cells: a 1 MB gather table).
 
 Thread safety: GEOS prepared geometries must not be shared between threads
@@ -74,9 +74,11 @@ EXACT_MARGIN_CELLS = 0.01
 #: default target number of cells for the whole grid (memory ≈ 2 bytes a cell)
 DEFAULT_TARGET_CELLS = 1_000_000
 #: fine cells per side of a coarse cell in the tiles that refine exact cells (:meth:`_Builder.refine`;
-#: 0 or 1: no refinement)
-SUB_CELLS = 8
-#: refine only when the tiles hold at most this many fine cells in all (memory ≈ 2 bytes each)
+#: 0 or 1: no refinement). CPU time per 10⁶ points, same process: 16 × 16 5.80 ms / 6.35 ms (sparse
+#: wide-band zone / bundled zone), 8 × 8 6.70 / 6.90 ms; the build takes 0.10–0.14 s instead of 0.06–0.08 s
+SUB_CELLS = 16
+#: the tiles hold at most this many fine cells in all (memory ≈ 2 bytes each): halve
+#: :data:`SUB_CELLS` until they do, no refinement below 2
 MAX_FINE_CELLS = 8_000_000
 #: bounds of the automatically chosen cell size, metres
 MIN_CELL_M = 2.0
@@ -682,9 +684,13 @@ class _Builder:
         S = int(SUB_CELLS)
         tile_cells = np.flatnonzero(status_lut[codes.ravel()] == EXACT)
         T = int(tile_cells.size)
-        if S < 2 or T == 0 or T * S * S > MAX_FINE_CELLS:
+        while S >= 2 and T * S * S > MAX_FINE_CELLS:  # long boundaries: fewer fine cells a tile
+            S //= 2
+        if S < 2 or T == 0:
             return None
         fdx, fdy, fcell = self.dx / S, self.dy / S, self.cell_m / S
+        tile_of_cell = np.full(nx * ny, -1, dtype=np.int32)  # build-time only (4 bytes a coarse cell)
+        tile_of_cell[tile_cells] = np.arange(T, dtype=np.int32)
         SS = S * S
         nf = T * SS
         tr, tc = tile_cells // nx, tile_cells % nx
@@ -766,8 +772,8 @@ class _Builder:
             tn = int(near.size)
             if tn == 0:
                 return cls
-            local = np.full(T, -1, dtype=np.int64)
-            local[near] = np.arange(tn)
+            local = np.full(T, -1, dtype=np.int32)
+            local[near] = np.arange(tn, dtype=np.int32)
             exact = np.zeros(tn * SS, dtype=bool)
             for dr in range(span + 1):
                 rr = np.minimum(pr0 + dr, pr1)
@@ -775,11 +781,10 @@ class _Builder:
                     cc = np.minimum(pc0 + dc, pc1)
                     keep = (rr >= 0) & (cc >= 0) & (rr < ny * S) & (cc < nx * S)
                     R, C = rr[keep], cc[keep]
-                    coarse = (R // S) * nx + C // S
-                    t = np.minimum(np.searchsorted(tile_cells, coarse), T - 1)
-                    lt = np.where(tile_cells[t] == coarse, local[t], -1)
-                    hit = lt >= 0
-                    exact[lt[hit] * SS + (R[hit] % S) * S + C[hit] % S] = True
+                    t = tile_of_cell[(R // S) * nx + C // S]
+                    lt = local[np.maximum(t, 0)]
+                    hit = (t >= 0) & (lt >= 0)
+                    exact[lt[hit].astype(np.int64) * SS + (R[hit] % S) * S + C[hit] % S] = True
             ex3 = exact.reshape(tn, S, S)
             free = ~ex3
             start = free.copy()
