@@ -20,7 +20,8 @@ XLSX → XLSX (``--xlsx-rows``, default 10⁵):
 * ``xclz`` — ``xclz-geo locate --input sites.xlsx --out out.xlsx --no-distance``.
 
 Target (issue 18): within 1.5× of the floor. Results: ``benchmarks/results/tables.json``.
-Run: ``.venv/bin/python benchmarks/bench_tables.py [--rows 1000000] [--xlsx-rows 100000] [--repeat 3]``.
+Run: ``.venv/bin/python benchmarks/bench_tables.py [--rows 1000000 10000000] [--xlsx-rows 100000] [--repeat 3]``
+(sizes from 5·10⁶ rows up are run once).
 """
 
 from __future__ import annotations
@@ -138,10 +139,11 @@ def main() -> None:
             src, dst = t / f"sites_{n}.csv", t / "out.csv"
             make_csv(src, n)
             subprocess.run(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"], env=env, capture_output=True)
-            row = {"rows": n, "input_mb": src.stat().st_size / 2**20}
-            row["arrow_floor"] = series([py, "-c", ARROW, str(src), str(t / "a.csv")], env, args.repeat)
-            row["arrow_text_floor"] = series([py, "-c", ARROW_TEXT, str(src), str(t / "a.csv")], env, args.repeat)
-            row["xclz"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"], env, args.repeat)
+            rep = args.repeat if n < 5_000_000 else 1  # 10⁷ rows: once (a minute a run on the shared machine)
+            row = {"rows": n, "input_mb": src.stat().st_size / 2**20, "repeat": rep, "load_average_before": list(os.getloadavg())}
+            row["arrow_floor"] = series([py, "-c", ARROW, str(src), str(t / "a.csv")], env, rep)
+            row["arrow_text_floor"] = series([py, "-c", ARROW_TEXT, str(src), str(t / "a.csv")], env, rep)
+            row["xclz"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"], env, rep)
             with open(dst, encoding="utf-8-sig") as f:
                 row["output_rows"] = sum(1 for _ in f) - 1
             row["ratios"] = {f"xclz_vs_{b}_{k}": row["xclz"][k] / row[b][k]
@@ -156,14 +158,15 @@ def main() -> None:
             n = args.xlsx_rows
             src, dst = t / "sites.xlsx", t / "out.xlsx"
             make_xlsx(src, n)
-            row = {"rows": n}
+            row = {"rows": n, "repeat": args.repeat, "load_average_before": list(os.getloadavg())}
             row["openpyxl_floor"] = series([py, "-c", OPENPYXL, str(src), str(t / "o.xlsx")], env, args.repeat)
             row["xclz"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"], env, args.repeat)
             row["ratios"] = {f"xclz_vs_openpyxl_floor_{k}": row["xclz"][k] / row["openpyxl_floor"][k]
                              for k in ("seconds", "cpu_seconds")}
             res["xlsx"] = row
-            print(f"XLSX {n:,}: xclz {row['xclz']['seconds']:.2f} s (cpu {row['xclz']['cpu_seconds']:.2f}); openpyxl "
-                  f"{row['openpyxl_floor']['seconds']:.2f} s (cpu {row['openpyxl_floor']['cpu_seconds']:.2f}); ratios "
+            print(f"XLSX {n:,}: xclz {row['xclz']['seconds']:.2f} s (cpu {row['xclz']['cpu_seconds']:.2f}, "
+                  f"{row['xclz']['peak_rss_mb']:.0f} MB); openpyxl {row['openpyxl_floor']['seconds']:.2f} s "
+                  f"(cpu {row['openpyxl_floor']['cpu_seconds']:.2f}, {row['openpyxl_floor']['peak_rss_mb']:.0f} MB); ratios "
                   + ", ".join(f"{k} {v:.2f}" for k, v in row["ratios"].items()), flush=True)
     res["load_average_at_end"] = list(os.getloadavg())
     res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -30,11 +30,11 @@ OPTIONS: dict[str, set[str]] = {
     "convert": {IN, OUT, OVR, JSON},
     "map": {IN, OUT, OVR, DATUM, CRS, XY, ZONE, SPEC, JSON},
     "landuse": {IN, OUT, OVR, Q, ZONE, SPEC, JSON},
-    "efficiency": {IN, OUT, OVR, DATUM, XY, ZONE, SPEC, JSON},
+    "efficiency": {IN, OUT, OVR, DATUM, CRS, XY, ZONE, SPEC, JSON},
     "efficiency template": {OUT, OVR, JSON},
     "efficiency compare": {OUT, OVR, JSON},
     "efficiency history": {JSON},
-    "report": {IN, OUT, OVR, DATUM, XY, ZONE, SPEC, JSON},
+    "report": {IN, OUT, OVR, DATUM, CRS, XY, ZONE, SPEC, JSON},
     "serve": set(),
     "partition": {IN, OUT, CRS, XY, JSON},  # its part.* folder is never replaced: no --overwrite
 }

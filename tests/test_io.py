@@ -333,3 +333,250 @@ def test_row_numbers_follow_the_spreadsheet_with_blank_lines_and_line_breaks(tmp
     plain = tmp_path / "p.csv"
     plain.write_text("名称,备注\n甲,a\n乙,b\n", encoding="utf-8")
     assert io.read_table_text(plain).row_numbers.tolist() == [2, 3]
+
+
+# ------------------------------------------------------------------ fast XLSX paths (issue 18): the same cells as openpyxl
+
+import zipfile as _zipfile  # noqa: E402
+
+
+def _set_member(path, name, text):
+    """Rewrite (or add) one part of an XLSX (a hand-made sheet XML for cases openpyxl does not write)."""
+    with _zipfile.ZipFile(path) as z:
+        parts = [(i, z.read(i.filename)) for i in z.infolist()]
+    with _zipfile.ZipFile(path, "w", _zipfile.ZIP_DEFLATED) as z:
+        for info, data in parts:
+            z.writestr(info, text.encode("utf-8") if info.filename == name else data)
+        if name not in [i.filename for i, _ in parts]:
+            z.writestr(name, text.encode("utf-8"))
+
+
+def _add_shared_strings(path, strings_xml):
+    """Give a workbook a shared-string part (openpyxl writes inline strings; Excel and WPS write these)."""
+    with _zipfile.ZipFile(path) as z:
+        types = z.read("[Content_Types].xml").decode()
+    types = types.replace("</Types>", '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                          'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    _set_member(path, "[Content_Types].xml", types)
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    _set_member(path, "xl/sharedStrings.xml", f'<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="{ns}">{strings_xml}</sst>')
+
+
+def _varied_workbook(path, *, date1904=False):
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    wb = _Workbook()
+    if date1904:
+        wb.epoch = CALENDAR_MAC_1904
+    ws = wb.active
+    ws.title = "企业 名单"
+    ws.append(["宣城市某区企业名单（2024年度）"])
+    ws.append([])
+    ws.append(["统一社会信用代码", "编号", "日期", "时间", "时长", "数", "备注"])
+    rows = [
+        ["913418001234567890", 12, _dt.datetime(2024, 3, 5), _dt.time(8, 30), _dt.timedelta(hours=30, minutes=5), 0.1 + 0.2, "  空格  "],
+        ["91341800MA2N0C567X", "0012", _dt.datetime(2019, 5, 6, 8, 30, 15), _dt.time(23, 59, 59), 1.5, 1e-9, "a&b<c>\"'"],
+        ["=1+2", True, _dt.date(2008, 12, 1), "待补充", None, 1e20, "两\n行"],
+        ["@SUM(A1)", False, "2021.07.09", None, None, -0.0, "_x000D_"],
+        [913418001234567890, 13912345678, _dt.datetime(1900, 2, 28), None, None, 12345678901234, "中文"],
+    ]
+    for r, row in enumerate(rows, start=4):
+        for c, v in enumerate(row, start=1):
+            if v is None:
+                continue
+            cell = ws.cell(r, c, v)
+            if isinstance(v, str):
+                cell.data_type = "s"
+    ws["B4"].number_format = "0000"
+    ws["C4"].number_format = "yyyy/m/d"
+    ws["C5"].number_format = 'yyyy"年"m"月"d"日"'
+    ws["C6"].number_format = "mm-dd-yy"
+    ws["D5"].number_format = "h:mm:ss"
+    ws["E4"].number_format = "[h]:mm"
+    ws["E5"].number_format = "[h]:mm:ss"
+    ws["F5"].number_format = "0.00%"
+    ws["G9"] = CellRichText(["plain ", TextBlock(InlineFont(b=True), "粗体")])
+    ws["J12"] = "far right, after a gap"
+    ws2 = wb.create_sheet("说明")
+    ws2.append(["字段", "说明"])
+    wb.save(path)
+
+
+@pytest.mark.parametrize("date1904", [False, True])
+def test_fast_xlsx_reader_gives_what_openpyxl_gives(tmp_path, date1904):
+    f = tmp_path / "v.xlsx"
+    _varied_workbook(f, date1904=date1904)
+    fast = io._xlsx_grid_fast(f, None)
+    assert fast is not None  # the fast reader read it (None: it stepped aside)
+    assert fast == io._xlsx_grid_openpyxl(f, None)
+    names, sheet, grid, row_no, _ = fast
+    assert (names, sheet) == (["企业 名单", "说明"], "企业 名单")
+    assert grid[3][:3] == ["913418001234567890", "0012", "2024/3/5"] and grid[4][2] == "2019-05-06 08:30:15"
+    assert grid[5][0] == "=1+2" and grid[6][0] == "@SUM(A1)" and row_no[-1] == 12
+    assert io._xlsx_grid_fast(f, "说明") == io._xlsx_grid_openpyxl(f, "说明")
+    with pytest.warns(DataQualityWarning, match=r"cell\(s\) hold numbers of 16 or more digits"):  # 18 digits stored as a number
+        t = io.read_table_text(f)
+    assert t.header_row == 3 and t.title_rows[0] == ["宣城市某区企业名单（2024年度）"] and t.row_numbers.tolist() == [4, 5, 6, 7, 8, 9, 12]
+
+
+def test_fast_xlsx_reader_on_hand_written_sheet_xml(tmp_path):
+    """Cells openpyxl does not write: formula results (str, e, cached numbers), cells without a reference,
+    phonetic runs, character references, single-quoted attributes, exponents, inline rich text."""
+    f = tmp_path / "h.xlsx"
+    _varied_workbook(f)
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    sheet = (f'<?xml version="1.0" encoding="UTF-8"?>\n<worksheet xmlns="{ns}"><dimension ref="A1:C2"/><sheetData>'
+             '<row r="1" spans="1:3"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t>编号</t></is></c>'
+             '<c r="C1" t="inlineStr"><is><r><t xml:space="preserve">多 </t></r><r><rPr><b/></rPr><t>段</t></r>'
+             '<rPh sb="0" eb="1"><t>ふりがな</t></rPh></is></c></row>'
+             "<row r='2'><c r='A2' t='str'><f>A1&amp;\"x\"</f><v>甲&amp;乙&#10;丙</v></c><c t=\"e\"><v>#N/A</v></c>"
+             '<c><f>1+1</f><v>2</v></c></row>'
+             '<row r="4"><c r="A4"><v>1.5E3</v></c><c r="B4" t="b"><v>1</v></c><c r="C4" s="0" t="n"><v>0012</v></c></row>'
+             '</sheetData></worksheet>')
+    _set_member(f, "xl/worksheets/sheet1.xml", sheet)
+    _add_shared_strings(f, '<si><t>名称</t></si><si><r><t>宣城</t></r><r><rPr><b/></rPr><t xml:space="preserve"> 经开区</t></r>'
+                        '<rPh sb="0" eb="2"><t>せん</t></rPh><phoneticPr fontId="1"/></si><si><t/></si><si><t>_x005F_x000D_</t></si>')
+    sheet2 = sheet.replace('<c r="C4" s="0" t="n"><v>0012</v></c>', '<c r="C4" s="0" t="n"><v>0012</v></c><c r="D4" t="s"><v>1</v></c>'
+                           '<c r="E4" t="s"><v>2</v></c><c r="F4" t="s"><v>3</v></c>')
+    _set_member(f, "xl/worksheets/sheet1.xml", sheet2)
+    fast = io._xlsx_grid_fast(f, None)
+    assert fast is not None and fast == io._xlsx_grid_openpyxl(f, None)
+    grid = fast[2]
+    assert grid[0] == ["名称", "编号", "多 段"] and grid[1] == ["甲&乙\n丙", "#N/A", "2"]
+    assert grid[3] == ["1500", "TRUE", "12", "宣城 经开区", "", "_x000D_"]
+
+
+def test_fast_xlsx_reader_steps_aside_for_prefixed_xml(tmp_path):
+    f = tmp_path / "x.xlsx"
+    _varied_workbook(f)
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    _set_member(f, "xl/worksheets/sheet1.xml",
+                f'<x:worksheet xmlns:x="{ns}"><x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>名称</x:t>'
+                '</x:is></x:c><x:c r="B1" t="inlineStr"><x:is><x:t>经度</x:t></x:is></x:c></x:row><x:row r="2"><x:c r="A2" '
+                't="inlineStr"><x:is><x:t>甲</x:t></x:is></x:c><x:c r="B2"><x:v>118.7</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    assert io._xlsx_grid_fast(f, None) is None
+    t = io.read_table_text(f)  # openpyxl reads it
+    assert t.headers == ["名称", "经度"] and t.frame.values.tolist() == [["甲", "118.7"]]
+    dst = io.write_table_back(t, pd.DataFrame({"xclz_status": ["inside"]}), tmp_path / "o.xlsx")  # openpyxl writes it
+    assert _load_workbook(dst).worksheets[0]["C2"].value == "inside"
+
+
+def test_copied_openpyxl_number_rules_agree_with_openpyxl():
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+    assert io._XL_BUILTIN_FORMATS == BUILTIN_FORMATS
+    fmts = list(BUILTIN_FORMATS.values()) + ["yyyy/m/d", 'yyyy"年"m"月"d"日"', "[h]:mm", "[mm]:ss", "[Red]0.00", '"day"0',
+                                             "0000", "@", "General", "[$-804]yyyy/m/d", "hh:mm;@", "0.0_ ", r"\d0"]
+    for fmt in fmts:
+        assert io._xl_is_date_format(fmt) == is_date_format(fmt), fmt
+        assert io._xl_is_timedelta_format(fmt) == is_timedelta_format(fmt), fmt
+    for v in (0, 0.5, 0.999999, 1, 59, 60, 61, 45356.25, 45356.333333333, 1500000.5):
+        for d1904, epoch in ((False, CALENDAR_WINDOWS_1900), (True, CALENDAR_MAC_1904)):
+            assert io._xl_from_excel(v, d1904) == from_excel(v, epoch), (v, d1904)
+        assert io._xl_from_excel(v, timedelta=True) == from_excel(v, timedelta=True)
+
+
+def test_workbook_written_back_by_patching_only_the_table_sheet(tmp_path, monkeypatch):
+    import openpyxl
+
+    src = tmp_path / "firms.xlsx"
+    want = make_bureau_workbook(src, *_SITE)
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: pytest.fail("the fast path stepped aside"))
+    t = io.read_table_text(src)
+    added = pd.DataFrame({"xclz_status": ["inside", "=HYPERLINK(\"http://x\")", "-1", None, "a\x00b"],
+                          "xclz_zone": ["宣城经开区", None, "", "+x", "@y"], "xclz_distance_m": [1.5, float("nan"), 2, 3, 4]})
+    with pytest.warns(DataQualityWarning, match=r"column xclz_status: 1 cell\(s\) held control characters"):
+        dst = io.write_table_back(t, added, tmp_path / "out.xlsx", extra_sheets={"汇总=": pd.DataFrame({"=a": ["-b", "c"]})})
+    monkeypatch.undo()
+    with _zipfile.ZipFile(src) as a, _zipfile.ZipFile(dst) as b:
+        changed = {n for n in a.namelist() if a.read(n) != b.read(n)}
+        assert changed == {"xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                           "[Content_Types].xml"}  # the second sheet, theme, properties: byte for byte
+    a, b = _load_workbook(src), _load_workbook(dst)
+    assert b.sheetnames == ["企业名单", "说明", "汇总="]
+    for ws in a.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                o = b[ws.title][c.coordinate]
+                assert (o.value, o.number_format, o.data_type, o.font.b) == (c.value, c.number_format, c.data_type, c.font.b), c.coordinate
+    out = b["企业名单"]
+    assert [out.cell(3, k).value for k in (15, 16, 17)] == ["xclz_status", "xclz_zone", "xclz_distance_m"]
+    assert [out.cell(r, 15).value for r in range(4, 9)] == ["inside", "=HYPERLINK(\"http://x\")", "-1", None, "ab"]
+    assert [out.cell(r, 16).value for r in range(4, 9)] == ["宣城经开区", None, "", "+x", "@y"]
+    assert [out.cell(r, 17).value for r in range(4, 9)] == [1.5, None, 2, 3, 4]
+    for r, col in ((5, 15), (6, 15), (7, 16), (8, 16)):  # text a spreadsheet would run: text cells, quote prefix
+        assert out.cell(r, col).data_type == "s" and out.cell(r, col).quotePrefix, (r, col)
+    assert not out.cell(4, 15).quotePrefix and out.cell(4, 17).data_type == "n"
+    assert [str(r) for r in out.merged_cells.ranges] == ["A1:N1"] and out.cell(1, 1).value == TITLE
+    extra = b["汇总="]
+    assert [[c.value for c in r] for r in extra.iter_rows()] == [["=a"], ["-b"], ["c"]] and extra["A2"].quotePrefix
+    # read back as text: every input cell as typed, title rows and row numbers unchanged
+    t2 = io.read_table_text(dst)
+    assert t2.frame.iloc[:, :14].values.tolist() == want["rows"] and t2.row_numbers.tolist() == want["row_numbers"]
+    assert t2.title_rows == t.title_rows and t2.headers[:14] == HEADER
+    ro = _load_workbook(dst, read_only=True)["企业名单"]  # the dimension covers the new columns
+    assert [r for r in ro.iter_rows(min_row=3, max_row=3, values_only=True)][0][-3:] == ("xclz_status", "xclz_zone", "xclz_distance_m")
+
+
+def test_fast_write_back_keeps_formula_results_and_replaces_its_own_columns(tmp_path):
+    src = tmp_path / "f.xlsx"
+    wb = _Workbook()
+    ws = wb.active
+    ws.title = "表1"
+    ws.append(["名称", "经度", "纬度", "xclz_status"])
+    ws.append(["甲", 118.7, 30.9, "old"])
+    ws.append(["乙", 118.8, 30.9])
+    from openpyxl.styles import Font
+
+    ws["E2"].font = Font(b=True)  # a styled empty cell where the next column goes
+    wb.save(src)
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    with _zipfile.ZipFile(src) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    xml = xml.replace("</sheetData>", '<row r="4"><c r="A4" t="str"><f>A2&amp;A3</f><v>甲乙</v></c><c r="B4"><f>B2+1</f>'
+                      '<v>119.7</v></c><c r="C4"><v>30.9</v></c></row></sheetData>')
+    assert ns in xml
+    _set_member(src, "xl/worksheets/sheet1.xml", xml)
+    t = io.read_table_text(src)
+    assert t.frame.values.tolist()[2] == ["甲乙", "119.7", "30.9", ""]
+    dst = io.write_table_back(t, pd.DataFrame({"xclz_status": ["a", "b", "c"], "xclz_zone": ["z1", "z2", "z3"]}), tmp_path / "o.xlsx")
+    with _zipfile.ZipFile(dst) as z:
+        assert "<f>A2&amp;A3</f><v>甲乙</v>" in z.read("xl/worksheets/sheet1.xml").decode()  # formula and its result kept
+    out = _load_workbook(dst)["表1"]
+    assert out.max_column == 5 and [out.cell(r, 4).value for r in range(1, 5)] == ["xclz_status", "a", "b", "c"]
+    assert [out.cell(r, 5).value for r in range(1, 5)] == ["xclz_zone", "z1", "z2", "z3"] and out["E2"].font.b
+    assert io.read_table_text(dst).frame["名称"].tolist() == ["甲", "乙", "甲乙"]
+
+
+def test_csv_batches_are_joined_to_chunk_rows(tmp_path, monkeypatch):
+    f = tmp_path / "b.csv"
+    f.write_text("名称,经度\n" + "".join(f"企业{i},1{i:04d}\n" for i in range(2500)), encoding="utf-8")
+    monkeypatch.setattr(io, "_CSV_BLOCK_BYTES", 1024)  # many small Arrow blocks
+    batches = list(io.iter_csv_batches(f, chunk_rows=1000))
+    assert [b.num_rows for b in batches] == [1000, 1000, 500] or sum(b.num_rows for b in batches[:-1]) == 2500 - batches[-1].num_rows
+    assert all(b.num_rows >= 1000 for b in batches[:-1])
+    rows = [r for b in batches for r in b.to_pylist()]
+    assert rows[0] == {"名称": "企业0", "经度": "10000"} and rows[-1] == {"名称": "企业2499", "经度": "12499"} and len(rows) == 2500
+
+
+@pytest.mark.skipif(__import__("shutil").which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_patched_workbook_opens_in_libreoffice(tmp_path):
+    import subprocess
+
+    src = tmp_path / "firms.xlsx"
+    make_bureau_workbook(src, *_SITE)
+    t = io.read_table_text(src)
+    dst = io.write_table_back(t, pd.DataFrame({"xclz_status": ["inside", "=1+2", "-1", None, "z"]}), tmp_path / "out.xlsx",
+                              extra_sheets={"汇总": pd.DataFrame({"a": ["=2+3"]})})
+    out = tmp_path / "csv"
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to",
+                    "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", "--outdir", str(out), str(dst)],
+                   check=True, capture_output=True, timeout=240)
+    main = (out / "out-企业名单.csv").read_text(encoding="utf-8").splitlines()
+    assert main[2].endswith(",备注,xclz_status") and main[3].endswith(",inside") and main[4].endswith(",园区外,=1+2")
+    assert main[5].endswith(",-1") and "913418001234567890" in main[4]  # text stays text, never calculated
+    assert (out / "out-汇总.csv").read_text(encoding="utf-8").splitlines() == ["a", "=2+3"]
+    assert (out / "out-说明.csv").exists()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
-from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError
+from xclz_geo.errors import DataQualityWarning, InputDataError, InputFileError, XclzGeoError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -372,7 +372,9 @@ def iter_csv_batches(
     enc, sep, h = info["encoding"], info["delimiter"], info["header_row"]
     names = _unique_names(_trim_header(info["header"]))
     _, _, _, row_bytes = csv_layout(p, encoding=enc, header_row=h)
-    block = int(min(max(chunk_rows * row_bytes, 2 * row_bytes + 64), 256 << 20))
+    # Arrow's streaming reader reads up to 32 blocks ahead of the consumer: small blocks bound the memory
+    # (32 × 4 MB) whatever the file's size; the batches are joined again to about ``chunk_rows`` rows
+    block = int(min(max(chunk_rows * row_bytes, 2 * row_bytes + 64), _CSV_BLOCK_BYTES))
     arrow_enc = "utf8" if enc.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig") else enc
     done = 0
     met_ragged: list[int] = []
@@ -389,10 +391,21 @@ def iter_csv_batches(
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+        pending: list[Any] = []
+        n_pending = 0
         for batch in reader:
             if batch.num_rows:
-                done += batch.num_rows
-                yield batch
+                pending.append(batch)
+                n_pending += batch.num_rows
+                if n_pending >= chunk_rows:
+                    out = _join_batches(pending)
+                    pending, n_pending = [], 0
+                    done += out.num_rows
+                    yield out
+        if pending:
+            out = _join_batches(pending)
+            done += out.num_rows
+            yield out
         return
     except pa.ArrowInvalid as exc:
         if not met_ragged:
@@ -400,6 +413,19 @@ def iter_csv_batches(
             raise InputFileError(f"{p}: cannot read as CSV ({msg}); check the delimiter, quoting and encoding") from None
     # a row with more or fewer fields than the header: the Python reader, from where Arrow stopped
     yield from _python_csv_batches(p, enc=enc, sep=sep, h=h, names=names, skip=done, chunk_rows=chunk_rows)
+
+
+#: block size of Arrow's streaming CSV reader (it reads up to 32 blocks ahead)
+_CSV_BLOCK_BYTES = 4 << 20
+
+
+def _join_batches(batches: "list[Any]") -> Any:
+    """One RecordBatch of several with the same schema (the one itself when alone)."""
+    import pyarrow as pa
+
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
 
 def _python_csv_batches(p: Path, *, enc: str, sep: str, h: int, names: list[str], skip: int, chunk_rows: int) -> "Any":
@@ -483,6 +509,8 @@ XLSX_MAX_CELL_CHARS = 32_767
 _FORMULA_START = r"^[=+\-@\t\r]"
 #: characters XML 1.0 (so XLSX) cannot hold
 _XML_ILLEGAL = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{fffe}\x{ffff}]"
+#: the control characters of :data:`XLSX_ILLEGAL_CHARS`, for pyarrow
+_XML_CONTROL = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}]"
 
 _XLSX_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -525,11 +553,13 @@ def _xlsx_clean_text(arr: Any, name: Any, counts: dict[str, int], weights: Any =
     return arr
 
 
-def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int], sst: "dict[str, int] | None" = None) -> Any:
+def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int], sst: "dict[str, int] | None" = None,
+                       *, quote_style: int = 1) -> Any:
     """The ``<c>`` elements of one column slice as a pyarrow string array (null for an empty cell).
 
     Text repeated in the slice (status, class, reason …) goes to the shared-string table ``sst``
-    (text → index) and the cell holds its index; other text is written inline."""
+    (text → index) and the cell holds its index; other text is written inline. Text a spreadsheet
+    would take for a formula gets the cell style ``quote_style`` (Excel's quote prefix)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -570,7 +600,8 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
             f = np.array([float(v) if n else np.nan for v, n in zip(vals, isnum)], dtype=float)
             nums = pc.cast(pa.array(f, mask=~np.isfinite(f)), pa.string())
             num_cells = pc.binary_join_element_wise(start, rows, '"><v>', nums, "</v></c>", "")
-            text_cells = _xlsx_column_cells(pd.Series(txt, dtype=object, name=col.name), letter, rows, counts, sst)
+            text_cells = _xlsx_column_cells(pd.Series(txt, dtype=object, name=col.name), letter, rows, counts, sst,
+                                            quote_style=quote_style)
             return pc.if_else(pa.array(isnum), num_cells, text_cells)
         arr = pa.array(txt, type=pa.string())
     else:
@@ -596,7 +627,7 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
             pos = np.where(valid, ind.fill_null(0).to_numpy(zero_copy_only=False), 0)
             num = pc.cast(pa.array(gid[pos], mask=~valid), pa.string())
             if formula.any():
-                style = pc.if_else(pa.array(formula[pos]), '" s="1" t="s"><v>', '" t="s"><v>')
+                style = pc.if_else(pa.array(formula[pos]), f'" s="{quote_style}" t="s"><v>', '" t="s"><v>')
                 return pc.binary_join_element_wise(start, rows, style, num, "</v></c>", "")
             return pc.binary_join_element_wise(start, rows, '" t="s"><v>', num, "</v></c>", "")
     arr = _xlsx_clean_text(arr, col.name, counts)
@@ -608,10 +639,52 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
     has_f, has_s = pc.any(formula).as_py(), pc.any(spaced).as_py()
     if not has_f and not has_s:
         return pc.binary_join_element_wise(start, rows, '" t="inlineStr"><is><t>', esc, "</t></is></c>", "")
-    style = pc.if_else(formula, '" s="1', "") if has_f else ""
+    style = pc.if_else(formula, f'" s="{quote_style}', "") if has_f else ""
     open_t = pc.if_else(spaced, '" t="inlineStr"><is><t xml:space="preserve">', '" t="inlineStr"><is><t>') if has_s \
         else '" t="inlineStr"><is><t>'
     return pc.binary_join_element_wise(start, rows, style, open_t, esc, "</t></is></c>", "")
+
+
+def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str, counts: dict[str, int],
+                    sst: "dict[str, int] | None", chunk_rows: int = 20_000, quote_style: int = 1) -> None:
+    """Write the XML of a sheet holding rows ``r0:r1`` of ``df`` (header on row 1) to the binary stream ``fh``.
+
+    ``head`` opens the worksheet up to ``<sheetData>``; cells as :func:`_xlsx_column_cells` makes them
+    (shared strings into ``sst``, or inline strings when ``sst`` is ``None``), built ``chunk_rows`` rows
+    at a time while the previous chunk is written (deflated) in a second thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = list(df.columns)
+    letters = [_xlsx_col_letter(j) for j in range(len(cols))]
+    with ThreadPoolExecutor(max_workers=1) as pool:  # deflate chunk k while chunk k+1 is built
+        pending = None
+        fh.write(head.encode("utf-8"))
+        hdr = "".join(_x_inline_cell(f"{c}1", str(h), quote_style) for c, h in zip(letters, cols))
+        fh.write(f'<row r="1">{hdr}</row>'.encode("utf-8"))
+        for a in range(r0, r1, chunk_rows):
+            b = min(a + chunk_rows, r1)
+            rows = pc.cast(pa.array(np.arange(a - r0 + 2, b - r0 + 2, dtype=np.int64)), pa.string())
+            cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts, sst, quote_style=quote_style)
+                     for j in range(len(cols))]
+            line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
+                                               null_handling="replace", null_replacement="")
+            if isinstance(line, pa.ChunkedArray):
+                line = line.combine_chunks()
+            line = line.cast(pa.large_string()) if len(line) else line
+            if len(line):
+                offs = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset: line.offset + len(line) + 1]
+                data = line.buffers()[2]
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(fh.write, memoryview(data)[int(offs[0]):int(offs[-1])])
+            del cells
+        if pending is not None:
+            pending.result()
+        fh.write(b"</sheetData></worksheet>")
 
 
 def write_xlsx_stream(
@@ -636,12 +709,8 @@ def write_xlsx_stream(
     import warnings
     import zipfile
     from collections.abc import Mapping
-    from concurrent.futures import ThreadPoolExecutor
 
     import geopandas as gpd
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     from xclz_geo.errors import DataQualityWarning
 
@@ -676,34 +745,8 @@ def write_xlsx_stream(
     with atomic_path(p) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
             for k, (name, df, r0, r1) in enumerate(plan, start=1):
-                cols = list(df.columns)
-                letters = [_xlsx_col_letter(j) for j in range(len(cols))]
-                with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh, \
-                        ThreadPoolExecutor(max_workers=1) as pool:  # deflate chunk k while chunk k+1 is built
-                    pending = None
-                    fh.write(head.encode("utf-8"))
-                    hdr = "".join(f'<c r="{c}1" t="inlineStr"><is><t xml:space="preserve">{_xml_text(str(h))}</t></is></c>'
-                                  for c, h in zip(letters, cols))
-                    fh.write(f'<row r="1">{hdr}</row>'.encode("utf-8"))
-                    for a in range(r0, r1, chunk_rows):
-                        b = min(a + chunk_rows, r1)
-                        rows = pc.cast(pa.array(np.arange(a - r0 + 2, b - r0 + 2, dtype=np.int64)), pa.string())
-                        cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts, sst) for j in range(len(cols))]
-                        line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
-                                                           null_handling="replace", null_replacement="")
-                        if isinstance(line, pa.ChunkedArray):
-                            line = line.combine_chunks()
-                        line = line.cast(pa.large_string()) if len(line) else line
-                        if len(line):
-                            offs = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset: line.offset + len(line) + 1]
-                            data = line.buffers()[2]
-                            if pending is not None:
-                                pending.result()
-                            pending = pool.submit(fh.write, memoryview(data)[int(offs[0]):int(offs[-1])])
-                        del cells
-                    if pending is not None:
-                        pending.result()
-                    fh.write(b"</sheetData></worksheet>")
+                with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh:
+                    _xlsx_sheet_xml(fh, df, r0, r1, head=head, counts=counts, sst=sst, chunk_rows=chunk_rows)
             sheets_xml = "".join(f'<sheet name="{_xml_text(nm)}" sheetId="{k}" r:id="rId{k}"/>' for k, (nm, *_r) in enumerate(plan, start=1))
             zf.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                         f'<workbook xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}"><sheets>{sheets_xml}</sheets></workbook>')
@@ -976,8 +1019,10 @@ def find_header_row(rows: Sequence[Sequence[str]], *, hints: Iterable[str] | Non
     import math
 
     hint_set = {_norm_hint(h) for h in (hints if hints is not None else HEADER_HINTS)}
-    sample = [(i, [str(c).strip() for c in r]) for i, r in enumerate(rows) if any(str(c).strip() for c in r)]
-    sample = sample[:_HEADER_SCAN_ROWS]
+    import itertools
+
+    sample = list(itertools.islice(((i, [str(c).strip() for c in r]) for i, r in enumerate(rows) if any(str(c).strip() for c in r)),
+                                   _HEADER_SCAN_ROWS))
     if not sample:
         return 0
     for i, cells in sample:
@@ -1257,17 +1302,15 @@ def excel_cell_text(value: Any, number_format: str = "General", *, is_date: bool
     return s
 
 
-def _read_xlsx_text(p: Path, *, sheet: str | int | None, header_row: int | None, hints: Iterable[str] | None) -> TextTable:
+def _xlsx_grid_openpyxl(p: Path, sheet: str | int | None) -> tuple[list[str], str, list[list[str]], list[int], dict[int, int]]:
+    """Sheet names, the sheet picked, its rows as text (trailing empty cells dropped), their spreadsheet
+    numbers and the count of 16+-digit whole numbers per column — read by openpyxl (read-only)."""
     import warnings
-
-    import numpy as np
-    import pandas as pd
 
     try:
         from openpyxl import load_workbook
     except ImportError:  # pragma: no cover - openpyxl is a main dependency
         raise InputFileError(f"{p}: reading XLSX needs openpyxl (pip install openpyxl)") from None
-    _check_header_row(header_row, p)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl's "unknown extension" chatter
@@ -1307,6 +1350,436 @@ def _read_xlsx_text(p: Path, *, sheet: str | int | None, header_row: int | None,
             row_no.append(k)
     finally:
         wb.close()
+    return names, ws_name, grid, row_no, big_numbers
+
+
+# ---------------------------------------------------------------- XLSX package, read and patched directly
+#
+# The fast paths read the sheet XML straight from the zip (regular expressions over streamed chunks)
+# and write a workbook back by copying every part of the user's file and patching only the table's
+# sheet. They give exactly what openpyxl gives (the cell values of a read-only, data-only load) and
+# step aside for the openpyxl paths on anything they do not know (namespace prefixes, rows out of
+# order, strict OOXML …): :class:`_XlsxUnsupported`.
+
+
+class _XlsxUnsupported(Exception):
+    """The fast XLSX path met something it does not handle; the openpyxl path is used instead."""
+
+
+_X_ATTR = re.compile(r"""([\w:.\-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_X_ENT = re.compile(r"&(#[xX][0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
+_X_ENT_MAP = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_X_ROW = re.compile(r"<row\b([^>]*?)(/>|>(.*?)</row>)", re.S)
+_X_CELL = re.compile(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_X_REF = re.compile(r"([A-Z]{1,3})([0-9]+)$")
+_X_TS = re.compile(r'(?:^|\s)([ts])="([^"]*)"')
+_X_CELL_FAST = re.compile(r'<c r="([A-Z]{1,3})[0-9]+"((?: [a-z]{1,2}="[^"<>]*")*)\s*(?:/>|>(?:<f\b[^>]*?(?:/>|>[^<]*</f>))?(?:<v>([^<]*)</v>)?(?:<is>(.*?)</is>)?</c>)', re.S)
+_X_V = re.compile(r"<v(?:\s[^>]*)?>(.*?)</v>", re.S)
+_X_T = re.compile(r"<t(?:\s[^>]*?)?(?:/>|>(.*?)</t>)", re.S)
+_X_RPH = re.compile(r"<rPh\b.*?</rPh>", re.S)
+_X_IS = re.compile(r"<is(?:\s[^>]*)?>(.*?)</is>", re.S)
+_X_SI = re.compile(r"<si(?:\s[^>]*?)?(?:/>|>(.*?)</si>)", re.S)
+_X_PREFIXED = re.compile(r"<\w+:(?:worksheet|workbook|sheetData|row|c|sst|si|styleSheet)\b")
+
+
+def _x_ent(m: "re.Match[str]") -> str:
+    e = m.group(1)
+    if e[0] == "#":
+        return chr(int(e[2:], 16) if e[1] in "xX" else int(e[1:]))
+    return _X_ENT_MAP[e]
+
+
+def _x_unescape(s: str) -> str:
+    """Text of XML character data as an XML parser gives it (entities resolved, line ends normalised)."""
+    if "\r" in s:
+        s = s.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" not in s:
+        return s
+    return _X_ENT.sub(_x_ent, s)
+
+
+def _x_attrs(s: str) -> dict[str, str]:
+    return {k: _x_unescape(a if b is None or a else b) for k, a, b in ((m.group(1), m.group(2), m.group(3)) for m in _X_ATTR.finditer(s))}
+
+
+def _x_text_of(inner: str) -> str:
+    """The text of a ``<si>``/``<is>`` element: its ``<t>`` runs, phonetic runs (``<rPh>``) left out (as openpyxl)."""
+    if inner.startswith("<t>") and inner.endswith("</t>") and inner.count("<t") == 1:
+        return _x_unescape(inner[3:-4])
+    if "<rPh" in inner:
+        inner = _X_RPH.sub("", inner)
+    return "".join(_x_unescape(t or "") for t in _X_T.findall(inner))
+
+
+def _xlsx_col_index(letters: str, _cache: dict[str, int] = {}) -> int:  # noqa: B006 - a deliberate cache
+    j = _cache.get(letters)
+    if j is None:
+        j = 0
+        for ch in letters:
+            j = j * 26 + ord(ch) - 64
+        _cache[letters] = j
+    return j
+
+
+# openpyxl's rules for number formats and serial dates (openpyxl 3.1, MIT licence), copied so that the
+# fast reader does not import openpyxl (a third of a second); tests/test_io.py checks they agree with it.
+_XL_BUILTIN_FORMATS = {
+    0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 5: '"$"#,##0_);("$"#,##0)', 6: '"$"#,##0_);[Red]("$"#,##0)',
+    7: '"$"#,##0.00_);("$"#,##0.00)', 8: '"$"#,##0.00_);[Red]("$"#,##0.00)', 9: "0%", 10: "0.00%", 11: "0.00E+00",
+    12: "# ?/?", 13: "# ??/??", 14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy", 18: "h:mm AM/PM",
+    19: "h:mm:ss AM/PM", 20: "h:mm", 21: "h:mm:ss", 22: "m/d/yy h:mm", 37: "#,##0_);(#,##0)", 38: "#,##0_);[Red](#,##0)",
+    39: "#,##0.00_);(#,##0.00)", 40: "#,##0.00_);[Red](#,##0.00)", 41: r'_(* #,##0_);_(* \(#,##0\);_(* "-"_);_(@_)',
+    42: r'_("$"* #,##0_);_("$"* \(#,##0\);_("$"* "-"_);_(@_)', 43: r'_(* #,##0.00_);_(* \(#,##0.00\);_(* "-"??_);_(@_)',
+    44: r'_("$"* #,##0.00_)_("$"* \(#,##0.00\)_("$"* "-"??_)_(@_)', 45: "mm:ss", 46: "[h]:mm:ss", 47: "mmss.0",
+    48: "##0.0E+0", 49: "@",
+}
+_XL_STRIP = re.compile(r'".*?"|\[(?!hh?\]|mm?\]|ss?\])[^\]]*\]')
+_XL_TIMEDELTA = re.compile(r"\[hh?\](:mm(:ss(\.0*)?)?)?|\[mm?\](:ss(\.0*)?)?|\[ss?\](\.0*)?", re.I)
+_XL_DATE_CHAR = re.compile(r"(?<![_\\])[dmhysDMHYS]")
+
+
+def _xl_is_date_format(fmt: str | None) -> bool:
+    return fmt is not None and _XL_DATE_CHAR.search(_XL_STRIP.sub("", fmt.split(";")[0])) is not None
+
+
+def _xl_is_timedelta_format(fmt: str | None) -> bool:
+    return fmt is not None and _XL_TIMEDELTA.search(fmt.split(";")[0]) is not None
+
+
+def _xl_from_excel(value: float, date1904: bool = False, timedelta: bool = False) -> Any:
+    """openpyxl's ``from_excel``: an Excel serial number as a datetime, time or timedelta."""
+    import datetime
+
+    if timedelta:
+        td = datetime.timedelta(days=value)
+        if td.microseconds:
+            td = datetime.timedelta(seconds=td.total_seconds() // 1, microseconds=round(td.microseconds, -3))
+        return td
+    epoch = datetime.datetime(1904, 1, 1) if date1904 else datetime.datetime(1899, 12, 30)
+    day, fraction = divmod(value, 1)
+    diff = datetime.timedelta(milliseconds=round(fraction * 86400 * 1000))
+    if 0 <= value < 1 and diff.days == 0:
+        mins, seconds = divmod(diff.seconds, 60)
+        hours, mins = divmod(mins, 60)
+        return datetime.time(hours, mins, seconds, diff.microseconds)
+    if 0 < value < 60 and not date1904:
+        day += 1
+    return epoch + datetime.timedelta(days=day) + diff
+
+
+class _XlsxPackage:
+    """The parts of an XLSX/XLSM file the fast paths need: sheets (names in order → zip paths), the date
+    system, number formats per cell style, and shared strings (read on demand)."""
+
+    def __init__(self, path: Path) -> None:
+        import posixpath
+        import zipfile
+
+        self.path = path
+        self.zf = zipfile.ZipFile(path)
+        self.members = {i.filename: i for i in self.zf.infolist()}
+        root = self._rels("_rels/.rels", "")
+        wb_part = next((t for typ, t, _ in root.values() if typ.endswith("/officeDocument")), None)
+        if wb_part is None or wb_part not in self.members:
+            raise _XlsxUnsupported("no workbook part")
+        self.workbook_part = wb_part
+        self.workbook_xml = self.text(wb_part)
+        if _X_PREFIXED.search(self.workbook_xml[:4096]) or "<sheets" not in self.workbook_xml:
+            raise _XlsxUnsupported("prefixed or unusual workbook.xml")
+        base = posixpath.dirname(wb_part)
+        self.workbook_rels_part = posixpath.join(base, "_rels", posixpath.basename(wb_part) + ".rels")
+        self.rels = self._rels(self.workbook_rels_part, base)
+        self.sheets: list[tuple[str, str, str]] = []  # (name, zip path, relationship id)
+        for m in re.finditer(r"<sheet\b([^>]*?)/?>", self.workbook_xml):
+            a = _x_attrs(m.group(1))
+            rid = next((v for k, v in a.items() if k.endswith(":id")), None)
+            if rid is None or rid not in self.rels or "name" not in a:
+                raise _XlsxUnsupported("sheet without a relationship")
+            typ, target, _ = self.rels[rid]
+            if not typ.endswith("/worksheet") or target not in self.members:
+                raise _XlsxUnsupported("not a worksheet (a chart sheet?) or missing part")
+            self.sheets.append((a["name"], target, rid))
+        if not self.sheets:
+            raise _XlsxUnsupported("no sheets")
+        pr = re.search(r"<workbookPr\b([^>]*?)/?>", self.workbook_xml)
+        self.date1904 = bool(pr) and _x_attrs(pr.group(1)).get("date1904", "").lower() in ("1", "true")
+        # as openpyxl finds them: styles at their usual place, shared strings by their content type
+        self.styles_part = "xl/styles.xml" if "xl/styles.xml" in self.members else \
+            next((t for typ, t, _ in self.rels.values() if typ.endswith("/styles")), None)
+        self.sst_part = next((t for typ, t, _ in self.rels.values() if typ.endswith("/sharedStrings")), None)
+        if "[Content_Types].xml" in self.members:
+            m = re.search(r'<Override\b[^>]*?PartName="/?([^"]+)"[^>]*?ContentType="[^"]*sharedStrings\+xml"',
+                          self.text("[Content_Types].xml"))
+            self.sst_part = m.group(1) if m else self.sst_part
+        self._sst: list[str] | None = None
+
+    def close(self) -> None:
+        self.zf.close()
+
+    def text(self, part: str) -> str:
+        raw = self.zf.read(part)
+        head = raw[:200]
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"encoding=" in head and not re.search(rb"encoding=[\"']utf-8[\"']", head, re.I)):
+            raise _XlsxUnsupported(f"{part}: not UTF-8")
+        return raw.decode("utf-8-sig")
+
+    def _rels(self, part: str, base: str) -> dict[str, tuple[str, str, str]]:
+        import posixpath
+
+        if part not in self.members:
+            return {}
+        out: dict[str, tuple[str, str, str]] = {}
+        for m in re.finditer(r"<Relationship\b([^>]*?)/?>", self.text(part)):
+            a = _x_attrs(m.group(1))
+            target = a.get("Target", "")
+            if a.get("TargetMode", "").lower() != "external":
+                target = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+            out[a.get("Id", "")] = (a.get("Type", ""), target, a.get("TargetMode", ""))
+        return out
+
+    def cell_formats(self) -> list[str]:
+        """The number format of each cell style (``cellXfs`` position), as openpyxl names it."""
+        BUILTIN_FORMATS = _XL_BUILTIN_FORMATS  # noqa: N806
+
+        if self.styles_part is None or self.styles_part not in self.members:
+            return []
+        xml = self.text(self.styles_part)
+        if _X_PREFIXED.search(xml[:4096]):
+            raise _XlsxUnsupported("prefixed styles.xml")
+        custom = {}
+        for m in re.finditer(r"<numFmt\b([^>]*?)/?>", xml):
+            a = _x_attrs(m.group(1))
+            custom[int(a["numFmtId"])] = a.get("formatCode", "")
+        sec = re.search(r"<cellXfs\b[^>]*?(?:/>|>(.*?)</cellXfs>)", xml, re.S)
+        out = []
+        for m in re.finditer(r"<xf\b([^>]*?)(?:/>|>.*?</xf>)", (sec.group(1) or "") if sec else "", re.S):
+            fid = int(_x_attrs(m.group(1)).get("numFmtId", 0))
+            out.append(custom[fid] if fid in custom else BUILTIN_FORMATS.get(fid, "General"))
+        return out
+
+    def shared_strings(self) -> list[str]:
+        if self._sst is None:
+            if self.sst_part is None or self.sst_part not in self.members:
+                self._sst = []
+            else:
+                xml = self.text(self.sst_part)
+                if _X_PREFIXED.search(xml[:4096]):
+                    raise _XlsxUnsupported("prefixed sharedStrings.xml")
+                self._sst = [_x_text_of(m.group(1) or "").replace("x005F_", "") for m in _X_SI.finditer(xml)]
+        return self._sst
+
+    def iter_row_chunks(self, part: str, *, chunk_bytes: int = 1 << 22) -> Iterator[tuple[str, bool]]:
+        """The sheet XML as text pieces cut after a ``</row>`` (``True`` for the last piece)."""
+        with self.zf.open(part) as fh:
+            buf = b""
+            first = True
+            while True:
+                data = fh.read(chunk_bytes)
+                if first:
+                    head = data[:300]
+                    if b"encoding=" in head and not re.search(rb"encoding=[\"']utf-8[\"']", head, re.I):
+                        raise _XlsxUnsupported("sheet not UTF-8")
+                    if _X_PREFIXED.search(data[:8192].decode("utf-8", "ignore")) or b"<![CDATA[" in data:
+                        raise _XlsxUnsupported("prefixed sheet XML or CDATA")
+                    first = False
+                if not data:
+                    yield buf.decode("utf-8-sig"), True
+                    return
+                if b"<![CDATA[" in data:
+                    raise _XlsxUnsupported("CDATA in the sheet")
+                buf += data
+                cut = buf.rfind(b"</row>")
+                if cut >= 0:
+                    cut += 6
+                    yield buf[:cut].decode("utf-8-sig"), False
+                    buf = buf[cut:]
+
+
+def _xlsx_style_kinds(formats: Sequence[str]) -> list[tuple[str, int]]:
+    """Per cell style: its number format and how a number in it reads (0 number, 1 date, 2 duration, 3 zero-padded)."""
+    is_date_format, is_timedelta_format = _xl_is_date_format, _xl_is_timedelta_format
+    out = []
+    for fmt in formats:
+        kind = 2 if is_timedelta_format(fmt) else 1 if is_date_format(fmt) else 3 if _ZERO_PAD.match((fmt or "").split(";")[0]) else 0
+        if kind == 2 and not is_date_format(fmt):
+            kind = 0  # openpyxl: a duration is a date format first
+        out.append((fmt, kind))
+    return out
+
+
+def _xlsx_grid_fast(p: Path, sheet: str | int | None) -> tuple[list[str], str, list[list[str]], list[int], dict[int, int]] | None:
+    """:func:`_xlsx_grid_openpyxl` without openpyxl's per-cell objects: the sheet XML is read in streamed
+    chunks and each cell's text made by :func:`excel_cell_text`'s rules (the same values openpyxl gives).
+    ``None`` when the workbook has something this reader does not handle."""
+    try:
+        return _xlsx_grid_fast_read(p, sheet)
+    except _XlsxUnsupported:
+        return None
+
+
+def _xlsx_grid_fast_read(p: Path, sheet: str | int | None) -> tuple[list[str], str, list[list[str]], list[int], dict[int, int]]:
+    pkg = _XlsxPackage(p)
+    try:
+        names = [n for n, _, _ in pkg.sheets]
+        ws_name = _pick_sheet(p, names, sheet)
+        part = pkg.sheets[names.index(ws_name)][1]
+        styles = _xlsx_style_kinds(pkg.cell_formats())
+        n_styles = len(styles)
+        date1904 = pkg.date1904
+        sst: list[str] | None = None
+        grid: list[list[str]] = []
+        row_no: list[int] = []
+        big_numbers: dict[int, int] = {}
+        row_counter = 0
+        cell_re, ref_re, v_re, ts_re = _X_CELL, _X_REF, _X_V, _X_TS
+        col_index = _xlsx_col_index
+        ts_cache: dict[str, tuple[str, int]] = {}
+        fast_findall = _X_CELL_FAST.findall
+        colmap = {_xlsx_col_letter(j): j + 1 for j in range(64)}
+        row_r_re = re.compile(r'(?:^|\s)r\s*=\s*["\']([0-9]+)["\']')
+
+        def convert(t: str, s: int, raw: str, col: int) -> str:
+            """The text of a cell of type ``t``, style ``s`` and raw value ``raw`` (not empty), as openpyxl + excel_cell_text."""
+            if t == "n":
+                v: Any = float(raw) if ("." in raw or "E" in raw or "e" in raw) else int(raw)
+                fmt, kind = styles[s] if s < n_styles else ("General", 0)
+                if kind == 1 or kind == 2:
+                    try:
+                        return _format_date(_xl_from_excel(v, date1904, timedelta=kind == 2), fmt)
+                    except (OverflowError, ValueError):
+                        return "#VALUE!"
+                if type(v) is float and v.is_integer() and abs(v) >= 1e15:
+                    big_numbers[col - 1] = big_numbers.get(col - 1, 0) + 1
+                return excel_cell_text(v, fmt)
+            if t == "s":
+                assert sst is not None
+                return sst[int(raw)]
+            if t == "b":
+                return "TRUE" if int(raw) else "FALSE"
+            if t == "d":
+                from openpyxl.utils.datetime import from_ISO8601
+
+                return excel_cell_text(from_ISO8601(_x_unescape(raw)), styles[s][0] if s < n_styles else "General")
+            return _x_unescape(raw)  # str (a formula's text result), e (an error such as #N/A) and anything else: the text
+
+        for piece, _last in pkg.iter_row_chunks(part):
+            for rm in _X_ROW.finditer(piece):
+                rattr = rm.group(1)
+                m = row_r_re.search(rattr)
+                if m is not None:
+                    r = int(m.group(1))
+                elif "r=" in rattr:
+                    raise _XlsxUnsupported("odd row number")
+                else:
+                    r = row_counter + 1
+                if r <= row_counter:
+                    raise _XlsxUnsupported("rows out of order")
+                while row_counter + 1 < r:  # rows the sheet leaves out: empty, as openpyxl gives them
+                    row_counter += 1
+                    grid.append([])
+                    row_no.append(row_counter)
+                row_counter = r
+                inner = rm.group(3)
+                cells: dict[int, str] = {}
+                if inner:
+                    found = fast_findall(inner)
+                    if len(found) == inner.count("<c"):  # every cell in the usual form
+                        for letters, attrs, raw, istr in found:
+                            col = colmap.get(letters) or col_index(letters)
+                            if istr:
+                                if 't="inlineStr"' in attrs:
+                                    if istr[:3] == "<t>" and istr[-4:] == "</t>" and "<" not in istr[3:-4]:
+                                        text = istr[3:-4]
+                                        cells[col] = _x_unescape(text) if ("&" in text or "\r" in text) else text
+                                    else:
+                                        cells[col] = _x_text_of(istr)
+                                    continue
+                                raise _XlsxUnsupported("an inline string in a cell not of that type")
+                            if not raw:
+                                cells.pop(col, None)
+                                continue
+                            ts = ts_cache.get(attrs)
+                            if ts is None:
+                                at = dict(ts_re.findall(attrs))
+                                ts = ts_cache[attrs] = (at.get("t", "n"), int(at.get("s", 0) or 0))
+                            t, s = ts
+                            if t == "s":
+                                if sst is None:
+                                    sst = pkg.shared_strings()
+                                cells[col] = sst[int(raw)]
+                            elif t == "n" and (styles[s][1] if s < n_styles else 0) == 0:
+                                if "." in raw or "E" in raw or "e" in raw:
+                                    f = float(raw)
+                                    if f.is_integer():
+                                        if abs(f) >= 1e15:
+                                            big_numbers[col - 1] = big_numbers.get(col - 1, 0) + 1
+                                        cells[col] = str(int(f)) if abs(f) < 1e21 else repr(f)
+                                    else:
+                                        cells[col] = repr(f) if f == f and f not in (float("inf"), float("-inf")) else ""
+                                else:
+                                    cells[col] = str(int(raw))
+                            else:
+                                cells[col] = convert(t, s, raw, col)
+                    else:
+                        col = 0
+                        for cm in cell_re.finditer(inner):
+                            at = _x_attrs(cm.group(1))
+                            ref = at.get("r")
+                            if ref is not None:
+                                mm = ref_re.match(ref)
+                                if mm is None:
+                                    raise _XlsxUnsupported("odd cell reference")
+                                col = col_index(mm.group(1))
+                            else:
+                                col += 1
+                            t = at.get("t", "n")
+                            s = int(at.get("s", 0) or 0)
+                            body = cm.group(2)
+                            if t == "inlineStr":
+                                im = _X_IS.search(body or "")
+                                if im is None:
+                                    cells.pop(col, None)
+                                else:
+                                    cells[col] = _x_text_of(im.group(1))
+                                continue
+                            vm = v_re.search(body or "")
+                            raw = vm.group(1) if vm is not None else ""
+                            if not raw:
+                                cells.pop(col, None)
+                                continue
+                            if t == "s" and sst is None:
+                                sst = pkg.shared_strings()
+                            cells[col] = convert(t, s, raw, col)
+                if cells:
+                    width = max(cells)
+                    texts = [""] * width
+                    for j, text in cells.items():
+                        texts[j - 1] = text
+                    while texts and texts[-1] == "":
+                        texts.pop()
+                else:
+                    texts = []
+                grid.append(texts)
+                row_no.append(r)
+    finally:
+        pkg.close()
+    return names, ws_name, grid, row_no, big_numbers
+
+
+def _read_xlsx_text(p: Path, *, sheet: str | int | None, header_row: int | None, hints: Iterable[str] | None) -> TextTable:
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    _check_header_row(header_row, p)
+    try:
+        grid_info = _xlsx_grid_fast(p, sheet)
+    except XclzGeoError:
+        raise
+    except Exception:  # noqa: BLE001 - anything the fast reader does not know: openpyxl reads it (and says why not)
+        grid_info = None
+    names, ws_name, grid, row_no, big_numbers = grid_info if grid_info is not None else _xlsx_grid_openpyxl(p, sheet)
     if not any(grid):
         raise InputDataError(f"{p}: sheet {ws_name} is empty")
     if header_row is not None:
@@ -1465,6 +1938,21 @@ def _is_text_dtype(col: "pd.Series") -> bool:
     return bool(pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype))
 
 
+def _text_cells_match(col: "pd.Series", pattern: str) -> bool:
+    """Whether any text cell of ``col`` matches the regular expression ``pattern`` (searched with pyarrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not _is_text_dtype(col):
+        return False
+    values = col.tolist()
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # text mixed with numbers …: only its text cells
+        arr = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+    return bool(pc.any(pc.fill_null(pc.match_substring_regex(arr, pattern), False)).as_py())
+
+
 def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     """Remove characters XLSX cannot hold from text cells, warning once per column with a count."""
     import warnings
@@ -1473,6 +1961,8 @@ def strip_xlsx_illegal(df: "pd.DataFrame", where: str) -> "pd.DataFrame":
     for j, c in enumerate(df.columns):
         col = df.iloc[:, j]
         if not _is_text_dtype(col):
+            continue
+        if not _text_cells_match(col, _XML_CONTROL):
             continue
         values = col.tolist()
         n = sum(1 for v in values if isinstance(v, str) and XLSX_ILLEGAL_CHARS.search(v) is not None)
@@ -1717,6 +2207,264 @@ def write_table_back(
     raise InputDataError(f"{p}: write the table as .csv or .xlsx")
 
 
+def _x_cell_col(attrs: str) -> int | None:
+    """Column number of a ``<c>`` element from its attributes (``None`` without a reference)."""
+    m = re.search(r'(?:^|\s)r\s*=\s*["\']([A-Z]{1,3})[0-9]+["\']', attrs)
+    return _xlsx_col_index(m.group(1)) if m else None
+
+
+def _x_merge_row(inner: str, new: "Mapping[int, str]") -> str:
+    """A row's cells with the cells ``new`` (column → ``<c>`` element) put in, replacing any cell in
+    that column; a replaced cell's style is kept when the new one has none. Cells in column order."""
+    cells: list[tuple[int, str]] = []
+    col = 0
+    for m in _X_CELL.finditer(inner):
+        c = _x_cell_col(m.group(1))
+        col = c if c is not None else col + 1
+        if col in new:
+            xml = new[col]
+            old_s = re.search(r'(?:^|\s)s="([0-9]+)"', m.group(1))
+            if old_s and old_s.group(1) != "0" and ' s="' not in xml[: xml.index(">")]:
+                xml = xml.replace("<c ", f'<c s="{old_s.group(1)}" ', 1)
+            new = {k: v for k, v in new.items() if k != col}
+            cells.append((col, xml))
+        else:
+            cells.append((col, m.group(0)))
+        if c is None:
+            raise _XlsxUnsupported("a cell without a reference in a row the table writes to")
+    cells += list(new.items())
+    cells.sort(key=lambda t: t[0])
+    return "".join(x for _, x in cells)
+
+
+def _x_inline_cell(ref: str, text: str, quote_style: int) -> str:
+    text = XLSX_ILLEGAL_CHARS.sub("", text)[:XLSX_MAX_CELL_CHARS]
+    s = f' s="{quote_style}"' if text[:1] in FORMULA_TRIGGERS and text else ""
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_xml_text(text)}</t></is></c>'
+
+
+def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *, rename_columns: "Mapping[str, str] | None" = None,
+                              extra_sheets: "Mapping[str, pd.DataFrame] | None" = None, chunk_rows: int = 20_000) -> Path:
+    """:func:`_write_back_workbook` by copying every part of the user's file as it is and patching only
+    the table's sheet: the header cells and the added cells are put into the rows, every other byte of
+    the sheet is copied (so formulas keep their cached values, and charts, images, comments … stay).
+
+    Raises :class:`_XlsxUnsupported` (nothing written) for anything it does not handle; the caller then
+    uses openpyxl."""
+    import copy
+    import shutil
+    import warnings
+    import zipfile
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    assert table.source is not None and table.row_numbers is not None
+    if table.source.suffix.lower() != p.suffix.lower():
+        raise _XlsxUnsupported("a different kind of workbook (.xlsm ↔ .xlsx)")
+    pkg = _XlsxPackage(table.source)
+    try:
+        parts = {n: part for n, part, _ in pkg.sheets}
+        if table.sheet_name not in parts:
+            raise _XlsxUnsupported("sheet not found")
+        part = parts[table.sheet_name]
+        h = int(table.header_row)
+        rows_at = np.asarray(table.row_numbers, dtype=np.int64)
+        if len(rows_at) and (np.any(np.diff(rows_at) <= 0) or rows_at[0] <= h):
+            raise _XlsxUnsupported("rows out of order")
+        positions: list[int] = []
+        nxt = len(table.headers) + 1
+        for c in add.columns:
+            if str(c) in table.headers:
+                positions.append(table.headers.index(str(c)) + 1)
+            else:
+                positions.append(nxt)
+                nxt += 1
+        # does any cell need Excel's quote prefix (text a spreadsheet would take for a formula)?
+        header_new = {j + 1: name for j, (col, name) in enumerate(zip(table.frame.columns, table.headers))
+                      if str(col) in (rename_columns or {})}
+        header_new.update({pos: str(name) for pos, name in zip(positions, add.columns)})
+        need_quote = any(t[:1] in FORMULA_TRIGGERS and t for t in header_new.values())
+        for j in range(add.shape[1]):
+            if _text_cells_match(add.iloc[:, j], _FORMULA_START):
+                need_quote = True
+                break
+        # sheets appended after the user's (new parts; workbook, its relationships and the content types patched)
+        extras: list[tuple[str, str, Any]] = []  # (sheet name, zip path, frame)
+        workbook_xml = rels_xml = types_xml = None
+        if extra_sheets:
+            import posixpath
+
+            used = {n for n, _, _ in pkg.sheets}
+            taken = set(pkg.members)
+            k = len(pkg.sheets)
+            for name, df in extra_sheets.items():
+                df = strip_xlsx_illegal(_frame_for_excel(df), f"{p} sheet {name}")
+                k += 1
+                while f"xl/worksheets/sheet{k}.xml" in taken:
+                    k += 1
+                taken.add(f"xl/worksheets/sheet{k}.xml")
+                extras.append((_unique_sheet(name, used), f"xl/worksheets/sheet{k}.xml", df))
+                need_quote = need_quote or any(str(c)[:1] in FORMULA_TRIGGERS and str(c) for c in df.columns) \
+                    or any(_text_cells_match(df.iloc[:, j], _FORMULA_START) for j in range(df.shape[1]))
+            prefix = re.search(r"<sheet\b[^>]*?\s([\w.\-]+):id\s*=", pkg.workbook_xml)
+            if prefix is None or "</sheets>" not in pkg.workbook_xml or "[Content_Types].xml" not in pkg.members \
+                    or pkg.workbook_rels_part not in pkg.members:
+                raise _XlsxUnsupported("cannot add sheets to this workbook")
+            rels_xml = pkg.text(pkg.workbook_rels_part)
+            types_xml = pkg.text("[Content_Types].xml")
+            if "</Relationships>" not in rels_xml or "</Types>" not in types_xml:
+                raise _XlsxUnsupported("cannot add sheets to this workbook")
+            sheet_id = max([int(x) for x in re.findall(r'<sheet\b[^>]*?\ssheetId="([0-9]+)"', pkg.workbook_xml)] or [0])
+            new_sheets, new_rels, new_types = [], [], []
+            for k, (name, zpath, _df) in enumerate(extras, start=1):
+                rid = f"rIdXclz{k}"
+                while rid in pkg.rels:
+                    rid += "x"
+                new_sheets.append(f'<sheet name="{_xml_text(name)}" sheetId="{sheet_id + k}" {prefix.group(1)}:id="{rid}"/>')
+                target = posixpath.relpath(zpath, posixpath.dirname(pkg.workbook_part) or ".")
+                new_rels.append(f'<Relationship Id="{rid}" Type="{_XLSX_REL}/worksheet" Target="{target}"/>')
+                new_types.append(f'<Override PartName="/{zpath}" '
+                                 'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+            i = pkg.workbook_xml.rindex("</sheets>")
+            workbook_xml = pkg.workbook_xml[:i] + "".join(new_sheets) + pkg.workbook_xml[i:]
+            i = rels_xml.rindex("</Relationships>")
+            rels_xml = rels_xml[:i] + "".join(new_rels) + rels_xml[i:]
+            i = types_xml.rindex("</Types>")
+            types_xml = types_xml[:i] + "".join(new_types) + types_xml[i:]
+        patched = {pkg.workbook_part: workbook_xml, pkg.workbook_rels_part: rels_xml, "[Content_Types].xml": types_xml}
+        styles_xml = None
+        quote_style = 0
+        if need_quote:
+            if pkg.styles_part is None or pkg.styles_part not in pkg.members:
+                raise _XlsxUnsupported("no styles part")
+            styles_xml = pkg.text(pkg.styles_part)
+            sec = re.search(r"<cellXfs\b([^>]*)>(.*?)</cellXfs>", styles_xml, re.S)
+            if sec is None:
+                raise _XlsxUnsupported("no cellXfs")
+            quote_style = len(re.findall(r"<xf\b", sec.group(2)))
+            head = re.sub(r'\scount="[0-9]*"', "", sec.group(1)) + f' count="{quote_style + 1}"'
+            styles_xml = (styles_xml[: sec.start()] + f"<cellXfs{head}>" + sec.group(2)
+                          + '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/>'
+                          + "</cellXfs>" + styles_xml[sec.end():])
+        header_cells = {c: _x_inline_cell(f"{_xlsx_col_letter(c - 1)}{h}", t, quote_style) for c, t in header_new.items()}
+        min_new = min(positions) if positions else 1 << 30
+        max_col = max([len(table.headers), *positions])
+        letters = [_xlsx_col_letter(c - 1) for c in positions]
+        counts: dict[str, int] = {}
+        n = len(rows_at)
+
+        block_cols: list[Any] = []
+
+        def added_rows(i0: int, i1: int) -> list[str]:
+            rows = pc.cast(pa.array(rows_at[i0:i1]), pa.string())
+            cells = [_xlsx_column_cells(add.iloc[i0:i1, j], letters[j], rows, counts, None, quote_style=quote_style)
+                     for j in range(add.shape[1])]
+            block_cols[:] = cells
+            if not cells:
+                return [""] * (i1 - i0)
+            line = pc.binary_join_element_wise(*cells, "", null_handling="replace", null_replacement="")
+            return line.to_pylist()
+
+        def added_cells_of(k: int) -> dict[int, str]:
+            out = {}
+            for j, cells in enumerate(block_cols):
+                one = cells[k].as_py()
+                if one is not None:
+                    out[positions[j]] = one
+            return out
+
+        ref_at = re.compile(r'([A-Z]{1,3})[0-9]+"')
+        row_r_re = re.compile(r'(?:^|\s)r="([0-9]+)"')
+        spans_re = re.compile(r'\sspans="[^"]*"')
+        done_header = False
+        i = 0  # next data row to write
+        block: list[str] = []
+        b0 = 0
+        with atomic_path(p) as tmp:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zout:
+                for info in pkg.zf.infolist():
+                    info = copy.copy(info)
+                    if info.filename == pkg.styles_part and styles_xml is not None:
+                        zout.writestr(info, styles_xml.encode("utf-8"), compresslevel=6)
+                        continue
+                    if patched.get(info.filename) is not None:
+                        zout.writestr(info, str(patched[info.filename]).encode("utf-8"), compresslevel=6)
+                        continue
+                    if info.filename != part and info.file_size > (16 << 20):  # a big part (another sheet): streamed
+                        with pkg.zf.open(info.filename) as src, zout.open(info, "w", force_zip64=True) as dst:
+                            shutil.copyfileobj(src, dst, 1 << 20)
+                        continue
+                    if info.filename != part:
+                        zout.writestr(info, pkg.zf.read(info.filename), compresslevel=6)
+                        continue
+                    zi = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+                    zi.compress_type = zipfile.ZIP_DEFLATED
+                    with zout.open(zi, "w", force_zip64=True) as fh:
+                        first = True
+                        for piece, _last in pkg.iter_row_chunks(part):
+                            out: list[str] = []
+                            pos = 0
+                            if first:
+                                first = False
+                                d = re.search(r'<dimension\s+ref="([A-Z]{1,3})?([0-9]+)?(?::([A-Z]{1,3})([0-9]+))?"\s*/>', piece)
+                                if d is not None and d.start() < piece.find("<sheetData"):
+                                    c0, r0 = d.group(1) or "A", d.group(2) or "1"
+                                    c1 = d.group(3) or c0
+                                    r1 = int(d.group(4) or r0)
+                                    c1 = _xlsx_col_letter(max(_xlsx_col_index(c1), max_col) - 1)
+                                    r1 = max(r1, h, int(rows_at[-1]) if n else h)
+                                    out.append(piece[: d.start()] + f'<dimension ref="{c0}{r0}:{c1}{r1}"/>')
+                                    pos = d.end()
+                            for rm in _X_ROW.finditer(piece):
+                                attrs = rm.group(1)
+                                m = row_r_re.search(attrs)
+                                if m is None:
+                                    raise _XlsxUnsupported("a row without its number")
+                                r = int(m.group(1))
+                                if r == h:
+                                    inner = _x_merge_row(rm.group(3) or "", header_cells)
+                                    done_header = True
+                                elif i < n and r == rows_at[i]:
+                                    if i >= b0 + len(block):
+                                        b0 = i
+                                        block = added_rows(i, min(i + chunk_rows, n))
+                                    inner = rm.group(3) or ""
+                                    nc = inner.count("<c")
+                                    ok = nc == 0
+                                    if not ok and nc == inner.count('<c r="'):
+                                        mm = ref_at.match(inner, inner.rfind('<c r="') + 6)
+                                        ok = mm is not None and _xlsx_col_index(mm.group(1)) < min_new
+                                    inner = inner + block[i - b0] if ok else _x_merge_row(inner, added_cells_of(i - b0))
+                                    i += 1
+                                elif i < n and r > rows_at[i]:
+                                    raise _XlsxUnsupported("a data row not found in the sheet")
+                                else:
+                                    continue
+                                if "spans=" in attrs:  # an optional hint, out of date now
+                                    attrs = spans_re.sub("", attrs)
+                                out.append(piece[pos: rm.start()] + f"<row{attrs}>{inner}</row>")
+                                pos = rm.end()
+                            out.append(piece[pos:])
+                            fh.write("".join(out).encode("utf-8"))
+                head = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_XLSX_NS}" '
+                        f'xmlns:r="{_XLSX_REL}"><sheetData>')
+                for _name, zpath, df in extras:
+                    with zout.open(zpath, "w", force_zip64=True) as fh:
+                        _xlsx_sheet_xml(fh, df, 0, len(df), head=head, counts=counts, sst=None, quote_style=quote_style)
+            if not done_header or i != n:
+                raise _XlsxUnsupported("header or data rows not found in the sheet")
+    finally:
+        pkg.close()
+    for key, c in counts.items():
+        what, col = key.split(":", 1)
+        if what == "long":
+            warnings.warn(f"{p}: column {col}: {c:,} cell(s) longer than Excel's {XLSX_MAX_CELL_CHARS:,} characters were cut in the XLSX",
+                          DataQualityWarning, stacklevel=3)
+    return p
+
+
 def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extra_sheets: "Mapping[str, pd.DataFrame] | None",
                          rename_columns: "Mapping[str, str] | None" = None) -> Path:
     import warnings
@@ -1724,6 +2472,18 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
     from openpyxl import load_workbook
 
     assert table.source is not None and table.row_numbers is not None
+    add = strip_xlsx_illegal(add, f"{p}")
+    try:
+        with warnings.catch_warnings(record=True) as said:  # the fast path's warnings, said once whichever path writes
+            warnings.simplefilter("always")
+            return _write_back_workbook_fast(table, add, p, rename_columns=rename_columns, extra_sheets=extra_sheets)
+    except (XclzGeoError, OSError):
+        raise
+    except Exception:  # noqa: BLE001 - anything the fast path does not handle: openpyxl writes it
+        said = []
+    finally:
+        for w in said:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     keep_vba = table.source.suffix.lower() == ".xlsm" and p.suffix.lower() == ".xlsm"
     try:
         with warnings.catch_warnings():
@@ -1732,7 +2492,6 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
     except Exception as exc:
         raise InputFileError(f"{table.source}: cannot open the workbook again to write it back ({type(exc).__name__})") from None
     ws = wb[table.sheet_name]
-    add = strip_xlsx_illegal(add, f"{p}")
     h = table.header_row
     for j, (col, name) in enumerate(zip(table.frame.columns, table.headers)):
         if str(col) in (rename_columns or {}):

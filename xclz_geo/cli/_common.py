@@ -255,8 +255,31 @@ def one_line(message: Any, *, max_chars: int = 600) -> str:
     return text
 
 
+
+def coordinate_frame(args: argparse.Namespace) -> Any:
+    """Check ``--datum``/``--crs`` as ``locate`` does (:func:`xclz_geo.geo.grid.make_frame`) and note the outcome.
+
+    Sets ``args.projected_crs`` to ``--crs`` when it is not WGS84/CGCS2000 lon/lat (the table's coordinate
+    columns are then converted to WGS84 by the reader) and ``args.datum`` to ``wgs84`` in that case;
+    ``args.projected_crs`` is ``None`` otherwise. Returns the frame.
+
+    Raises
+    ------
+    DatumError
+        An unknown CRS, or GCJ-02/BD-09 with a projected CRS.
+    """
+    from xclz_geo.geo.grid import make_frame
+
+    crs = getattr(args, "crs", None)
+    frame = make_frame(datum=getattr(args, "datum", None) or "wgs84", crs=crs)
+    args.projected_crs = crs if frame.crs is not None else None
+    if frame.crs is not None:
+        args.datum = "wgs84"
+    return frame
+
 #: the public names of this module (``from … import *``, the API reference)
 __all__ = [
+    "coordinate_frame",
     "dumps_json", "print_json", "add_boundaries_option", "load_zone", "progress", "MAX_NAME_BYTES",
     "check_output_file", "check_output_folder", "input_paths", "check_not_input", "short_number", "one_line"
 ]

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from xclz_geo.cli._common import check_output_file, check_output_folder, dumps_json, input_paths, print_json
-from xclz_geo.cli.options import add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
+from xclz_geo.cli._common import (check_output_file, check_output_folder, coordinate_frame, dumps_json, input_paths,
+                                  print_json)
+from xclz_geo.cli.options import add_crs, add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_zone(p)
     p.add_argument("--no-zone", action="store_true", help="do not locate firms in the zone (no per-part summary)")
     add_datum(p)
+    add_crs(p, "the coordinate columns when they hold projected x/y (东坐标/北坐标)")
     add_xy(p)
     add_out(p, "folder (created when missing)", metavar="DIR")
     p.add_argument("--field", action="append", default=[], metavar="NAME=COLUMN",
@@ -93,9 +95,7 @@ def run(args: argparse.Namespace) -> int:
     args.enterprises = args.input
     if not args.enterprises or not args.out:
         raise InputDataError("efficiency: give --input FILE and --out DIR (or `efficiency template --out FILE.xlsx`)")
-    for key, col in (("经度", args.x), ("纬度", args.y)):  # --x/--y: the coordinate columns, as --field 经度=COL
-        if col:
-            args.field = [*args.field, f"{key}={col}"]
+    coordinate_frame(args)  # --datum/--crs checked (and --datum set to wgs84 for projected --crs) before any work
     from xclz_geo.fieldnames import check_field_names, use_field_map
 
     check_field_names(_field_map(args), ("efficiency", "parcels") if args.parcels else ("efficiency",))
@@ -128,6 +128,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     method = load_method(args.method)  # a malformed profile fails before the table is read
     # --field: strict for the enterprise table alone; with --parcels, names of parcel fields are allowed too
     table = read_enterprises(args.enterprises, sheet=args.sheet, header_row=args.header_row,
+                             x=args.x, y=args.y, crs=getattr(args, "projected_crs", None),
                              **({} if args.parcels else {"field_map": _field_map(args)}))
     zone = None
     if not args.no_zone and (table.data["lon"].notna().any() or args.boundaries):
@@ -156,6 +157,10 @@ def _evaluate(args: argparse.Namespace) -> int:
             if g.get("class_counts"):
                 cc = ", ".join(f"{k} {v}" for k, v in g["class_counts"].items())
                 print(f"  {g['name_zh']}: {g['n']} firms — {cc}")
+        coords = getattr(res.enterprises, "coordinates", None) or {}
+        if coords.get("x") and coords.get("y"):
+            print(f"  coordinates: columns {coords['x']} / {coords['y']}" + (f" ({coords['crs']} → WGS84)" if coords.get("crs") else
+                                                                          f" ({args.datum})"))
         unknown = res.summary["input"]["unknown_columns"]
         if unknown:
             print(f"  columns not recognised (kept, not used): {', '.join(unknown)}")
@@ -297,7 +302,7 @@ def _store_history(args: argparse.Namespace, res) -> dict | None:  # noqa: ANN00
     inputs = {
         "enterprises": str(args.enterprises), "sheet": args.sheet, "method": str(args.method),
         "header_row": getattr(args, "header_row", None), "benchmarks": args.benchmarks, "boundaries": args.boundaries, "boundaries_layer": args.boundaries_layer,
-        "datum": args.datum, "no_zone": bool(args.no_zone), "parcels": args.parcels, "field": list(args.field or []),
+        "datum": args.datum, "crs": args.crs, "x": args.x, "y": args.y, "no_zone": bool(args.no_zone), "parcels": args.parcels, "field": list(args.field or []),
         "out": str(args.out),
     }
     p = Path(args.enterprises)

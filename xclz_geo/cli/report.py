@@ -6,8 +6,8 @@ import argparse
 import sys
 import warnings
 
-from xclz_geo.cli._common import check_output_folder, input_paths, load_zone, print_json, progress
-from xclz_geo.cli.options import add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
+from xclz_geo.cli._common import check_output_folder, coordinate_frame, input_paths, load_zone, print_json, progress
+from xclz_geo.cli.options import add_crs, add_datum, add_input, add_json, add_out, add_xy, add_zone, refuse_existing
 
 #: steps :func:`xclz_geo.outputs.report.build_report` announces (for the progress bar)
 _STEPS = 12
@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--code-field", metavar="FIELD", help="land-use code column of --parcels (default: detected, e.g. DLBM)")
     p.add_argument("--raster-classes", metavar="TABLE", help="class table of --raster: worldcover, clcd or a CSV (value,name[,group])")
     add_datum(p)
+    add_crs(p, "the enterprise table's coordinate columns when they hold projected x/y (东坐标/北坐标)")
     add_xy(p)
     p.add_argument("--basemap", default=None,
                    help="basemap of the embedded map (default: none — fully offline); osm, tianditu, gaode …; tianditu and "
@@ -78,9 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from xclz_geo.fieldnames import check_field_names, parse_field_args, use_field_map
 
     args.enterprises = args.input
-    for key, col in (("经度", args.x), ("纬度", args.y)):  # --x/--y: the coordinate columns, as --field 经度=COL
-        if col:
-            args.field = [*args.field, f"{key}={col}"]
+    coordinate_frame(args)  # --datum/--crs checked as locate does; projected --crs: the reader converts to WGS84
     fmap = parse_field_args(getattr(args, "field", None))
     check_field_names(fmap, ("efficiency", "parcels", "landuse"))
     code_col = next((c for n, c in fmap.items() if _is_code_name(n)), None)
@@ -111,10 +110,11 @@ def _run(args: argparse.Namespace) -> int:
     declared = _declared(args.data_quality)
     zone = load_zone(args)
     enterprises, parcels, raster = args.enterprises, args.parcels, args.raster
-    if enterprises and (args.sheet or args.header_row):
+    if enterprises and (args.sheet or args.header_row or args.x or args.y or args.projected_crs):
         from xclz_geo.efficiency.evaluate import read_enterprises
 
-        enterprises = read_enterprises(enterprises, sheet=args.sheet, header_row=args.header_row)
+        enterprises = read_enterprises(enterprises, sheet=args.sheet, header_row=args.header_row, x=args.x, y=args.y,
+                                       crs=args.projected_crs)
     used_samples: list[str] = []
     if not (enterprises or parcels or raster) and not args.no_samples:
         samples = sample_inputs()

@@ -361,6 +361,9 @@ class EnterpriseTable:
     #: the table as read from a file (:class:`xclz_geo.io.TextTable`: sheet, header row, spreadsheet
     #: row numbers), used to write the input back unchanged and to name rows as the user sees them
     text: "TextTable | None" = None
+    #: where 经度/纬度 came from: ``{"x": column, "y": column, "crs": CRS or None}`` (a ``crs`` means the
+    #: columns held projected coordinates, converted to WGS84 lon/lat in ``data``)
+    coordinates: dict[str, Any] = field(default_factory=dict)
 
     def rows_label(self, positions: Iterable[int]) -> str:
         """Data rows (0-based positions) as the user finds them (see :func:`spreadsheet_rows`)."""
@@ -536,13 +539,21 @@ _WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u200
 
 
 def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | None = None,
-                     field_map: Mapping[str, str] | None = None, header_row: int | None = None) -> EnterpriseTable:
+                     field_map: Mapping[str, str] | None = None, header_row: int | None = None,
+                     x: str | None = None, y: str | None = None, crs: Any | None = None) -> EnterpriseTable:
     """Read an enterprise table (CSV UTF-8/GBK, XLSX, Parquet or a DataFrame) and parse its fields.
 
     CSV and XLSX are read as text (:func:`xclz_geo.io.read_table_text`): every cell is kept as the
     user typed it (18-digit 统一社会信用代码, leading zeros, dates) and only the recognised columns
     are parsed. ``sheet`` picks the sheet of a workbook; ``header_row`` (1-based) gives the header
     row when it is not found (title rows above the header are passed over).
+
+    The coordinate columns (经度/纬度) are found as ``locate`` finds them
+    (:func:`xclz_geo.geo.xycols.find_xy_columns`: 经度/lon, then x/X坐标/东坐标 …, .dbf-cut names); ``x``/``y``
+    (``--x``/``--y``) name them and win, as does ``--field 经度=COLUMN``. Coordinates are optional: a table
+    without any is read; two candidate columns for one axis are an error. ``crs`` (``--crs EPSG:4549``):
+    the columns hold projected coordinates in that CRS; they are converted to WGS84 lon/lat in ``data``
+    (the input cells are kept as typed), so the evaluation's ``datum`` is then ``wgs84``.
 
     Unknown headers are listed in ``columns.unknown`` and announced with a
     :class:`~xclz_geo.errors.DataQualityWarning`; they are kept in the output.
@@ -581,7 +592,20 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
     from xclz_geo.fieldnames import active_field_map
 
     strict = field_map is not None
-    cm = map_columns(raw.columns, field_map=field_map if strict else active_field_map(), strict=strict, where=where)
+    fmap = dict(field_map if strict else active_field_map())
+    coords = _coordinate_columns(raw.columns, fmap, x=x, y=y, where=where)
+    cm = map_columns(raw.columns, field_map=fmap, strict=strict, where=where)
+    for key, col in coords.items():  # detected or --x/--y: the column (not the header's own alias) decides
+        if col is not None and cm.fields.get(key) != col:
+            from xclz_geo.fieldnames import resolve
+
+            merged = {n: c for n, c in fmap.items() if resolve(n, "efficiency", {}) not in ("lon", "lat")}
+            merged.update({FIELD_BY_KEY[k].header_zh: c for k, c in coords.items() if c is not None})
+            cm = map_columns(raw.columns, field_map=merged, strict=strict, where=where)
+            for k, c in coords.items():  # found by the coordinate rule, not by --field
+                if c is not None and (x if k == "lon" else y) is None and cm.given.get(k) == c:
+                    cm.given.pop(k)
+            break
     if cm.fuzzy:
         warnings.warn(
             f"{where}: column(s) taken for a longer name they start (cut to 10 bytes by a .dbf?): "
@@ -621,8 +645,47 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         for i, msgs in errs.items():
             errors.setdefault(i, []).extend(msgs)
             error_fields.setdefault(i, []).extend([f.key] * len(msgs))
+    coordinates = {"x": cm.fields.get("lon"), "y": cm.fields.get("lat"), "crs": None}
+    if crs is not None and coordinates["x"] and coordinates["y"]:
+        coordinates["crs"] = _projected_to_wgs84(data, crs)
     return EnterpriseTable(raw=raw, data=data, columns=cm, errors=errors, source=where, error_fields=error_fields,
-                           text=text)
+                           text=text, coordinates=coordinates)
+
+
+def _coordinate_columns(headers: Iterable[Any], fmap: Mapping[str, str], *, x: str | None, y: str | None,
+                        where: str) -> dict[str, str | None]:
+    """``{"lon": column, "lat": column}`` by the rule of ``locate`` (``--x``/``--y`` and ``--field 经度=…`` win)."""
+    from xclz_geo.fieldnames import resolve
+    from xclz_geo.geo.xycols import find_xy_columns
+
+    given = {resolve(name, "efficiency", {}): col for name, col in fmap.items()}
+    x = x if x is not None else given.get("lon")
+    y = y if y is not None else given.get("lat")
+    xc, yc = find_xy_columns([str(h) for h in headers], x=x, y=y, source=where, required=False)
+    return {"lon": xc, "lat": yc}
+
+
+def _projected_to_wgs84(data: "pd.DataFrame", crs: Any) -> str:
+    """Replace the projected x/y in ``data["lon"]``/``data["lat"]`` by WGS84 lon/lat; the CRS's name."""
+    import numpy as np
+
+    from xclz_geo.geo.grid import make_frame
+
+    frame = make_frame(datum="wgs84", crs=crs)
+    if frame.crs is None:  # a geographic CRS of WGS84/CGCS2000: already lon/lat
+        return str(crs)
+    xv = data["lon"].to_numpy(dtype=float, na_value=np.nan)
+    yv = data["lat"].to_numpy(dtype=float, na_value=np.nan)
+    ok = np.isfinite(xv) & np.isfinite(yv)
+    lon = np.full(len(xv), np.nan)
+    lat = np.full(len(xv), np.nan)
+    if ok.any():
+        lon[ok], lat[ok] = frame.to_wgs84(xv[ok], yv[ok])
+    bad = ~(np.isfinite(lon) & np.isfinite(lat))
+    lon[bad] = lat[bad] = np.nan
+    data["lon"] = lon
+    data["lat"] = lat
+    return frame.label()
 
 
 #: fields every evaluation reads whatever the method: identity, scope, group, land, adjustment

@@ -1143,41 +1143,20 @@ def _zone_ids(zone: Any, parts: Sequence[Any]) -> tuple[str, ...]:
 
 
 def detect_xy_columns(columns: Iterable[Any], *, x: str | None = None, y: str | None = None, source: str = "table") -> tuple[str, str]:
-    """Find the x (lon) and y (lat) columns of a table.
+    """Find the x (lon) and y (lat) columns of a table: :func:`xclz_geo.geo.xycols.find_xy_columns`.
 
-    Recognises ``lon``/``lng``/``longitude``/``经度``/``x`` and ``lat``/``latitude``/``纬度``/``y``
-    (case-insensitive, surrounding spaces ignored). Explicit ``x``/``y`` must exist.
+    Recognises ``lon``/``lng``/``longitude``/``经度`` and ``lat``/``latitude``/``纬度`` first, then
+    ``x``/``x坐标``/``东坐标``/``easting`` and ``y``/``y坐标``/``北坐标``/``northing`` (case, spaces, a bracketed
+    unit or datum ignored; .dbf-cut names matched). Explicit ``x``/``y`` must exist.
 
     Raises
     ------
     InputDataError
-        Listing the columns when a name is missing or ambiguous, and how to name them.
+        Listing the columns when a name is missing, and the candidates when two or more could be meant.
     """
-    cols = [c for c in columns]
-    norm = {str(c).strip().lower().replace("(°)", "").replace("（°）", "").strip(): c for c in cols}
-    listing = ", ".join(repr(str(c)) for c in cols)
+    from xclz_geo.geo.xycols import find_xy_columns
 
-    def pick(given: str | None, names: tuple[str, ...], what: str, opt: str) -> str:
-        if given is not None:
-            if given in cols:
-                return given
-            key = str(given).strip().lower()
-            if key in norm:
-                return norm[key]
-            raise InputDataError(f"{source}: no column {given!r} for {what}; columns are: {listing}")
-        for name in names:
-            if name in norm:
-                return norm[name]
-        raise InputDataError(
-            f"{source}: cannot tell which column holds the {what}; columns are: {listing}. "
-            f"Name it with {opt} COLUMN"
-        )
-
-    xc = pick(x, X_NAMES, "x coordinate (longitude / 经度)", "--x")
-    yc = pick(y, Y_NAMES, "y coordinate (latitude / 纬度)", "--y")
-    if xc == yc:
-        raise InputDataError(f"{source}: the same column {xc!r} was chosen for x and y; give --x and --y")
-    return xc, yc
+    return find_xy_columns(columns, x=x, y=y, source=source, required=True)
 
 
 def parse_coordinates(values: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -76,7 +76,7 @@ def _vendor_dirs() -> dict[str, Path]:
 
 
 def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, token: str | None = None,
-               max_upload_mb: float = 100, workers: int = 2) -> Any:
+               max_upload_mb: float = 100, workers: int = 2, admin_token: str | None = None) -> Any:
     """The workbench as an ASGI app.
 
     Parameters
@@ -89,6 +89,10 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
         in use); default: the version in use, or the bundled zone on the first start.
     token
         Access token; ``None``: no login (only sensible on 127.0.0.1).
+    admin_token
+        Admin token: needed to replace boundaries (upload, preview, confirm). Without it, boundaries can be
+        replaced only when no token is configured at all (one person on 127.0.0.1); with a ``token`` but no
+        ``admin_token`` nobody can replace them through the web.
     max_upload_mb
         Largest upload, MB.
     workers
@@ -125,7 +129,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     store.resume_queued()
     capture_warnings()
     _warm_imports()
-    auth = TokenAuth(token)
+    auth = TokenAuth(token, admin_token)
 
     from contextlib import asynccontextmanager
 
@@ -142,7 +146,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     app.state.versions = versions
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True, default_for_string=True))
     env.globals.update(STATUS_ZH=STATUS_ZH, STATE_ZH=STATE_ZH, QUALITY_ZH=QUALITY_ZH, DATUMS=DATUMS, version=__version__,
-                       auth_enabled=auth.enabled)
+                       auth_enabled=auth.enabled, admin_enabled=auth.admin_enabled, admin_required=auth.admin_required)
     env.filters["num"] = _num
     env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) if t else ""
     env.filters["pct"] = lambda v: "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:+.2f}%"
@@ -158,9 +162,26 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     def owner(request: Request) -> str:
         return request.scope.get("xclz_sid") or request.cookies.get(SESSION_COOKIE) or "anonymous"
 
+    def is_admin(request: Request) -> bool:
+        """Whether this request may replace boundaries (see :class:`~xclz_geo.web.auth.TokenAuth`)."""
+        return not auth.admin_required or request.scope.get("xclz_role") == "admin"
+
+    def require_admin(request: Request) -> None:
+        if is_admin(request):
+            return
+        if auth.admin_enabled:
+            msg = ("只有管理员可以替换边界 only an administrator may replace boundaries: log in with the admin token "
+                   "(/login) or send Authorization: Bearer <admin token>")
+        else:
+            msg = ("此服务器未设管理员令牌，网页上不能替换边界 boundaries cannot be replaced on this server: it was started "
+                   "without an admin token; restart it with --admin-token-file FILE (or XCLZ_ADMIN_TOKEN)")
+        raise StarletteHTTPException(403, msg)
+
     def render(request: Request, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         cur = versions.current()
         ctx.setdefault("error", None)
+        ctx.setdefault("is_admin", is_admin(request))
+        ctx.setdefault("role", request.scope.get("xclz_role"))
         page = env.get_template(name).render(request=request, current=cur, path=request.url.path, **ctx)
         return HTMLResponse(page, status_code=status_code)
 
@@ -228,14 +249,15 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     @app.post("/login", include_in_schema=False)
     def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Any:
-        if not auth.enabled:
+        if not auth.enabled and not auth.admin_enabled:
             return RedirectResponse(safe_next(next), status_code=303)
-        if not auth.check_token(token):
+        admin = auth.check_admin(token)
+        if not admin and (not auth.enabled or not auth.check_token(token)):
             time.sleep(0.5)
             return render(request, "login.html", status_code=401, next=safe_next(next),
                           error="令牌不对 wrong token: ask whoever started the server for it")
         resp = RedirectResponse(safe_next(next), status_code=303)
-        resp.set_cookie(COOKIE, auth.cookie_value(), httponly=True, samesite="strict", max_age=30 * 86400)
+        resp.set_cookie(COOKIE, auth.cookie_value(admin=admin), httponly=True, samesite="strict", max_age=30 * 86400)
         return resp
 
     @app.get("/logout", include_in_schema=False)
@@ -598,9 +620,9 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
                       spec_parts=_spec_parts(cur.zone))
 
     @app.get("/api/boundaries", tags=["boundaries"], summary="Boundary versions and the parts in use with their area check")
-    def api_boundaries() -> Any:
+    def api_boundaries(request: Request) -> Any:
         cur = versions.current()
-        return {"current": cur.label, "parts": part_rows(cur.zone), "versions": [v.to_dict() for v in versions.list()]}
+        return {"current": cur.label, "can_replace": is_admin(request), "parts": part_rows(cur.zone), "versions": [v.to_dict() for v in versions.list()]}
 
     def _stage_boundary(request: Request, saved: Any, part_id: str, select: str, crs: str, datum: str, quality: str,
                         sid: str) -> dict[str, Any]:
@@ -656,6 +678,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     async def boundaries_upload(request: Request, file: UploadFile | None = File(None), part_id: str = Form(""),
                                 select: str = Form(""), crs: str = Form(""), datum: str = Form("wgs84"),
                                 quality: str = Form("official")) -> Any:
+        require_admin(request)
         try:
             sid, _ = await _upload_boundary(request, file, part_id, select, crs, datum, quality)
         except XclzGeoError as exc:
@@ -670,7 +693,9 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
                                      quality: str = Form("official")) -> Any:
         """Multipart ``file`` (DXF, zipped Shapefile, GeoPackage, GeoJSON), ``part_id``, optional ``select``
         (``FIELD=VALUE;…``, e.g. ``Layer=红线``), ``crs`` and ``datum``. Returns the staged id, the layers found and
-        the area check of the zone with this part replaced; confirm with ``POST /api/boundaries/staged/{id}/confirm``."""
+        the area check of the zone with this part replaced; confirm with ``POST /api/boundaries/staged/{id}/confirm``.
+        Needs the admin role (403 otherwise) when the server has a token."""
+        require_admin(request)
         sid, meta = await _upload_boundary(request, file, part_id, select, crs, datum, quality)
         return {"staged_id": sid, **{k: v for k, v in meta.items() if k != "owner"}}
 
@@ -682,6 +707,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     @app.get("/boundaries/staged/{sid}", response_class=HTMLResponse, include_in_schema=False)
     def boundaries_staged(request: Request, sid: str) -> Any:
+        require_admin(request)
         meta = _staged_boundary(sid, request)
         return render(request, "boundaries_preview.html", sid=sid, meta=meta)
 
@@ -695,6 +721,7 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
     def _confirm(request: Request, sid: str) -> Any:
         from xclz_geo.boundaries.zone import Zone
 
+        require_admin(request)
         meta = _staged_boundary(sid, request)
         zone = Zone.load(boundaries=staged_dir / sid / "boundaries.gpkg")
         v = versions.add(zone, source=f"{meta['original']} as part {meta['part_id']} (uploaded; based on {meta['base_version']})")
@@ -735,7 +762,8 @@ def create_app(*, data_dir: str | Path, boundaries: str | Path | None = None, to
 
     @app.get("/api/health", tags=["jobs"], summary="Server status")
     def api_health() -> Any:
-        return {"ok": True, "version": __version__, "boundary_version": versions.current().label}
+        return {"ok": True, "version": __version__, "boundary_version": versions.current().label,
+                "boundary_replacement": "admin" if auth.admin_enabled else ("off" if auth.admin_required else "open")}
 
     return app
 
@@ -756,7 +784,7 @@ class _Guard:
             return
         from http.cookies import SimpleCookie
 
-        from xclz_geo.web.auth import COOKIE
+        from xclz_geo.web.auth import COOKIE, OPEN_PATHS
 
         t0 = time.perf_counter()
         path = scope.get("path", "")
@@ -789,9 +817,13 @@ class _Guard:
             await send(message)
 
         try:
-            if not self.auth.allowed(path=path, authorization=headers.get("authorization"), cookie=cookies.get(COOKIE)):
+            role = self.auth.role(authorization=headers.get("authorization"), cookie=cookies.get(COOKIE))
+            scope["xclz_role"] = role
+            if role is None and not path.startswith(OPEN_PATHS):
                 if path.startswith("/api/") or path == "/openapi.json" or method != "GET":
-                    response: Any = JSONResponse({"error": "login needed: send Authorization: Bearer <token> (登录令牌)"},
+                    wrong = bool(headers.get("authorization"))
+                    response: Any = JSONResponse({"error": "wrong token (令牌不对)" if wrong else
+                                                  "login needed: send Authorization: Bearer <token> (登录令牌)"},
                                                  status_code=401, headers={"WWW-Authenticate": "Bearer"})
                 else:
                     q = scope.get("query_string", b"").decode("latin-1")
