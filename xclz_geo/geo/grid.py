@@ -765,9 +765,12 @@ class _Builder:
             pr0 = np.minimum(rlo[:-1], rlo[1:])[ps]
             pr1 = np.maximum(rhi[:-1], rhi[1:])[ps]
             span = int(max((pc1 - pc0).max(initial=0), (pr1 - pr0).max(initial=0)))
-            # tiles near the geometry (its frame extent widened by a coarse cell); the others are outside it
-            near = np.flatnonzero((X + self.dx >= fx.min() - self.dx) & (X <= fx.max() + self.dx)
-                                  & (Y + self.dy >= fy.min() - self.dy) & (Y <= fy.max() + self.dy))
+            # tiles near the geometry (its frame extent widened by a coarse cell and the margin); the
+            # others are outside it. Marks in coarse cells that are not tiles are dropped: such a cell is
+            # settled at the coarse level, whose answer holds for every point in it
+            px, py = self.dx * (1.0 + e / S), self.dy * (1.0 + e / S)
+            near = np.flatnonzero((X + self.dx >= fx.min() - px) & (X <= fx.max() + px)
+                                  & (Y + self.dy >= fy.min() - py) & (Y <= fy.max() + py))
             cls = np.zeros(nf, dtype=np.uint8)
             tn = int(near.size)
             if tn == 0:
