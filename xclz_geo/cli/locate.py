@@ -353,11 +353,12 @@ def _run_batch(args: argparse.Namespace) -> int:
 
 def _batch_key(args: argparse.Namespace) -> str | None:
     """Disk-cache key of the batch zone of ``args`` (:mod:`xclz_geo.geo.batchzone`), or ``None`` when a
-    batch must load the full zone: cache off, projected ``--crs``, a missing file, functional areas."""
+    batch must load the full zone: cache off, projected ``--crs``, a missing file, functional areas, or
+    ``XCLZ_GEO_BATCH_ZONE=off`` (the full path with the rest of the cache on, for comparisons)."""
     from xclz_geo.datasets import data_path, spec_path
     from xclz_geo.geo import cache as _cache
 
-    if _cache.cache_dir() is None or args.crs:
+    if _cache.cache_dir() is None or args.crs or os.environ.get("XCLZ_GEO_BATCH_ZONE", "").strip().lower() in _cache._OFF:
         return None
     try:
         boundaries = args.boundaries or data_path("boundaries", "zone.geojson", must_exist=False)
@@ -393,7 +394,6 @@ def _batch_zone(args: argparse.Namespace) -> Any:
         except Exception:  # noqa: BLE001 - a bad --datum: the full path reports it
             frame = None
         if frame is not None and bz.grid(frame) is not None:
-            bz.loader = lambda: load_zone(args, warn_schematic=False)
             bz.warn_if_schematic()
             return bz
     with warnings.catch_warnings(record=True) as caught:
@@ -655,20 +655,19 @@ def _locate_text_columns(batch: Any, xc: str, yc: str, zone: Any, args: argparse
     xv = _plain_numbers(batch.column(xc).combine_chunks() if hasattr(batch.column(xc), "combine_chunks") else batch.column(xc))
     yv = _plain_numbers(batch.column(yc).combine_chunks() if hasattr(batch.column(yc), "combine_chunks") else batch.column(yc)) \
         if xv is not None else None
-    batch_zone = getattr(zone, "is_batch_zone", False)
-    if xv is not None and yv is not None:
+    grid = None
+    if getattr(zone, "is_batch_zone", False):  # the batch zone from the disk cache: its cached grid
         from xclz_geo.geo.grid import make_frame
 
-        grid = zone.grid(make_frame(datum=args.datum, crs=args.crs)) if batch_zone else None
+        grid = zone.grid(make_frame(datum=args.datum, crs=args.crs))
+    if xv is not None and yv is not None:
         res = locate_xy(zone, xv, yv, datum=args.datum, crs=args.crs, with_distance=with_distance, threads=args.threads,
                         grid=grid)
         if not res.reason.any():  # every row valid: no notes to write (None: all empty)
             return res, None
-    if batch_zone:  # text, blanks, invalid values: the full zone and locate_table write the notes
-        zone = zone.full_zone()
     coords = batch.select([xc, yc]).to_pandas()
     res = locate_table(zone, coords, x=xc, y=yc, datum=args.datum, crs=args.crs,
-                       with_distance=with_distance, threads=args.threads, source=source)
+                       with_distance=with_distance, threads=args.threads, source=source, grid=grid)
     return res, res.row_notes
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -59,9 +59,6 @@ class BatchZone:
 
     meta: dict[str, Any]
     wkb: list[bytes | None]
-    #: loads the full :class:`~xclz_geo.boundaries.zone.Zone` (for rows the array path cannot take)
-    loader: Callable[[], Any] | None = None
-    _full: Any = None
     _grids: dict[str, Any] = field(default_factory=dict)
     _gk: Any = None
 
@@ -132,14 +129,6 @@ class BatchZone:
                 g.part_names_zh = tuple(p["name"] for p in self.meta["parts"])
         self._grids[frame.key] = g
         return g
-
-    def full_zone(self) -> Any:
-        """The full zone (loaded once, without its schematic warning: this zone gave it already)."""
-        if self._full is None:
-            if self.loader is None:
-                raise RuntimeError("BatchZone without a loader")
-            self._full = self.loader()
-        return self._full
 
 
 def batch_zone_from_zone(zone: Any, *, schematic_warnings: list[str]) -> BatchZone | None:
