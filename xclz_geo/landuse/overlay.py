@@ -219,18 +219,18 @@ class CodeTable:
         self.scheme = scheme
         self.title = SCHEME_TITLES.get(scheme, scheme)
         self.source = source
-        raw = {r["code"]: r for _, r in rows.iterrows()}
+        raw = {r["code"]: r for r in rows.to_dict("records")}  # dicts: iterrows cost more than the table
         variant_codes: set[str] = set()
         if variants is not None:
             # codes the layers carry that the standard does not define (data/landuse/code_variants.csv)
-            for _, r in variants.iterrows():
+            for r in variants.to_dict("records"):
                 if r["code"] in raw:
                     raise InputFileError(f"{source}: variant {r['code']} is already a class of {scheme}")
                 raw[r["code"]] = r
                 variant_codes.add(r["code"])
         #: suffix letter → meaning, from data/landuse/suffix_rules.csv (only these letters are stripped)
         self.suffix_rules: dict[str, str] = (
-            {str(r["suffix"]).strip().upper(): r["meaning_zh"] for _, r in suffix_rules.iterrows()} if suffix_rules is not None else {}
+            {str(r["suffix"]).strip().upper(): r["meaning_zh"] for r in suffix_rules.to_dict("records")} if suffix_rules is not None else {}
         )
         levels: dict[str, int] = {}
 
