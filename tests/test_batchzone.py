@@ -90,7 +90,8 @@ def test_csv_batch_on_the_bundled_zone_imports_no_pandas(tmp_path):
     assert outs[0][1] == outs[1][1] == outs[2][1]
     assert outs[0][1].startswith(b"\xef\xbb\xbfid,\xe7\xbb\x8f\xe5\xba\xa6,")  # BOM, header as typed
     assert b'"001"' in outs[0][1]  # the leading zeros kept
-    assert _modules(outs[2][0]) == ["pyproj"]  # pyproj: the exact stage and distances project with it
+    warm = _modules(outs[2][0])  # pyproj may stay: the exact stage and the distances project with it
+    assert "pandas" not in warm and "geopandas" not in warm and "rasterio" not in warm
     assert "pandas" in _modules(outs[0][0])
 
 

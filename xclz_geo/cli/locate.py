@@ -396,11 +396,14 @@ def _batch_zone(args: argparse.Namespace) -> Any:
         if frame is not None and bz.grid(frame) is not None:
             bz.warn_if_schematic()
             return bz
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        zone = load_zone(args, warn_schematic=False)
-    for w in caught:  # shown as they were raised; a file that warns on loading is never cached
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    caught: list[Any] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            zone = load_zone(args, warn_schematic=False)
+    finally:  # shown as they were raised (also before a loading error); a file that warns is never cached
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     with warnings.catch_warnings(record=True) as schematic:
         warnings.simplefilter("always")
         zone.warn_if_schematic()
