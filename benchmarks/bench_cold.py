@@ -15,13 +15,15 @@ process's own), median of ``--repeat`` runs, the baseline in the same run:
 * ``locate_nocache`` — the same with ``XCLZ_GEO_CACHE=off`` (the full path, what every run cost before);
 * ``report_demo`` — ``xclz-geo report --out DIR`` on the bundled samples (``scripts/demo.sh``),
   ``--repeat`` runs (fewer: it is long); ``report_after_startup`` subtracts ``import_shapely``'s wall time.
+  With ``--report-baseline DIR`` (another checkout, e.g. the main branch) the same report is run from
+  that tree too, alternating with this one's runs (``report_demo_baseline``, and the ratio).
 
 Targets (issue 18): one site cold under 0.3 s and 120 MB; the demo report under 3 s after start-up.
 The machine is shared: the load average is recorded, and ratios to the same-run baseline are what
 to read.
 
 Results: ``benchmarks/results/cold.json``.
-Run: ``.venv/bin/python benchmarks/bench_cold.py [--repeat 7] [--report-repeat 3]``.
+Run: ``.venv/bin/python benchmarks/bench_cold.py [--repeat 7] [--report-repeat 3] [--report-baseline DIR]``.
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ def series(cmd: list[str], env: dict[str, str], repeat: int, *, before=None) -> 
         if before is not None:
             before()
         runs.append(measure(cmd, env))
+    return summarise(runs)
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Median and best wall time, median and largest peak RSS of a list of :func:`measure` runs."""
+    repeat = len(runs)
     secs = [r["seconds"] for r in runs]
     rss = [r["peak_rss_mb"] for r in runs]
     return {"seconds": float(np.median(secs)), "best_seconds": float(min(secs)), "peak_rss_mb": float(np.median(rss)),
@@ -90,6 +98,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--report-repeat", type=int, default=3)
     ap.add_argument("--no-report", action="store_true")
+    ap.add_argument("--report-baseline", type=Path, default=None,
+                    help="another checkout (e.g. /work/main): its report is timed too, alternating with this tree's")
     args = ap.parse_args()
     py = sys.executable
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), MPLBACKEND="Agg")
@@ -99,6 +109,12 @@ def main() -> None:
     cli = [py, "-m", "xclz_geo.cli.main"]
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
+        # compiled bytecode, as an installed wheel has it: this machine sets PYTHONDONTWRITEBYTECODE,
+        # so every run would otherwise compile the package's sources again and count that as start-up
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "xclz_geo")], env=env, capture_output=True)
+        res["bytecode"] = "compiled once into a temporary PYTHONPYCACHEPREFIX before timing, as installed"
         cenv = dict(env, XCLZ_GEO_CACHE=str(cache))
 
         def empty_cache() -> None:
@@ -118,7 +134,23 @@ def main() -> None:
         res["answers_equal"] = res["locate_cold"]["stdout_tail"] == res["locate_warm"]["stdout_tail"] == res["locate_nocache"]["stdout_tail"]
         if not args.no_report:
             outdir = Path(tmp) / "report"
-            res["report_demo"] = series(cli + ["report", "--out", str(outdir), "--overwrite"], cenv, args.report_repeat)
+            report = cli + ["report", "--out", str(outdir), "--overwrite"]
+            if args.report_baseline is None:
+                res["report_demo"] = series(report, cenv, args.report_repeat)
+            else:
+                # the baseline tree first on the path, and not the current folder (PYTHONSAFEPATH: python -m
+                # would otherwise put the working directory, maybe this tree, before it)
+                base_root = args.report_baseline.resolve()
+                benv = dict(cenv, PYTHONPATH=str(base_root), PYTHONSAFEPATH="1")
+                ours, theirs = [], []
+                for _ in range(args.report_repeat):
+                    ours.append(measure(report, dict(cenv, PYTHONSAFEPATH="1")))
+                    theirs.append(measure(report, benv))
+                res["report_demo"] = summarise(ours)
+                res["report_demo_baseline"] = summarise(theirs)
+                res["report_demo_baseline"]["tree"] = str(base_root)
+                res["report_demo_baseline"]["report_after_startup_seconds"] = (
+                    res["report_demo_baseline"]["seconds"] - res["import_shapely"]["seconds"])
             res["report_demo"]["report_after_startup_seconds"] = res["report_demo"]["seconds"] - res["import_shapely"]["seconds"]
     base = res["import_shapely"]["seconds"]
     res["ratios"] = {
@@ -137,16 +169,20 @@ def main() -> None:
     }
     if "report_demo" in res:
         res["targets"]["report_under_3s_after_startup"] = res["report_demo"]["report_after_startup_seconds"] < 3.0
+    if "report_demo_baseline" in res:
+        res["ratios"]["report_demo_vs_baseline"] = res["report_demo"]["seconds"] / res["report_demo_baseline"]["seconds"]
+        res["ratios"]["report_after_startup_vs_baseline"] = (res["report_demo"]["report_after_startup_seconds"]
+                                                             / res["report_demo_baseline"]["report_after_startup_seconds"])
     res["load_average_at_end"] = list(os.getloadavg())
     res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    for k in ("python_pass", "import_shapely", "locate_cold", "locate_warm", "locate_nocache", "report_demo"):
+    for k in ("python_pass", "import_shapely", "locate_cold", "locate_warm", "locate_nocache", "report_demo", "report_demo_baseline"):
         if k in res:
             r = res[k]
             print(f"{k:16s} {r['seconds']:.3f} s (best {r['best_seconds']:.3f}), peak {r['peak_rss_mb']:.0f} MB, rc {r['rc']}")
     print("ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in res["ratios"].items()))
     print(f"warm imports: {res['locate_warm_heavy_modules']}; answers equal: {res['answers_equal']}; "
           f"load {res['load_average_at_start'][0]:.1f} → {res['load_average_at_end'][0]:.1f}")
-    for k in ("python_pass", "import_shapely", "locate_cold", "locate_warm", "locate_nocache", "report_demo"):
+    for k in ("python_pass", "import_shapely", "locate_cold", "locate_warm", "locate_nocache", "report_demo", "report_demo_baseline"):
         if k in res:
             res[k].pop("stdout_tail", None)
             res[k].pop("stderr_tail", None)

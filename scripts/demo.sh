@@ -2,7 +2,7 @@
 # One command for a new user: set up .venv, install xclz_geo, and run the main job on bundled data.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_bootstrap.sh"
-# a CJK font so the report's charts show Chinese labels (without one they are left out, with a note)
+# a CJK font so a browser on this machine shows the report's Chinese text (tables, charts, map)
 ensure_debian_packages fonts-noto-cjk
 OUT="${1:-$ROOT/demo_output}"
 mkdir -p "$OUT"

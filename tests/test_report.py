@@ -217,10 +217,31 @@ def test_report_layers_are_in_the_maps_own_legend(page):
     assert doc.count("L.control({position") == 0
 
 
-def test_charts_are_data_uris(page, built):
-    srcs = re.findall(r'<img[^>]*src="([^"]+)"', page)
-    assert len(srcs) == len(built.charts) >= 6
-    assert all(s.startswith("data:image/png;base64,") for s in srcs)
+def test_charts_are_inline_svg_under_the_pages_csp(page, built):
+    import xml.etree.ElementTree as ET
+
+    from xclz_geo.outputs.html_safe import inline_hashes, read_csp
+
+    svgs = re.findall(r'<svg id="([^"]+)".*?</svg>', page, flags=re.S)
+    assert svgs == [c.key for c in built.charts] and len(svgs) >= 6
+    assert not [f for f in re.findall(r'<figure class="charts">.*?</figure>', page, flags=re.S) if "<img" in f]
+    for c in built.charts:
+        root = ET.fromstring(c.svg)  # well-formed: every text escaped
+        assert not [el for el in root.iter() if el.tag.endswith(("}script", "}style", "}foreignObject"))]
+        assert not [a for el in root.iter() for a in el.attrib if a.lower().startswith("on")]
+        assert root.get("aria-label") and root.get("aria-label") == root.find("{http://www.w3.org/2000/svg}title").text
+    # each chart can be saved as an SVG file (a download link holding the same drawing)
+    from urllib.parse import unquote
+
+    links = dict(re.findall(r'<a download="([^"]+)\.svg" href="data:image/svg\+xml;charset=utf-8,([^"]+)"', page))
+    assert set(links) == {c.key for c in built.charts}
+    for c in built.charts:
+        assert unquote(links[c.key]) == c.svg
+    # the CSP still allows exactly the page's own inline style and script (the SVGs add none)
+    csp = read_csp(page)
+    scripts, styles = inline_hashes(page)
+    assert set(styles) <= set(csp["style-src"]) and set(scripts) <= set(csp["script-src"])
+    assert "'unsafe-inline'" not in csp["style-src"] and "'unsafe-inline'" not in csp["script-src"]
 
 
 def test_every_table_and_chart_carries_quality(built, page):
@@ -335,11 +356,16 @@ def test_chart_png_uses_a_cjk_font_without_missing_glyphs():
     assert not png_stats(png).is_blank()
 
 
-def test_report_charts_were_drawn_with_the_cjk_font(built):
-    cjk = charts.cjk_font()
+def test_report_charts_are_text_asking_for_a_chinese_font(built, page):
+    import xml.etree.ElementTree as ET
+
     for c in built.charts:
-        assert c.fonts, c.key
-        assert all(Path(f).name == Path(cjk.path).name or "CJK" in f or "Han" in f for f in c.fonts), (c.key, c.fonts)
+        root = ET.fromstring(c.svg)
+        assert root.get("font-family").startswith('"Noto Sans CJK SC"'), c.key
+        words = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        assert any(re.search(r"[\u4e00-\u9fff]", w) for w in words), c.key  # Chinese labels are text, not pixels
+        assert any(w.startswith("数据质量 quality — ") and "synthetic" in w for w in words), c.key  # the label travels with it
+    assert "亩均效益分类：各类企业数" in re.sub(r"<[^>]+>", " ", page)  # searchable in the page
 
 
 def test_no_cjk_font_is_an_error_not_boxes(monkeypatch, tmp_path):
@@ -353,23 +379,24 @@ def test_no_cjk_font_is_an_error_not_boxes(monkeypatch, tmp_path):
         charts.cjk_font.cache_clear()
 
 
-def test_report_without_cjk_font_omits_charts_and_says_so(zone, tmp_path, monkeypatch):
+def test_report_charts_need_no_cjk_font_where_the_report_is_made(zone, tmp_path, monkeypatch):
+    """The SVG charts are drawn by the reader's browser: a machine without a CJK font still makes them."""
     if not ENTERPRISES.exists():
         pytest.skip("no bundled enterprise sample")
     monkeypatch.setenv("XCLZ_CJK_FONT", str(tmp_path / "missing.ttf"))
     charts.cjk_font.cache_clear()
     try:
+        with pytest.raises(FontUnavailableError):
+            charts.cjk_font()
         res = build_report(zone=zone, enterprises=ENTERPRISES, out_dir=tmp_path / "out")
     finally:
         monkeypatch.delenv("XCLZ_CJK_FONT")
         charts.cjk_font.cache_clear()
-    assert res.charts == []
-    assert res.notes and "fonts-noto-cjk" in res.notes[0]
     sec = res.section("efficiency")
-    assert sec.status == "ok" and sec.tables
-    assert any(n.startswith("charts not drawn:") for n in sec.notes)
+    assert sec.status == "ok" and sec.tables and len(sec.charts) >= 3
+    assert not any(n.startswith("charts not drawn") for n in sec.notes) and not res.notes
     page = res.html_path.read_text(encoding="utf-8")
-    assert 'id="report-note"' in page and "<img" not in page
+    assert page.count('<svg id="chart_') == len(res.charts)
 
 
 def test_nan_bars_are_left_out_not_drawn_as_zero():
@@ -395,7 +422,18 @@ def test_report_opens_offline_without_console_errors(built):
         rep = b.open(built.html_path, ready_js="return document.readyState === 'complete';", timeout_s=60)
         d = b.driver
         imgs = d.execute_script("return Array.from(document.images).map(i => [i.complete, i.naturalWidth]);")
-        assert imgs and all(ok and w > 0 for ok, w in imgs)
+        assert all(ok and w > 0 for ok, w in imgs)
+        # the SVG charts are drawn, with their text inside them (the layout's text-width estimate holds)
+        drawn = d.execute_script("""return Array.from(document.querySelectorAll('figure.charts svg')).map(function(s) {
+            var r = s.getBoundingClientRect(), out = 0, title = s.querySelector('text.title');
+            s.querySelectorAll('text').forEach(function(t) { var b = t.getBoundingClientRect();
+              if (b.width && (b.left < r.left - 1 || b.right > r.right + 1 || b.top < r.top - 1 || b.bottom > r.bottom + 1)) out++; });
+            return [s.id, r.width, r.height, title ? title.getComputedTextLength() : 0,
+                    s.querySelectorAll('rect[data-value], circle[data-value]').length, out]; });""")
+        assert [x[0] for x in drawn] == [c.key for c in built.charts]
+        for key, w, h, title_px, marks, outside in drawn:
+            assert w > 300 and h > 150 and title_px > 50 and marks > 0, key
+            assert outside == 0, (key, outside)
         frame = d.find_element("css selector", "iframe.map")
         d.execute_script("arguments[0].scrollIntoView();", frame)
         d.switch_to.frame(frame)

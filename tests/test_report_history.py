@@ -92,8 +92,8 @@ def test_year_over_year_section_with_matrix_counts_and_chinese_charts(built, pag
     if hs.charts:
         titles = {c.key: c.title for c in hs.charts}
         assert "各片区分类变化" in titles["chart_changes_by_part"] and "分类转移" in titles["chart_transition_matrix"]
-        assert all(c.fonts for c in hs.charts)
-        assert 'id="chart_changes_by_part"' in sec and 'alt="分类转移 Class transitions 2023→2024"' in sec
+        assert all(c.svg.startswith("<svg ") for c in hs.charts)
+        assert 'id="chart_changes_by_part"' in sec and '<svg id="chart_transition_matrix"' in sec and 'aria-label="分类转移：2023年类别 → 2024年类别（家）"' in sec
     else:
         assert any(n.startswith("charts not drawn") for n in hs.notes)
 

@@ -43,7 +43,7 @@ FULL_PARCELS = 20_000
 def client():
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                            host="127.0.0.1", memory_limit="2GiB")
     c = Client(cluster)
     yield c
@@ -196,6 +196,30 @@ def test_pruning_skips_the_partitions_that_touch_no_zone(client, province, tmp_p
     assert out_g["xclz_status"].iloc[4_100] == "invalid" and out_g["xclz_note"].iloc[4_100] == "geometry is empty"
 
 
+def test_national_extent_parcels_in_hilbert_files_skip_most_overlays(client, province, tmp_path):
+    """The case where pruning fires: one province's zones against parcels spread over China, Hilbert-partitioned."""
+    from xclz_geo.landuse.overlay import landuse_by_part
+    from xclz_geo.scale.partition import partition_file
+
+    parcels = sample.synthetic_parcels(province["parts"], 3_000, near_share=0.1, bbox=sample.NATIONAL_BBOX)
+    x0, y0, x1, y1 = parcels.total_bounds
+    assert x1 - x0 > 40 and y1 - y0 > 25  # national extent, not the province's box
+    parcels.loc[17, "geometry"] = None
+    sample.write_partitions(parcels, tmp_path / "raw", npartitions=2)
+    partition_file(tmp_path / "raw", tmp_path / "hilbert", npartitions=20)
+    job = landuse_dask(province["zone"], tmp_path / "hilbert")
+    assert job.npartitions == 20 and job.skipped >= 12, job.pruning
+    out = job.frame.compute()
+    layer = pd.concat([gpd.read_parquet(f) for f in sorted((tmp_path / "hilbert").glob("part.*.parquet"))], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = landuse_by_part(province["zone"], layer).parcels
+    for c in ("row", "code", "code_status", "zone_id", "part_ids", "status"):
+        assert not _same(out[c].reset_index(drop=True), ref[c]), c
+    np.testing.assert_allclose(out["inside_m2"].to_numpy(float), ref["inside_m2"].to_numpy(float), rtol=1e-9, atol=1e-6)
+    assert (out["status"] == "no geometry").sum() == 1 and (out["status"] == "inside").sum() > 50
+
+
 def test_partition_keys_keep_neighbours_together():
     # a 4 × 4 grid: the Hilbert order visits each cell once and steps only to an adjacent cell
     xs, ys = np.meshgrid(np.arange(4.0), np.arange(4.0))
@@ -245,6 +269,28 @@ def test_full_size_identical(client, province, tmp_path):
     out = locate_dask(province["zone"], tmp_path / "pts", with_distance=True).frame.compute()
     _assert_identical(out, locate_annotated(province["zone"], pts, with_distance=True))
     _check_landuse(province["zone"], tmp_path, FULL_PARCELS)
+
+
+def test_local_cluster_starts_when_port_8787_is_taken():
+    """Another Dask cluster (or anything) on the default dashboard port must not stop ours from starting."""
+    import io
+    import socket
+
+    from xclz_geo.scale.cluster import cluster_client
+
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        try:
+            holder.bind(("127.0.0.1", 8787))
+            holder.listen(1)
+        except OSError:
+            pass  # already held by someone else: the situation under test
+        log = io.StringIO()
+        with cluster_client(n_workers=1, memory_limit="1GiB", log=log) as c:
+            assert c.submit(sum, [1, 2, 3]).result() == 6
+        assert "local cluster tcp://127.0.0.1:" in log.getvalue()
+    finally:
+        holder.close()
 
 
 # ------------------------------------------------------------------ CLI

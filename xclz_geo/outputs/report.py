@@ -44,7 +44,6 @@ from xclz_geo.outputs.html_safe import add_csp, check_quality_labels, escape_htm
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
-    from matplotlib.figure import Figure
 
     from xclz_geo.boundaries.zone import Zone
 
@@ -121,7 +120,7 @@ class ReportTable:
 
 @dataclass
 class ReportChart:
-    """One chart (PNG) of the report."""
+    """One chart of the report: an inline ``<svg>`` (:mod:`xclz_geo.outputs.svgcharts`), or a PNG when ``svg`` is empty."""
 
     key: str
     title: str
@@ -129,6 +128,7 @@ class ReportChart:
     quality: str
     caveat: str = ""
     fonts: tuple[str, ...] = ()
+    svg: str = ""
 
 
 @dataclass
@@ -347,23 +347,23 @@ def _collect_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
 _NO_CHARTS: ContextVar[str | None] = ContextVar("xclz_report_no_charts", default=None)
 
 
-def _figure(draw: str, *args: Any, **kwargs: Any) -> "Figure | None":
-    """``xclz_geo.outputs.charts.<draw>(…)``, or ``None`` when charts cannot be drawn (no CJK font)."""
+def _figure(draw: str, *args: Any, **kwargs: Any) -> str | None:
+    """``xclz_geo.outputs.svgcharts.<draw>(…)`` (an ``<svg>`` element), or ``None`` when charts are switched off."""
     if _NO_CHARTS.get():
         return None
-    from xclz_geo.outputs import charts
+    from xclz_geo.outputs import svgcharts
 
-    return getattr(charts, draw)(*args, **kwargs)
-
-
-def _bar(*args: Any, **kwargs: Any) -> "Figure | None":
-    """:func:`xclz_geo.outputs.charts.bar_chart` through :func:`_figure`."""
-    return _figure("bar_chart", *args, **kwargs)
+    return getattr(svgcharts, draw)(*args, **kwargs)
 
 
-def _box(*args: Any, **kwargs: Any) -> "Figure | None":
-    """:func:`xclz_geo.outputs.charts.box_chart` through :func:`_figure`."""
-    return _figure("box_chart", *args, **kwargs)
+def _bar(*args: Any, **kwargs: Any) -> str | None:
+    """:func:`xclz_geo.outputs.svgcharts.bar_svg` through :func:`_figure`."""
+    return _figure("bar_svg", *args, **kwargs)
+
+
+def _box(*args: Any, **kwargs: Any) -> str | None:
+    """:func:`xclz_geo.outputs.svgcharts.box_svg` through :func:`_figure`."""
+    return _figure("box_svg", *args, **kwargs)
 
 
 def _append(sec: ReportSection, chart: "ReportChart | None") -> None:
@@ -377,13 +377,11 @@ def _append(sec: ReportSection, chart: "ReportChart | None") -> None:
         sec.notes.append(note)
 
 
-def _chart(key: str, title: str, fig: "Figure | None", quality: str, caveat: str = "") -> ReportChart | None:
+def _chart(key: str, title: str, fig: str | None, quality: str, caveat: str = "") -> ReportChart | None:
     if fig is None:
         return None
-    from xclz_geo.outputs import charts
-
-    fonts = tuple(sorted(charts.fonts_used(fig)))
-    return ReportChart(key=key, title=title, png=charts.figure_png(fig), quality=quality, caveat=caveat, fonts=fonts)
+    # an inline SVG: its text is drawn by the reader's browser (no font needed where the report is made)
+    return ReportChart(key=key, title=title, png=b"", quality=quality, caveat=caveat, svg=fig)
 
 
 def _chart_note(quality: str, caveat: str = "") -> str:
@@ -776,6 +774,24 @@ def _popup_html(maps: Any, row: Any, cols: Sequence[str], title: str) -> str:
     return maps.popup_table(rows, title=title)
 
 
+def _popups(maps: Any, df: "pd.DataFrame", cols: Sequence[str], title: str, *, name_title: bool = False) -> list[str]:
+    """:func:`_popup_html` of every row of ``df``, column by column (no ``iterrows``: one row Series per
+    feature cost more than the map); ``name_title`` makes each title ``"{title}: {name}"``."""
+    present = [c for c in dict.fromkeys(cols) if c in df.columns]
+    names = df["name"].tolist() if name_title and "name" in df.columns else None
+    out = []
+    for i, row in enumerate(df[present].itertuples(index=False, name=None)):
+        rows = []
+        for c, v in zip(present, row):
+            text, _ = _fmt(v, ",.2f" if isinstance(v, float) else None)
+            if text in ("", "—", "nan", "None"):
+                continue
+            rows.append((str(c), text))
+        head = f"{title}: {(names[i] if names is not None else None) or ''}" if name_title else title
+        out.append(maps.popup_table(rows, title=head))
+    return out
+
+
 #: legend heading of the report's own layers on the map
 REPORT_LEGEND_SECTION = "报告图层 Report layers"
 
@@ -802,7 +818,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
         styles = [{"color": "#555", "weight": 0.6, "fillColor": GROUP_COLOURS.get(str(g), "#bdbdbd"), "fillOpacity": 0.55}
                   for g in grp]
         add(lu, title, quality=str(lu["quality"].iloc[0]), style=styles,
-            popups=[_popup_html(maps, r, cols, title) for _, r in lu.iterrows()], show=False)
+            popups=_popups(maps, lu, cols, title), show=False)
     parts_un = [layers[k] for k in ("underused_parcels", "underused_firms") if layers.get(k) is not None and len(layers[k])]
     un = pd.concat(parts_un, ignore_index=True) if parts_un else None
     if un is not None and len(un):
@@ -810,7 +826,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
         q = _short_quality(str(un["quality"].iloc[0]))
         add(un, f"{title} ({len(un)})", quality=q,
             style={"color": "#b10026", "weight": 2, "fillColor": "#fc4e2a", "fillOpacity": 0.45, "radius": 7, "dashArray": "4 3"},
-            popups=[_popup_html(maps, r, cols, title) for _, r in un.iterrows()], legend=f"{title} ({q})")
+            popups=_popups(maps, un, cols, title), legend=f"{title} ({q})")
     ent = layers.get("enterprises")
     if ent is not None and len(ent) > LARGE_FIRMS:
         title, cols = _OVERLAYS["enterprises"]
@@ -828,7 +844,7 @@ def _add_overlays(m: Any, maps: Any, layers: Mapping[str, "gpd.GeoDataFrame"]) -
             label = f"{lab} 类" if lab else "未分类 not evaluated / invalid"
             add(sub, f"企业 {label} ({len(sub)})", quality=q,
                 style={"color": "#222", "weight": 1, "fillColor": CLASS_COLOURS.get(lab, "#9e9e9e"), "fillOpacity": 0.9, "radius": 5},
-                popups=[_popup_html(maps, r, cols, f"{title}: {r.get('name') or ''}") for _, r in sub.iterrows()],
+                popups=_popups(maps, sub, cols, title, name_title=True),
                 legend=f"企业 {label}")
         if (ent.get("method_caveat", "") != "").any():
             maps.add_legend_entry(m, "classes use unconfirmed weights (confirmed = false)", section=REPORT_LEGEND_SECTION)
@@ -989,11 +1005,11 @@ def _sheet_name(key: str, used: set[str]) -> str:
 
 
 def _excel_value(v: Any) -> Any:
+    if v is None or type(v) is str:  # the common cases first (text needs no check below)
+        return v
     import numpy as np
     import pandas as pd
 
-    if v is None:
-        return None
     if isinstance(v, (float, np.floating)):
         return float(v) if math.isfinite(float(v)) else None
     if isinstance(v, (np.integer,)):
@@ -1124,7 +1140,8 @@ th,td{border:1px solid #ccd;padding:3px 7px;vertical-align:top} th{background:#e
 td{white-space:nowrap} td.w{white-space:normal;min-width:16em;max-width:34em}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:10px 0 18px} figcaption{font-weight:bold;margin-bottom:4px}
-.charts img{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
+.charts img,.charts svg{max-width:100%;height:auto;border:1px solid #ddd;background:#fff}
+.charts .dl{font-size:.8em;margin-top:2px}
 iframe.map{width:100%;height:700px;border:1px solid #bbb;background:#fff}
 nav a{margin-right:12px} .tablewrap{overflow-x:auto}
 .pager{margin:6px 0} .pager input{min-width:18em;padding:2px 6px} .pager .pinfo{margin:0 8px;color:#444;font-size:.86em}
@@ -1135,6 +1152,8 @@ footer{color:#666;font-size:.8em;margin:30px auto 24px}
 
 def _fmt(v: Any, spec: str | None) -> tuple[str, bool]:
     """(text, is_number) of one cell."""
+    if type(v) is str:  # the common case first: text is itself (pd.isna of a str is False)
+        return v, False
     import numpy as np
 
     if v is None:
@@ -1335,12 +1354,19 @@ def paged_table_script() -> str:
 
 
 def _html_chart(c: ReportChart) -> str:
-    from xclz_geo.outputs.charts import png_data_uri
-
     e = escape_html
     caveat = f'<span class="caveat">{e(c.caveat)}</span>' if c.caveat else ""
-    return (f'<figure class="charts"><figcaption>{e(c.title)} <span class="q">数据质量 {e(c.quality)}</span>{caveat}</figcaption>'
-            f'<img id="{e(c.key)}" alt="{e(c.title)}" src="{png_data_uri(c.png)}"></figure>')
+    head = f'<figure class="charts"><figcaption>{e(c.title)} <span class="q">数据质量 {e(c.quality)}</span>{caveat}</figcaption>'
+    if c.svg:  # built by xclz_geo.outputs.svgcharts: every text in it is escaped there
+        from urllib.parse import quote
+
+        # the same drawing as a file, for Word/WPS/PowerPoint (a link, no script: the page's CSP is unchanged)
+        href = "data:image/svg+xml;charset=utf-8," + quote(c.svg, safe="")
+        link = f'<div class="dl"><a download="{e(c.key)}.svg" href="{href}">下载图表 download chart (SVG)</a></div>'
+        return head + c.svg.replace("<svg ", f'<svg id="{e(c.key)}" ', 1) + link + "</figure>"
+    from xclz_geo.outputs.charts import png_data_uri
+
+    return head + f'<img id="{e(c.key)}" alt="{e(c.title)}" src="{png_data_uri(c.png)}"></figure>'
 
 
 def render_html(result: ReportResult, *, title: str) -> str:
@@ -1482,15 +1508,8 @@ def build_report(
     InputFileError, InputDataError
         An input cannot be read or is malformed (the message names the file and field).
     """
-    from xclz_geo.outputs.charts import cjk_font
-    from xclz_geo.errors import FontUnavailableError
-
-    try:
-        cjk_font()
-        no_charts = None
-    except FontUnavailableError as exc:
-        no_charts = str(exc)
-    token = _NO_CHARTS.set(no_charts)
+    # the charts are SVG drawn by the reader's browser: no CJK font is needed where the report is made
+    token = _NO_CHARTS.set(None)
     try:
         return _build(zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=method, out_dir=out_dir,
                       title=title, basename=basename, tolerance_pct=tolerance_pct, code_field=code_field,

@@ -78,9 +78,11 @@ def cluster_client(scheduler: str | None = None, *, n_workers: int | None = None
     n = int(n_workers or machine_cores())
     if memory_limit is None:
         memory_limit = int(machine_memory_bytes() * LOCAL_MEMORY_SHARE / n)
-    dash = "127.0.0.1:0" if _has_bokeh() else None
+    dash = _has_bokeh()
+    # a free port always: without one the scheduler's HTTP server still takes :8787 and the cluster fails to
+    # start when another Dask cluster (or anything) holds that port
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                           host="127.0.0.1", dashboard_address=dash)
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0")
     client = Client(cluster)
     lim = memory_limit if isinstance(memory_limit, str) else f"{memory_limit / 2**30:.1f} GiB"
     where = f"dashboard {client.dashboard_link}" if dash else "no dashboard (bokeh is not installed: pip install bokeh)"

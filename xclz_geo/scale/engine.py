@@ -393,7 +393,7 @@ def _landuse_partition(gdf: Any, blob: ZoneBlob, opts: dict[str, Any], skip: lis
             warnings.simplefilter("ignore")
             res = landuse_by_part(zone, gdf.reset_index(drop=True), code_field=opts["code_field"],
                                   name_field=opts["name_field"], scheme=opts["scheme"], level=opts["level"],
-                                  min_overlap_m2=opts["min_overlap_m2"])
+                                  min_overlap_m2=opts["min_overlap_m2"], summaries=False)
         out = res.parcels.reindex(columns=list(PARCEL_COLUMNS))
         out["row"] = out["row"].to_numpy(dtype=np.int64) + off
     except Exception as exc:  # never a failed task: the partition's rows say why

@@ -17,6 +17,8 @@ import numpy as np
 
 #: lon/lat box the synthetic zones are scattered over (about Anhui province)
 PROVINCE_BBOX = (114.9, 29.4, 119.6, 34.6)
+#: lon/lat box around China (sea and neighbours included) for national-extent synthetic rows
+NATIONAL_BBOX = (73.5, 18.2, 134.8, 53.6)
 #: 三调 DLBM codes of the synthetic parcels, with names and weights
 PARCEL_CODES = (
     ("0601", "工业用地", 0.40), ("0508", "物流仓储用地", 0.06), ("05H1", "商业服务业设施用地", 0.06),
@@ -84,8 +86,12 @@ def synthetic_province_zones(*, zones: int = 200, seed: int = 17, uncertainty_m:
     return gpd.GeoDataFrame(rows_out, geometry="geometry", crs="EPSG:4490")
 
 
-def synthetic_points(parts: "Any", n: int, *, seed: int = 18, near_share: float = 0.3, bad_every: int = 10_000) -> "Any":
+def synthetic_points(parts: "Any", n: int, *, seed: int = 18, near_share: float = 0.3, bad_every: int = 10_000,
+                     bbox: tuple[float, float, float, float] = PROVINCE_BBOX) -> "Any":
     """``n`` random points (columns ``id``, ``lon``, ``lat``; WGS84), ``near_share`` of them near a zone.
+
+    The others are spread uniformly over ``bbox`` (lon/lat; default the province,
+    :data:`NATIONAL_BBOX` for a national extent).
 
     Every ``bad_every``-th row carries a bad coordinate (blank, text, latitude 95, NaN) so bad rows
     are part of every test; the coordinate columns are then text (as a CSV would give them).
@@ -93,7 +99,7 @@ def synthetic_points(parts: "Any", n: int, *, seed: int = 18, near_share: float 
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    x0, y0, x1, y1 = PROVINCE_BBOX
+    x0, y0, x1, y1 = bbox
     near = int(n * near_share)
     lon = rng.uniform(x0, x1, n)
     lat = rng.uniform(y0, y1, n)
@@ -122,13 +128,15 @@ def synthetic_points(parts: "Any", n: int, *, seed: int = 18, near_share: float 
     return df
 
 
-def synthetic_parcels(parts: "Any", n: int, *, seed: int = 19, near_share: float = 0.6) -> "Any":
-    """``n`` random rectangular parcels (EPSG:4490) with ``DLBM``/``DLMC`` codes, ``near_share`` near a zone."""
+def synthetic_parcels(parts: "Any", n: int, *, seed: int = 19, near_share: float = 0.6,
+                      bbox: tuple[float, float, float, float] = PROVINCE_BBOX) -> "Any":
+    """``n`` random rectangular parcels (EPSG:4490) with ``DLBM``/``DLMC`` codes, ``near_share`` near a zone
+    (the others spread over ``bbox``, lon/lat: the province by default)."""
     import geopandas as gpd
     import shapely
 
     rng = np.random.default_rng(seed)
-    x0, y0, x1, y1 = PROVINCE_BBOX
+    x0, y0, x1, y1 = bbox
     near = int(n * near_share)
     cx = rng.uniform(x0, x1, n)
     cy = rng.uniform(y0, y1, n)
@@ -169,4 +177,4 @@ def write_partitions(df: "Any", out: str | Path, *, npartitions: int, stem: str 
     return files
 
 
-__all__ = ["PROVINCE_BBOX", "synthetic_parcels", "synthetic_points", "synthetic_province_zones", "write_partitions"]
+__all__ = ["NATIONAL_BBOX", "PROVINCE_BBOX", "synthetic_parcels", "synthetic_points", "synthetic_province_zones", "write_partitions"]
