@@ -12,7 +12,12 @@ CSV → CSV (``--rows``, default 10⁶; id, name, lon, lat written by pyarrow), 
 * ``arrow_text_floor`` — the same with every column read as text (what a tool that must give every
   cell back unchanged reads);
 * ``xclz`` — ``xclz-geo locate --input sites.csv --out out.csv --no-distance`` (warm disk cache: the
-  zone grid is memory-mapped, not rebuilt).
+  zone grid is memory-mapped, not rebuilt; the zone itself comes from the cached batch zone,
+  :mod:`xclz_geo.geo.batchzone`, without pandas or geopandas);
+* ``xclz_full_zone`` — the same with ``XCLZ_GEO_BATCH_ZONE=off``: the zone loaded from the boundaries
+  file with pandas and geopandas, as before the batch zone (the grid still from the cache);
+* ``xclz_startup`` / ``xclz_full_zone_startup`` — both on a CSV of one row: the start-up share;
+* ``arrow_startup`` — ``import pyarrow.csv`` alone (the floor's own start-up).
 
 XLSX → XLSX (``--xlsx-rows``, default 10⁵):
 
@@ -21,6 +26,7 @@ XLSX → XLSX (``--xlsx-rows``, default 10⁵):
 
 Target (issue 18): within 1.5× of the floor. Results: ``benchmarks/results/tables.json``.
 Run: ``.venv/bin/python benchmarks/bench_tables.py [--rows 1000000 10000000] [--xlsx-rows 100000] [--repeat 3]``
+(``--xlsx-rows 0`` skips the workbook; ``--results FILE`` writes elsewhere)
 (sizes from 5·10⁶ rows up are run once).
 """
 
@@ -125,6 +131,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--xlsx-rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--results", type=Path, default=RESULTS, help="results file (default: benchmarks/results/tables.json)")
     args = ap.parse_args()
     py = sys.executable
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), MPLBACKEND="Agg")
@@ -135,6 +142,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         env["XCLZ_GEO_CACHE"] = str(t / "cache")
+        # compiled bytecode, as an installed package has it: with PYTHONDONTWRITEBYTECODE (set on the
+        # shared machine) every run compiled the package's sources again (~0.2 s of CPU, more under load)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(t / "pycache")
+        res["bytecode"] = "compiled once into a temporary PYTHONPYCACHEPREFIX (warm-up run), as installed"
         for n in args.rows:
             src, dst = t / f"sites_{n}.csv", t / "out.csv"
             make_csv(src, n)
@@ -144,13 +156,27 @@ def main() -> None:
             row["arrow_floor"] = series([py, "-c", ARROW, str(src), str(t / "a.csv")], env, rep)
             row["arrow_text_floor"] = series([py, "-c", ARROW_TEXT, str(src), str(t / "a.csv")], env, rep)
             row["xclz"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"], env, rep)
+            full_env = dict(env, XCLZ_GEO_BATCH_ZONE="off")
+            row["xclz_full_zone"] = series(cli + ["--input", str(src), "--out", str(dst), "--no-distance", "--overwrite"],
+                                           full_env, rep)
+            one = t / "one.csv"
+            one.write_text("id,name,lon,lat\n0,site 0,119.4681,30.8931\n", encoding="utf-8")
+            one_cmd = cli + ["--input", str(one), "--out", str(t / "one_out.csv"), "--no-distance", "--overwrite"]
+            row["xclz_startup"] = series(one_cmd, env, rep)
+            row["xclz_full_zone_startup"] = series(one_cmd, full_env, rep)
+            row["arrow_startup"] = series([py, "-c", "import pyarrow.csv"], env, rep)
             with open(dst, encoding="utf-8-sig") as f:
                 row["output_rows"] = sum(1 for _ in f) - 1
-            row["ratios"] = {f"xclz_vs_{b}_{k}": row["xclz"][k] / row[b][k]
+            row["ratios"] = {f"{x}_vs_{b}_{k}": row[x][k] / row[b][k] for x in ("xclz", "xclz_full_zone")
                              for b in ("arrow_floor", "arrow_text_floor") for k in ("seconds", "cpu_seconds")}
+            for x in ("xclz", "xclz_full_zone"):  # start-up share of the whole command
+                row["ratios"][f"{x}_startup_share_cpu"] = row[f"{x}_startup"]["cpu_seconds"] / row[x]["cpu_seconds"]
+            row["ratios"]["xclz_startup_vs_arrow_startup_cpu"] = row["xclz_startup"]["cpu_seconds"] / row["arrow_startup"]["cpu_seconds"]
             res["csv"][str(n)] = row
             print(f"CSV {n:,}: xclz {row['xclz']['seconds']:.2f} s (cpu {row['xclz']['cpu_seconds']:.2f}, "
-                  f"{row['xclz']['peak_rss_mb']:.0f} MB); arrow {row['arrow_floor']['seconds']:.2f} s "
+                  f"{row['xclz']['peak_rss_mb']:.0f} MB; start-up cpu {row['xclz_startup']['cpu_seconds']:.2f}); "
+                  f"full zone {row['xclz_full_zone']['seconds']:.2f} s (cpu {row['xclz_full_zone']['cpu_seconds']:.2f}, "
+                  f"{row['xclz_full_zone']['peak_rss_mb']:.0f} MB; start-up cpu {row['xclz_full_zone_startup']['cpu_seconds']:.2f}); arrow {row['arrow_floor']['seconds']:.2f} s "
                   f"(cpu {row['arrow_floor']['cpu_seconds']:.2f}); ratios "
                   + ", ".join(f"{k} {v:.2f}" for k, v in row["ratios"].items()), flush=True)
             src.unlink()
@@ -168,11 +194,21 @@ def main() -> None:
                   f"{row['xclz']['peak_rss_mb']:.0f} MB); openpyxl {row['openpyxl_floor']['seconds']:.2f} s "
                   f"(cpu {row['openpyxl_floor']['cpu_seconds']:.2f}, {row['openpyxl_floor']['peak_rss_mb']:.0f} MB); ratios "
                   + ", ".join(f"{k} {v:.2f}" for k, v in row["ratios"].items()), flush=True)
+    # sizes and tables not run this time are kept from the previous results, marked with that run's start
+    try:
+        old = json.loads(args.results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    for n, row in (old.get("csv") or {}).items():
+        if n not in res["csv"]:
+            res["csv"][n] = dict(row, from_earlier_run=row.get("from_earlier_run", old.get("started")))
+    if "xlsx" not in res and old.get("xlsx"):
+        res["xlsx"] = dict(old["xlsx"], from_earlier_run=old["xlsx"].get("from_earlier_run", old.get("started")))
     res["load_average_at_end"] = list(os.getloadavg())
     res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS}")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(res, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.results}")
 
 
 if __name__ == "__main__":

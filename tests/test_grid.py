@@ -239,3 +239,83 @@ def test_grid_is_kept_on_disk_and_loaded_memory_mapped(monkeypatch, tmp_path, sy
     build_grid(synthetic_zone, frame=make_frame(datum="bd09"))
     assert len(list(tmp_path.iterdir())) == 1
     clear_cache()
+
+
+# ------------------------------------------------------------------ refinement of the exact cells (issue 18)
+
+
+def _fine_cell_corners(g: G.LocateGrid, t: np.ndarray, w: np.ndarray, inset: float = 1e-6):
+    """The four corners of fine cells (tile t, cell w of its sub × sub block), a hair inside them."""
+    S = g.sub
+    tr, tc = g.tile_cells[t] // g.nx, g.tile_cells[t] % g.nx
+    rows = tr * S + w // S
+    cols = tc * S + w % S
+    fdx, fdy = g.dx / S, g.dy / S
+    xs, ys = [], []
+    for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        fr = rows + dr + (inset if dr == 0 else -inset)
+        fc = cols + dc + (inset if dc == 0 else -inset)
+        xs.append(g.x0 + fc * fdx)
+        ys.append(g.y0 + fr * fdy)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+@pytest.mark.parametrize("frame_args", [dict(crs=GK), dict(datum="wgs84"), dict(datum="bd09")])
+def test_settled_fine_cells_are_uniform_to_their_corners(frame_args):
+    """Every point of a settled fine cell has its answer: the corners of all fine cells next to exact ones."""
+    from test_locate import sparse_zone
+
+    for z in (make_zone(uncertainty_m=120), sparse_zone(300.0)):
+        g = G.build_grid(z, frame=G.make_frame(**frame_args), cache=False)
+        assert g.sub >= 2 and g.fine_codes.shape == (g.tile_cells.size, g.sub * g.sub)
+        status = g.status_lut[g.fine_codes]  # (T, S*S)
+        S = g.sub
+        exact = (status == G.EXACT).reshape(-1, S, S)
+        near = np.zeros_like(exact)
+        near[:, 1:, :] |= exact[:, :-1, :]
+        near[:, :-1, :] |= exact[:, 1:, :]
+        near[:, :, 1:] |= exact[:, :, :-1]
+        near[:, :, :-1] |= exact[:, :, 1:]
+        t, r, c = np.nonzero(near & ~exact)
+        rng = np.random.default_rng(5)
+        pick = rng.choice(len(t), size=min(len(t), 30_000), replace=False)
+        t, w = t[pick], (r * S + c)[pick]
+        fx, fy = _fine_cell_corners(g, t, w)
+        gx, gy = g.frame_map.to_gk(fx, fy)
+        o_status, o_part, _ = oracle(z, gx, gy, with_distance=False)
+        codes = g.fine_codes[t, w]
+        assert len(t) > 1000
+        assert (o_status == np.tile(g.status_lut[codes], 4)).all()
+        assert (o_part == np.tile(g.part_lut[codes], 4)).all()
+        # the refinement leaves a small share of the exact cells' area to the exact predicate
+        assert g.fine_exact_fraction < g.exact_fraction / 3
+
+
+def test_refinement_is_kept_on_disk(monkeypatch, tmp_path):
+    from test_locate import sparse_zone
+
+    monkeypatch.setenv("XCLZ_GEO_CACHE", str(tmp_path))
+    z = sparse_zone(300.0)
+    built = G.build_grid(z)
+    G.clear_cache()
+    loaded = G.build_grid(z)
+    assert isinstance(loaded.fine_packed, np.memmap) and loaded.sub == built.sub > 1
+    for name in ("tile_cells", "fine_codes", "fine_packed"):
+        assert np.array_equal(getattr(loaded, name), getattr(built, name))
+    # without refinement (too many fine cells) the grid still works, every exact cell going to the exact test
+    monkeypatch.setattr(G, "MAX_FINE_CELLS", 0)
+    G.clear_cache()
+    plain = G.build_grid(z, cache=False)
+    assert plain.sub == 0 and plain.fine_codes is None
+    from xclz_geo.geo.locate import locate_xy
+
+    rng = np.random.default_rng(8)
+    b0, b1, b2, b3 = z.parts.to_crs("EPSG:4490").total_bounds
+    lon, lat = rng.uniform(b0 - 0.01, b2 + 0.01, 50_000), rng.uniform(b1 - 0.01, b3 + 0.01, 50_000)
+    a = locate_xy(z, lon, lat, grid=built, with_distance=True)
+    assert min(a.counts()[k] for k in ("inside", "outside", "uncertain")) > 1000
+    for other in (plain, loaded):
+        b = locate_xy(z, lon, lat, grid=other, with_distance=True)
+        np.testing.assert_array_equal(a.status, b.status)
+        np.testing.assert_array_equal(a.part_index, b.part_index)
+        np.testing.assert_array_equal(a.distance_m, b.distance_m)

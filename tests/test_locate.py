@@ -424,3 +424,137 @@ def test_geodataframe_with_named_columns_uses_the_columns(official_zone):
     gdf = gpd.GeoDataFrame({"经度": lon, "纬度": lat}, geometry=geom, crs="EPSG:4326")
     assert locate(official_zone, gdf)["status"].tolist() == ["inside", "inside"]
     assert locate(official_zone, gdf, x="经度", y="纬度")["status"].tolist() == ["inside", "outside"]
+
+
+# ------------------------------------------------------------------ sparse zones with wide bands, threads (issue 18)
+
+
+def sparse_zone(uncertainty_m: float = 300.0) -> Zone:
+    """Three low-vertex parts (a triangle, a pentagon and a quadrilateral off the axes) with a wide band."""
+    import geopandas as gpd
+
+    def poly(cx: float, cy: float, r: float, nv: int, turn: float) -> shapely.Polygon:
+        t = turn + np.linspace(0, 2 * np.pi, nv, endpoint=False)
+        rr = r * (1 + 0.2 * np.cos(3 * t))
+        return shapely.Polygon(np.column_stack([cx + rr * np.cos(t), cy + rr * np.sin(t)]))
+
+    geoms = [poly(X0 + 2000, Y0 + 2000, 1500, 3, 0.2), poly(X0 + 7000, Y0 + 1500, 1800, 5, 0.5),
+             poly(X0 + 11000, Y0 + 2500, 900, 4, 0.1)]
+    rows = [dict(part_id=f"p{k}", block_id=f"b{k}", quality="synthetic", positional_uncertainty_m=uncertainty_m)
+            for k in range(3)]
+    return Zone.from_boundaries(gpd.GeoDataFrame(rows, geometry=geoms, crs=GK), spec=False)
+
+
+def _band_hard_points(zone: Zone, n: int, seed: int, u: float) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform points over the zone, a tenth on the edges and a fifth a hair inside/outside the band's edge."""
+    rng = np.random.default_rng(seed)
+    parts = list(zone.parts.to_crs(GK).geometry)
+    xmin, ymin, xmax, ymax = shapely.total_bounds(np.array(parts, dtype=object))
+    gx = rng.uniform(xmin - 2 * u, xmax + 2 * u, n)
+    gy = rng.uniform(ymin - 2 * u, ymax + 2 * u, n)
+    lines = np.concatenate([shapely.get_rings(p) for p in parts])
+    m = n // 10
+    on = shapely.line_interpolate_point(lines[rng.integers(0, len(lines), m)], rng.uniform(0, 1, m), normalized=True)
+    gx[:m], gy[:m] = shapely.get_x(on), shapely.get_y(on)
+    # around the band's edge: the normal offset of an edge point is the distance only off the corners,
+    # so these land on both sides of the band edge within millimetres, and near the corners' arcs
+    off = rng.choice([-u - 0.002, -u + 0.002, u - 0.002, u + 0.002], m)
+    ang = rng.uniform(0, 2 * np.pi, m)
+    gx[m : 2 * m] = gx[:m] + off * np.cos(ang)
+    gy[m : 2 * m] = gy[:m] + off * np.sin(ang)
+    verts = np.concatenate([shapely.get_coordinates(p) for p in parts])
+    gx[2 * m : 2 * m + len(verts)], gy[2 * m : 2 * m + len(verts)] = verts[:, 0], verts[:, 1]
+    return gx, gy
+
+
+@pytest.mark.parametrize("datum", ["wgs84", "gcj02"])
+def test_sparse_zone_with_a_wide_band_agrees_with_shapely_on_every_point(datum):
+    # few low-vertex parts with a 300 m band: most exact cells lie on band edges; the refinement
+    # settles most of their points, and every answer must still be plain shapely's
+    zone = sparse_zone(300.0)
+    gx, gy = _band_hard_points(zone, 200_000, seed=31, u=300.0)
+    lon, lat = to_lonlat(gx, gy)
+    if datum == "gcj02":
+        x, y = crs.wgs84_to_gcj02(lon, lat)
+    else:
+        x, y = lon, lat
+    res = locate_xy(zone, x, y, datum=datum, with_distance=False, threads=1)
+    # the oracle on the points as the library places them in GK (pyproj; for GCJ-02 after the exact inverse)
+    from xclz_geo.geo.grid import build_grid, make_frame
+
+    grid = build_grid(zone, frame=make_frame(datum=datum))
+    ox, oy = grid.frame_map.to_gk(np.asarray(x, float), np.asarray(y, float))
+    status, part, _ = oracle(zone, ox, oy, with_distance=False)
+    assert int((res.status != status).sum()) == 0
+    assert int((res.part_index != part).sum()) == 0
+    counts = res.counts()
+    assert counts["uncertain"] > 20_000 and counts["inside"] > 10_000 and counts["outside"] > 10_000
+    # the refinement did its work: far fewer points reached the exact predicate than lay in exact cells
+    assert grid.sub >= 2 and grid.fine_exact_fraction < grid.exact_fraction / 3
+
+
+def test_choose_threads_is_a_function_of_batch_size_and_cores(monkeypatch):
+    monkeypatch.setattr(L, "PARALLEL_MIN_POINTS", 500_000)
+    assert L.choose_threads(0, cores=2) == 1
+    assert L.choose_threads(999_999, cores=2) == 1  # below two threads' worth: the calling thread alone
+    assert L.choose_threads(1_000_000, cores=2) == 2
+    assert L.choose_threads(10_000_000, cores=2) == 2
+    assert L.choose_threads(10_000_000, cores=8) == 8
+    assert L.choose_threads(2_600_000, cores=8) == 5  # one thread per 500,000 points
+    assert L.choose_threads(10_000_000, cores=1) == 1
+    assert L.choose_threads(10_000_000, cores=0) == 1
+    # the same inputs give the same answer, and more points never mean fewer threads
+    counts = [L.choose_threads(n, cores=4) for n in range(0, 4_000_000, 250_000)]
+    assert counts == sorted(counts) and counts == [L.choose_threads(n, cores=4) for n in range(0, 4_000_000, 250_000)]
+    # default cores: the usable ones
+    assert L.choose_threads(10**9) == L.default_threads()
+
+
+def test_one_and_two_threads_give_identical_results_on_a_sparse_zone(monkeypatch):
+    zone = sparse_zone(300.0)
+    gx, gy = _band_hard_points(zone, 60_000, seed=33, u=300.0)
+    lon, lat = to_lonlat(gx, gy)
+    lon[::997] = np.nan  # invalid rows in some blocks
+    one = locate_xy(zone, lon, lat, threads=1, with_distance=False)
+    monkeypatch.setattr(L, "PARALLEL_MIN_POINTS", 1000)
+    monkeypatch.setattr(L, "PARALLEL_BLOCK_POINTS", 2048)  # ~30 blocks handed out one at a time
+    calls = []
+    real = L._status_worker
+    monkeypatch.setattr(L, "_status_worker", lambda *a: (calls.append(1), real(*a))[1])
+    two = locate_xy(zone, lon, lat, threads=2, with_distance=False)
+    assert len(calls) == 2  # the calling thread and one pool thread
+    np.testing.assert_array_equal(one.status, two.status)
+    np.testing.assert_array_equal(one.part_index, two.part_index)
+    np.testing.assert_array_equal(one.reason, two.reason)
+    assert (two.status == L.INVALID).sum() == len(lon[::997])
+
+
+def test_part_qualities_and_zone_ids_read_from_the_table_equal_the_zone_properties():
+    import geopandas as gpd
+
+    geoms = [square_with_hole(), None, two_squares()]
+    rows = [dict(part_id="a", block_id="w", zone_id="z1", quality="official", positional_uncertainty_m=0.0),
+            dict(part_id="b", block_id="w", zone_id="z1", quality="schematic", positional_uncertainty_m=50.0),
+            dict(part_id="c", block_id="e", zone_id="z2", quality="osm", positional_uncertainty_m=20.0)]
+    with_ids = Zone.from_boundaries(gpd.GeoDataFrame(rows, geometry=geoms, crs=GK), spec=False)
+    without = Zone.from_boundaries(gpd.GeoDataFrame([{k: v for k, v in r.items() if k != "zone_id"} for r in rows],
+                                                    geometry=geoms, crs=GK), spec=False)
+    for zone in (with_ids, without):
+        from xclz_geo.geo.grid import zone_part_geometries
+
+        parts, _ = zone_part_geometries(zone)
+        zq, zids = L._part_meta(zone, parts)
+        assert zq == zone.quality_by_part
+        assert zids == L._zone_ids(zone, parts)
+    assert L._part_meta(with_ids, zone_part_geometries(with_ids)[0])[1] == ("z1", "z1", "z2")
+    assert L._part_meta(with_ids, [])[0]["b"] is None  # a part without geometry has no quality
+
+    class Settled:  # a zone object holding precomputed values (as the web service's) is asked for them
+        def __init__(self, z: Zone) -> None:
+            self._z = z
+            self.quality_by_part = {"a": "surveyed"}
+
+        def __getattr__(self, name: str):
+            return getattr(self._z, name)
+
+    assert L._part_meta(Settled(with_ids), [])[0] == {"a": "surveyed"}

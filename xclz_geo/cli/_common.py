@@ -73,12 +73,44 @@ def load_zone(args: argparse.Namespace, *, warn_schematic: bool = True) -> Any:
     return zone
 
 
-def progress(iterable: Any = None, *, total: int | None = None, desc: str = "", disable: bool | None = None) -> Any:
-    """A tqdm progress bar on stderr, shown only on a terminal unless forced."""
-    from tqdm.auto import tqdm
+class _HiddenBar:
+    """What a hidden tqdm bar does: nothing (``update``, ``set_postfix[_str]``, ``close``, context manager)."""
 
+    n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def set_postfix_str(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "_HiddenBar":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+
+def progress(iterable: Any = None, *, total: int | None = None, desc: str = "", disable: bool | None = None) -> Any:
+    """A tqdm progress bar on stderr, shown only on a terminal unless forced.
+
+    A hidden bar without an iterable is a stand-in with ``update``/``close`` (tqdm's import, ~0.1 s with
+    asyncio, is then saved: batches run from scripts and pipes start faster)."""
     if disable is None:
         disable = not sys.stderr.isatty()
+    if disable and iterable is None:
+        return _HiddenBar()
+    from tqdm.auto import tqdm
+
     return tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr, unit="rows")
 
 

@@ -324,13 +324,14 @@ def _run_batch(args: argparse.Namespace) -> int:
         raise InputDataError(f"{dst}: the output would overwrite the input; choose another --out file")
     check_output_file(dst, inputs=input_paths(args))  # unwritable, a folder, odd names: exit 2 before any work
     refuse_existing([dst], overwrite=args.overwrite)
-    zone = load_zone(args)
+    suffix = src.suffix.lower()
+    out_suffix = dst.suffix.lower()
+    csv_stream = suffix in _CSV_SUFFIXES and out_suffix in (".csv", ".txt")
+    zone = _batch_zone(args) if csv_stream else load_zone(args)
     with_distance = not args.no_distance
     if args.chunk_rows <= 0:
         raise InputDataError("--chunk-rows must be a positive number of rows")
-    suffix = src.suffix.lower()
-    out_suffix = dst.suffix.lower()
-    if suffix in _CSV_SUFFIXES and out_suffix in (".csv", ".txt"):
+    if csv_stream:
         counts = _batch_csv(args, zone, src, dst, with_distance)
     elif suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)) or suffix == ".parquet":
         df = read_vector(src, layer=args.layer) if suffix != ".parquet" or _is_geoparquet(src) else read_table(src)
@@ -348,6 +349,74 @@ def _run_batch(args: argparse.Namespace) -> int:
         parts = ", ".join(f"{k} {counts[k]:,}" for k in sorted(counts, key=lambda k: (order.index(k) if k in order else 9, k)))
         sys.stderr.write(f"xclz-geo: {summary['rows']:,} rows → {dst} ({parts})\n")
     return 0
+
+
+def _batch_key(args: argparse.Namespace) -> str | None:
+    """Disk-cache key of the batch zone of ``args`` (:mod:`xclz_geo.geo.batchzone`), or ``None`` when a
+    batch must load the full zone: cache off, projected ``--crs``, a missing file, functional areas, or
+    ``XCLZ_GEO_BATCH_ZONE=off`` (the full path with the rest of the cache on, for comparisons)."""
+    from xclz_geo.datasets import data_path, spec_path
+    from xclz_geo.geo import cache as _cache
+
+    if _cache.cache_dir() is None or args.crs or os.environ.get("XCLZ_GEO_BATCH_ZONE", "").strip().lower() in _cache._OFF:
+        return None
+    try:
+        boundaries = args.boundaries or data_path("boundaries", "zone.geojson", must_exist=False)
+        if (not Path(boundaries).is_file() or _has_areas_layer(Path(boundaries))
+                or (getattr(args, "spec", None) and not Path(args.spec).is_file())):
+            return None
+        from xclz_geo.geo.batchzone import batch_key
+
+        return batch_key(boundaries=boundaries, spec=getattr(args, "spec", None) or spec_path(), layer=args.boundaries_layer)
+    except Exception:  # noqa: BLE001 - any trouble: the full path reports it properly
+        return None
+
+
+def _batch_zone(args: argparse.Namespace) -> Any:
+    """The zone of a CSV → CSV batch: a :class:`~xclz_geo.geo.batchzone.BatchZone` from the disk cache
+    when it and the grid of the input's datum are there (neither pandas nor geopandas is imported),
+    else the full zone (:func:`load_zone`), whose batch zone is then stored for the next run.
+
+    Both give the same rows: the batch zone is located by the same code on the same polygons and grid.
+    """
+    import warnings
+
+    key = _batch_key(args)
+    if key is None:
+        return load_zone(args)
+    from xclz_geo.geo.batchzone import batch_zone_from_zone, load_batch_zone, store_batch_zone
+    from xclz_geo.geo.grid import make_frame
+
+    bz = load_batch_zone(key)
+    if bz is not None:
+        try:
+            frame = make_frame(datum=args.datum)
+        except Exception:  # noqa: BLE001 - a bad --datum: the full path reports it
+            frame = None
+        if frame is not None and bz.grid(frame) is not None:
+            bz.warn_if_schematic()
+            return bz
+    caught: list[Any] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            zone = load_zone(args, warn_schematic=False)
+    finally:  # shown as they were raised (also before a loading error); a file that warns is never cached
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    with warnings.catch_warnings(record=True) as schematic:
+        warnings.simplefilter("always")
+        zone.warn_if_schematic()
+    for w in schematic:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if bz is None and not caught:
+        try:
+            new = batch_zone_from_zone(zone, schematic_warnings=[str(w.message) for w in schematic])
+        except Exception:  # noqa: BLE001 - the cache only saves time
+            new = None
+        if new is not None:
+            store_batch_zone(key, new)
+    return zone
 
 
 def _is_geoparquet(path: Path) -> bool:
@@ -412,9 +481,7 @@ def _write(out: Any, dst: Path) -> None:
 
 def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
     """Chunked CSV → CSV (Arrow batches streamed to a temporary file, moved into place at the end)
-    or CSV → any other format (collected, then written atomically)."""
-    import pandas as pd
-
+    or CSV → any other format (collected, then written atomically). CSV → CSV imports no pandas."""
     from xclz_geo.io import csv_column_names, iter_csv_batches, temp_sibling
 
     names, headers = csv_column_names(src, header_row=args.header_row)
@@ -436,6 +503,8 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
             if stream:
                 c = _locate_batch_to_csv(args, zone, batch, fh, with_distance, header=first, source=str(src), shown=shown)
             else:
+                import pandas as pd
+
                 df = batch.to_pandas()
                 df.index = pd.RangeIndex(start, start + len(df))
                 out, c = _locate_frame(args, zone, df, dst, with_distance, source=str(src))
@@ -454,6 +523,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
             os.replace(tmp, dst)
         else:
             import geopandas as gpd
+            import pandas as pd
 
             if not collected:  # a header without rows: an empty table with the added columns
                 from xclz_geo.io import csv_layout
@@ -515,10 +585,67 @@ def _plain_numbers(col: Any) -> Any:
         v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
     else:
         try:
-            v = pc.cast(pc.utf8_trim_whitespace(col), pa.float64()).to_numpy(zero_copy_only=False)
+            v = _float64_values(pc.cast(pc.utf8_trim_whitespace(col), pa.float64()))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             return None
     return v if np.isfinite(v).all() else None
+
+
+# Arrow arrays from and to numpy through their buffers: ``pa.array``, ``pa.scalar`` and ``to_numpy`` ask
+# pyarrow's pandas shim whether the value is a pandas object, which imports pandas (0.5–0.9 s of a batch's
+# start-up); the buffers hold the same values, so the CSV written is the same byte for byte.
+
+
+def _float64_values(arr: Any) -> Any:
+    """The values of a float64 Arrow array without nulls as a numpy array (a copy)."""
+    import numpy as np
+
+    return np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8).copy()
+
+
+def _arrow_ints(values: Any) -> Any:
+    """An int64 Arrow array of a numpy integer array."""
+    import numpy as np
+    import pyarrow as pa
+
+    v = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), v.shape[0], [None, pa.py_buffer(v)])
+
+
+def _arrow_floats(values: Any) -> Any:
+    """A float64 Arrow array of a numpy array, NaN as null (as ``pa.array(…, from_pandas=True)``)."""
+    import numpy as np
+    import pyarrow as pa
+
+    v = np.ascontiguousarray(values, dtype=np.float64)
+    valid = ~np.isnan(v)
+    nulls = int(v.shape[0] - np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(pa.float64(), v.shape[0], [bitmap, pa.py_buffer(v)], null_count=nulls)
+
+
+def _arrow_strings(values: Any) -> Any:
+    """A string Arrow array of a short sequence of ``str``/``None`` (``None`` as null)."""
+    import numpy as np
+    import pyarrow as pa
+
+    vals = list(values)
+    data = [b"" if v is None else str(v).encode("utf-8") for v in vals]
+    offsets = np.zeros(len(vals) + 1, dtype=np.int64)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    valid = np.array([v is not None for v in vals], dtype=bool)
+    nulls = int(len(vals) - np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(pa.large_string(), len(vals), [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))],
+                                 null_count=nulls).cast(pa.string())
+
+
+def _arrow_empty_strings(n: int) -> Any:
+    """``n`` empty strings as an Arrow string array."""
+    import numpy as np
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(np.zeros(n + 1, dtype=np.int32)), pa.py_buffer(b"")])
 
 
 def _locate_text_columns(batch: Any, xc: str, yc: str, zone: Any, args: argparse.Namespace, with_distance: bool, *,
@@ -531,13 +658,19 @@ def _locate_text_columns(batch: Any, xc: str, yc: str, zone: Any, args: argparse
     xv = _plain_numbers(batch.column(xc).combine_chunks() if hasattr(batch.column(xc), "combine_chunks") else batch.column(xc))
     yv = _plain_numbers(batch.column(yc).combine_chunks() if hasattr(batch.column(yc), "combine_chunks") else batch.column(yc)) \
         if xv is not None else None
+    grid = None
+    if getattr(zone, "is_batch_zone", False):  # the batch zone from the disk cache: its cached grid
+        from xclz_geo.geo.grid import make_frame
+
+        grid = zone.grid(make_frame(datum=args.datum, crs=args.crs))
     if xv is not None and yv is not None:
-        res = locate_xy(zone, xv, yv, datum=args.datum, crs=args.crs, with_distance=with_distance, threads=args.threads)
+        res = locate_xy(zone, xv, yv, datum=args.datum, crs=args.crs, with_distance=with_distance, threads=args.threads,
+                        grid=grid)
         if not res.reason.any():  # every row valid: no notes to write (None: all empty)
             return res, None
     coords = batch.select([xc, yc]).to_pandas()
     res = locate_table(zone, coords, x=xc, y=yc, datum=args.datum, crs=args.crs,
-                       with_distance=with_distance, threads=args.threads, source=source)
+                       with_distance=with_distance, threads=args.threads, source=source, grid=grid)
     return res, res.row_notes
 
 
@@ -556,20 +689,19 @@ def _locate_batch_to_csv(args: argparse.Namespace, zone: Any, batch: Any, fh: An
     xc, yc = detect_xy_columns(names, x=args.x, y=args.y, source=source)
     res, notes = _locate_text_columns(batch, xc, yc, zone, args, with_distance, source=source)
     k = len(res.part_ids)
-    pidx = pa.array(np.where(res.part_index >= 0, res.part_index, k))
+    pidx = _arrow_ints(np.where(res.part_index >= 0, res.part_index, k))
     new = {
-        "xclz_status": pc.take(pa.array(list(STATUS_LABELS)), pa.array(res.status)),
-        "xclz_zone": pc.take(pa.array(list(res.zone_ids or [None] * k) + [None], type=pa.string()), pidx),
-        "xclz_block": pc.take(pa.array(list(res.block_ids) + [None], type=pa.string()), pidx),
-        "xclz_part": pc.take(pa.array(list(res.part_ids) + [None], type=pa.string()), pidx),
-        "xclz_distance_m": pa.array(np.round(res.distance_m, 2) if with_distance and res.distance_m is not None
-                                    else np.full(len(res), np.nan), from_pandas=True),
+        "xclz_status": pc.take(_arrow_strings(STATUS_LABELS), _arrow_ints(res.status)),
+        "xclz_zone": pc.take(_arrow_strings(list(res.zone_ids or [None] * k) + [None]), pidx),
+        "xclz_block": pc.take(_arrow_strings(list(res.block_ids) + [None]), pidx),
+        "xclz_part": pc.take(_arrow_strings(list(res.part_ids) + [None]), pidx),
+        "xclz_distance_m": _arrow_floats(np.round(res.distance_m, 2) if with_distance and res.distance_m is not None
+                                         else np.full(len(res), np.nan)),
         "xclz_quality": pc.take(
-            pa.array(list(res.part_qualities or [res.quality] * k) + [res.quality, None], type=pa.string()),
-            pa.array(np.where(res.status == STATUS_LABELS.index("invalid"), k + 1, np.where(res.part_index >= 0, res.part_index, k))),
+            _arrow_strings(list(res.part_qualities or [res.quality] * k) + [res.quality, None]),
+            _arrow_ints(np.where(res.status == STATUS_LABELS.index("invalid"), k + 1, np.where(res.part_index >= 0, res.part_index, k))),
         ),
-        "xclz_note": (pa.array(notes, type=pa.string()) if notes is not None
-                      else pa.repeat(pa.scalar("", type=pa.string()), len(res))),
+        "xclz_note": (pa.array(notes, type=pa.string()) if notes is not None else _arrow_empty_strings(len(res))),
     }
     from xclz_geo.geo.locate import area_of_points, has_area_geometry, parse_coordinates
 

@@ -58,7 +58,7 @@ def code_version() -> str:
     a digest of the sources whose results are cached (a change in them invalidates every entry)."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(f"format {FORMAT_VERSION}".encode())
-    for rel in ("site.py", "tm.py", "datums.py", "locate.py", "grid.py", "../boundaries/zone.py"):
+    for rel in ("site.py", "tm.py", "datums.py", "locate.py", "grid.py", "batchzone.py", "../boundaries/zone.py"):
         p = here / rel
         try:
             h.update(p.read_bytes())
