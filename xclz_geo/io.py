@@ -2243,6 +2243,19 @@ def _x_inline_cell(ref: str, text: str, quote_style: int) -> str:
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_xml_text(text)}</t></is></c>'
 
 
+def _added_column_positions(headers: Sequence[str], added: Any) -> list[int]:
+    """1-based sheet columns of the added columns: a column already in the header is written in place, others to its right."""
+    positions: list[int] = []
+    nxt = len(headers) + 1
+    for c in added:
+        if str(c) in headers:
+            positions.append(list(headers).index(str(c)) + 1)
+        else:
+            positions.append(nxt)
+            nxt += 1
+    return positions
+
+
 def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *, rename_columns: "Mapping[str, str] | None" = None,
                               extra_sheets: "Mapping[str, pd.DataFrame] | None" = None, chunk_rows: int = 20_000) -> Path:
     """:func:`_write_back_workbook` by copying every part of the user's file as it is and patching only
@@ -2273,14 +2286,7 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
         rows_at = np.asarray(table.row_numbers, dtype=np.int64)
         if len(rows_at) and (np.any(np.diff(rows_at) <= 0) or rows_at[0] <= h):
             raise _XlsxUnsupported("rows out of order")
-        positions: list[int] = []
-        nxt = len(table.headers) + 1
-        for c in add.columns:
-            if str(c) in table.headers:
-                positions.append(table.headers.index(str(c)) + 1)
-            else:
-                positions.append(nxt)
-                nxt += 1
+        positions = _added_column_positions(table.headers, add.columns)
         # does any cell need Excel's quote prefix (text a spreadsheet would take for a formula)?
         header_new = {j + 1: name for j, (col, name) in enumerate(zip(table.frame.columns, table.headers))
                       if str(col) in (rename_columns or {})}
@@ -2496,14 +2502,7 @@ def _write_back_workbook(table: TextTable, add: "pd.DataFrame", p: Path, *, extr
     for j, (col, name) in enumerate(zip(table.frame.columns, table.headers)):
         if str(col) in (rename_columns or {}):
             _set_cell(ws, h, j + 1, name)
-    positions: list[int] = []
-    nxt = len(table.headers) + 1
-    for c in add.columns:
-        if str(c) in table.headers:
-            positions.append(table.headers.index(str(c)) + 1)
-        else:
-            positions.append(nxt)
-            nxt += 1
+    positions = _added_column_positions(table.headers, add.columns)
     for col, name in zip(positions, add.columns):
         ws.cell(row=h, column=col).value = None
         _set_cell(ws, h, col, str(name))

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from xclz_geo.geo import cache as _cache
 
@@ -172,11 +171,7 @@ def batch_zone_from_zone(zone: Any, *, schematic_warnings: list[str]) -> BatchZo
 
 def store_batch_zone(key: str, bz: BatchZone) -> bool:
     """Write a batch zone to the disk cache (atomic; ``False`` when the cache is off or unwritable)."""
-    blobs = [w or b"" for w in bz.wkb]
-    offsets = np.cumsum([0] + [len(w) for w in blobs]).astype(np.int64)
-    present = np.array([w is not None for w in bz.wkb], dtype=bool)
-    data = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-    return _cache.store_entry(key, bz.meta, {"wkb": data, "wkb_offsets": offsets, "wkb_present": present})
+    return _cache.store_entry(key, bz.meta, _cache.pack_wkb(bz.wkb))
 
 
 def load_batch_zone(key: str) -> BatchZone | None:
@@ -186,13 +181,10 @@ def load_batch_zone(key: str) -> BatchZone | None:
         return None
     meta, arrays = got
     try:
-        data, off, present = arrays["wkb"], arrays["wkb_offsets"], arrays["wkb_present"]
         n = len(meta["parts"])
-        if off.shape[0] != n + 1 or present.shape[0] != n or int(off[-1]) != data.shape[0]:
-            raise ValueError("wkb")
+        wkb = _cache.unpack_wkb(arrays, n)
         if len(meta["zone_ids"]) not in (0, n) or not isinstance(meta["grid_keys"], dict):
             raise ValueError("meta")
-        wkb = [bytes(data[int(off[i]):int(off[i + 1])]) if present[i] else None for i in range(n)]
         import shapely
 
         shapely.from_wkb([w for w in wkb if w is not None])  # a corrupt WKB fails here, not later

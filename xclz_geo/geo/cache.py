@@ -158,3 +158,20 @@ def clear_cache() -> int:
 
 __all__ = ["FORMAT_VERSION", "cache_dir", "clear_cache", "code_version", "discard_entry", "entry_key", "file_digest",
            "load_entry", "store_entry"]
+
+
+def pack_wkb(wkb: list[bytes | None]) -> dict[str, np.ndarray]:
+    """Arrays storing a list of WKB blobs (``None`` kept) in one cache entry: see :func:`unpack_wkb`."""
+    blobs = [w or b"" for w in wkb]
+    offsets = np.cumsum([0] + [len(w) for w in blobs]).astype(np.int64)
+    present = np.array([w is not None for w in wkb], dtype=bool)
+    data = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    return {"wkb": data, "wkb_offsets": offsets, "wkb_present": present}
+
+
+def unpack_wkb(arrays: dict[str, np.ndarray], n: int) -> list[bytes | None]:
+    """The ``n`` WKB blobs stored by :func:`pack_wkb`; ``ValueError`` when the arrays do not fit."""
+    data, off, present = arrays["wkb"], arrays["wkb_offsets"], arrays["wkb_present"]
+    if off.shape[0] != n + 1 or present.shape[0] != n or int(off[-1]) != data.shape[0]:
+        raise ValueError("wkb")
+    return [bytes(data[int(off[i]):int(off[i + 1])]) if present[i] else None for i in range(n)]

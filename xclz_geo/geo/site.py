@@ -165,11 +165,7 @@ def snapshot_key(*, boundaries: str | Path, spec: str | Path | None, layer: str 
 
 def store_snapshot(key: str, snap: ZoneSnapshot) -> bool:
     """Write a snapshot to the disk cache (atomic; ``False`` when the cache is off or unwritable)."""
-    blobs = [w or b"" for w in snap.wkb]
-    offsets = np.cumsum([0] + [len(w) for w in blobs]).astype(np.int64)
-    present = np.array([w is not None for w in snap.wkb], dtype=bool)
-    data = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-    return _cache.store_entry(key, snap.meta, {"wkb": data, "wkb_offsets": offsets, "wkb_present": present})
+    return _cache.store_entry(key, snap.meta, _cache.pack_wkb(snap.wkb))
 
 
 def load_snapshot(key: str) -> ZoneSnapshot | None:
@@ -179,11 +175,8 @@ def load_snapshot(key: str) -> ZoneSnapshot | None:
         return None
     meta, arrays = got
     try:
-        data, off, present = arrays["wkb"], arrays["wkb_offsets"], arrays["wkb_present"]
         n = len(meta["parts"])
-        if off.shape[0] != n + 1 or present.shape[0] != n or int(off[-1]) != data.shape[0]:
-            raise ValueError("wkb")
-        wkb = [bytes(data[int(off[i]):int(off[i + 1])]) if present[i] else None for i in range(n)]
+        wkb = _cache.unpack_wkb(arrays, n)
         snap = ZoneSnapshot(meta=meta, wkb=wkb)
         snap.geometries()  # a corrupt WKB fails here, not later
         return snap
