@@ -35,6 +35,15 @@ def test_pyproject_lists_every_subpackage_and_data_folder() -> None:
         for d in (ROOT / "data").rglob("*")
         if d.is_dir() and "__pycache__" not in d.parts
     }
+    # folders of package data inside the code (no __init__.py): listed too, or setuptools warns
+    # that it will stop shipping them
+    assets = {
+        ".".join(d.relative_to(ROOT).parts)
+        for d in (ROOT / "xclz_geo").rglob("*")
+        if d.is_dir() and "__pycache__" not in d.parts and not (d / "__init__.py").exists()
+        and any(f.is_file() for f in d.iterdir())
+    }
+    data |= assets
     assert code - listed == set(), "add to [tool.setuptools] packages"
     assert data - listed == set(), "add the data folders to [tool.setuptools] packages"
     assert listed - code - data == set(), "packages listed that do not exist"
