@@ -140,6 +140,32 @@ def test_write_xlsx_stream_continues_on_a_second_sheet(tmp_path, monkeypatch):
     assert back["k"].tolist() == list(range(10)) and back["t"].tolist() == [f"r{i}" for i in range(10)]
 
 
+def test_write_xlsx_stream_styling_options(tmp_path):
+    from openpyxl import load_workbook
+
+    df = pd.DataFrame({"a": ["x", "=1+1", "y", "z"], "b": [1, 2, 3, 4], "": ["p", "q", "r", "s"],
+                       "empty": pd.Series([None] * 4, dtype="str")})  # an all-missing str column
+    io.write_xlsx_stream([("s1", df), ("s2", df)], tmp_path / "s.xlsx", header_style={"s1": "filled", "s2": "title"},
+                         freeze_header={"s2": False}, column_widths={"s1": [12, None, 30.5]}, bold_rows={"s1": [3]})
+    wb = load_workbook(tmp_path / "s.xlsx")
+    s1, s2 = wb["s1"], wb["s2"]
+    assert [c.value for c in s1[1]] == ["a", "b", None, "empty"]  # an empty header label is an empty cell
+    assert s1["A1"].font.b and s1["A1"].fill.fgColor.rgb[-6:] == "DDEBF7" and s1["A1"].alignment.wrap_text
+    assert s2["A1"].font.b and s2["A1"].font.sz == 13 and s2["A1"].fill.fill_type is None
+    assert s1.freeze_panes == "A2" and s2.freeze_panes is None
+    assert "B" not in s1.column_dimensions and "C" in s1.column_dimensions
+    assert s1.column_dimensions["A"].width == 12 and s1.column_dimensions["C"].width == 30.5
+    assert s1["A3"].font.b and s1["A3"].quotePrefix and s1["A3"].value == "=1+1" and s1["B3"].font.b and s1["B3"].value == 2
+    assert not s1["A2"].font.b and not s1["A2"].quotePrefix and not s2["A3"].font.b and s2["A3"].quotePrefix
+    assert [s1.cell(r, 4).value for r in range(2, 6)] == [None] * 4
+    with pytest.raises(ValueError, match="header_style"):
+        io.write_xlsx_stream({"s": df}, tmp_path / "t.xlsx", header_style="loud")
+    # without the options: the workbook as before (plain header, first row frozen)
+    io.write_xlsx_stream({"s": df}, tmp_path / "u.xlsx")
+    u = load_workbook(tmp_path / "u.xlsx")["s"]
+    assert u.freeze_panes == "A2" and not u["A1"].font.b and u["C1"].value in ("", None)
+
+
 def test_write_csv_stream_reads_back_equal(tmp_path):
     import numpy as np
 

@@ -571,3 +571,42 @@ def test_mixed_zone_header_and_area_notes_are_per_part(tmp_path):
     assert facts["quality_by_part"] == {"xuancheng": "schematic", "guangde_main": "official", "guangde_west": "schematic"}
     inputs = {i["name"]: i for i in res.to_dict()["inputs"]}
     assert inputs["boundaries 边界"]["quality"] == "广德经开区主园区: official; 宣城经开区, 广德经开区西区: schematic"
+
+
+def test_small_report_xlsx_is_styled_without_openpyxl(tmp_path):
+    """The small report's workbook (written by the streaming writer) keeps the styling and the cells."""
+    from openpyxl import load_workbook
+
+    from xclz_geo.outputs.report import ReportTable, write_xlsx
+
+    df = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "甲公司", "+1"], "area_mu": [12.5, 3.0, np.nan],
+                       "n_firms": [3, 1, 0], "note": ["", "ok", None]})
+    t = ReportTable(key="enterprise_scores", title="企业评价 firm scores", df=df, quality="synthetic",
+                    caveat="not confirmed", labels={"name": "企业名称", "area_mu": "面积（亩）"})
+    path = write_xlsx([t], tmp_path / "r.xlsx", about=[("inputs", "-x.csv")])
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["about", "enterprise_scores"]
+    ws = wb["enterprise_scores"]
+    header = [c.value for c in ws[1]]
+    assert header == ["企业名称", "面积（亩）", "n_firms", "note", "数据质量 quality", "说明 caveat"]
+    for c in ws[1]:
+        assert c.font.b and c.fill.fill_type == "solid" and c.fill.fgColor.rgb[-6:] == "DDEBF7"
+        assert c.alignment.wrap_text
+    assert ws.freeze_panes == "A2"
+    for i, h in enumerate(header):
+        assert ws.column_dimensions["ABCDEF"[i]].width == min(max(10, len(h) + 4), 40)
+    assert ws["A2"].data_type == "s" and ws["A2"].value == "=HYPERLINK(\"http://x\")" and ws["A2"].quotePrefix
+    assert ws["A4"].value == "+1" and ws["A4"].quotePrefix and not ws["A3"].quotePrefix
+    assert ws["B2"].value == 12.5 and ws["B3"].value == 3 and ws["B4"].value is None
+    assert ws["C2"].data_type == "n" and ws["C2"].value == 3 and not ws["C2"].font.b
+    assert ws["D2"].value is None and ws["D3"].value == "ok"  # an empty text is an empty cell, as openpyxl wrote it
+    assert [ws.cell(r, 5).value for r in (2, 3, 4)] == ["synthetic"] * 3
+    about = wb["about"]
+    assert about["A1"].value.startswith("xclz_geo") and about["A1"].font.b and about["A1"].font.sz == 13
+    assert about["B1"].value is None and about.freeze_panes is None
+    assert about["A2"].value == "inputs" and about["B2"].value == "-x.csv" and about["B2"].quotePrefix and not about["A2"].font.b
+    assert [c.value for c in about[4]] == ["sheet", "title", "rows", "quality 数据质量", "caveat 说明"]
+    assert all(c.font.b for c in about[4])
+    assert [c.value for c in about[5]] == ["enterprise_scores", "企业评价 firm scores", 3, "synthetic", "not confirmed"]
+    assert not about["A5"].font.b and about["C5"].data_type == "n"
+    assert (about.column_dimensions["A"].width, about.column_dimensions["B"].width, about.column_dimensions["D"].width) == (26, 60, 40)

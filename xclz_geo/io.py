@@ -609,6 +609,8 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
             else pa.array(col, type=pa.string(), from_pandas=True)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if arr.null_count == len(arr):  # a text column with nothing in it (e.g. pandas' str dtype, all missing)
+        return pa.nulls(len(arr), pa.string())
     if sst is not None and len(arr):
         enc = pc.dictionary_encode(arr)
         if len(enc.dictionary) * 2 <= len(arr):  # repeated text → shared strings; the checks run on the distinct values
@@ -646,12 +648,16 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
 
 
 def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str, counts: dict[str, int],
-                    sst: "dict[str, int] | None", chunk_rows: int = 20_000, quote_style: int = 1) -> None:
+                    sst: "dict[str, int] | None", chunk_rows: int = 20_000, quote_style: int = 1,
+                    header_styles: "tuple[int, int] | None" = None,
+                    bold_rows: "Mapping[int, tuple[int, int]] | None" = None) -> None:
     """Write the XML of a sheet holding rows ``r0:r1`` of ``df`` (header on row 1) to the binary stream ``fh``.
 
     ``head`` opens the worksheet up to ``<sheetData>``; cells as :func:`_xlsx_column_cells` makes them
     (shared strings into ``sst``, or inline strings when ``sst`` is ``None``), built ``chunk_rows`` rows
-    at a time while the previous chunk is written (deflated) in a second thread."""
+    at a time while the previous chunk is written (deflated) in a second thread. ``header_styles``
+    (plain, quote-prefixed) are the header cells' styles (empty labels then stay empty cells);
+    ``bold_rows`` maps sheet row numbers to the (plain, quote-prefixed) styles of their cells."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
@@ -663,7 +669,11 @@ def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str,
     with ThreadPoolExecutor(max_workers=1) as pool:  # deflate chunk k while chunk k+1 is built
         pending = None
         fh.write(head.encode("utf-8"))
-        hdr = "".join(_x_inline_cell(f"{c}1", str(h), quote_style) for c, h in zip(letters, cols))
+        if header_styles is None:
+            hdr = "".join(_x_inline_cell(f"{c}1", str(h), quote_style) for c, h in zip(letters, cols))
+        else:
+            hdr = "".join(_x_inline_cell(f"{c}1", str(h), header_styles[1], plain_style=header_styles[0])
+                          for c, h in zip(letters, cols) if str(h) != "")
         fh.write(f'<row r="1">{hdr}</row>'.encode("utf-8"))
         for a in range(r0, r1, chunk_rows):
             b = min(a + chunk_rows, r1)
@@ -675,6 +685,14 @@ def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str,
             if isinstance(line, pa.ChunkedArray):
                 line = line.combine_chunks()
             line = line.cast(pa.large_string()) if len(line) else line
+            if bold_rows and any(a - r0 + 2 <= r < b - r0 + 2 for r in bold_rows):
+                vals = line.to_pylist()
+                for r, (st_plain, st_quote) in bold_rows.items():
+                    if a - r0 + 2 <= r < b - r0 + 2:
+                        k = r - (a - r0 + 2)
+                        vals[k] = re.sub(r'(<c r="[A-Z]+[0-9]+")( s="[0-9]+")?',
+                                         lambda m, sp=st_plain, sq=st_quote: f'{m.group(1)} s="{sq if m.group(2) else sp}"', vals[k])
+                line = pa.array(vals, type=pa.large_string())
             if len(line):
                 offs = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset: line.offset + len(line) + 1]
                 data = line.buffers()[2]
@@ -687,12 +705,39 @@ def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str,
         fh.write(b"</sheetData></worksheet>")
 
 
+#: cell styles of :func:`write_xlsx_stream`'s workbooks: name → (cellXfs index, with quote prefix).
+#: Index 1 is the quote-prefixed plain text every writer of the module uses (``quote_style=1``).
+_XLSX_STREAM_STYLES: dict[str, tuple[int, int]] = {"plain": (0, 1), "bold": (2, 3), "filled": (4, 5), "title": (6, 7)}
+_XLSX_STREAM_STYLESHEET = (
+    '<fonts count="3"><font><sz val="11"/><name val="Calibri"/></font><font><b/></font>'
+    '<font><b/><sz val="13"/><name val="Calibri"/></font></fonts>'
+    '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="00DDEBF7"/><bgColor rgb="00DDEBF7"/></patternFill></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="8"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" quotePrefix="1" applyAlignment="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" quotePrefix="1" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1" quotePrefix="1" applyAlignment="1"/></cellXfs>'
+)
+
+
 def write_xlsx_stream(
     sheets: "Mapping[str, pd.DataFrame] | Sequence[tuple[str, pd.DataFrame]]",  # noqa: F821
     path: str | Path,
     *,
     chunk_rows: int = 20_000,
     compresslevel: int = 1,
+    header_style: "str | Mapping[str, str] | None" = None,
+    freeze_header: "bool | Mapping[str, bool]" = True,
+    column_widths: "Mapping[str, Sequence[float | None]] | None" = None,
+    bold_rows: "Mapping[str, Sequence[int]] | None" = None,
 ) -> Path:
     """Write DataFrames to a new workbook fast and in bounded memory — for tables of 10⁵–10⁶ rows.
 
@@ -704,6 +749,13 @@ def write_xlsx_stream(
     Excel allows continues on ``NAME_2``, ``NAME_3`` … (each with the header). The XML is built
     column-wise with pyarrow, ``chunk_rows`` rows at a time, and streamed into the zip; the file
     is written aside and moved into place.
+
+    Styling (all optional; a mapping gives it per sheet, by the name passed in ``sheets``):
+    ``header_style`` is ``"filled"`` (bold on light blue, wrapped, top-aligned), ``"bold"`` or
+    ``"title"`` (bold 13 pt) for the header row (then an empty header label is an empty cell);
+    ``freeze_header`` keeps row 1 in view (the default); ``column_widths`` gives the widths of the
+    first columns in Excel's character units (``None`` keeps the default); ``bold_rows`` lists
+    sheet row numbers (≥ 2) written in bold.
     """
     import itertools
     import warnings
@@ -722,6 +774,7 @@ def write_xlsx_stream(
         items = [("data", pd.DataFrame())]
     per_sheet = XLSX_MAX_ROWS - 1
     plan: list[tuple[str, Any, int, int]] = []  # (sheet name, frame, first row, last row)
+    given: list[str] = []  # the name each planned sheet was passed under (for the styling options)
     used: set[str] = set()
     for name, df in items:
         if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns:
@@ -737,16 +790,36 @@ def write_xlsx_stream(
                 out = f"{base[:27]}_{j}"
             used.add(out.lower())
             plan.append((out, df, k * per_sheet, min(len(df), (k + 1) * per_sheet)))
+            given.append(str(name))
     counts: dict[str, int] = {}
     sst: dict[str, int] = {}
-    head = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}">'
-            '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-            '</sheetView></sheetViews><sheetData>')
+
+    def per(option: Any, name: str, default: Any) -> Any:
+        return option.get(name, default) if isinstance(option, Mapping) else (default if option is None else option)
+
+    def head_for(name: str) -> str:
+        xml = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}">'
+        if per(freeze_header, name, True):
+            xml += ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+                    '</sheetView></sheetViews>')
+        widths = (column_widths or {}).get(name) or ()
+        cols = "".join(f'<col min="{j}" max="{j}" width="{float(w):g}" customWidth="1"/>'
+                       for j, w in enumerate(widths, start=1) if w is not None)
+        return xml + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>"
+
+    for name in given:
+        hs = per(header_style, name, None)
+        if hs is not None and hs not in _XLSX_STREAM_STYLES:
+            raise ValueError(f"write_xlsx_stream: header_style {hs!r} for sheet {name!r}: use one of {sorted(_XLSX_STREAM_STYLES)}")
     with atomic_path(p) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:
-            for k, (name, df, r0, r1) in enumerate(plan, start=1):
+            for k, ((name, df, r0, r1), gname) in enumerate(zip(plan, given), start=1):
+                hs = per(header_style, gname, None)
+                bold = {int(r): _XLSX_STREAM_STYLES["bold"] for r in ((bold_rows or {}).get(gname) or ())
+                        if r0 == 0 and int(r) >= 2}  # rows of the sheet's first part
                 with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh:
-                    _xlsx_sheet_xml(fh, df, r0, r1, head=head, counts=counts, sst=sst, chunk_rows=chunk_rows)
+                    _xlsx_sheet_xml(fh, df, r0, r1, head=head_for(gname), counts=counts, sst=sst, chunk_rows=chunk_rows,
+                                    header_styles=_XLSX_STREAM_STYLES[hs] if hs is not None else None, bold_rows=bold or None)
             sheets_xml = "".join(f'<sheet name="{_xml_text(nm)}" sheetId="{k}" r:id="rId{k}"/>' for k, (nm, *_r) in enumerate(plan, start=1))
             zf.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                         f'<workbook xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}"><sheets>{sheets_xml}</sheets></workbook>')
@@ -766,12 +839,7 @@ def write_xlsx_stream(
             zf.writestr("xl/_rels/workbook.xml.rels", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                         f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>')
             zf.writestr("xl/styles.xml", '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                        f'<styleSheet xmlns="{_XLSX_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-                        '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
-                        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-                        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-                        '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-                        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/></cellXfs>'
+                        f'<styleSheet xmlns="{_XLSX_NS}">{_XLSX_STREAM_STYLESHEET}'
                         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
             overrides = "".join(f'<Override PartName="/xl/worksheets/sheet{k}.xml" '
                                 'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
@@ -2237,9 +2305,9 @@ def _x_merge_row(inner: str, new: "Mapping[int, str]") -> str:
     return "".join(x for _, x in cells)
 
 
-def _x_inline_cell(ref: str, text: str, quote_style: int) -> str:
+def _x_inline_cell(ref: str, text: str, quote_style: int, *, plain_style: int = 0) -> str:
     text = XLSX_ILLEGAL_CHARS.sub("", text)[:XLSX_MAX_CELL_CHARS]
-    s = f' s="{quote_style}"' if text[:1] in FORMULA_TRIGGERS and text else ""
+    s = f' s="{quote_style}"' if text[:1] in FORMULA_TRIGGERS and text else (f' s="{plain_style}"' if plain_style else "")
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_xml_text(text)}</t></is></c>'
 
 
