@@ -1238,6 +1238,22 @@ def landuse_by_part(
 # ====================================================================== raster: exact coverage engine
 
 
+def _grid_line_crossings(n_: np.ndarray, f0: np.ndarray, a0: np.ndarray, a1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where edges cross the integer grid lines along one axis.
+
+    Edge ``i`` runs from ``a0[i]`` to ``a1[i]`` (pixel coordinates, ``f0 = floor(a0)``) and crosses
+    ``n_[i]`` grid lines. Returns, one entry per crossing, the edge index and the crossing's
+    parameter ``t`` in [0, 1] along the edge, in the edge's direction.
+    """
+    eid = np.repeat(np.arange(len(n_)), n_)
+    off = np.arange(int(n_.sum())) - np.repeat(np.cumsum(n_) - n_, n_)
+    d = np.sign(a1 - a0)[eid]
+    line = np.where(d > 0, f0[eid] + 1, f0[eid]) + d * off
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (line - a0[eid]) / (a1 - a0)[eid]
+    return eid, np.clip(t, 0.0, 1.0)
+
+
 def boundary_coverage(geoms_pix: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact coverage fractions of the cells crossed by polygon boundaries, in pixel space.
 
@@ -1278,18 +1294,8 @@ def boundary_coverage(geoms_pix: Sequence[Any]) -> tuple[np.ndarray, np.ndarray,
     nx = np.abs(fx1 - fx0).astype(np.int64)
     ny = np.abs(fy1 - fy0).astype(np.int64)
 
-    def crossings(n_: np.ndarray, f0: np.ndarray, a0: np.ndarray, a1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        eid = np.repeat(np.arange(ne), n_)
-        off = np.arange(int(n_.sum())) - np.repeat(np.cumsum(n_) - n_, n_)
-        d = np.sign(a1 - a0)[eid]
-        start = np.where(d > 0, f0[eid] + 1, f0[eid])
-        line = start + d * off
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (line - a0[eid]) / (a1 - a0)[eid]
-        return eid, np.clip(t, 0.0, 1.0)
-
-    ex, tx = crossings(nx, fx0, x0, x1)
-    ey, ty = crossings(ny, fy0, y0, y1)
+    ex, tx = _grid_line_crossings(nx, fx0, x0, x1)
+    ey, ty = _grid_line_crossings(ny, fy0, y0, y1)
     ar = np.arange(ne)
     eid = np.concatenate([ar, ar, ex, ey])
     t = np.concatenate([np.zeros(ne), np.ones(ne), tx, ty])
@@ -1483,17 +1489,8 @@ def _strip_coverage(ed: Mapping[str, np.ndarray], sel: np.ndarray, s0: int, s1: 
     nx = np.abs(fx1 - fx0).astype(np.int64)
     ny = np.abs(fy1 - fy0).astype(np.int64)
 
-    def crossings(n_: np.ndarray, f0: np.ndarray, a0: np.ndarray, a1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        eid = np.repeat(np.arange(ne), n_)
-        off = np.arange(int(n_.sum())) - np.repeat(np.cumsum(n_) - n_, n_)
-        d = np.sign(a1 - a0)[eid]
-        line = np.where(d > 0, f0[eid] + 1, f0[eid]) + d * off
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = (line - a0[eid]) / (a1 - a0)[eid]
-        return eid, np.clip(t, 0.0, 1.0)
-
-    ex, tx = crossings(nx, fx0, X0, X1)
-    ey, ty = crossings(ny, fy0, Y0, Y1)
+    ex, tx = _grid_line_crossings(nx, fx0, X0, X1)
+    ey, ty = _grid_line_crossings(ny, fy0, Y0, Y1)
     ar = np.arange(ne)
     eid = np.concatenate([ar, ar, ex, ey])
     t = np.concatenate([np.zeros(ne), np.ones(ne), tx, ty])
