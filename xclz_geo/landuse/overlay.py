@@ -550,6 +550,20 @@ def _records(df: "pd.DataFrame", cols: Sequence[str]) -> list[dict[str, Any]]:
     return [{c: _clean(r[c]) for c in cols} for _, r in df.iterrows()]
 
 
+def _status_counts(df: "pd.DataFrame") -> dict[str, int]:
+    """Rows per ``status`` value (empty without a status column)."""
+    return {k: int(v) for k, v in df["status"].value_counts().items()} if "status" in df else {}
+
+
+def _overlay_summary(method: dict[str, Any], **counts: Any) -> dict[str, Any]:
+    """The ``summary`` of an overlay result: worst input quality, quality per input, ``counts``, provenance."""
+    from xclz_geo._results import jsonable, worst_quality
+
+    q = method.get("quality") or {}
+    return jsonable({"quality": worst_quality(q.get("zone"), q.get("data")), "quality_by_input": dict(q),
+                     **counts, "provenance": method})
+
+
 @dataclass
 class LanduseResult:
     """Result of :func:`landuse_by_part` (vector parcels) — all areas planar in the zone's GK CRS.
@@ -610,17 +624,8 @@ class LanduseResult:
     @property
     def summary(self) -> dict[str, Any]:
         """JSON-able: ``quality``, ``quality_by_input``, parcel status counts, ``provenance`` (:attr:`method`)."""
-        from xclz_geo._results import jsonable, worst_quality
-
-        q = self.method.get("quality") or {}
-        return jsonable({
-            "quality": worst_quality(q.get("zone"), q.get("data")),
-            "quality_by_input": dict(q),
-            "parts": int(len(self.parts)),
-            "parcels": {k: int(v) for k, v in self.parcels["status"].value_counts().items()} if "status" in self.parcels else {},
-            "unknown_codes": int(len(self.unknown_codes)),
-            "provenance": self.method,
-        })
+        return _overlay_summary(self.method, parts=int(len(self.parts)), parcels=_status_counts(self.parcels),
+                                unknown_codes=int(len(self.unknown_codes)))
 
     def level_table(self, level: int | str | None = None) -> "pd.DataFrame":
         """The per-part table at ``level`` (1, 2, 3 or ``"group"``; default: the level asked)."""
@@ -703,15 +708,7 @@ class LandcoverResult:
     @property
     def summary(self) -> dict[str, Any]:
         """JSON-able: ``quality``, ``quality_by_input``, polygon status counts, ``provenance`` (:attr:`method`)."""
-        from xclz_geo._results import jsonable, worst_quality
-
-        q = self.method.get("quality") or {}
-        return jsonable({
-            "quality": worst_quality(q.get("zone"), q.get("data")),
-            "quality_by_input": dict(q),
-            "polygons": {k: int(v) for k, v in self.polygons["status"].value_counts().items()} if "status" in self.polygons else {},
-            "provenance": self.method,
-        })
+        return _overlay_summary(self.method, polygons=_status_counts(self.polygons))
 
     @property
     def by_group(self) -> "pd.DataFrame":
