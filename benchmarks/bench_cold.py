@@ -40,28 +40,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _proc import compiled_bytecode, measure
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "cold.json"
 SITE = ["locate", "119.4681", "30.8931", "--datum", "gcj02"]
 
-_MEASURE = r"""
-import json, resource, subprocess, sys, time
-cmd = json.loads(sys.argv[1]); env = json.loads(sys.argv[2])
-t0 = time.perf_counter()
-p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-secs = time.perf_counter() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": p.returncode, "seconds": secs, "peak_rss_mb": ru.ru_maxrss / 1024,
-                  "stdout_tail": p.stdout.decode("utf-8", "replace")[-400:], "stderr_tail": p.stderr.decode("utf-8", "replace")[-400:]}))
-"""
-
-
-def measure(cmd: list[str], env: dict[str, str]) -> dict:
-    """One whole-process run of ``cmd``: wall time and peak RSS (measured by a fresh parent)."""
-    out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(cmd), json.dumps(env)], capture_output=True,
-                         text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def series(cmd: list[str], env: dict[str, str], repeat: int, *, before=None) -> dict:  # noqa: ANN001
@@ -109,12 +93,7 @@ def main() -> None:
     cli = [py, "-m", "xclz_geo.cli.main"]
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
-        # compiled bytecode, as an installed wheel has it: this machine sets PYTHONDONTWRITEBYTECODE,
-        # so every run would otherwise compile the package's sources again and count that as start-up
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
-        subprocess.run([py, "-m", "compileall", "-q", str(ROOT / "xclz_geo")], env=env, capture_output=True)
-        res["bytecode"] = "compiled once into a temporary PYTHONPYCACHEPREFIX before timing, as installed"
+        res["bytecode"] = compiled_bytecode(env, Path(tmp), ROOT / "xclz_geo")
         cenv = dict(env, XCLZ_GEO_CACHE=str(cache))
 
         def empty_cache() -> None:

@@ -43,20 +43,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _proc import compiled_bytecode, measure
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "tables.json"
 
-_MEASURE = r"""
-import json, resource, subprocess, sys, time
-cmd = json.loads(sys.argv[1]); env = json.loads(sys.argv[2])
-t0 = time.perf_counter()
-p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-secs = time.perf_counter() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": p.returncode, "seconds": secs, "cpu_seconds": ru.ru_utime + ru.ru_stime,
-                  "peak_rss_mb": ru.ru_maxrss / 1024, "stderr_tail": p.stderr.decode("utf-8", "replace")[-300:]}))
-"""
 
 ARROW = """
 import sys, pyarrow.csv as c
@@ -77,12 +68,6 @@ for r in rows:
     ws.append(r)
 out.save(sys.argv[2])
 """
-
-
-def measure(cmd: list[str], env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(cmd), json.dumps(env)], capture_output=True,
-                         text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def series(cmd: list[str], env: dict[str, str], repeat: int) -> dict:
@@ -142,11 +127,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         env["XCLZ_GEO_CACHE"] = str(t / "cache")
-        # compiled bytecode, as an installed package has it: with PYTHONDONTWRITEBYTECODE (set on the
-        # shared machine) every run compiled the package's sources again (~0.2 s of CPU, more under load)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(t / "pycache")
-        res["bytecode"] = "compiled once into a temporary PYTHONPYCACHEPREFIX (warm-up run), as installed"
+        res["bytecode"] = compiled_bytecode(env, t, ROOT / "xclz_geo")
         for n in args.rows:
             src, dst = t / f"sites_{n}.csv", t / "out.csv"
             make_csv(src, n)
