@@ -87,15 +87,14 @@ def test_year_over_year_section_with_matrix_counts_and_chinese_charts(built, pag
     assert "2023年 A类" in m and "2024年 D类" in m
     for key in ("transition_counts", "d_trigger", "transitions"):
         assert f'<table id="{key}"' in sec
-    # charts: Chinese titles, drawn with the CJK font (or a note when none is installed)
+    # charts: Chinese titles, inline SVG (drawn by the reader's browser: always there, no font needed here)
     hs = built.section("history")
-    if hs.charts:
-        titles = {c.key: c.title for c in hs.charts}
-        assert "各片区分类变化" in titles["chart_changes_by_part"] and "分类转移" in titles["chart_transition_matrix"]
-        assert all(c.svg.startswith("<svg ") for c in hs.charts)
-        assert 'id="chart_changes_by_part"' in sec and '<svg id="chart_transition_matrix"' in sec and 'aria-label="分类转移：2023年类别 → 2024年类别（家）"' in sec
-    else:
-        assert any(n.startswith("charts not drawn") for n in hs.notes)
+    assert hs.charts
+    titles = {c.key: c.title for c in hs.charts}
+    assert "各片区分类变化" in titles["chart_changes_by_part"] and "分类转移" in titles["chart_transition_matrix"]
+    assert all(c.svg.startswith("<svg ") for c in hs.charts)
+    assert 'id="chart_changes_by_part"' in sec and '<svg id="chart_transition_matrix"' in sec and 'aria-label="分类转移：2023年类别 → 2024年类别（家）"' in sec
+    assert not any(n.startswith("charts not drawn") for n in hs.notes)
 
 
 def test_d_trigger_list_names_firms_d_both_years(built, history):

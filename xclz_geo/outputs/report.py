@@ -31,7 +31,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -348,14 +347,8 @@ def _collect_warnings(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tupl
 # ------------------------------------------------------------------ charts
 
 
-#: set by :func:`build_report` to why charts cannot be drawn (no CJK font), else ``None``
-_NO_CHARTS: ContextVar[str | None] = ContextVar("xclz_report_no_charts", default=None)
-
-
 def _figure(draw: str, *args: Any, **kwargs: Any) -> str | None:
-    """``xclz_geo.outputs.svgcharts.<draw>(…)`` (an ``<svg>`` element), or ``None`` when charts are switched off."""
-    if _NO_CHARTS.get():
-        return None
+    """``xclz_geo.outputs.svgcharts.<draw>(…)`` (an ``<svg>`` element)."""
     from xclz_geo.outputs import svgcharts
 
     return getattr(svgcharts, draw)(*args, **kwargs)
@@ -372,14 +365,9 @@ def _box(*args: Any, **kwargs: Any) -> str | None:
 
 
 def _append(sec: ReportSection, chart: "ReportChart | None") -> None:
-    """Add a chart; without one (no CJK font) the section says the chart was not drawn, once."""
+    """Add a chart when one was drawn."""
     if chart is not None:
         sec.charts.append(chart)
-        return
-    why = _NO_CHARTS.get()
-    note = f"charts not drawn: {why}"
-    if why and note not in sec.notes:
-        sec.notes.append(note)
 
 
 def _chart(key: str, title: str, fig: str | None, quality: str, caveat: str = "") -> ReportChart | None:
@@ -1095,30 +1083,6 @@ def _sheet_name(key: str, used: set[str]) -> str:
     return name
 
 
-def _excel_value(v: Any) -> Any:
-    if v is None or type(v) is str:  # the common cases first (text needs no check below)
-        return v
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(float(v)) else None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(v, (list, tuple, dict, set)):
-        return str(v)
-    if hasattr(v, "wkt"):
-        return v.wkt
-    return v
-
-
 def write_xlsx(tables: Sequence[ReportTable], path: Path, *, about: Sequence[tuple[str, str]] = ()) -> Path:
     """Write one sheet per table (headers in Chinese with units, a ``quality`` column, a caveat column
     where one applies) after an ``about`` sheet listing every sheet, its quality label and caveat.
@@ -1622,15 +1586,11 @@ def build_report(
         An input cannot be read or is malformed (the message names the file and field).
     """
     # the charts are SVG drawn by the reader's browser: no CJK font is needed where the report is made
-    token = _NO_CHARTS.set(None)
-    try:
-        return _build(zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=method, out_dir=out_dir,
-                      title=title, basename=basename, tolerance_pct=tolerance_pct, code_field=code_field,
-                      raster_classes=raster_classes, datum=datum, basemap=basemap, input_quality=input_quality,
-                      underused_rules=underused_rules, progress=progress, input_names=input_names, history=history,
-                      targets=targets, allow_method_change=allow_method_change)
-    finally:
-        _NO_CHARTS.reset(token)
+    return _build(zone=zone, enterprises=enterprises, parcels=parcels, raster=raster, method=method, out_dir=out_dir,
+                  title=title, basename=basename, tolerance_pct=tolerance_pct, code_field=code_field,
+                  raster_classes=raster_classes, datum=datum, basemap=basemap, input_quality=input_quality,
+                  underused_rules=underused_rules, progress=progress, input_names=input_names, history=history,
+                  targets=targets, allow_method_change=allow_method_change)
 
 
 def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method: Any, out_dir: str | Path, title: str | None,
@@ -1722,8 +1682,6 @@ def _build(*, zone: "Zone", enterprises: Any, parcels: Any, raster: Any, method:
         layers.clear()  # written and drawn: the point layer of 10⁶ firms is not kept while the XLSX and HTML are made
         del under_layer
         _trim_memory()
-    if _NO_CHARTS.get():
-        result.notes.append(f"Charts were not drawn: {_NO_CHARTS.get()}. Tables, map and files are complete.")
     say("writing XLSX")
     about = [("generated", generated), ("xclz_geo", _version()), ("zone", title or _default_title(zone))]
     about += [(f"input: {i.name}", f"{i.source} — quality {i.quality}") for i in inputs]
