@@ -1172,7 +1172,8 @@ def csv_header(path: str | Path, *, header_row: int | None = None, encoding: str
     return {"encoding": enc, "delimiter": sep, "header_row": h + 1, "header": rows[h], "title_rows": rows[:h]}
 
 
-def _read_csv_text(p: Path, *, header_row: int | None, encoding: str | None, hints: Iterable[str] | None) -> TextTable:
+def _read_csv_text(p: Path, *, header_row: int | None, encoding: str | None, hints: Iterable[str] | None,
+                   arrow_text: bool = False) -> TextTable:
     import csv
 
     import numpy as np
@@ -1180,7 +1181,7 @@ def _read_csv_text(p: Path, *, header_row: int | None, encoding: str | None, hin
 
     info = csv_header(p, header_row=header_row, encoding=encoding, hints=hints)
     enc, sep, h = info["encoding"], info["delimiter"], info["header_row"]
-    fast = _read_csv_text_arrow(p, info)
+    fast = _read_csv_text_arrow(p, info, arrow_text=arrow_text)
     if fast is not None:
         return fast
     header = list(info["header"])
@@ -1226,7 +1227,7 @@ def _read_csv_text(p: Path, *, header_row: int | None, encoding: str | None, hin
                      headers=[str(c) for c in header], title_rows=info["title_rows"], encoding=enc, delimiter=sep)
 
 
-def _read_csv_text_arrow(p: Path, info: dict[str, Any]) -> TextTable | None:
+def _read_csv_text_arrow(p: Path, info: dict[str, Any], *, arrow_text: bool = False) -> TextTable | None:
     """The fast path of :func:`read_table_text` for CSV: Arrow reads the body as text. ``None`` (use the
     Python reader) when a row is ragged, or when blank lines or line breaks inside quoted cells make the
     spreadsheet row numbers differ from the line numbers."""
@@ -1266,11 +1267,44 @@ def _read_csv_text_arrow(p: Path, info: dict[str, Any]) -> TextTable | None:
     n = table.num_rows
     if n != lines - h:  # blank lines or quoted line breaks: row numbers need the Python reader
         return None
-    cols = {name: pd.Series(table.column(i).to_numpy(zero_copy_only=False), dtype=object)
-            for i, name in enumerate(names)}
+    text_dtype = _arrow_text_dtype() if arrow_text else None
+    if text_dtype is not None:  # the Arrow buffers as they are, no Python string per cell
+        cols = {name: pd.Series(pd.array(table.column(i), dtype=text_dtype)) for i, name in enumerate(names)}
+    else:
+        cols = {name: pd.Series(table.column(i).to_numpy(zero_copy_only=False), dtype=object)
+                for i, name in enumerate(names)}
+    del table, raw
     frame = pd.DataFrame(cols) if n else pd.DataFrame({c: pd.Series([], dtype=object) for c in names})
     return TextTable(frame=frame, source=p, format="csv", header_row=h, row_numbers=np.arange(h + 1, h + 1 + n, dtype=np.int64),
                      headers=headers, title_rows=info["title_rows"], encoding=enc, delimiter=sep)
+
+
+def _arrow_text_dtype() -> Any:
+    """pandas' Arrow-backed ``str`` dtype (missing = NaN), or ``None`` when this pandas/pyarrow has none."""
+    import numpy as np
+    import pandas as pd
+
+    try:
+        import pyarrow  # noqa: F401
+
+        return pd.StringDtype("pyarrow", na_value=np.nan)
+    except (ImportError, TypeError):
+        return None
+
+
+def _arrow_text_frame(table: TextTable, arrow_text: bool) -> TextTable:
+    """``table`` with its ``object`` columns of text as Arrow-backed ``str`` (``read_table_text(arrow_text=True)``)."""
+    import pandas as pd
+
+    dtype = _arrow_text_dtype() if arrow_text else None
+    if dtype is None:
+        return table
+    frame = table.frame
+    for j in range(frame.shape[1]):
+        col = frame.iloc[:, j]
+        if col.dtype == object and pd.api.types.infer_dtype(col, skipna=False) in ("string", "empty"):
+            frame.isetitem(j, col.astype(dtype))
+    return table
 
 
 # ---------------------------------------------------------------- XLSX cells as text
@@ -1906,6 +1940,7 @@ def read_table_text(
     header_row: int | None = None,
     encoding: str | None = None,
     hints: Iterable[str] | None = None,
+    arrow_text: bool = False,
 ) -> TextTable:
     """Read a CSV/TSV/TXT or XLSX/XLSM table with every cell as the text the user typed.
 
@@ -1929,6 +1964,10 @@ def read_table_text(
         Text encoding of a CSV (default: detected).
     hints
         Column names that mark the header row (default :data:`HEADER_HINTS`).
+    arrow_text
+        Give ``.frame`` pandas' Arrow-backed ``str`` columns (the same texts, ``""`` for an empty cell)
+        instead of ``object`` columns of Python ``str``: a tenth of the memory for a large table, taken
+        from the CSV reader's Arrow buffers without a copy. Unchanged when pandas has no such dtype.
 
     Returns
     -------
@@ -1952,11 +1991,12 @@ def read_table_text(
     p = _exists(path)
     suffix = p.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
-        return _read_csv_text(p, header_row=header_row, encoding=encoding, hints=hints)
+        return _arrow_text_frame(_read_csv_text(p, header_row=header_row, encoding=encoding, hints=hints, arrow_text=arrow_text),
+                                 arrow_text)
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx_text(p, sheet=sheet, header_row=header_row, hints=hints)
+        return _arrow_text_frame(_read_xlsx_text(p, sheet=sheet, header_row=header_row, hints=hints), arrow_text)
     if suffix == ".xls":
-        return _read_xls_text(p, sheet=sheet, header_row=header_row, hints=hints)
+        return _arrow_text_frame(_read_xls_text(p, sheet=sheet, header_row=header_row, hints=hints), arrow_text)
     raise InputFileError(f"{p}: unsupported table format {suffix or '(no extension)'}; use .csv or .xlsx")
 
 

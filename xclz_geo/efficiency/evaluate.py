@@ -462,6 +462,12 @@ def map_distinct(values: "pd.Series", fn: Any) -> "pd.Series":
     import numpy as np
     import pandas as pd
 
+    if isinstance(values.dtype, pd.StringDtype) and len(values):  # Arrow text (the table as read): no str per cell
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
+        arr = np.empty(len(uniq) + 1, dtype=object)
+        arr[: len(uniq)] = [fn(v) for v in uniq.tolist()]
+        arr[len(uniq)] = fn(values.dtype.na_value)  # a missing cell, as map gives it (NaN for pandas' str dtype)
+        return pd.Series(arr[codes], index=values.index, dtype=object)
     obj = values.astype(object)
     kind = pd.api.types.infer_dtype(obj, skipna=True)
     if kind not in ("string", "empty", "floating", "integer"):
@@ -488,13 +494,25 @@ def _parse_text(values: "pd.Series") -> "pd.Series":
     arr = _arrow_text(values)
     if arr is None:
         return pd.Series(map_distinct(values, _text_value).to_numpy(dtype=object), index=values.index, dtype=object)
+    import numpy as np
     import pyarrow.compute as pc
 
-    # _text_value column-wise (pyarrow's NFKC and Unicode White_Space trim, as the per-cell code does)
-    txt = pc.utf8_trim(pc.utf8_normalize(arr, form="NFKC"), characters=_WHITE_SPACE)
+    # _text_value column-wise (pyarrow's NFKC and Unicode White_Space trim, as the per-cell code does), once per
+    # distinct text when texts repeat (行业代码, 数据质量 …): the cells then share one str object each
+    head = arr.slice(0, 4096)  # the first cells tell a column of distinct texts (names, codes): no hashing of it all
+    few = len(arr) > 0 and len(pc.unique(head)) * 2 <= len(head)
+    enc = pc.dictionary_encode(arr) if few else None
+    few = few and len(enc.dictionary) * 2 <= len(arr)
+    src = enc.dictionary if few else arr
+    txt = pc.utf8_trim(pc.utf8_normalize(src, form="NFKC"), characters=_WHITE_SPACE)
     missing = pc.is_in(pc.utf8_lower(txt), value_set=_missing_tokens_arrow())
-    txt = pc.if_else(missing, None, txt)
-    return pd.Series(txt.to_numpy(zero_copy_only=False), index=values.index, dtype=object)
+    txt = pc.if_else(missing, None, txt).to_numpy(zero_copy_only=False)
+    if few:
+        uniq = np.empty(len(txt) + 1, dtype=object)
+        uniq[: len(txt)] = txt
+        uniq[len(txt)] = None  # an empty cell
+        txt = uniq[enc.indices.fill_null(len(txt)).to_numpy(zero_copy_only=False)]
+    return pd.Series(txt, index=values.index, dtype=object)
 
 
 def _arrow_text(values: "pd.Series") -> Any:
@@ -583,7 +601,8 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
         else:
             from xclz_geo.io import HEADER_HINTS, read_table_text
 
-            text = read_table_text(source, sheet=sheet, header_row=header_row, hints=set(HEADER_HINTS) | set(_ALIASES))
+            text = read_table_text(source, sheet=sheet, header_row=header_row, hints=set(HEADER_HINTS) | set(_ALIASES),
+                                   arrow_text=True)
             raw = text.frame
         where = str(source)
         if text is not None and (text.sheet_name is not None or text.header_row != 1):  # say where the header was taken
