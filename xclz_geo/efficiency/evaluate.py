@@ -1898,9 +1898,10 @@ def _locate_firms(d: "pd.DataFrame", zone: "Zone", *, parcels: "gpd.GeoDataFrame
         res = locate(zone, pts, datum=datum, x="lon", y="lat")
         res = pd.DataFrame(res).reset_index(drop=True)
         idx = d.index[has_xy]
-        out.loc[idx, "block_id"] = res["block_id"].where(res["block_id"].notna(), None).to_numpy(dtype=object)
-        out.loc[idx, "part_id"] = res["part_id"].where(res["part_id"].notna(), None).to_numpy(dtype=object)
-        out.loc[idx, "locate_status"] = res["status"].astype(str).to_numpy(dtype=object)
+        # one str object per distinct id/status (a str per row would hold 10⁶ copies of a few words)
+        out.loc[idx, "block_id"] = _shared_text(res["block_id"], missing=None)
+        out.loc[idx, "part_id"] = _shared_text(res["part_id"], missing=None)
+        out.loc[idx, "locate_status"] = _shared_text(res["status"], missing="nan")
         how["by_coordinates"] = int(has_xy.sum())
     if parcels is not None and "parcel_id" in parcels.columns:
         need = ~has_xy & d["parcel_id"].notna()
@@ -1919,6 +1920,19 @@ def _locate_firms(d: "pd.DataFrame", zone: "Zone", *, parcels: "gpd.GeoDataFrame
     for c in ("block_id", "part_id"):
         out[c] = map_distinct(out[c], lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else v)
     return out, {"how": how, "boundaries": zone.boundaries_source, "boundaries_quality": zone.worst_quality, "datum": datum}
+
+
+def _shared_text(values: "pd.Series", *, missing: Any) -> "np.ndarray":
+    """``str`` of each cell as an object array, the equal ones sharing one ``str`` object; ``missing`` for a
+    missing cell (``None``, or ``"nan"`` as ``astype(str)`` writes it)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    arr = np.empty(len(uniq) + 1, dtype=object)
+    arr[: len(uniq)] = [str(v) for v in uniq.tolist()]
+    arr[len(uniq)] = missing
+    return arr[codes]
 
 
 def _parcel_parts(parcels: "gpd.GeoDataFrame", zone: "Zone") -> dict[str, tuple[Any, Any, str]]:
