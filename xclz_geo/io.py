@@ -883,6 +883,8 @@ def _arrow_column(col: "pd.Series") -> Any:
             return pa.array(col.astype("Int64").to_numpy(dtype="float64", na_value=np.nan), mask=col.isna().to_numpy()).cast(pa.int64()) \
                 if col.isna().any() else pa.array(col.to_numpy(dtype=np.int64))
         return pa.array(col.to_numpy(dtype=float, na_value=np.nan), from_pandas=True)
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":  # Arrow text: its buffers, no str per cell
+        return pa.array(col.array, type=pa.string())
     inferred = pd.api.types.infer_dtype(col, skipna=True)
     if inferred in ("string", "empty"):
         return pa.array(col.astype(object).where(col.notna(), None).tolist(), type=pa.string())
