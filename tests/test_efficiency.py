@@ -732,3 +732,141 @@ def test_scope_columns_equal_the_per_row_rule(method):
             assert note[i] == w1 and bool(above[i]) == a1, i
         seen.add(c1)
     assert {"exempt", "utility", "not_industrial", "missing_land", "zero_land", "below_land_threshold", None} <= seen
+
+
+# ------------------------------------------------------------------ memory layout (Arrow text) must not leak into outputs
+
+
+def _text_table(tmp_path, n=60):
+    """A CSV whose text columns hold what a dtype change would spoil: 18-digit codes, leading zeros, empty cells,
+    missing tokens, full-width digits and blanks around a code; repeated texts (行业代码, 数据质量) and unique ones."""
+    import csv
+
+    rows = []
+    for i in range(n):
+        rows.append({"统一社会信用代码": f"91341800{i:010d}", "企业名称": f"企业{i:03d}", "是否规上": "是" if i % 3 else "否",
+                     "行业代码": ["0610", " 3011 ", "３０１１", "-", ""][i % 5], "用地面积(亩)": str(10 + i % 7),
+                     "实缴税金(万元)": "" if i % 11 == 4 else f"{100 + i}.5", "营业收入(万元)": "3,000", "数据质量": "synthetic",
+                     "不参评原因": "在建" if i == 7 else "", "备注": "" if i % 2 else "0012"})
+    p = tmp_path / "firms.csv"
+    with open(p, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return p, pd.DataFrame(rows)
+
+
+def test_text_read_as_arrow_but_parsed_values_stay_python_objects(tmp_path):
+    """The table as read is held as Arrow text (the memory fix), with every cell exactly as typed and none
+    missing; the parsed text fields stay ``object`` columns of ``str`` with ``None`` for empty — the same
+    values as the per-cell rule — for repeated texts (one ``str`` shared) and unique ones alike."""
+    from xclz_geo.efficiency.evaluate import _text_value
+
+    p, src = _text_table(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        t = read_enterprises(p)
+    for c in src.columns:
+        assert isinstance(t.raw[c].dtype, pd.StringDtype), c
+        assert t.raw[c].tolist() == src[c].tolist(), c  # "" stays "", "0012" and the 18 digits stay as typed
+    for key in ("credit_code", "name", "industry_code", "data_quality", "exempt_reason"):
+        col = t.data[key]
+        assert col.dtype == object, key
+        want = [_text_value(v) for v in t.raw[t.columns.fields[key]].tolist()]
+        assert col.tolist() == want, key
+        assert all(v is None or type(v) is str for v in col), key  # never NaN, pd.NA or a numpy str
+    ind = t.data["industry_code"]
+    assert ind.tolist()[:5] == ["0610", "3011", "3011", None, None]
+    assert ind.iloc[1] is ind.iloc[6]  # a repeated text is one object, not a str per row
+    assert t.data["credit_code"].iloc[0] == "913418000000000000"
+
+
+def test_scores_columns_keep_their_dtypes_and_missing_values(tmp_path, synthetic_zone):
+    """What the outputs and the report read from the scores: statuses, groups, classes and the located
+    part/block as ``object`` with ``None`` (not ``NaN``/``<NA>``/``"nan"``) where empty; the input columns as typed."""
+    from xclz_geo.geo.crs import transformer
+
+    p, src = _text_table(tmp_path, n=30)
+    df = pd.read_csv(p, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    to_ll = transformer(synthetic_zone.gk_crs, "EPSG:4326")
+    c = synthetic_zone.parts_gk.geometry.iloc[0].representative_point()
+    lon, lat = to_ll.transform(c.x, c.y)
+    b = synthetic_zone.parts_gk.total_bounds
+    far_lon, far_lat = to_ll.transform(b[0] - 20000, b[1] - 20000)  # outside every part
+    df["经度"] = ["" if i % 4 == 0 else f"{far_lon if i % 4 == 1 else lon:.6f}" for i in range(len(df))]
+    df["纬度"] = ["" if i % 4 == 0 else f"{far_lat if i % 4 == 1 else lat:.6f}" for i in range(len(df))]
+    df.to_csv(p, index=False, encoding="utf-8-sig")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        r = evaluate(p, zone=synthetic_zone)
+    s = r.scores
+    assert set(s["status"]) == {"evaluated", "not_evaluated", "invalid"}
+    for col in ("group", "class", "status", "block_id", "part_id", "locate_status"):
+        assert s[col].dtype == object, col
+        assert all(v is None or type(v) is str for v in s[col]), col
+        assert not {"nan", "<NA>", "None"} & {v for v in s[col] if isinstance(v, str)}, col
+    ev = (s["status"] == "evaluated").to_numpy()
+    assert s.loc[~ev, "class"].isna().all() and s.loc[ev, "class"].notna().all()
+    assert set(s.loc[s["经度"] == "", "locate_status"]) == {"no location"}
+    assert s.loc[s["经度"] == "", "part_id"].map(lambda v: v is None).all()
+    outside = (s["经度"] != "").to_numpy() & (np.arange(len(s)) % 4 == 1)
+    assert set(s.loc[outside, "locate_status"]) == {"outside"}
+    assert s.loc[outside, ["part_id", "block_id"]].map(lambda v: v is None).all().all()
+    inside = (s["经度"] != "").to_numpy() & ~outside
+    assert set(s.loc[inside, "part_id"]) == {synthetic_zone.parts_gk["part_id"].iloc[0]}
+    assert s.loc[inside, "part_id"].map(id).nunique() == 1  # one shared str, not a copy per row
+    assert s["备注"].tolist() == src["备注"].tolist() and s["统一社会信用代码"].tolist() == src["统一社会信用代码"].tolist()
+    before = list(s.columns)
+    lay = r.layer  # a shallow copy of the scores: adding the geometry leaves the scores as they were
+    assert "geometry" in lay.columns and list(r.scores.columns) == before
+
+
+def test_map_distinct_on_arrow_text_is_map():
+    from xclz_geo.efficiency.evaluate import _text_value, map_distinct
+
+    values = pd.Series(["3011", " 3011 ", None, "３０１１", "-", "", "3011"], dtype="str")
+    got = map_distinct(values, _text_value)
+    assert got.dtype == object
+    assert got.tolist() == [_text_value(v) for v in values.astype(object)] == ["3011", "3011", None, "3011", None, None, "3011"]
+    assert map_distinct(values, repr).tolist() == [repr(v) for v in values.astype(object)]  # a missing cell is NaN, as map gives it
+    assert map_distinct(pd.Series([], dtype="str"), repr).tolist() == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_cli_outputs_same_from_arrow_text_as_from_python_text(tmp_path, monkeypatch, stream):
+    """scores.csv and scores.xlsx from the table held as Arrow text (now) are byte for byte / cell for cell the
+    files written from the table held as Python ``str`` (before), by the small-table and the streamed writers;
+    text stays text (18-digit codes, ``0012``), an empty cell stays empty, nothing reads ``nan``/``<NA>``."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    from xclz_geo import io
+    from xclz_geo.cli.main import main
+
+    p, src = _text_table(tmp_path)
+    monkeypatch.setattr(io, "STREAM_MIN_ROWS", 5 if stream else 10**9)
+    outs = {}
+    for tag in ("object", "arrow"):
+        if tag == "object":
+            monkeypatch.setattr(io, "_arrow_text_dtype", lambda: None)  # the table as read before: object columns
+        else:
+            monkeypatch.undo()
+            monkeypatch.setattr(io, "STREAM_MIN_ROWS", 5 if stream else 10**9)
+        out = tmp_path / tag
+        assert main(["efficiency", "--enterprises", str(p), "--out", str(out), "--no-zone"]) == 0
+        wb = load_workbook(out / "scores.xlsx", read_only=True)
+        outs[tag] = ((out / "scores.csv").read_bytes(), [[(c.value, c.data_type) for c in row] for row in wb["scores"].iter_rows()])
+        wb.close()
+    assert outs["arrow"][0] == outs["object"][0]
+    assert outs["arrow"][1] == outs["object"][1]
+    with open(tmp_path / "arrow" / "scores.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    body = [dict(zip(rows[0], r)) for r in rows[1:]]
+    for c in ("统一社会信用代码", "备注", "行业代码", "实缴税金(万元)", "营业收入(万元)"):
+        assert [r[c] for r in body] == src[c].tolist(), c  # as typed: "0012", "", " 3011 ", "3,000"
+    assert not any(v in ("nan", "<NA>", "None", "NaN") for r in body for v in r.values())
+    xl = outs["arrow"][1]
+    j = [v for v, _ in xl[0]].index("统一社会信用代码")
+    assert {row[j][1] for row in xl[1:]} == {"s"}  # text cells, never numbers
+    assert [row[j][0] for row in xl[1:]] == src["统一社会信用代码"].tolist()

@@ -606,3 +606,30 @@ def test_patched_workbook_opens_in_libreoffice(tmp_path):
     assert main[5].endswith(",-1") and "913418001234567890" in main[4]  # text stays text, never calculated
     assert (out / "out-汇总.csv").read_text(encoding="utf-8").splitlines() == ["a", "=2+3"]
     assert (out / "out-说明.csv").exists()
+
+
+def test_read_table_text_arrow_text_same_cells(tmp_path):
+    """``arrow_text=True`` (the enterprise table's memory layout) gives pandas' Arrow ``str`` columns holding exactly
+    the cells of the default ``object`` frame, from the Arrow CSV reader, the Python CSV reader (a quoted line
+    break) and a workbook; writing such a column gives the cells an ``object`` column of the same texts gives."""
+    fast = tmp_path / "fast.csv"
+    fast.write_text("代码,名称,备注\n913418000000000001,甲,0012\n,\"a,b\",\n", encoding="utf-8-sig")
+    slow = tmp_path / "slow.csv"
+    slow.write_text("代码,名称,备注\n913418000000000001,\"两\n行\",0012\n,乙,\n", encoding="gbk")
+    book = tmp_path / "t.xlsx"
+    make_bureau_workbook(book, *_SITE)
+    for src in (fast, slow, book):
+        plain = io.read_table_text(src)
+        arrow = io.read_table_text(src, arrow_text=True)
+        assert all(isinstance(arrow.frame[c].dtype, pd.StringDtype) for c in arrow.frame.columns), src
+        assert arrow.frame.columns.tolist() == plain.frame.columns.tolist()
+        assert arrow.frame.astype(object).values.tolist() == plain.frame.values.tolist(), src
+        assert not arrow.frame.isna().any().any()  # an empty cell is "", as typed
+        assert (arrow.header_row, arrow.row_numbers.tolist()) == (plain.header_row, plain.row_numbers.tolist())
+    assert io.read_table_text(fast).frame["备注"].dtype == object  # the default is unchanged for every other caller
+    assert io.read_table_text(fast, arrow_text=True).frame["备注"].tolist() == ["0012", ""]
+    text = pd.Series(["0012", None, "", "a,b", "中文"], dtype="str")  # pandas' str: missing is NaN
+    io.write_csv_stream(pd.DataFrame({"t": text}), tmp_path / "a.csv")
+    io.write_csv_stream(pd.DataFrame({"t": pd.Series(["0012", None, "", "a,b", "中文"], dtype=object)}), tmp_path / "o.csv")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "o.csv").read_bytes()
+    assert b"nan" not in (tmp_path / "a.csv").read_bytes()

@@ -984,7 +984,8 @@ class TextTable:
     Attributes
     ----------
     frame
-        One ``object`` column of ``str`` per header cell, in file order. Column names are the
+        One ``object`` column of ``str`` per header cell, in file order (pandas' Arrow-backed ``str``
+        columns, the same texts, when read with ``arrow_text=True``). Column names are the
         header texts, made unique the way pandas does (``名称.1``, ``Unnamed: 3``); the texts as
         typed are in :attr:`headers`. Index ``0..n-1``.
     source

@@ -338,7 +338,10 @@ class EnterpriseTable:
     Attributes
     ----------
     raw
-        Every input row and column, in input order (index 0..n-1).
+        Every input row and column, in input order (index 0..n-1). Read from a CSV or XLSX file, the
+        columns are pandas' Arrow-backed ``str`` holding each cell's text as typed (``""`` when empty;
+        :func:`xclz_geo.io.read_table_text` with ``arrow_text=True``): a tenth of the memory of a
+        Python ``str`` per cell.
     data
         One column per recognised field key (numbers as float, booleans as object True/False/None,
         text as str or None), same index.
@@ -592,7 +595,7 @@ def read_enterprises(source: "str | Path | pd.DataFrame", *, sheet: str | int | 
 
     text = None
     if isinstance(source, pd.DataFrame):
-        raw = source.reset_index(drop=True).copy()
+        raw = source.reset_index(drop=True)  # a new frame (pandas copies, or copies on write): the caller's is left as it is
         where = "enterprise table"
     else:
         suffix = Path(source).suffix.lower()
@@ -1446,7 +1449,8 @@ class EvaluationResult:
                 lon[ok], lat[ok] = convert_datum(lon[ok], lat[ok], from_datum=datum, to_datum="wgs84")
         geom = gpd.points_from_xy(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0), crs="EPSG:4326")
         geom[~ok] = None
-        return gpd.GeoDataFrame(self.scores.copy(), geometry=geom, crs="EPSG:4326")
+        # a shallow copy: the layer adds its geometry column without copying every score column (10⁶ rows)
+        return gpd.GeoDataFrame(self.scores.copy(deep=False), geometry=geom, crs="EPSG:4326")
 
 
 _NON_DIGIT = re.compile(r"\D")
