@@ -17,10 +17,13 @@ whole process (``getrusage(RUSAGE_CHILDREN)`` of a wrapper that runs only that c
 ratios to the baseline. The machine's load average before and after each run is recorded: the
 machine may be shared, so wall times are only meaningful beside the CPU times and the load.
 ``--browser`` also opens the smallest report in headless chromium (network cut) and times it until the
-paged firm table and the map are ready. Results: ``benchmarks/results/scale_inputs.json``; a run merges its
+paged firm table and the map are ready. ``--before DIR`` also runs ``efficiency`` and ``report`` of the checkout
+at DIR (e.g. ``/work/main``, the code before a change; its own package and data) on the same table, each just
+before this tree's, and records them under ``before`` with this tree's ratios to them (same run, same load). Results: ``benchmarks/results/scale_inputs.json``; a run merges its
 sizes into the file (the other sizes stay; the row a size replaces is kept under ``previous``).
 
-Run: ``.venv/bin/python benchmarks/bench_scale_inputs.py [--n 100000 1000000] [--report-n N …] [--no-report] [--browser]``.
+Run: ``.venv/bin/python benchmarks/bench_scale_inputs.py [--n 100000 1000000] [--report-n N …] [--no-report] [--browser]
+[--before DIR]``.
 """
 
 from __future__ import annotations
@@ -61,11 +64,15 @@ print(int(df["rank"].notna().sum()))
 """
 
 
-def measure(cmd: list[str], tmp: Path, tag: str) -> dict:
-    """Run ``cmd`` in a fresh wrapper process; its wall/CPU time and peak RSS, with the load around it."""
+def measure(cmd: list[str], tmp: Path, tag: str, *, tree: Path | None = None) -> dict:
+    """Run ``cmd`` in a fresh wrapper process; its wall/CPU time and peak RSS, with the load around it.
+    ``tree``: run it in that checkout (its ``xclz_geo`` first on the path) instead of this one."""
     out = tmp / f"{tag}.json"
     load0 = os.getloadavg()[0]
-    subprocess.check_call([sys.executable, "-c", _WRAP, str(out), *cmd], cwd=ROOT)
+    env = None
+    if tree is not None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    subprocess.check_call([sys.executable, "-c", _WRAP, str(out), *cmd], cwd=tree or ROOT, env=env)
     res = json.loads(out.read_text())
     res["load_before"] = round(load0, 2)
     res["loadavg_1_5_15_before"] = [round(x, 2) for x in os.getloadavg()]
@@ -132,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report-n", type=int, nargs="*", default=None, metavar="N",
                     help="sizes at which report is timed too (default: every --n)")
     ap.add_argument("--browser", action="store_true", help="open the smallest report in headless chromium")
+    ap.add_argument("--before", metavar="DIR", type=Path, default=None,
+                    help="also time efficiency/report of the checkout at DIR (the code before a change), same table, same run")
     a = ap.parse_args(argv)
     py = [sys.executable, "-m", "xclz_geo.cli.main"]
     env_note = {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()}
@@ -147,9 +156,17 @@ def main(argv: list[str] | None = None) -> int:
                    "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                    "loadavg_1_5_15_at_start": [round(x, 2) for x in os.getloadavg()]}
             row["baseline"] = measure([sys.executable, "-c", _BASELINE, str(path)], tmp, f"base{n}")
+            if a.before is not None:
+                row["before"] = {"tree": str(a.before), "commit": _commit(a.before)}
+                row["before"]["efficiency"] = measure([*py, "efficiency", "--enterprises", str(path), "--out", str(tmp / f"beff{n}")],
+                                                      tmp, f"beff{n}", tree=a.before)
+                row["commit"] = _commit(ROOT)
             row["efficiency"] = measure([*py, "efficiency", "--enterprises", str(path), "--out", str(tmp / f"eff{n}")], tmp, f"eff{n}")
             if not a.no_report and (a.report_n is None or n in a.report_n):
                 out = tmp / f"rep{n}"
+                if a.before is not None:
+                    row["before"]["report"] = measure([*py, "report", "--enterprises", str(path), "--no-samples", "--out",
+                                                       str(tmp / f"brep{n}")], tmp, f"brep{n}", tree=a.before)
                 row["report"] = measure([*py, "report", "--enterprises", str(path), "--no-samples", "--out", str(out)], tmp, f"rep{n}")
                 html = out / "land_efficiency_report.html"
                 if html.exists():
@@ -165,10 +182,24 @@ def main(argv: list[str] | None = None) -> int:
                     r["ratio_wall_vs_baseline"] = round(r["wall_s"] / b["wall_s"], 1)
                     r["ratio_cpu_vs_baseline"] = round(r["cpu_s"] / b["cpu_s"], 1)
                     r["ratio_memory_vs_baseline"] = round(r["peak_rss_mb"] / b["peak_rss_mb"], 1)
+                old = (row.get("before") or {}).get(what)
+                if r and old and r["exit"] == 0 and old["exit"] == 0:
+                    r["ratio_wall_vs_before"] = round(r["wall_s"] / old["wall_s"], 2)
+                    r["ratio_cpu_vs_before"] = round(r["cpu_s"] / old["cpu_s"], 2)
+                    r["ratio_memory_vs_before"] = round(r["peak_rss_mb"] / old["peak_rss_mb"], 2)
             runs.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
             _write(runs, env_note, partial=n != a.n[-1], base=base)
     return 0
+
+
+def _commit(tree: Path) -> str | None:
+    """The checked-out commit of ``tree`` (``None`` when git cannot tell)."""
+    try:
+        return subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def _merge(old: list[dict], new: list[dict]) -> list[dict]:

@@ -84,3 +84,20 @@ def test_shares_over_stored_years(tmp_path):
     pd.testing.assert_frame_equal(a, b)
     allx = a[(a["block_id"] == "xuancheng") & (a["industry"] == "all_leading")].iloc[0]
     assert 0 < allx["firms"] and 0 < allx["firms_share_pct"] <= 100
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_shares_count_each_firm_by_its_own_code_as_the_per_firm_rule(dtype):
+    """Codes are matched once per distinct value (10⁶ firms share a few hundred codes), with exactly the per-firm
+    rule: codes typed as numbers (3670, and 3670.0 read as "36700"), padded text, missing ones, and pandas' str column."""
+    t = load_targets()
+    codes = ["3670", 3670, 3670.0, " 3670 ", None, float("nan"), "", "1495", "C3670", "2211"] * 3
+    if dtype == "str":
+        codes = [c if isinstance(c, str) or c is None else str(c) for c in codes]
+    firms = pd.DataFrame({"block_id": "xuancheng", "industry_code": pd.Series(codes, dtype=dtype),
+                          "land_mu": 1.0, "tax_wan": 1.0, "revenue_wan": 1.0})
+    s = leading_shares(t, firms).set_index(["block_id", "industry"])
+    for ind in t.blocks["xuancheng"]:
+        want = sum(ind.matches(c) for c in firms["industry_code"].tolist())
+        assert s.loc[("xuancheng", ind.id), "firms"] == want, ind.id
+    assert s.loc[("xuancheng", "auto_parts"), "firms"] == 3 * 5  # "3670", 3670, 3670.0, " 3670 ", "C3670"

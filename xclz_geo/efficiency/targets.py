@@ -167,6 +167,8 @@ def leading_shares(targets: PlanTargets, firms: "pd.DataFrame", *, evaluated_onl
     import numpy as np
     import pandas as pd
 
+    from xclz_geo.efficiency.evaluate import map_distinct
+
     missing = [c for c in ("block_id", "industry_code") if c not in firms.columns]
     if missing:
         raise InputDataError(f"firms: column(s) {', '.join(missing)} missing; locate the firms in the zone (block_id) first")
@@ -182,7 +184,7 @@ def leading_shares(targets: PlanTargets, firms: "pd.DataFrame", *, evaluated_onl
         any_mask = np.zeros(len(fb), dtype=bool)
         entries = []
         for ind in inds:
-            mask = np.fromiter((ind.matches(c) for c in fb["industry_code"]), dtype=bool, count=len(fb))
+            mask = map_distinct(fb["industry_code"], ind.matches).to_numpy(dtype=bool)  # once per distinct code
             any_mask |= mask
             entries.append((ind.id, ind.name_zh, ind.kind, ind.confirmed_codes, mask))
         entries.append(("all_leading", "全部主导产业", "合计", all(i.confirmed_codes for i in inds), any_mask))
