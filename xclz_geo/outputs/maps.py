@@ -250,7 +250,7 @@ def _round_coords(geoms: Any, decimals: int = 6) -> Any:
 
 def _to_display(gdf: "gpd.GeoDataFrame", *, datum: str) -> "gpd.GeoDataFrame":
     """WGS84 lon/lat copy of a layer, shifted to GCJ-02 when the basemap is drawn in it."""
-    out = gdf.to_crs(_crs.WGS84) if not _crs.same_crs(gdf.crs, _crs.WGS84) else gdf.copy()
+    out = _crs.reproject_frame(gdf, _crs.WGS84) if not _crs.same_crs(gdf.crs, _crs.WGS84) else gdf.copy()
     if datum == "gcj02":
         g = out.geometry
         ok = g.notna() & ~g.is_empty
@@ -262,9 +262,9 @@ def _simplify_gk(gdf: "gpd.GeoDataFrame", *, gk_crs: Any, tolerance_m: float) ->
     """Simplify in metres in the Gauss-Krüger CRS (topology preserved), back to the layer's CRS."""
     if tolerance_m <= 0:
         return gdf
-    gk = gdf.to_crs(gk_crs)
+    gk = _crs.reproject_frame(gdf, gk_crs)  # gdf.to_crs, through the cached transformers of xclz_geo.geo.crs
     gk = gk.set_geometry(gk.geometry.simplify(tolerance_m, preserve_topology=True))
-    return gk.to_crs(gdf.crs)
+    return _crs.reproject_frame(gk, gdf.crs)
 
 
 def _features(gdf: "gpd.GeoDataFrame", props: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1122,7 +1122,7 @@ def zone_map(
         E["Script"](_FIT_JS.replace("__BOUNDS__", _js(fit)).replace("__OPTIONS__", _js(FIT_OPTIONS)), name="XclzFit").add_to(m)
 
     # -- controls, legend, title
-    centre = zone.parts[has_geom].to_crs(_crs.WGS84).union_all().centroid if has_geom.any() else None
+    centre = _crs.reproject_frame(zone.parts[has_geom], _crs.WGS84).union_all().centroid if has_geom.any() else None
     gcj_note = None
     if datum == "gcj02":
         shift = gcj02_shift_m(centre.x, centre.y) if centre is not None else gcj02_shift_m(118.9, 30.9)
