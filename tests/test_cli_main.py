@@ -26,6 +26,16 @@ def test_exit_process_keeps_code_output_and_atexit():
     assert r.stdout == "unflushed line\natexit ran\n" and r.stderr == "to stderr"
 
 
+def test_exit_process_flushes_what_c_code_buffered():
+    # text a C library wrote through stdio (fully buffered into a pipe) is not lost by the fast exit
+    r = _py("import ctypes, sys\n"
+            "from xclz_geo.cli.main import exit_process\n"
+            "sys.stdout.write('python\\n'); sys.stdout.flush()\n"
+            "ctypes.CDLL(None).printf(b'from C\\n')\n"
+            "exit_process(0)")
+    assert r.returncode == 0 and r.stdout == "python\nfrom C\n"
+
+
 def test_exit_process_waits_for_a_running_thread():
     # another thread still working: the normal exit, which waits for it
     r = _py("import threading, time\n"

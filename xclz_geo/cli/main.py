@@ -256,6 +256,12 @@ def exit_process(code: int) -> NoReturn:
         sys.stderr.flush()
     except (OSError, ValueError):
         sys.exit(code)
+    try:  # what a C library wrote through its own stdio buffers (os._exit does not flush them)
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # pragma: no cover - no C library to ask
+        pass
     os._exit(code)
 
 
