@@ -327,7 +327,10 @@ def _run_batch(args: argparse.Namespace) -> int:
     suffix = src.suffix.lower()
     out_suffix = dst.suffix.lower()
     csv_stream = suffix in _CSV_SUFFIXES and out_suffix in (".csv", ".txt")
-    zone = _batch_zone(args) if csv_stream else load_zone(args)
+    # tables (CSV, workbooks, plain Parquet) are located by their coordinate columns: the zone may come from the
+    # disk cache; vector files and GeoParquet are located by their geometry in their own CRS: the full zone
+    located_by_columns = not (suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)))
+    zone = _batch_zone(args) if located_by_columns else load_zone(args)
     with_distance = not args.no_distance
     if args.chunk_rows <= 0:
         raise InputDataError("--chunk-rows must be a positive number of rows")
@@ -373,11 +376,13 @@ def _batch_key(args: argparse.Namespace) -> str | None:
 
 
 def _batch_zone(args: argparse.Namespace) -> Any:
-    """The zone of a CSV → CSV batch: a :class:`~xclz_geo.geo.batchzone.BatchZone` from the disk cache
-    when it and the grid of the input's datum are there (neither pandas nor geopandas is imported),
-    else the full zone (:func:`load_zone`), whose batch zone is then stored for the next run.
+    """The zone of a batch of a table located by its coordinate columns (CSV, XLSX/XLS, plain Parquet):
+    a :class:`~xclz_geo.geo.batchzone.BatchZone` from the disk cache when it and the grid of the input's
+    datum are there (no boundaries file read; CSV → CSV imports neither pandas nor geopandas), else the
+    full zone (:func:`load_zone`), whose batch zone is then stored for the next run.
 
-    Both give the same rows: the batch zone is located by the same code on the same polygons and grid.
+    Both give the same rows: the batch zone is located by the same code on the same polygons and grid,
+    and the rows are read and written by the same code whichever zone located them.
     """
     import warnings
 
@@ -435,8 +440,13 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
     from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
 
     df, _ = rename_stale_result_columns(df, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
+    grid = None
+    if getattr(zone, "is_batch_zone", False):  # the batch zone from the disk cache: its cached grid
+        from xclz_geo.geo.grid import make_frame
+
+        grid = zone.grid(make_frame(datum=args.datum, crs=args.crs))
     res = locate_table(zone, df, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
-                       with_distance=with_distance, threads=args.threads, source=source)
+                       with_distance=with_distance, threads=args.threads, source=source, grid=grid)
     notes = res.row_notes
     from xclz_geo.geo.locate import annotate_table
 
