@@ -230,6 +230,7 @@ def _compare_runs(tmp_path, boundaries_file, src: Path, datum: str, outputs: lis
         warm_runs.append(runs["warm"][0])
     for r in warm_runs:  # the zone came from the disk cache: the boundaries file was never read
         assert "pyogrio" not in _modules(r) and "rasterio" not in _modules(r)
+    _compare_runs.warm_modules = [_modules(r) for r in warm_runs]
     return {ext: tmp_path / f"{src.stem}_off{ext}" for ext in outputs}
 
 
@@ -274,3 +275,35 @@ def test_parquet_batch_from_the_cache_equals_the_full_path(tmp_path, boundaries_
     small = tmp_path / "small.parquet"
     _sites_parquet(small, zone, 400, "gcj02")  # few rows: pandas' writers
     _compare_runs(tmp_path, boundaries_file, small, "gcj02", [".csv", ".xlsx"])
+
+
+def test_parquet_to_csv_of_plain_columns_takes_the_arrow_path(tmp_path, boundaries_file):
+    """A Parquet file written without pandas (no pandas metadata: integers with gaps read as floats), with
+    row groups and chunks that do not line up, unsigned and float32 columns, booleans with gaps, empty and
+    all-missing text, a result column of an earlier run: the warm run imports no pandas, same bytes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    zone = Zone.from_boundaries(boundaries_file)
+    n = 21_000
+    lon, lat = _sites(zone, n, "wgs84", seed=8)
+    src = tmp_path / "plain.parquet"
+    pq.write_table(pa.table({
+        "id": [f"{i:05d}" for i in range(n)],
+        "code": pa.array(np.arange(n, dtype=np.int64) + 913418000000000000),
+        "gaps": pa.array([None if i % 5 == 0 else 913418000000000000 + i for i in range(n)], pa.int64()),
+        "u": pa.array(np.arange(n, dtype=np.uint32)),
+        "f32": pa.array(np.linspace(0, 1, n, dtype=np.float32)),
+        "nanf": pa.array([np.nan if i % 3 == 0 else i / 7 for i in range(n)]),
+        "flag": pa.array([None if i % 4 == 0 else bool(i % 2) for i in range(n)], pa.bool_()),
+        "empty": pa.array([None] * n, pa.string()),
+        "blank": [""] * n,
+        "xclz_status": ["old"] * n,
+        "经度": lon, "纬度": lat,
+    }), src, row_group_size=5000)
+    outs = _compare_runs(tmp_path, boundaries_file, src, "wgs84", [".csv"], ["--chunk-rows", "4000"])
+    assert all("pandas" not in m and "geopandas" not in m for m in _compare_runs.warm_modules)
+    head = outs[".csv"].read_bytes().split(b"\n", 2)[:2]
+    assert head[0] == ("\ufeffid,code,gaps,u,f32,nanf,flag,empty,blank,xclz_status_input,经度,纬度,"
+                       "xclz_status,xclz_zone,xclz_block,xclz_part,xclz_distance_m,xclz_quality,xclz_note").encode()
+    assert head[1].startswith(b'"00000",913418000000000000,,0,0,,,,"","old",')

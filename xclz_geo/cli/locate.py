@@ -25,6 +25,7 @@ above the header (:func:`xclz_geo.io.write_table_back`). See docs/notes/tables.m
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -334,8 +335,11 @@ def _run_batch(args: argparse.Namespace) -> int:
     with_distance = not args.no_distance
     if args.chunk_rows <= 0:
         raise InputDataError("--chunk-rows must be a positive number of rows")
+    parquet_plan = _parquet_csv_plan(args, zone, src, out_suffix) if suffix == ".parquet" and located_by_columns else None
     if csv_stream:
         counts = _batch_csv(args, zone, src, dst, with_distance)
+    elif parquet_plan is not None:
+        counts = _batch_parquet_csv(args, zone, src, dst, with_distance, parquet_plan)
     elif suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)) or suffix == ".parquet":
         df = read_vector(src, layer=args.layer) if suffix != ".parquet" or _is_geoparquet(src) else read_table(src)
         out, counts = _locate_frame(args, zone, df, dst, with_distance, source=str(src))
@@ -554,6 +558,126 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
     return counts
 
 
+#: Parquet column types the Arrow path writes as the full path does (pandas, then :func:`xclz_geo.io.write_csv_stream`)
+_PARQUET_PLAIN_TYPES = ("string", "large_string", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                        "halffloat", "float", "double", "bool")
+
+
+def _parquet_csv_plan(args: argparse.Namespace, zone: Any, src: Path, out_suffix: str) -> dict[str, str] | None:
+    """How a plain Parquet → CSV batch is written without pandas, or ``None`` when it takes the full path.
+
+    The full path reads the file with pandas and writes the CSV with :func:`xclz_geo.io.write_csv_stream`
+    (more than :data:`~xclz_geo.io.STREAM_MIN_ROWS` rows) or ``DataFrame.to_csv`` (fewer, other quoting):
+    the Arrow path is taken only where it writes the same bytes — the zone from the disk cache, more rows
+    than that, no ``--csv-safe``, no stored pandas index, and columns of text, integers, floats and booleans.
+    Returns ``{column: how}``: ``keep``, ``float`` (floats and integers with gaps that pandas reads as
+    floats: NaN written empty), ``int_gaps`` (pandas' nullable integers with gaps: written through float64
+    as the full path writes them) or ``bool`` (``True``/``False``).
+    """
+    from xclz_geo.io import STREAM_MIN_ROWS
+
+    if not getattr(zone, "is_batch_zone", False) or out_suffix not in (".csv", ".txt") or getattr(args, "csv_safe", False):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(src)
+        meta = pf.metadata
+        schema = pf.schema_arrow
+        if meta.num_rows <= STREAM_MIN_ROWS or len(set(schema.names)) != len(schema.names):
+            return None
+        pandas_meta = json.loads((schema.metadata or {}).get(b"pandas", b"{}") or b"{}")
+        if any(not isinstance(ix, dict) for ix in pandas_meta.get("index_columns", [])):
+            return None  # an index stored as a column: pandas reads it back as the index
+        numpy_types = {str(c.get("field_name", c.get("name"))): str(c.get("numpy_type", "")) for c in pandas_meta.get("columns", [])}
+        plan: dict[str, str] = {}
+        for j, field in enumerate(schema):
+            t = str(field.type)
+            if t not in _PARQUET_PLAIN_TYPES:
+                return None
+            if t == "bool":
+                plan[field.name] = "bool"
+            elif t in ("halffloat", "float", "double"):
+                plan[field.name] = "float"
+            elif t.startswith(("int", "uint")):
+                gaps = 0
+                for g in range(meta.num_row_groups):
+                    st = meta.row_group(g).column(j).statistics
+                    if st is None or not st.has_null_count:
+                        return None  # cannot tell without reading: the full path
+                    gaps += st.null_count
+                nullable = numpy_types.get(field.name, "")[:1] in ("I", "U")  # pandas' Int64 …: integers with gaps
+                plan[field.name] = "keep" if not gaps else ("int_gaps" if nullable else "float")
+            else:
+                plan[field.name] = "keep"
+        return plan
+    except Exception:  # noqa: BLE001 - anything unexpected: the full path reads (and reports) it
+        return None
+
+
+def _parquet_batch_as_written(batch: Any, plan: dict[str, str]) -> Any:
+    """A Parquet batch with each column as the full path writes it (see :func:`_parquet_csv_plan`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []  # (no pa.scalar/pa.array of Python values: they import pandas, see _float64_values)
+    for name, col in zip(batch.schema.names, batch.columns):
+        how = plan[name]
+        if how == "float":  # as numpy converts: integers beyond 2⁵³ rounded to the nearest double; NaN empty
+            col = pc.cast(col, pa.float64(), safe=False)
+            col = pc.if_else(pc.is_nan(col), pa.nulls(len(col), pa.float64()), col)
+        elif how == "int_gaps":
+            col = pc.cast(pc.cast(col, pa.float64(), safe=False), pa.int64())
+        elif how == "bool":
+            col = pc.take(_arrow_strings(["False", "True"]), pc.cast(col, pa.int8()))
+        cols.append(col)
+    return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
+
+
+def _batch_parquet_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool,
+                       plan: dict[str, str]) -> dict[str, int]:
+    """Plain Parquet → CSV in Arrow batches, without pandas when every coordinate is a number (the same
+    bytes as the full path, see :func:`_parquet_csv_plan`); streamed to a temporary file, moved into place."""
+    import pyarrow.parquet as pq
+
+    from xclz_geo.geo.locate import rename_stale_result_columns
+    from xclz_geo.io import _csv_quote, temp_sibling
+
+    pf = pq.ParquetFile(src)
+    counts = {"inside": 0, "outside": 0, "uncertain": 0, "invalid": 0}
+    tmp = temp_sibling(dst, tag="partial")
+    fh = None
+    names: list[str] | None = None
+    bar = progress(desc=f"locate {src.name}")
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(tmp, "wb")
+        fh.write(b"\xef\xbb\xbf")  # UTF-8 with BOM, as write_csv_stream
+        for batch in pf.iter_batches(batch_size=args.chunk_rows):
+            batch = _parquet_batch_as_written(batch, plan)
+            if names is None:  # xclz_* of an earlier run: renamed once (one warning, as the full path gives) …
+                batch, _ = rename_stale_result_columns(batch, source=str(src))
+                names = list(batch.schema.names)
+                header = names + [c for c in OUT_COLUMNS if c not in names]
+                fh.write((",".join(_csv_quote(n, ",") for n in header) + "\n").encode("utf-8"))
+            else:  # … and in every batch after it
+                batch = batch.rename_columns(names)
+            c = _locate_batch_to_csv(args, zone, batch, fh, with_distance, header=False, source=str(src))
+            for k, v in c.items():
+                counts[k] += v
+            bar.update(batch.num_rows)
+        fh.close()
+        fh = None
+        os.replace(tmp, dst)
+    finally:
+        bar.close()
+        if fh is not None:
+            fh.close()
+        if tmp.exists():
+            tmp.unlink()
+    return counts
+
+
 def _write_csv_header(fh: Any, names: list[str]) -> None:
     import csv
     import io
@@ -591,8 +715,8 @@ def _plain_numbers(col: Any) -> Any:
 
     if col.null_count:
         return None
-    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-        v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
+    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):  # typed columns (Parquet): their doubles
+        v = _float64_values(pc.cast(col, pa.float64(), safe=False))
     else:
         try:
             v = _float64_values(pc.cast(pc.utf8_trim_whitespace(col), pa.float64()))
