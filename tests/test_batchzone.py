@@ -307,3 +307,10 @@ def test_parquet_to_csv_of_plain_columns_takes_the_arrow_path(tmp_path, boundari
     assert head[0] == ("\ufeffid,code,gaps,u,f32,nanf,flag,empty,blank,xclz_status_input,经度,纬度,"
                        "xclz_status,xclz_zone,xclz_block,xclz_part,xclz_distance_m,xclz_quality,xclz_note").encode()
     assert head[1].startswith(b'"00000",913418000000000000,,0,0,,,,"","old",')
+
+
+def test_csv_into_other_formats_from_the_cache_equals_the_full_path(tmp_path, boundaries_file):
+    zone = Zone.from_boundaries(boundaries_file)
+    src = tmp_path / "sites.csv"
+    _sites_csv(src, zone, messy=True)
+    _compare_runs(tmp_path, boundaries_file, src, "gcj02", [".xlsx", ".parquet"], ["--chunk-rows", "150"])
