@@ -717,3 +717,77 @@ def test_round_tripped_workbook_keeps_its_date_cells(tmp_path):
     assert out["B2"].value == _dt.datetime(2024, 3, 1) and out["B2"].number_format == 'yyyy"年"m"月"d"日"'
     assert out["B3"].value == _dt.datetime(2019, 5, 6, 8, 30) and out["C2"].value == "0012" and out["C2"].data_type == "s"
     assert out["D3"].value == "=1" and out["D3"].quotePrefix
+
+
+def test_written_back_workbook_gets_dates_in_added_columns_and_sheets(tmp_path, monkeypatch):
+    import re
+    import zipfile
+
+    src = tmp_path / "dates.xlsx"
+    wb = _Workbook()
+    ws = wb.active
+    ws.title = "名单"
+    ws.append(["名称", "登记日期"])
+    ws.append(["甲", _dt.datetime(2024, 3, 1)])
+    ws.append(["乙", _dt.datetime(2019, 5, 6, 8, 30)])
+    ws["B2"].number_format = 'yyyy"年"m"月"d"日"'  # a custom format of the user's: numFmt 164
+    wb.save(src)
+    t = io.read_table_text(src)
+    add = pd.DataFrame({"核查日期": pd.to_datetime(["2025-01-02", None]), "核查时间": [_dt.datetime(2025, 1, 2, 9, 5), None],
+                        "说明": ["2025-01-02", "=1"]})
+    extra = {"汇总": pd.DataFrame({"日期": [_dt.date(2025, 1, 2)], "n": [2]})}
+    fast = io.write_table_back(t, add, tmp_path / "fast.xlsx", extra_sheets=extra)
+
+    def slow(*a, **k):
+        raise io._XlsxUnsupported("test: the openpyxl path")
+
+    monkeypatch.setattr(io, "_write_back_workbook_fast", slow)
+    ref = io.write_table_back(t, add, tmp_path / "ref.xlsx", extra_sheets=extra)
+
+    def cells(path):
+        wb = _load_workbook(path)
+        return {name: [[(c.value, c.number_format if c.is_date else None, c.data_type) for c in r] for r in wb[name].iter_rows()]
+                for name in wb.sheetnames}
+
+    got, want = cells(fast), cells(ref)
+    assert got["名单"][1][2] == (_dt.datetime(2025, 1, 2), "yyyy-mm-dd", "d")
+    assert got["名单"][1][3] == (_dt.datetime(2025, 1, 2, 9, 5), "yyyy-mm-dd h:mm:ss", "d")
+    assert got["名单"][2][2][0] is None and got["名单"][1][4] == ("2025-01-02", None, "s")  # NaT empty; text stays text
+    assert got["汇总"][1][0] == (_dt.datetime(2025, 1, 2), "yyyy-mm-dd", "d")
+    assert got["名单"][1][1] == (_dt.datetime(2024, 3, 1), 'yyyy"年"m"月"d"日"', "d")  # the user's cell as it was
+    # the openpyxl path gives the same values and kinds (it names the date-time format its own way)
+    assert [[(v, bool(f), d) for v, f, d in r] for r in got["名单"]] == [[(v, bool(f), d) for v, f, d in r] for r in want["名单"]]
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(fast) as b:
+        user = re.findall(r'<c r="[AB][0-9]+".*?(?:/>|</c>)', a.read("xl/worksheets/sheet1.xml").decode())
+        assert re.findall(r'<c r="[AB][0-9]+".*?(?:/>|</c>)', b.read("xl/worksheets/sheet1.xml").decode()) == user
+        styles, before = b.read("xl/styles.xml").decode(), a.read("xl/styles.xml").decode()
+    # the user's number formats (164, 165 here) kept; ours take the next free ids
+    old_fmts = re.search(r"<numFmts[^>]*>(.*?)</numFmts>", before).group(1)
+    assert re.search(r"<numFmts[^>]*>(.*?)</numFmts>", styles).group(1) == (
+        old_fmts + '<numFmt numFmtId="166" formatCode="yyyy-mm-dd"/><numFmt numFmtId="167" formatCode="yyyy-mm-dd h:mm:ss"/>')
+
+
+@pytest.mark.parametrize("numfmts", ["empty", "absent"])
+def test_written_back_dates_in_a_workbook_without_number_formats(tmp_path, monkeypatch, numfmts):
+    import re
+    import zipfile
+
+    src = tmp_path / "plain.xlsx"
+    wb = _Workbook()
+    wb.active.append(["名称", "代码"])
+    wb.active.append(["甲", "0012"])
+    wb.save(src)  # openpyxl writes <numFmts count="0" />; other programs may write none
+    with zipfile.ZipFile(src) as z:
+        styles = z.read("xl/styles.xml").decode()
+    assert re.search(r"<numFmts[^>]*/>", styles)
+    if numfmts == "absent":
+        _set_member(src, "xl/styles.xml", re.sub(r"<numFmts[^>]*/>", "", styles))
+    fast = io._write_back_workbook_fast
+    took: list[bool] = []
+    monkeypatch.setattr(io, "_write_back_workbook_fast", lambda *a, **k: (fast(*a, **k), took.append(True))[0])
+    t = io.read_table_text(src)
+    out = io.write_table_back(t, pd.DataFrame({"日期": pd.to_datetime(["2025-01-02"])}), tmp_path / "o.xlsx")
+    assert took == [True]  # the part-by-part copy, not openpyxl
+    ws = _load_workbook(out).active
+    assert ws["C2"].value == _dt.datetime(2025, 1, 2) and ws["C2"].number_format == "yyyy-mm-dd"
+    assert ws["B2"].value == "0012" and ws["B2"].data_type == "s"

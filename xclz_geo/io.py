@@ -2505,6 +2505,46 @@ def _added_column_positions(headers: Sequence[str], added: Any) -> list[int]:
     return positions
 
 
+def _column_has_dates(col: "pd.Series") -> bool:
+    """True when a column holds a date or date-time (a ``datetime64`` column, or such values among objects)."""
+    import datetime as _dt
+
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return bool(col.notna().any())
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in ("date", "datetime", "datetime64", "mixed"):
+        return False
+    return any(isinstance(v, (_dt.date, np.datetime64)) and not pd.isna(v) for v in col.tolist())
+
+
+def _free_numfmt_ids(styles_xml: str, n: int) -> list[int]:
+    """``n`` custom number-format ids (164 and up) that a workbook's styles part does not use yet."""
+    used = [int(x) for x in re.findall(r'<numFmt\b[^>]*?\snumFmtId="([0-9]+)"', styles_xml)]
+    first = max([163, *used]) + 1
+    return list(range(first, first + n))
+
+
+def _add_numfmts(styles_xml: str, formats: "Mapping[int, str]") -> str:
+    """A styles part with the number formats ``{id: code}`` added (to its ``numFmts``, made when missing)."""
+    add = "".join(f'<numFmt numFmtId="{i}" formatCode="{_xml_text(code)}"/>' for i, code in formats.items())
+    sec = re.search(r"<numFmts\b([^>]*)>(.*?)</numFmts>", styles_xml, re.S)
+    if sec is not None:
+        n = len(re.findall(r"<numFmt\b", sec.group(2))) + len(formats)
+        head = re.sub(r'\scount="[0-9]*"', "", sec.group(1)) + f' count="{n}"'
+        return styles_xml[: sec.start()] + f"<numFmts{head}>" + sec.group(2) + add + "</numFmts>" + styles_xml[sec.end():]
+    empty = re.search(r"<numFmts\b[^>]*/>", styles_xml)  # openpyxl writes <numFmts count="0" />
+    if empty is not None:
+        return styles_xml[: empty.start()] + f'<numFmts count="{len(formats)}">{add}</numFmts>' + styles_xml[empty.end():]
+    if re.search(r"<numFmts\b", styles_xml):
+        raise _XlsxUnsupported("a numFmts element it cannot read")
+    top = re.search(r"<styleSheet\b[^>]*>", styles_xml)
+    if top is None or top.group(0).endswith("/>"):
+        raise _XlsxUnsupported("no styleSheet element")
+    return styles_xml[: top.end()] + f'<numFmts count="{len(formats)}">{add}</numFmts>' + styles_xml[top.end():]
+
+
 def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *, rename_columns: "Mapping[str, str] | None" = None,
                               extra_sheets: "Mapping[str, pd.DataFrame] | None" = None, chunk_rows: int = 20_000) -> Path:
     """:func:`_write_back_workbook` by copying every part of the user's file as it is and patching only
@@ -2589,20 +2629,34 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
             i = types_xml.rindex("</Types>")
             types_xml = types_xml[:i] + "".join(new_types) + types_xml[i:]
         patched = {pkg.workbook_part: workbook_xml, pkg.workbook_rels_part: rels_xml, "[Content_Types].xml": types_xml}
+        # dates in the added columns or sheets: Excel dates, as the other writers write them (two styles appended)
+        need_dates = any(_column_has_dates(add.iloc[:, j]) for j in range(add.shape[1])) \
+            or any(_column_has_dates(df.iloc[:, j]) for _n, _z, df in extras for j in range(df.shape[1]))
         styles_xml = None
         quote_style = 0
-        if need_quote:
+        date_styles: tuple[int, int] | None = None
+        if need_quote or need_dates:
             if pkg.styles_part is None or pkg.styles_part not in pkg.members:
                 raise _XlsxUnsupported("no styles part")
             styles_xml = pkg.text(pkg.styles_part)
             sec = re.search(r"<cellXfs\b([^>]*)>(.*?)</cellXfs>", styles_xml, re.S)
             if sec is None:
                 raise _XlsxUnsupported("no cellXfs")
-            quote_style = len(re.findall(r"<xf\b", sec.group(2)))
-            head = re.sub(r'\scount="[0-9]*"', "", sec.group(1)) + f' count="{quote_style + 1}"'
-            styles_xml = (styles_xml[: sec.start()] + f"<cellXfs{head}>" + sec.group(2)
-                          + '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/>'
+            n_xf = len(re.findall(r"<xf\b", sec.group(2)))
+            new_xfs = []
+            if need_quote:
+                quote_style = n_xf + len(new_xfs)
+                new_xfs.append('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/>')
+            fmt_ids: list[int] = []
+            if need_dates:
+                fmt_ids = _free_numfmt_ids(styles_xml, 2)
+                date_styles = (n_xf + len(new_xfs), n_xf + len(new_xfs) + 1)
+                new_xfs += [f'<xf numFmtId="{i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' for i in fmt_ids]
+            head = re.sub(r'\scount="[0-9]*"', "", sec.group(1)) + f' count="{n_xf + len(new_xfs)}"'
+            styles_xml = (styles_xml[: sec.start()] + f"<cellXfs{head}>" + sec.group(2) + "".join(new_xfs)
                           + "</cellXfs>" + styles_xml[sec.end():])
+            if need_dates:
+                styles_xml = _add_numfmts(styles_xml, {fmt_ids[0]: "yyyy-mm-dd", fmt_ids[1]: "yyyy-mm-dd h:mm:ss"})
         header_cells = {c: _x_inline_cell(f"{_xlsx_col_letter(c - 1)}{h}", t, quote_style) for c, t in header_new.items()}
         min_new = min(positions) if positions else 1 << 30
         max_col = max([len(table.headers), *positions])
@@ -2611,10 +2665,12 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
         n = len(rows_at)
 
         block_cols: list[Any] = []
+        add_dates = [_xlsx_column_date_styles(add.iloc[:, j], date_styles) for j in range(add.shape[1])]
 
         def added_rows(i0: int, i1: int) -> list[str]:
             rows = pc.cast(pa.array(rows_at[i0:i1]), pa.string())
-            cells = [_xlsx_column_cells(add.iloc[i0:i1, j], letters[j], rows, counts, None, quote_style=quote_style)
+            cells = [_xlsx_column_cells(add.iloc[i0:i1, j], letters[j], rows, counts, None, quote_style=quote_style,
+                                        date_styles=add_dates[j])
                      for j in range(add.shape[1])]
             block_cols[:] = cells
             if not cells:
@@ -2707,7 +2763,8 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
                         f'xmlns:r="{_XLSX_REL}"><sheetData>')
                 for _name, zpath, df in extras:
                     with zout.open(zpath, "w", force_zip64=True) as fh:
-                        _xlsx_sheet_xml(fh, df, 0, len(df), head=head, counts=counts, sst=None, quote_style=quote_style)
+                        _xlsx_sheet_xml(fh, df, 0, len(df), head=head, counts=counts, sst=None, quote_style=quote_style,
+                                        date_styles=date_styles)
             if not done_header or i != n:
                 raise _XlsxUnsupported("header or data rows not found in the sheet")
     finally:
