@@ -267,6 +267,17 @@ def test_parquet_batch_from_the_cache_equals_the_full_path(tmp_path, boundaries_
     zone = Zone.from_boundaries(boundaries_file)
     src = tmp_path / "sites.parquet"
     _sites_parquet(src, zone, 25_000, "bd09")  # more rows than the small writers take: the streamed writers
+    from argparse import Namespace
+
+    from xclz_geo.cli import locate as locate_cli
+
+    cached = type("Cached", (), {"is_batch_zone": True})()
+    plan = locate_cli._parquet_csv_plan(Namespace(csv_safe=False), cached, src, ".csv")  # the Arrow path, column by column
+    assert plan == {"编号": "keep", "统一社会信用代码": "keep", "代码数字": "keep", "企业名称": "keep", "面积": "float",
+                    "规上": "bool", "人数": "int_gaps", "lon": "float", "lat": "float"}
+    assert locate_cli._parquet_csv_plan(Namespace(csv_safe=True), cached, src, ".csv") is None
+    assert locate_cli._parquet_csv_plan(Namespace(csv_safe=False), cached, src, ".xlsx") is None
+    assert locate_cli._parquet_csv_plan(Namespace(csv_safe=False), zone, src, ".csv") is None  # the full zone
     outs = _compare_runs(tmp_path, boundaries_file, src, "bd09", [".csv", ".parquet"])
     back = pd.read_csv(outs[".csv"], dtype=str, keep_default_na=False)
     assert len(back) == 25_000 and back["编号"].iloc[7] == "000007" and back["统一社会信用代码"].iloc[0] == "913418000000000000"
@@ -274,6 +285,7 @@ def test_parquet_batch_from_the_cache_equals_the_full_path(tmp_path, boundaries_
     assert back["xclz_note"].iloc[7] != "" and back["xclz_note"].iloc[8] == ""
     small = tmp_path / "small.parquet"
     _sites_parquet(small, zone, 400, "gcj02")  # few rows: pandas' writers
+    assert locate_cli._parquet_csv_plan(Namespace(csv_safe=False), cached, small, ".csv") is None
     _compare_runs(tmp_path, boundaries_file, small, "gcj02", [".csv", ".xlsx"])
 
 

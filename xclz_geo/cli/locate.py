@@ -589,6 +589,8 @@ def _parquet_csv_plan(args: argparse.Namespace, zone: Any, src: Path, out_suffix
         pandas_meta = json.loads((schema.metadata or {}).get(b"pandas", b"{}") or b"{}")
         if any(not isinstance(ix, dict) for ix in pandas_meta.get("index_columns", [])):
             return None  # an index stored as a column: pandas reads it back as the index
+        if len(pandas_meta.get("column_indexes", [])) > 1:
+            return None  # columns with several header levels
         numpy_types = {str(c.get("field_name", c.get("name"))): str(c.get("numpy_type", "")) for c in pandas_meta.get("columns", [])}
         plan: dict[str, str] = {}
         for j, field in enumerate(schema):
@@ -606,8 +608,15 @@ def _parquet_csv_plan(args: argparse.Namespace, zone: Any, src: Path, out_suffix
                     if st is None or not st.has_null_count:
                         return None  # cannot tell without reading: the full path
                     gaps += st.null_count
-                nullable = numpy_types.get(field.name, "")[:1] in ("I", "U")  # pandas' Int64 …: integers with gaps
-                plan[field.name] = "keep" if not gaps else ("int_gaps" if nullable else "float")
+                kind = numpy_types.get(field.name, "")
+                if not gaps:
+                    plan[field.name] = "keep"
+                elif kind[:3] in ("Int", "UIn"):  # pandas' nullable Int64 …: integers with gaps
+                    plan[field.name] = "int_gaps"
+                elif kind in ("", "float64") or kind.startswith(("int", "uint")):  # read as floats
+                    plan[field.name] = "float"
+                else:  # anything else pandas may restore: the full path
+                    return None
             else:
                 plan[field.name] = "keep"
         return plan
