@@ -68,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", metavar="LAYER", help="layer of a GeoPackage input")
     p.add_argument("--no-distance", action="store_true", help="skip the distance to the boundary (faster for huge files)")
     p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
-    p.add_argument("--threads", type=int, metavar="N", help="threads for large batches (default: all cores)")
+    p.add_argument("--threads", type=int, metavar="N", help="most threads for the point lookup (default: the machine's cores); a chunk runs on more than one "
+                   "only when it is large enough to gain from it (millions of points), so --chunk-rows bounds it too")
     add_json(p)  # one site: the answer; a table: the summary
     p.add_argument("--engine", choices=["memory", "dask"], default="memory",
                    help="dask: --input is a folder or glob of (Geo)Parquet/CSV files, --out a folder of GeoParquet; "
@@ -343,7 +344,7 @@ def _run_batch(args: argparse.Namespace) -> int:
     elif suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)) or suffix == ".parquet":
         df = read_vector(src, layer=args.layer) if suffix != ".parquet" or _is_geoparquet(src) else read_table(src)
         out, counts = _locate_frame(args, zone, df, dst, with_distance, source=str(src))
-        _write(out, dst)
+        _write(out, dst, csv_safe=bool(getattr(args, "csv_safe", False)))
     else:
         counts = _batch_text_table(args, zone, src, dst, with_distance)
     summary = {"input": str(src), "output": str(dst), "rows": sum(counts.values()), "counts": counts,
@@ -480,17 +481,17 @@ def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path,
         write_table_back(table, out[added], dst, csv_safe=args.csv_safe,
                          rename_columns={str(k): v for k, v in renamed.items()})
     else:
-        _write(out, dst)
+        _write(out, dst, csv_safe=bool(getattr(args, "csv_safe", False)))
     return counts
 
 
-def _write(out: Any, dst: Path) -> None:
+def _write(out: Any, dst: Path, *, csv_safe: bool = False) -> None:
     from xclz_geo.errors import InputDataError
     from xclz_geo.io import write_table
 
     if dst.suffix.lower() in (".xlsx", ".xlsm") and len(out) > 1_048_575:
         raise InputDataError(f"{dst}: {len(out):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
-    write_table(out, dst)
+    write_table(out, dst, csv_safe=csv_safe)
 
 
 def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
@@ -548,7 +549,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
                 out = gpd.GeoDataFrame(pd.concat(collected), geometry="geometry", crs=collected[0].crs)
             else:
                 out = pd.concat(collected)
-            _write(out, dst)
+            _write(out, dst, csv_safe=bool(getattr(args, "csv_safe", False)))
     finally:
         bar.close()
         if fh is not None:
