@@ -37,7 +37,7 @@
 #define TILE_BUCKET_BITS 4
 #define TILE_BUCKET 16
 /* points per chunk of the two-stage loop (the indices of its exact points fit on the stack) */
-#define CHUNK 512
+#define CHUNK 2048
 
 /* frame modes: which coordinates are valid (locate._validate) */
 #define MODE_LONLAT 0   /* |lat| <= 90, |lon| <= 180 */
