@@ -38,9 +38,11 @@ inside a part polygon and negative outside.
 **Speed.** Status and part come from a cached lookup grid (:mod:`xclz_geo.geo.grid`):
 one array lookup per point, a second one in the grid's refinement for points near a
 boundary, the exact predicate only for points very near a boundary or the edge of an
-uncertainty band, identical answers to the exact predicate. Large batches run on a thread
-pool (numpy and GEOS release the GIL), each thread with its own prepared geometries; how
-many threads is a function of the batch size (:func:`choose_threads`).
+uncertainty band, identical answers to the exact predicate. The grid lookup runs in the compiled
+kernel :mod:`xclz_geo.geo._lookup` when it is built (one pass per point, the GIL released; :data:`KERNEL`
+says ``"c"``, ``XCLZ_GEO_KERNEL=numpy`` forces the numpy passes, which give the same answers). Large
+batches run on a thread pool (the kernel, numpy and GEOS release the GIL), each thread with its own
+prepared geometries; how many threads is a function of the batch size (:func:`choose_threads`).
 
 **Datums.** ``datum="wgs84"`` (default; ``cgcs2000`` is treated as WGS84, they differ
 by centimetres here), ``"gcj02"`` (Amap/Gaode, Tencent) or ``"bd09"`` (Baidu) for
