@@ -61,7 +61,7 @@ def on_config(config: Any, **kwargs: Any) -> Any:
                     section.append({label: uri})
     notes = sorted(Path(config["docs_dir"], "notes").glob("*.md"))
     if notes:
-        nav.append({"新功能说明 Notes (to be folded in)": [{p.stem: f"notes/{p.name}"} for p in notes]})
+        nav.append({"开发记录 Developers' notes (folded into the chapters above)": [{p.stem: f"notes/{p.name}"} for p in notes]})
     return config
 
 

@@ -129,3 +129,25 @@ def test_compare_csv_safe_keeps_a_formula_name_as_text(tmp_path, years, capsys):
     safe = pd.read_csv(tmp_path / "safe" / "transitions.csv", encoding="utf-8-sig", dtype=str)
     assert '=HYPERLINK("http://x")' in set(plain["name"])
     assert "'=HYPERLINK(\"http://x\")" in set(safe["name"]) and not safe["name"].str.startswith("=").any()
+
+
+@pytest.mark.parametrize("action, absent, present", [
+    ("history", ["--year", "--replace", "--from", "--to", "--allow-method-change"], ["--history"]),
+    ("compare", ["--year", "--replace"], ["--history", "--from", "--to", "--allow-method-change"]),
+])
+def test_each_history_action_lists_only_its_own_options(action, absent, present, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["efficiency", action, "--help"])
+    assert exc.value.code == 0
+    usage = capsys.readouterr().out.split("\n\n")[0]  # the usage paragraph names every option the parser has
+    for opt in present:
+        assert f"[{opt}" in usage, opt
+    for opt in absent:
+        assert f"[{opt}" not in usage, opt
+
+
+def test_history_rejects_an_option_of_another_action(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["efficiency", "history", "--history", str(tmp_path / "h.sqlite"), "--year", "2024"])
+    assert exc.value.code == 2
+    assert "--year" in capsys.readouterr().err

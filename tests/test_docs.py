@@ -210,6 +210,27 @@ def _sites_csv(path: Path) -> None:
     pd.DataFrame(rows, columns=["项目名称", "经度", "纬度"]).to_csv(path, index=False, encoding="utf-8-sig")
 
 
+def _two_datum_csv(path: Path) -> None:
+    """The sites of the zone's two parts in 百度 BD-09 and 高德 GCJ-02 columns side by side (two x candidates)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from xclz_geo.datasets import boundaries_path
+    from xclz_geo.geo.crs import wgs84_to_bd09, wgs84_to_gcj02
+
+    zone = gpd.read_file(boundaries_path()).set_index("part_id")
+    rows = []
+    for name, pt in [
+        ("示例项目甲", zone.geometry["guangde_main"].representative_point()),
+        ("示例项目乙", zone.geometry["xuancheng"].representative_point()),
+    ]:
+        bx, by = wgs84_to_bd09(pt.x, pt.y)
+        gx, gy = wgs84_to_gcj02(pt.x, pt.y)
+        rows.append((name, *(round(float(v), 6) for v in (bx, by, gx, gy))))
+    pd.DataFrame(rows, columns=["项目名称", "经度_BD09", "纬度_BD09", "经度_GCJ02", "纬度_GCJ02"]).to_csv(
+        path, index=False, encoding="utf-8-sig")
+
+
 def _red_line_dxf(path: Path) -> None:
     """The 西区 outline as a closed polyline on layer 红线 (GK metres, no CRS: as CAD files come), plus a road."""
     import ezdxf
@@ -260,6 +281,7 @@ def _red_line_geojson(path: Path) -> None:
 #: file name as the chapters write it → how the test makes it
 INPUTS = {
     "选址.csv": _sites_csv,
+    "两套坐标.csv": _two_datum_csv,
     "西区红线.dxf": _red_line_dxf,
     "红线.geojson": _red_line_geojson,
     "实施范围.txt": _plan_paragraph,

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for action, helptext in (("compare", "year-over-year transitions of a --history file (classes A–D, by part and industry)"),
                              ("history", "list the years stored in a --history file")):
         hp = esub.add_parser(action, help=helptext, description=helptext + ".")
-        _register_history(hp)
+        _register_history(hp, action=action)
         if action == "compare":
             add_out(hp, "folder (created when missing)", metavar="DIR")
             hp.add_argument("--csv-safe", action="store_true",
@@ -71,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "--field 建筑基底面积=JDMJ_2023; NAME is the Chinese or English name or a short alias (see `efficiency template`)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row is invalid")
     add_json(p)  # summary.json on stdout as well
-    _register_history(p)  # storing a year: --history H.sqlite --year Y
+    _register_history(p, action="store")  # storing a year: --history H.sqlite --year Y
     p.set_defaults(func=run)
 
 
@@ -258,19 +258,23 @@ def _write_scores(res, out: Path, *, csv_safe: bool = False) -> None:  # noqa: A
 # ------------------------------------------------------------------ history (issue 16): --year/--history, compare, history
 
 
-def _register_history(p: argparse.ArgumentParser) -> None:
-    """Options of the evaluation history: storing a year, `compare` and `history`."""
+def _register_history(p: argparse.ArgumentParser, *, action: str) -> None:
+    """Options of the evaluation history that apply to ``action``: ``store`` (the evaluation itself),
+    ``compare`` or ``history`` — each parser lists only its own, so ``--help`` shows nothing that does not apply."""
     g = p.add_argument_group("history (逐年评价)", "store each year's evaluation in one SQLite file and compare years: "
                              "`efficiency --enterprises T --year 2024 --history H.sqlite --out DIR`, "
                              "`efficiency compare --history H.sqlite --from 2023 --to 2024 --out DIR`, "
                              "`efficiency history --history H.sqlite`")
-    g.add_argument("--history", metavar="H.sqlite", help="evaluation history file (created when missing)")
-    g.add_argument("--year", type=int, metavar="YYYY", help="the evaluation year to store (with --history)")
-    g.add_argument("--replace", action="store_true", help="replace a year that is stored already")
-    g.add_argument("--from", dest="year_from", type=int, metavar="YYYY", help="compare: the earlier year")
-    g.add_argument("--to", dest="year_to", type=int, metavar="YYYY", help="compare: the later year")
-    g.add_argument("--allow-method-change", action="store_true",
-                   help="compare: allow two years scored with different method profiles (the output says so)")
+    g.add_argument("--history", metavar="H.sqlite",
+                   help="evaluation history file" + (" (created when missing)" if action == "store" else ""))
+    if action == "store":
+        g.add_argument("--year", type=int, metavar="YYYY", help="the evaluation year to store (with --history)")
+        g.add_argument("--replace", action="store_true", help="replace a year that is stored already")
+    elif action == "compare":
+        g.add_argument("--from", dest="year_from", type=int, metavar="YYYY", help="the earlier year")
+        g.add_argument("--to", dest="year_to", type=int, metavar="YYYY", help="the later year")
+        g.add_argument("--allow-method-change", action="store_true",
+                       help="allow two years scored with different method profiles (the output says so)")
 
 
 def _check_history_args(args: argparse.Namespace) -> None:

@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="CSV output: prefix ' to cells starting with = + - @ (Excel shows them as text, never as formulas)")
     p.add_argument("--engine", choices=["memory", "dask"], default="memory",
                    help="dask: --parcels is a folder or glob of GeoParquet files, --out a folder of per-parcel GeoParquet; "
-                   "runs on a local cluster or on --scheduler ADDRESS (see docs/notes/dask.md)")
+                   "runs on a local cluster or on --scheduler ADDRESS (manual: 土地利用构成 › 全省规模, docs/zh/landuse.md)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="with --engine dask: a running Dask scheduler (tcp://host:8786)")
     p.set_defaults(func=run)
 
