@@ -246,3 +246,22 @@ def test_the_environment_variable_forces_the_numpy_path():
     assert _kernel_in_subprocess({}) == ("c" if built else "numpy")
     assert _kernel_in_subprocess({"XCLZ_GEO_KERNEL": "c"}) == ("c" if built else "numpy")
     assert L.KERNEL in ("c", "numpy")
+
+
+@needs_kernel
+def test_a_grid_whose_tiles_do_not_fit_its_cells_takes_the_numpy_path(monkeypatch):
+    # xclz_geo.scale answers a pruned partition from a one-cell copy of the grid that keeps the old tiles
+    from dataclasses import replace
+
+    zone = sparse_zone(300.0)
+    grid = build_grid(zone, frame=make_frame())
+    assert grid.sub and grid.tile_cells.size
+    one_cell = replace(grid, codes=np.zeros((1, 1), dtype=grid.codes.dtype), nx=1, ny=1, packed=None)
+    assert L._kernel_grid(one_cell) is None
+    x, y = adversarial_points(grid, 5_000, seed=13)
+    monkeypatch.setattr(L, "KERNEL", "c")
+    c = L.locate_xy(zone, x, y, with_distance=False, grid=one_cell)
+    monkeypatch.setattr(L, "KERNEL", "numpy")
+    nump = L.locate_xy(zone, x, y, with_distance=False, grid=one_cell)
+    assert_same(c, nump)
+    assert set(np.unique(c.status).tolist()) == {L.OUTSIDE, L.INVALID}

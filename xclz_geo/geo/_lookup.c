@@ -85,7 +85,10 @@ static char fmt_char(const Py_buffer *v)
 static int get_buf(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize, const char *kinds, const char *name)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
+    if (PyObject_GetBuffer(obj, view, flags) < 0) {
+        view->obj = NULL; /* nothing to release */
+        return -1;
+    }
     if (view->itemsize != itemsize || strchr(kinds, fmt_char(view)) == NULL) {
         PyErr_Format(PyExc_TypeError, "_lookup: %s must be a contiguous array of item size %zd and format %s (got %zd, %s)",
                      name, itemsize, kinds, view->itemsize, view->format ? view->format : "B");
@@ -398,7 +401,7 @@ static PyObject *lookup(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "_lookup: the point and output arrays differ in length");
         FAIL;
     }
-    if (b[6].len / b[6].itemsize != nx * ny) {
+    if (nx > PY_SSIZE_T_MAX / ny || b[6].len / b[6].itemsize != nx * ny) {
         PyErr_SetString(PyExc_ValueError, "_lookup: packed does not hold nx * ny cells");
         FAIL;
     }
@@ -441,7 +444,7 @@ static PyObject *lookup(PyObject *self, PyObject *args)
         J.by1 = by1;
         J.has_tiles = has_tiles;
         J.mode = mode;
-        if (!floor_by_bits || J.ncells >= ((Py_ssize_t)1 << 31)) {
+        if (!floor_by_bits || (int64_t)J.ncells >= ((int64_t)1 << 31)) {
             count = -1; /* a 32-bit build (numpy's other float-to-int step) or a grid of 2**31 cells: numpy */
         } else {
             Py_BEGIN_ALLOW_THREADS

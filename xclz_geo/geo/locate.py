@@ -927,12 +927,14 @@ def _use_kernel() -> bool:
     return _CKERNEL is not None and KERNEL == "c"
 
 
-def _kernel_grid(grid: LocateGrid) -> tuple:
+def _kernel_grid(grid: LocateGrid) -> tuple | None:
     """The grid's arrays and constants as :func:`xclz_geo.geo._lookup.lookup` takes them (cached on the grid).
 
     The same values the numpy path computes with: ``1.0 / dx``, the tile index of :func:`_tile_index`,
     the frame's validity rule (:func:`_validate`: lon/lat range, the China box of GCJ-02/BD-09, or finite
-    for projected input) and the float-to-int step of :func:`_lookup_block`.
+    for projected input) and the float-to-int step of :func:`_lookup_block`. ``None`` when the refinement
+    does not fit the coarse grid (a grid rebuilt with other cells but the old tiles, e.g. the one-cell grid
+    of a pruned Dask partition): the numpy path answers, which reads the tiles only for points of exact cells.
     """
     kg = getattr(grid, "_kgrid", None)
     if kg is None:
@@ -941,7 +943,12 @@ def _kernel_grid(grid: LocateGrid) -> tuple:
         b = _crs.CHINA_BBOX
         sub = int(getattr(grid, "sub", 0) or 0)
         tiles = getattr(grid, "tile_cells", None)
-        has = bool(sub and tiles is not None and tiles.size and getattr(grid, "fine_packed", None) is not None)
+        fine_packed = getattr(grid, "fine_packed", None)
+        has = bool(sub and tiles is not None and tiles.size)
+        if has and (fine_packed is None or int(np.max(tiles)) >= grid.nx * grid.ny or int(np.min(tiles)) < 0
+                    or np.asarray(fine_packed).size != tiles.size * sub * sub):
+            grid._kgrid = False  # type: ignore[attr-defined]
+            return None
         start = occ = fine = None
         if has:
             start, occ = _tile_index(grid)
@@ -952,7 +959,7 @@ def _kernel_grid(grid: LocateGrid) -> tuple:
               float(1.0 / grid.dx), float(1.0 / grid.dy), int(grid.nx), int(grid.ny), sub, has, mode,
               float(b[0]), float(b[1]), float(b[2]), float(b[3]), bool(_FLOOR_BY_BITS))
         grid._kgrid = kg  # type: ignore[attr-defined]
-    return kg
+    return kg or None
 
 
 def _kernel_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.ndarray, part: np.ndarray,
@@ -965,7 +972,8 @@ def _kernel_block(grid: LocateGrid, fx: np.ndarray, fy: np.ndarray, status: np.n
     of an exact cell off the grid: never on a grid :mod:`xclz_geo.geo.grid` built), the numpy path
     answers it. ``reason`` must arrive zero-filled.
     """
-    cnt = _CKERNEL.lookup(fx, fy, status, part, reason, idx, 0, _kernel_grid(grid))
+    kg = _kernel_grid(grid)
+    cnt = _CKERNEL.lookup(fx, fy, status, part, reason, idx, 0, kg) if kg is not None else -1
     if cnt >= 0:
         return idx[:cnt]
     reason[:] = 0
