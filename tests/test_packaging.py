@@ -141,7 +141,6 @@ def test_installed_package_uses_the_compiled_kernel_when_the_wheel_has_it(instal
 
     names = zipfile.ZipFile(installed["wheel"]).namelist()
     compiled = [n for n in names if n.startswith("xclz_geo/geo/_lookup") and n.endswith((".so", ".pyd"))]
-    assert "xclz_geo/geo/_lookup.c" not in names or compiled  # the source alone would be a failed build
     if shutil.which("cc") or shutil.which("gcc") or shutil.which("clang"):
         assert compiled, "a C compiler is present but the wheel has no compiled lookup kernel (setup.py, _lookup.c)"
     # the kernel itself imports nothing (plain C API): importing it keeps the cold path cheap
