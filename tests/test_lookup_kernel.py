@@ -215,6 +215,17 @@ def test_the_kernel_checks_its_arguments():
     fx, fy = np.full(n, 119.0), np.full(n, 30.9)
     st, pt, rs, ix = np.empty(n, np.uint8), np.empty(n, np.int32), np.zeros(n, np.uint8), np.empty(n, np.int64)
     assert _lookup.lookup(fx, fy, st, pt, rs, ix, 0, kg) >= 0
+    # points of exact cells come back as indices (+ base), the others settled
+    ex_x, ex_y = adversarial_points(grid, 4_000, seed=17)
+    m = ex_x.size
+    outs = [np.empty(m, np.uint8), np.empty(m, np.int32), np.zeros(m, np.uint8), np.empty(m, np.int64)]
+    cnt = _lookup.lookup(ex_x, ex_y, *outs, 0, kg)
+    outs2 = [np.empty(m, np.uint8), np.empty(m, np.int32), np.zeros(m, np.uint8), np.empty(m, np.int64)]
+    assert _lookup.lookup(ex_x, ex_y, *outs2, 1000, kg) == cnt > 0
+    np.testing.assert_array_equal(outs2[3][:cnt], outs[3][:cnt] + 1000)
+    np.testing.assert_array_equal(np.flatnonzero(outs[0] == L.PACKED_EXACT), outs[3][:cnt])
+    with pytest.raises(TypeError):  # the index output is required
+        _lookup.lookup(fx, fy, st, pt, rs, None, 0, kg)
     with pytest.raises(TypeError):
         _lookup.lookup(fx.astype(np.float32), fy, st, pt, rs, ix, 0, kg)
     with pytest.raises(TypeError):

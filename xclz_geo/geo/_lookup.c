@@ -38,6 +38,13 @@
 #define TILE_BUCKET 16
 /* points per chunk of the two-stage loop (the indices of its exact points fit on the stack) */
 #define CHUNK 2048
+/* cells per side of a super cell (locate.KERNEL_SUPER_BITS): the super table holds the packed code of a
+   super cell whose cells all share it, else SUPER_MIXED; most points read it (a few KB, in the L1 cache)
+   instead of the 1 MB grid */
+#define SUPER_BITS 4
+/* points of exact cells per group of the fine stage */
+#define GROUP 256
+#define SUPER_MIXED INT32_MIN
 
 /* frame modes: which coordinates are valid (locate._validate) */
 #define MODE_LONLAT 0   /* |lat| <= 90, |lon| <= 180 */
@@ -108,12 +115,12 @@ static const char *signed_kinds(Py_ssize_t size)
     return sizeof(long) == 8 ? "lqn" : "qn";
 }
 
-#define NBUF 10
+#define NBUF 11
 
 /* the constants of the coarse stage */
 typedef struct {
     double x0, y0, inv_dx, inv_dy, xhi, yhi, nxf, bx0, by0, bx1, by1;
-    int32_t last;
+    int32_t last, nx, snx, lastrow;
     int mode;
 } Consts;
 
@@ -124,7 +131,9 @@ typedef struct {
    2**31: floor is the truncation) and numpy's float-to-int step: v + (2**52 - 0.5) holds round(v - 0.5)
    in its low mantissa bits, read through an int64 view, -1 for the corner cell (wrapped to the last
    cell by take(mode="wrap")). Here the same integer as a float, r = (v + (2**52 - 0.5)) - 2**52: exact,
-   and -0.5 where the bits read -1. Returns whether any point is invalid. */
+   and -0.5 where the bits read -1. The super cell (SUPER x SUPER cells) of that very cell: its row and
+   column from the flat index (a point a rounding puts before its row's first cell is in the previous
+   row's last cell; the corner's -1 is the last cell). Returns whether any point is invalid. */
 #define FLAT_INDEX_BODY(VALID)                                                                   \
     for (j = 0; j < m; j++) {                                                                    \
         const double x = X[j], y = Y[j];                                                         \
@@ -142,17 +151,25 @@ typedef struct {
         v = v + tx;                                                                              \
         r = v + 4503599627370495.5;                                                              \
         r = r - 4503599627370496.0;                                                              \
-        flat[j] = r < 0.0 ? last : (int32_t)r;                                                   \
+        {                                                                                        \
+            const int32_t iy = (int32_t)ty, f = (int32_t)r, corner = r < 0.0;                    \
+            int32_t col = f - iy * nx, row;                                                      \
+            const int32_t back = col < 0; /* the last cell of the row below */                   \
+            row = corner ? lastrow : iy - back;                                                  \
+            col = corner ? nx - 1 : col + back * nx;                                             \
+            flat[j] = corner ? last : f;                                                         \
+            sidx[j] = (row >> SUPER_BITS) * snx + (col >> SUPER_BITS);                            \
+        }                                                                                        \
     }
 
 #define DEFINE_FLAT_INDEX(NAME, ATTR)                                                            \
     ATTR static int NAME(const double *X, const double *Y, int m, const Consts *c, int32_t *flat, \
-                         uint8_t *okv)                                                           \
+                         int32_t *sidx, uint8_t *okv)                                            \
     {                                                                                            \
         const double x0 = c->x0, y0 = c->y0, inv_dx = c->inv_dx, inv_dy = c->inv_dy;            \
         const double xhi = c->xhi, yhi = c->yhi, nxf = c->nxf;                                   \
         const double bx0 = c->bx0, by0 = c->by0, bx1 = c->bx1, by1 = c->by1;                     \
-        const int32_t last = c->last;                                                            \
+        const int32_t last = c->last, nx = c->nx, snx = c->snx, lastrow = c->lastrow;            \
         int j, bad = 0;                                                                          \
         if (c->mode == MODE_LONLAT) {                                                            \
             FLAT_INDEX_BODY((fabs(y) <= 90.0) & (fabs(x) <= 180.0))                              \
@@ -172,9 +189,10 @@ DEFINE_FLAT_INDEX(flat_index_base, )
 #define HAVE_AVX2_CLONE 1
 DEFINE_FLAT_INDEX(flat_index_avx2, __attribute__((target("avx2"))))
 static int use_avx2 = 0; /* set once when the module is imported */
-static int flat_index(const double *X, const double *Y, int m, const Consts *c, int32_t *flat, uint8_t *okv)
+static int flat_index(const double *X, const double *Y, int m, const Consts *c, int32_t *flat, int32_t *sidx,
+                      uint8_t *okv)
 {
-    return use_avx2 ? flat_index_avx2(X, Y, m, c, flat, okv) : flat_index_base(X, Y, m, c, flat, okv);
+    return use_avx2 ? flat_index_avx2(X, Y, m, c, flat, sidx, okv) : flat_index_base(X, Y, m, c, flat, sidx, okv);
 }
 #else
 #define flat_index flat_index_base
@@ -187,9 +205,10 @@ typedef struct {
     int32_t *part;
     int64_t *exact;
     const void *packed, *fine;
+    const int32_t *super;
     const int64_t *start;
     const uint16_t *occ;
-    Py_ssize_t n, base, pks, fks, ncells;
+    Py_ssize_t n, base, pks, fks, ncells, snx;
     int64_t nx, ny, sub, nbits, nfine, ntiles;
     double x0, y0, inv_dx, inv_dy, bx0, by0, bx1, by1;
     int has_tiles, mode;
@@ -216,9 +235,11 @@ static Py_ssize_t run_job(const Job *J)
     const double nxf = (double)nx, nyf = (double)J->ny;
     const double subf = (double)sub;
     Py_ssize_t c0, count = 0;
-    int32_t flat[CHUNK], pk[CHUNK];
-    uint8_t okv[CHUNK];
-    int ex[CHUNK];
+    int32_t flat[CHUNK], sidx[CHUNK], pk[CHUNK];
+    uint8_t okv[CHUNK], flag[CHUNK + 8];
+    int cand[CHUNK];
+    Py_ssize_t nexact = 0;
+    const int32_t *super = J->super;
     Consts C;
     C.x0 = x0;
     C.y0 = y0;
@@ -232,34 +253,52 @@ static Py_ssize_t run_job(const Job *J)
     C.bx1 = bx1;
     C.by1 = by1;
     C.last = (int32_t)(ncells - 1);
+    C.nx = (int32_t)nx;
+    C.snx = (int32_t)J->snx;
+    C.lastrow = (int32_t)(J->ny - 1);
     C.mode = mode;
 
     for (c0 = 0; c0 < n; c0 += CHUNK) {
         const int m = (int)(n - c0 < CHUNK ? n - c0 : CHUNK);
         const double *cx_in = fx + c0, *cy_in = fy + c0;
-        int j, nex = 0, anybad = 0;
+        int j, ncand, anybad = 0;
         /* 1. the flat cell index of every point (a loop the compiler vectorises, see flat_index) */
-        anybad = flat_index(cx_in, cy_in, m, &C, flat, okv);
-        /* 2. the gathers, in a loop of their own so that many are in flight at once */
+        anybad = flat_index(cx_in, cy_in, m, &C, flat, sidx, okv);
+        /* 2. the packed code from the super table (a few KB: in the L1 cache), and which points need more:
+              those of a mixed super cell (their code is read from the grid) and those whose code is exact */
+        for (j = 0; j < m; j++) {
+            const int32_t q = super[sidx[j]];
+            pk[j] = q;
+            flag[j] = (uint8_t)((q == SUPER_MIXED) | ((q & 7) == PACKED_EXACT));
+        }
+        ncand = 0;
+        memset(flag + m, 0, 8); /* the last chunk's tail */
+        for (j = 0; j < m; j += 8) { /* the few flagged points, eight flags at a time */
+            uint64_t w;
+            int b;
+            memcpy(&w, flag + j, sizeof w);
+            if (w == 0) continue;
+            for (b = 0; b < 8; b++) {
+                cand[ncand] = j + b;
+                ncand += flag[j + b];
+            }
+        }
+        /* the grid's code of the flagged points (the same as the super table's where that is uniform) */
         if (pks == 1) {
             const int8_t *p = (const int8_t *)packed;
-            for (j = 0; j < m; j++) pk[j] = p[flat[j]];
+            for (j = 0; j < ncand; j++) pk[cand[j]] = p[flat[cand[j]]];
         } else if (pks == 2) {
             const int16_t *p = (const int16_t *)packed;
-            for (j = 0; j < m; j++) pk[j] = p[flat[j]];
+            for (j = 0; j < ncand; j++) pk[cand[j]] = p[flat[cand[j]]];
         } else {
             const int32_t *p = (const int32_t *)packed;
-            for (j = 0; j < m; j++) pk[j] = p[flat[j]];
+            for (j = 0; j < ncand; j++) pk[cand[j]] = p[flat[cand[j]]];
         }
-        /* 3. status and part; the invalid points; the points of exact cells */
+        /* 3. status and part; the points of exact cells; the invalid points */
         for (j = 0; j < m; j++) {
             const int32_t q = pk[j];
             status[c0 + j] = (uint8_t)(q & 7);
             part[c0 + j] = packed_part(q);
-        }
-        for (j = 0; j < m; j++) {
-            ex[nex] = j;
-            nex += (pk[j] & 7) == PACKED_EXACT;
         }
         if (anybad) {
             for (j = 0; j < m; j++) {
@@ -279,32 +318,55 @@ static Py_ssize_t run_job(const Job *J)
                 reason[k] = r;
             }
         }
-        /* 4. the fine stage for the points of exact cells: the cell's tile and the fine cell in it */
-        for (j = 0; j < nex; j++) {
-            const Py_ssize_t k = c0 + ex[j];
-            int32_t q;
-            if (status[k] != PACKED_EXACT) continue; /* an invalid point (never: its cell is outside) */
-            q = pk[ex[j]];
-            if (has_tiles) {
-                const double tx = (fx[k] - x0) * inv_dx, ty = (fy[k] - y0) * inv_dy;
-                int64_t ix, iy, cell, bucket, t, sx, sy, idx;
-                unsigned int bit, occ_bits;
-                if (!(tx >= 0.0 && tx < nxf && ty >= 0.0 && ty < nyf))
+        /* the points of exact cells (an invalid point never is one: its cell is an outer one) */
+        for (j = 0; j < ncand; j++) {
+            const int c = cand[j];
+            exact[nexact] = (int64_t)(c0 + c);
+            nexact += ((pk[c] & 7) == PACKED_EXACT) & okv[c];
+        }
+    }
+    if (!has_tiles) {
+        count = nexact;
+    } else {
+        /* 4. the fine stage for the points of exact cells: the cell's tile (bucket + popcount) and the fine
+              cell in it, for groups of points at a time so that their reads of the tile index and of the
+              tiles overlap; the points still exact are compacted to the front of exact[] */
+        Py_ssize_t g0;
+        for (g0 = 0; g0 < nexact; g0 += GROUP) {
+            const int gm = (int)(nexact - g0 < GROUP ? nexact - g0 : GROUP);
+            int64_t kk[GROUP], bucket[GROUP], ix[GROUP], iy[GROUP];
+            unsigned int mask[GROUP];
+            int64_t st[GROUP];
+            double tx[GROUP], ty[GROUP];
+            int i;
+            for (i = 0; i < gm; i++) {
+                const int64_t k = exact[g0 + i];
+                int64_t cell;
+                kk[i] = k;
+                tx[i] = (fx[k] - x0) * inv_dx;
+                ty[i] = (fy[k] - y0) * inv_dy;
+                if (!(tx[i] >= 0.0 && tx[i] < nxf && ty[i] >= 0.0 && ty[i] < nyf))
                     return -1; /* cannot happen on a built grid: let numpy answer the block */
-                ix = (int64_t)tx;
-                iy = (int64_t)ty;
-                cell = iy * nx + ix;
+                ix[i] = (int64_t)tx[i];
+                iy[i] = (int64_t)ty[i];
+                cell = iy[i] * nx + ix[i];
                 if (cell > nbits - 1) cell = nbits - 1;
-                bucket = cell >> TILE_BUCKET_BITS;
-                bit = (unsigned int)(cell & (TILE_BUCKET - 1));
-                occ_bits = occ[bucket];
+                bucket[i] = cell;
+            }
+            for (i = 0; i < gm; i++) {
+                const int64_t bk = bucket[i] >> TILE_BUCKET_BITS;
+                mask[i] = occ[bk];
+                st[i] = start[bk];
+            }
+            for (i = 0; i < gm; i++) {
+                const unsigned int bit = (unsigned int)(bucket[i] & (TILE_BUCKET - 1)), occ_bits = mask[i];
                 if ((occ_bits >> bit) & 1u) {
                     double ftx, fty;
-                    t = start[bucket] + POPCOUNT16(occ_bits & ((1u << bit) - 1u));
+                    int64_t t = st[i] + POPCOUNT16(occ_bits & ((1u << bit) - 1u)), sx, sy, idx;
                     if (t > ntiles - 1) t = ntiles - 1;
-                    ftx = tx - (double)ix;
+                    ftx = tx[i] - (double)ix[i];
                     ftx = ftx * subf;
-                    fty = ty - (double)iy;
+                    fty = ty[i] - (double)iy[i];
                     fty = fty * subf;
                     sx = (int64_t)ftx;
                     sy = (int64_t)fty;
@@ -312,18 +374,25 @@ static Py_ssize_t run_job(const Job *J)
                     if (sy > sub - 1) sy = sub - 1;
                     idx = t * sub * sub + sy * sub + sx;
                     if (idx < 0 || idx >= nfine) return -1;
-                    q = read_packed(fine, (Py_ssize_t)idx, fks);
+                    bucket[i] = idx;
                 } else {
-                    q = (-2 * (1 << PACKED_SHIFT)) | PACKED_EXACT; /* no tile: the exact test with every part */
+                    bucket[i] = -1; /* not a tile (rounding at a cell edge): the exact test with every part */
                 }
+            }
+            for (i = 0; i < gm; i++) {
+                const int64_t k = kk[i];
+                const int32_t q = bucket[i] >= 0 ? read_packed(fine, (Py_ssize_t)bucket[i], fks)
+                                                 : (-2 * (1 << PACKED_SHIFT)) | PACKED_EXACT;
                 status[k] = (uint8_t)(q & 7);
                 part[k] = packed_part(q);
-            }
-            if ((q & 7) == PACKED_EXACT) {
-                if (exact != NULL) exact[count] = (int64_t)(base + k);
-                count++;
+                exact[count] = k;
+                count += (q & 7) == PACKED_EXACT;
             }
         }
+    }
+    if (base != 0) {
+        Py_ssize_t i;
+        for (i = 0; i < count; i++) exact[i] += base;
     }
     return count;
 }
@@ -332,9 +401,9 @@ PyDoc_STRVAR(lookup_doc,
 "lookup(fx, fy, status, part, reason, exact_out, base, grid) -> int\n\n"
 "Status and part of points from a lookup grid, coarse and fine stage in one pass (GIL released).\n\n"
 "fx, fy: float64 frame coordinates; status (uint8), part (int32), reason (uint8, written for invalid\n"
-"points only) and exact_out (int64, one slot per point or None): outputs. ``grid`` is the tuple\n"
+"points only) and exact_out (int64, one slot per point): outputs. ``grid`` is the tuple\n"
 "locate._kernel_grid builds: (packed, start, occ, fine_packed, x0, y0, inv_dx, inv_dy, nx, ny, sub,\n"
-"has_tiles, mode, bx0, by0, bx1, by1, floor_by_bits). Returns the number of points left to the exact\n"
+"has_tiles, mode, bx0, by0, bx1, by1, floor_by_bits, super, snx). Returns the number of points left to the exact\n"
 "predicate (their indices + base in exact_out), or -1 when the block must be redone by the numpy\n"
 "path (a point in an exact cell outside the grid: never on a grid built by xclz_geo.geo.grid).");
 
@@ -342,9 +411,9 @@ static PyObject *lookup(PyObject *self, PyObject *args)
 {
     PyObject *o_fx, *o_fy, *o_status, *o_part, *o_reason, *o_exact, *grid;
     Py_ssize_t base;
-    PyObject *o_packed, *o_start, *o_occ, *o_fine;
+    PyObject *o_packed, *o_start, *o_occ, *o_fine, *o_super;
     double x0, y0, inv_dx, inv_dy, bx0, by0, bx1, by1;
-    Py_ssize_t nx, ny, sub;
+    Py_ssize_t nx, ny, sub, snx;
     int has_tiles, mode, floor_by_bits;
     Py_buffer b[NBUF];
     int i;
@@ -354,10 +423,11 @@ static PyObject *lookup(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOnO!:lookup", &o_fx, &o_fy, &o_status, &o_part, &o_reason, &o_exact, &base,
                           &PyTuple_Type, &grid))
         return NULL;
-    if (!PyArg_ParseTuple(grid, "OOOOddddnnnpiddddp:lookup grid", &o_packed, &o_start, &o_occ, &o_fine, &x0, &y0,
-                          &inv_dx, &inv_dy, &nx, &ny, &sub, &has_tiles, &mode, &bx0, &by0, &bx1, &by1, &floor_by_bits))
+    if (!PyArg_ParseTuple(grid, "OOOOddddnnnpiddddpOn:lookup grid", &o_packed, &o_start, &o_occ, &o_fine, &x0, &y0,
+                          &inv_dx, &inv_dy, &nx, &ny, &sub, &has_tiles, &mode, &bx0, &by0, &bx1, &by1, &floor_by_bits,
+                          &o_super, &snx))
         return NULL;
-    if (nx < 1 || ny < 1 || sub < 0 || mode < 0 || mode > 2) {
+    if (nx < 1 || ny < 1 || sub < 0 || mode < 0 || mode > 2 || snx != ((nx + (1 << SUPER_BITS) - 1) >> SUPER_BITS)) {
         PyErr_SetString(PyExc_ValueError, "_lookup: bad grid parameters");
         return NULL;
     }
@@ -368,7 +438,7 @@ static PyObject *lookup(PyObject *self, PyObject *args)
     if (get_buf(o_status, &b[2], 1, 1, "B", "status") < 0) FAIL;
     if (get_buf(o_part, &b[3], 1, 4, signed_kinds(4), "part") < 0) FAIL;
     if (get_buf(o_reason, &b[4], 1, 1, "B", "reason") < 0) FAIL;
-    if (o_exact != Py_None && get_buf(o_exact, &b[5], 1, 8, signed_kinds(8), "exact_out") < 0) FAIL;
+    if (get_buf(o_exact, &b[5], 1, 8, signed_kinds(8), "exact_out") < 0) FAIL;
     {
         Py_buffer probe;
         Py_ssize_t ps;
@@ -395,9 +465,14 @@ static PyObject *lookup(PyObject *self, PyObject *args)
         }
         if (get_buf(o_fine, &b[9], 0, ps, signed_kinds(ps), "fine_packed") < 0) FAIL;
     }
+    if (get_buf(o_super, &b[10], 0, 4, signed_kinds(4), "super") < 0) FAIL;
+    if (b[10].len / 4 != snx * ((ny + (1 << SUPER_BITS) - 1) >> SUPER_BITS)) {
+        PyErr_SetString(PyExc_ValueError, "_lookup: the super table does not fit the grid");
+        FAIL;
+    }
     n = b[0].len / 8;
     if (b[1].len / 8 != n || b[2].len != n || b[3].len / 4 != n || b[4].len != n
-        || (b[5].obj != NULL && b[5].len / 8 < n)) {
+        || b[5].len / 8 < n) {
         PyErr_SetString(PyExc_ValueError, "_lookup: the point and output arrays differ in length");
         FAIL;
     }
@@ -418,8 +493,10 @@ static PyObject *lookup(PyObject *self, PyObject *args)
         J.status = (uint8_t *)b[2].buf;
         J.part = (int32_t *)b[3].buf;
         J.reason = (uint8_t *)b[4].buf;
-        J.exact = b[5].obj != NULL ? (int64_t *)b[5].buf : NULL;
+        J.exact = (int64_t *)b[5].buf;
         J.packed = b[6].buf;
+        J.super = (const int32_t *)b[10].buf;
+        J.snx = snx;
         J.pks = b[6].itemsize;
         J.ncells = nx * ny;
         J.start = has_tiles ? (const int64_t *)b[7].buf : NULL;

@@ -931,6 +931,31 @@ def _use_kernel() -> bool:
     return _CKERNEL is not None and KERNEL == "c"
 
 
+#: super cells of the compiled kernel: 2**4 × 2**4 coarse cells (``SUPER_BITS`` in ``_lookup.c``)
+KERNEL_SUPER_BITS = 4
+#: marks a super cell whose cells differ (``SUPER_MIXED`` in ``_lookup.c``)
+_SUPER_MIXED = np.iinfo(np.int32).min
+
+
+def _super_table(packed: np.ndarray) -> tuple[np.ndarray, int]:
+    """The compiled kernel's super table: per block of 16 × 16 coarse cells, their common packed code, or
+    :data:`_SUPER_MIXED` where they differ; and the number of blocks per row.
+
+    Nearly all points fall in uniform blocks (measured on 2·10⁵ random points: 92–96 % on the bundled,
+    1,000-vertex and sparse zones) and read their code from this table of a few KB, which stays in the
+    L1 cache, instead of the 1 MB grid: the grid's one random read per point was most of the lookup's time.
+    The answer is the grid's code either way (the block is uniform). Blocks on the last row and column
+    are padded with copies of their own edge cells.
+    """
+    s = 1 << KERNEL_SUPER_BITS
+    ny, nx = packed.shape
+    sny, snx = -(-ny // s), -(-nx // s)
+    p = np.pad(packed.astype(np.int32), ((0, sny * s - ny), (0, snx * s - nx)), mode="edge").reshape(sny, s, snx, s)
+    lo = p.min(axis=(1, 3))
+    hi = p.max(axis=(1, 3))
+    return np.ascontiguousarray(np.where(lo == hi, lo, _SUPER_MIXED).astype(np.int32).reshape(-1)), int(snx)
+
+
 def _kernel_grid(grid: LocateGrid) -> tuple | None:
     """The grid's arrays and constants as :func:`xclz_geo.geo._lookup.lookup` takes them (cached on the grid).
 
@@ -959,9 +984,11 @@ def _kernel_grid(grid: LocateGrid) -> tuple | None:
             start = np.ascontiguousarray(start, dtype=np.int64)
             occ = np.ascontiguousarray(occ, dtype=np.uint16)
             fine = np.ascontiguousarray(grid.fine_packed).reshape(-1)
-        kg = (np.ascontiguousarray(grid.packed).reshape(-1), start, occ, fine, float(grid.x0), float(grid.y0),
+        packed = np.ascontiguousarray(grid.packed).reshape(-1)
+        sup, snx = _super_table(packed.reshape(grid.ny, grid.nx))
+        kg = (packed, start, occ, fine, float(grid.x0), float(grid.y0),
               float(1.0 / grid.dx), float(1.0 / grid.dy), int(grid.nx), int(grid.ny), sub, has, mode,
-              float(b[0]), float(b[1]), float(b[2]), float(b[3]), bool(_FLOOR_BY_BITS))
+              float(b[0]), float(b[1]), float(b[2]), float(b[3]), bool(_FLOOR_BY_BITS), sup, snx)
         grid._kgrid = kg  # type: ignore[attr-defined]
     return kg or None
 
