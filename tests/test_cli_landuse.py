@@ -226,3 +226,69 @@ def test_field_option_names_the_code_column(capsys, tmp_path, boundaries_file, s
     assert doc["method"]["code_field"] == "MYCODE"
     rc, _, err = run(capsys, "landuse", "--parcels", str(p), "--boundaries", str(boundaries_file), "--field", "税收=MYCODE")
     assert rc == 2 and "not a field this command uses" in err
+
+
+def test_memory_mb_reaches_the_engine_and_changes_windows_not_results(capsys, boundaries_file, synthetic_boundaries, tmp_path):
+    # a 5 m raster over guangde_west (≈ 250,000 cells, 3 classes in a checkered pattern): one window by default
+    x0, y0, x1, y1 = synthetic_boundaries.to_crs("EPSG:4549").geometry.iloc[2].bounds
+    T = Affine(5.0, 0.0, x0 - 100.0, 0.0, -5.0, y1 + 100.0)
+    h, w = int((y1 - y0 + 200) / 5) + 1, int((x1 - x0 + 200) / 5) + 1
+    rr, cc = np.mgrid[0:h, 0:w]
+    data = np.choose((rr // 7 + cc // 11) % 3, [1, 2, 8]).astype(np.uint8)
+    raster = tmp_path / "fine.tif"
+    with rasterio.open(raster, "w", driver="GTiff", height=h, width=w, count=1, dtype="uint8", crs="EPSG:4549",
+                       transform=T, nodata=0, tiled=True, blockxsize=64, blockysize=64) as dst:
+        dst.write(data, 1)
+    base = ["landuse", "--raster", str(raster), "--classes", "clcd", "--boundaries", str(boundaries_file)]
+    rc0, out0, _ = run(capsys, *base, "--json")
+    rc1, out1, _ = run(capsys, *base, "--json", "--memory-mb", "1")
+    d0, d1 = json.loads(out0), json.loads(out1)
+    assert rc0 == rc1 == 1  # two parts lie outside this raster
+    # 1 MB = 10⁶ / (48 + 1) cells per window for this uint8 raster, against the default 2,000,000
+    cap = 1_000_000 // 49
+    assert d1["method"]["max_window_cells"] == cap and d0["method"]["max_window_cells"] == 2_000_000
+    assert d1["method"]["max_cells_read_at_once"] <= cap < d0["method"]["max_cells_read_at_once"]
+    assert d1["method"]["windows_read"] > d0["method"]["windows_read"]
+    p0 = {p["part_id"]: p for p in d0["parts"]}
+    p1 = {p["part_id"]: p for p in d1["parts"]}
+    assert p0.keys() == p1.keys()
+    west0, west1 = p0["guangde_west"], p1["guangde_west"]
+    assert len(west0["classes"]) == 3
+    for pid in p0:
+        a, b = p0[pid], p1[pid]
+        assert a["status"] == b["status"]
+        assert [c["code"] for c in a["classes"]] == [c["code"] for c in b["classes"]]
+        for c, e in zip(a["classes"], b["classes"]):
+            assert c["area_m2"] == pytest.approx(e["area_m2"], rel=1e-9, abs=1e-6)
+    # and through a file output: the same table
+    assert run(capsys, *base, "--out", str(tmp_path / "a.csv"))[0] == 1
+    assert run(capsys, *base, "--memory-mb", "1", "--out", str(tmp_path / "b.csv"))[0] == 1
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert len(a) >= 3
+    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+
+
+@pytest.mark.parametrize("bad", ["0", "-5", "abc", "1.5", ""])
+def test_memory_mb_bad_values_exit_2_naming_the_option(capsys, boundaries_file, raster_file, bad):
+    with pytest.raises(SystemExit) as exc:
+        main(["landuse", "--raster", str(raster_file), "--boundaries", str(boundaries_file), f"--memory-mb={bad}"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "--memory-mb" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_memory_mb_is_for_rasters_and_its_help_states_the_engine_default(capsys, boundaries_file, parcels_file):
+    import inspect
+
+    from xclz_geo.cli.landuse import ENGINE_DEFAULT_WINDOW_CELLS
+    from xclz_geo.landuse.overlay import landcover_by_polygons
+
+    rc, _, err = run(capsys, "landuse", "--parcels", str(parcels_file), "--memory-mb", "50", "--boundaries", str(boundaries_file))
+    assert rc == 2 and "--memory-mb" in err and "--raster" in err
+    assert inspect.signature(landcover_by_polygons).parameters["max_window_cells"].default == ENGINE_DEFAULT_WINDOW_CELLS
+    with pytest.raises(SystemExit) as exc:
+        main(["landuse", "--help"])
+    assert exc.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--memory-mb N" in help_text and f"{ENGINE_DEFAULT_WINDOW_CELLS:,} cells" in help_text

@@ -426,3 +426,22 @@ def test_locate_on_its_own_workbook_output_keeps_the_old_results_renamed(capsys,
     for r in range(4, 9):  # the old results' cells are unchanged, the recomputed ones agree
         assert b.cell(r, k + 1).value == a.cell(r, k + 1).value == b.cell(r, head_b.index("xclz_status") + 1).value
     assert b["A1"].value == a["A1"].value == TITLE and b.parent.sheetnames == ["企业名单", "说明"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".gpkg"])
+def test_csv_safe_reaches_csv_written_from_parquet_and_vector_inputs(capsys, tmp_path, zone_file, suffix):
+    """--csv-safe was dropped when the input was Parquet or a vector layer (the CSV then carried "=1+2" bare)."""
+    import geopandas as gpd
+
+    lon, lat = _centre(1)
+    df = pd.DataFrame({"名称": ["甲", "=1+2"], "经度": [lon, lon + 0.4], "纬度": [lat, lat]})
+    src = tmp_path / f"sites{suffix}"
+    if suffix == ".parquet":
+        df.to_parquet(src)
+    else:
+        gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["经度"], df["纬度"]), crs="EPSG:4326").to_file(src)
+    for flag, expected in (([], "=1+2"), (["--csv-safe"], "'=1+2")):
+        dst = tmp_path / f"out{len(flag)}.csv"
+        code, _, err = run_cli(capsys, "locate", "-i", src, "-o", dst, "--boundaries", zone_file, *flag)
+        assert code == 0, err
+        assert pd.read_csv(dst, dtype=str, encoding="utf-8-sig")["名称"].tolist() == ["甲", expected]

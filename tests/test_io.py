@@ -166,6 +166,88 @@ def test_write_xlsx_stream_styling_options(tmp_path):
     assert u.freeze_panes == "A2" and not u["A1"].font.b and u["C1"].value in ("", None)
 
 
+def _dated_frame():
+    import datetime as dt
+
+    import numpy as np
+
+    return pd.DataFrame({
+        "day": pd.to_datetime(["2024-03-01", None, "1900-02-28", "1900-03-01", "2008-12-01"]),
+        "when": pd.to_datetime(["2024-03-01 08:30:15", "2024-03-02 00:00:00", None, "1999-12-31 23:59:59", "2024-03-01 12:00:00"]),
+        "tz": pd.to_datetime(["2024-03-01 08:00", "2024-03-02 09:15", None, "2024-01-01 00:00", "2024-06-30 23:30"])
+              .tz_localize("Asia/Shanghai"),
+        "obj": [dt.date(2024, 1, 2), pd.Timestamp("2024-05-06"), None, dt.date(1899, 1, 1), np.datetime64("2020-02-29")],
+        "mixed": [dt.datetime(2024, 1, 2, 3, 4, 5), "2024-01-02", 5, pd.NaT, "x"],
+        "text": ["2024-03-01", "0012", "913418001234567890", "=1+1", "2024/3/1"],
+    })
+
+
+def test_write_xlsx_stream_writes_dates_as_excel_dates(tmp_path):
+    import datetime as dt
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    df = _dated_frame()
+    io.write_xlsx_stream({"d": df}, tmp_path / "d.xlsx", chunk_rows=2)  # chunks of 2 rows: one format per column still
+    ws = load_workbook(tmp_path / "d.xlsx")["d"]
+    col = {h.value: [ws.cell(r, h.column) for r in range(2, 7)] for h in ws[1]}
+    # date-only values: real dates with a date format; NaT is an empty cell
+    assert [c.value for c in col["day"]] == [dt.datetime(2024, 3, 1), None, dt.datetime(1900, 2, 28), dt.datetime(1900, 3, 1),
+                                             dt.datetime(2008, 12, 1)]
+    assert all(c.is_date and c.number_format == "yyyy-mm-dd" for c in col["day"] if c.value is not None)
+    # a column with times of day: date-times, one format for the whole column (also for its midnight)
+    assert [c.value for c in col["when"]] == [dt.datetime(2024, 3, 1, 8, 30, 15), dt.datetime(2024, 3, 2), None,
+                                              dt.datetime(1999, 12, 31, 23, 59, 59), dt.datetime(2024, 3, 1, 12)]
+    assert {c.number_format for c in col["when"] if c.value is not None} == {"yyyy-mm-dd h:mm:ss"}
+    # with a time zone: the value's own wall-clock time (what the planner saw in the source)
+    assert [c.value for c in col["tz"]] == [dt.datetime(2024, 3, 1, 8), dt.datetime(2024, 3, 2, 9, 15), None,
+                                            dt.datetime(2024, 1, 1), dt.datetime(2024, 6, 30, 23, 30)]
+    # objects: date, Timestamp, numpy datetime64; before 1900 Excel has no date: ISO text
+    assert [c.value for c in col["obj"]] == [dt.datetime(2024, 1, 2), dt.datetime(2024, 5, 6), None, "1899-01-01",
+                                             dt.datetime(2020, 2, 29)]
+    assert col["obj"][0].number_format == "yyyy-mm-dd" and col["obj"][3].data_type == "s"
+    assert [c.value for c in col["mixed"]] == [dt.datetime(2024, 1, 2, 3, 4, 5), "2024-01-02", 5, None, "x"]
+    assert col["mixed"][0].is_date and col["mixed"][1].data_type == "s" and not col["mixed"][1].is_date
+    # text that looks like a date, leading zeros, an 18-digit code and formula-like text: text
+    assert [c.value for c in col["text"]] == ["2024-03-01", "0012", "913418001234567890", "=1+1", "2024/3/1"]
+    assert all(c.data_type == "s" and not c.is_date for c in col["text"]) and col["text"][3].quotePrefix
+    # the serials are Excel's 1900 date system (with its phantom 1900-02-29): 2024-03-01 is 45352
+    with zipfile.ZipFile(tmp_path / "d.xlsx") as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+        styles = z.read("xl/styles.xml").decode()
+    assert '<c r="A2" s="8"><v>45352</v></c>' in xml and '<c r="A4" s="8"><v>59</v></c>' in xml
+    assert '<c r="A5" s="8"><v>61</v></c>' in xml and '<c r="A3"' not in xml  # NaT: no cell at all
+    assert '<c r="B2" s="9"><v>45352.35434027778</v></c>' in xml
+    assert 'formatCode="yyyy-mm-dd"' in styles and "<f>" not in xml
+
+
+def test_small_and_streamed_workbooks_write_the_same_dates(tmp_path, monkeypatch):
+    from openpyxl import load_workbook
+
+    df = _dated_frame()
+    io.write_xlsx({"d": df}, tmp_path / "small.xlsx")  # openpyxl (a time zone no longer fails there)
+    monkeypatch.setattr(io, "STREAM_MIN_ROWS", 2)
+    io.write_xlsx({"d": df}, tmp_path / "big.xlsx")  # streamed
+
+    def cells(path):
+        ws = load_workbook(path)["d"]
+        return [[(c.value, c.number_format if c.is_date else None, c.data_type) for c in r] for r in ws.iter_rows()]
+
+    assert cells(tmp_path / "small.xlsx") == cells(tmp_path / "big.xlsx")
+
+
+def test_bold_rows_keep_the_date_format(tmp_path):
+    from openpyxl import load_workbook
+
+    df = _dated_frame()
+    io.write_xlsx_stream({"d": df}, tmp_path / "b.xlsx", bold_rows={"d": [2]})
+    ws = load_workbook(tmp_path / "b.xlsx")["d"]
+    assert ws["A2"].font.b and ws["A2"].is_date and ws["A2"].number_format == "yyyy-mm-dd"
+    assert ws["B2"].font.b and ws["B2"].number_format == "yyyy-mm-dd h:mm:ss"
+    assert ws["F2"].font.b and ws["F2"].data_type == "s" and not ws["A3"].font.b
+
+
 def test_write_csv_stream_reads_back_equal(tmp_path):
     import numpy as np
 
@@ -606,3 +688,106 @@ def test_patched_workbook_opens_in_libreoffice(tmp_path):
     assert main[5].endswith(",-1") and "913418001234567890" in main[4]  # text stays text, never calculated
     assert (out / "out-汇总.csv").read_text(encoding="utf-8").splitlines() == ["a", "=2+3"]
     assert (out / "out-说明.csv").exists()
+
+
+def test_round_tripped_workbook_keeps_its_date_cells(tmp_path):
+    import re
+    import zipfile
+
+    src = tmp_path / "dates.xlsx"
+    wb = _Workbook()
+    ws = wb.active
+    ws.title = "名单"
+    ws.append(["名称", "登记日期", "代码"])
+    ws.append(["甲", _dt.datetime(2024, 3, 1), "0012"])
+    ws.append(["乙", _dt.datetime(2019, 5, 6, 8, 30), "913418001234567890"])
+    ws["B2"].number_format = 'yyyy"年"m"月"d"日"'
+    wb.save(src)
+    t = io.read_table_text(src)
+    assert t.frame["登记日期"].tolist()[0].startswith("2024")  # read as the text the user sees
+    dst = io.write_table_back(t, pd.DataFrame({"xclz_status": ["ok", "=1"]}), tmp_path / "out.xlsx")
+
+    def user_cells(path):
+        with zipfile.ZipFile(path) as z:
+            xml = z.read("xl/worksheets/sheet1.xml").decode()
+        return re.findall(r'<c r="[ABC][0-9]+".*?(?:/>|</c>)', xml)
+
+    assert user_cells(dst) == user_cells(src)  # byte for byte: serials, styles, text codes
+    out = _load_workbook(dst)["名单"]
+    assert out["B2"].value == _dt.datetime(2024, 3, 1) and out["B2"].number_format == 'yyyy"年"m"月"d"日"'
+    assert out["B3"].value == _dt.datetime(2019, 5, 6, 8, 30) and out["C2"].value == "0012" and out["C2"].data_type == "s"
+    assert out["D3"].value == "=1" and out["D3"].quotePrefix
+
+
+def test_written_back_workbook_gets_dates_in_added_columns_and_sheets(tmp_path, monkeypatch):
+    import re
+    import zipfile
+
+    src = tmp_path / "dates.xlsx"
+    wb = _Workbook()
+    ws = wb.active
+    ws.title = "名单"
+    ws.append(["名称", "登记日期"])
+    ws.append(["甲", _dt.datetime(2024, 3, 1)])
+    ws.append(["乙", _dt.datetime(2019, 5, 6, 8, 30)])
+    ws["B2"].number_format = 'yyyy"年"m"月"d"日"'  # a custom format of the user's: numFmt 164
+    wb.save(src)
+    t = io.read_table_text(src)
+    add = pd.DataFrame({"核查日期": pd.to_datetime(["2025-01-02", None]), "核查时间": [_dt.datetime(2025, 1, 2, 9, 5), None],
+                        "说明": ["2025-01-02", "=1"]})
+    extra = {"汇总": pd.DataFrame({"日期": [_dt.date(2025, 1, 2)], "n": [2]})}
+    fast = io.write_table_back(t, add, tmp_path / "fast.xlsx", extra_sheets=extra)
+
+    def slow(*a, **k):
+        raise io._XlsxUnsupported("test: the openpyxl path")
+
+    monkeypatch.setattr(io, "_write_back_workbook_fast", slow)
+    ref = io.write_table_back(t, add, tmp_path / "ref.xlsx", extra_sheets=extra)
+
+    def cells(path):
+        wb = _load_workbook(path)
+        return {name: [[(c.value, c.number_format if c.is_date else None, c.data_type) for c in r] for r in wb[name].iter_rows()]
+                for name in wb.sheetnames}
+
+    got, want = cells(fast), cells(ref)
+    assert got["名单"][1][2] == (_dt.datetime(2025, 1, 2), "yyyy-mm-dd", "d")
+    assert got["名单"][1][3] == (_dt.datetime(2025, 1, 2, 9, 5), "yyyy-mm-dd h:mm:ss", "d")
+    assert got["名单"][2][2][0] is None and got["名单"][1][4] == ("2025-01-02", None, "s")  # NaT empty; text stays text
+    assert got["汇总"][1][0] == (_dt.datetime(2025, 1, 2), "yyyy-mm-dd", "d")
+    assert got["名单"][1][1] == (_dt.datetime(2024, 3, 1), 'yyyy"年"m"月"d"日"', "d")  # the user's cell as it was
+    # the openpyxl path gives the same values and kinds (it names the date-time format its own way)
+    assert [[(v, bool(f), d) for v, f, d in r] for r in got["名单"]] == [[(v, bool(f), d) for v, f, d in r] for r in want["名单"]]
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(fast) as b:
+        user = re.findall(r'<c r="[AB][0-9]+".*?(?:/>|</c>)', a.read("xl/worksheets/sheet1.xml").decode())
+        assert re.findall(r'<c r="[AB][0-9]+".*?(?:/>|</c>)', b.read("xl/worksheets/sheet1.xml").decode()) == user
+        styles, before = b.read("xl/styles.xml").decode(), a.read("xl/styles.xml").decode()
+    # the user's number formats (164, 165 here) kept; ours take the next free ids
+    old_fmts = re.search(r"<numFmts[^>]*>(.*?)</numFmts>", before).group(1)
+    assert re.search(r"<numFmts[^>]*>(.*?)</numFmts>", styles).group(1) == (
+        old_fmts + '<numFmt numFmtId="166" formatCode="yyyy-mm-dd"/><numFmt numFmtId="167" formatCode="yyyy-mm-dd h:mm:ss"/>')
+
+
+@pytest.mark.parametrize("numfmts", ["empty", "absent"])
+def test_written_back_dates_in_a_workbook_without_number_formats(tmp_path, monkeypatch, numfmts):
+    import re
+    import zipfile
+
+    src = tmp_path / "plain.xlsx"
+    wb = _Workbook()
+    wb.active.append(["名称", "代码"])
+    wb.active.append(["甲", "0012"])
+    wb.save(src)  # openpyxl writes <numFmts count="0" />; other programs may write none
+    with zipfile.ZipFile(src) as z:
+        styles = z.read("xl/styles.xml").decode()
+    assert re.search(r"<numFmts[^>]*/>", styles)
+    if numfmts == "absent":
+        _set_member(src, "xl/styles.xml", re.sub(r"<numFmts[^>]*/>", "", styles))
+    fast = io._write_back_workbook_fast
+    took: list[bool] = []
+    monkeypatch.setattr(io, "_write_back_workbook_fast", lambda *a, **k: (fast(*a, **k), took.append(True))[0])
+    t = io.read_table_text(src)
+    out = io.write_table_back(t, pd.DataFrame({"日期": pd.to_datetime(["2025-01-02"])}), tmp_path / "o.xlsx")
+    assert took == [True]  # the part-by-part copy, not openpyxl
+    ws = _load_workbook(out).active
+    assert ws["C2"].value == _dt.datetime(2025, 1, 2) and ws["C2"].number_format == "yyyy-mm-dd"
+    assert ws["B2"].value == "0012" and ws["B2"].data_type == "s"

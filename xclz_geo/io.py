@@ -553,13 +553,95 @@ def _xlsx_clean_text(arr: Any, name: Any, counts: dict[str, int], weights: Any =
     return arr
 
 
+#: Excel's day 0 of the 1900 date system (serial 1 is 1900-01-01; Excel counts a 1900-02-29 that never was)
+_EXCEL_EPOCH_US = -2_209_161_600_000_000  # 1899-12-30T00:00 in microseconds since 1970-01-01
+_US_PER_DAY = 86_400_000_000
+
+
+def _excel_date_serials(values: Any) -> "tuple[Any, Any, bool]":
+    """Excel serial numbers (1900 date system) of dates and date-times.
+
+    ``values`` is a pandas Series of ``datetime64`` (naive or with a time zone) or an iterable of
+    ``datetime.date``/``datetime.datetime``/``pandas.Timestamp``/``numpy.datetime64`` values and
+    missing values. A value with a time zone is taken at its own local (wall-clock) time, the zone
+    dropped: ``2024-03-01 08:00+08:00`` becomes ``2024-03-01 08:00``. Returns ``(serials, ok,
+    date_only)``: float serials, a mask of the values Excel can show as a date (present and on or
+    after 1900-01-01), and whether every such value is at midnight (a date format then suffices).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, pd.Series) and pd.api.types.is_datetime64_any_dtype(values.dtype):
+        if getattr(values.dtype, "tz", None) is not None:
+            values = values.dt.tz_localize(None)  # the wall-clock time of each value
+        a = values.to_numpy().astype("datetime64[us]")
+    else:
+        def naive(v: Any) -> Any:
+            if v is None or v is pd.NaT or v is pd.NA or (isinstance(v, float) and v != v):
+                return None
+            if getattr(v, "tzinfo", None) is not None:
+                return v.replace(tzinfo=None)
+            return v
+
+        a = np.array([naive(v) for v in values], dtype="datetime64[us]")
+    missing = np.isnat(a)
+    us = np.where(missing, 0, a.astype(np.int64)) - _EXCEL_EPOCH_US
+    days = us // _US_PER_DAY
+    days = np.where((days > 0) & (days <= 60), days - 1, days)  # before 1900-03-01: Excel's phantom 1900-02-29
+    frac = us % _US_PER_DAY
+    ok = ~missing & (days >= 1)
+    serials = days + frac / _US_PER_DAY
+    date_only = bool(np.all(frac[ok] == 0))
+    return serials, ok, date_only
+
+
+def _xlsx_date_cells(values: Any, start: str, rows: Any, date_styles: "tuple[int, int]") -> "tuple[Any, Any]":
+    """Date cells (an Excel serial with the date or date-time style of ``date_styles``) of a slice, and a
+    mask of the values Excel cannot show as a date (before 1900), which the caller writes as ISO text."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    serials, ok, date_only = _excel_date_serials(values)
+    if date_only:
+        nums = pc.cast(pa.array(serials.astype(np.int64), mask=~ok), pa.string())
+    else:
+        nums = pc.cast(pa.array(serials, mask=~ok), pa.string())
+    style = date_styles[0] if date_only else date_styles[1]
+    return pc.binary_join_element_wise(start, rows, f'" s="{style}"><v>', nums, "</v></c>", ""), ok
+
+
+def _xlsx_column_date_styles(col: "pd.Series", date_styles: "tuple[int, int] | None") -> "tuple[int, int] | None":
+    """The ``date_styles`` of a whole column for :func:`_xlsx_column_cells`: as given when its dates are all
+    at midnight (a date format), else the date-time style twice — one format for the whole column."""
+    import datetime as _dt
+
+    import numpy as np
+    import pandas as pd
+
+    if date_styles is None:
+        return None
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        dates: Any = col
+    elif col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("date", "datetime", "datetime64", "mixed"):
+        dates = [v for v in col.tolist() if isinstance(v, (_dt.date, np.datetime64)) and not pd.isna(v)]
+    else:
+        return date_styles
+    if len(dates) == 0:
+        return date_styles
+    _serials, _ok, date_only = _excel_date_serials(dates)
+    return date_styles if date_only else (date_styles[1], date_styles[1])
+
+
 def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int], sst: "dict[str, int] | None" = None,
-                       *, quote_style: int = 1) -> Any:
+                       *, quote_style: int = 1, date_styles: "tuple[int, int] | None" = None) -> Any:
     """The ``<c>`` elements of one column slice as a pyarrow string array (null for an empty cell).
 
     Text repeated in the slice (status, class, reason …) goes to the shared-string table ``sst``
     (text → index) and the cell holds its index; other text is written inline. Text a spreadsheet
-    would take for a formula gets the cell style ``quote_style`` (Excel's quote prefix)."""
+    would take for a formula gets the cell style ``quote_style`` (Excel's quote prefix).
+    ``date_styles`` (date style, date-time style of the workbook): dates and date-times are Excel
+    dates with that style (see :func:`_excel_date_serials`); without it they are ISO text."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -571,6 +653,8 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
         kind = "bool"
     elif pd.api.types.is_numeric_dtype(dtype):
         kind = "number"
+    elif pd.api.types.is_datetime64_any_dtype(dtype):
+        kind = "date" if date_styles is not None else "mixed"
     elif dtype == object or pd.api.types.is_string_dtype(dtype):
         inferred = pd.api.types.infer_dtype(col, skipna=True)
         kind = {"string": "text", "empty": "empty", "boolean": "bool", "floating": "number", "integer": "number",
@@ -579,6 +663,14 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
         kind = "mixed"
     if kind == "empty":
         return pa.nulls(len(col), pa.string())
+    if kind == "date":  # a datetime64 column: Excel dates; NaT is an empty cell
+        assert date_styles is not None
+        cells, ok = _xlsx_date_cells(col, start, rows, date_styles)
+        early = col.notna().to_numpy() & ~ok
+        if early.any():  # before 1900: Excel has no date for it, so its ISO text
+            txt = pd.Series([v.isoformat() if e else None for v, e in zip(col.tolist(), early)], dtype=object, name=col.name)
+            cells = pc.if_else(pa.array(early), _xlsx_column_cells(txt, letter, rows, counts, sst, quote_style=quote_style), cells)
+        return cells
     if kind == "bool":
         v = pa.array(col.astype(object).where(col.notna(), None).tolist(), type=pa.bool_())
         return pc.binary_join_element_wise(start, rows, '" t="b"><v>', pc.if_else(v, "1", "0"), "</v></c>", "")
@@ -590,8 +682,18 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
             f = x.to_numpy(dtype=float, na_value=np.nan)
             arr = pa.array(f, mask=~np.isfinite(f))
         return pc.binary_join_element_wise(start, rows, '"><v>', pc.cast(arr, pa.string()), "</v></c>", "")
-    if kind == "mixed":  # numbers as numbers, anything else as its text (geometry → WKT, dates → ISO)
+    if kind == "mixed":  # numbers as numbers, anything else as its text (geometry → WKT, dates → ISO or Excel dates)
+        import datetime as _dt
+
         vals = col.astype(object).tolist()
+        if date_styles is not None:
+            isdate = np.array([isinstance(v, (_dt.date, np.datetime64)) and not pd.isna(v) for v in vals], dtype=bool)
+            if isdate.any():
+                dcells, ok = _xlsx_date_cells([v if d else None for v, d in zip(vals, isdate)], start, rows, date_styles)
+                isdate &= ok  # before 1900: its ISO text, below
+                rest = pd.Series([None if d else v for v, d in zip(vals, isdate)], dtype=object, name=col.name)
+                return pc.if_else(pa.array(isdate), dcells,  # the rest as without dates (one before 1900: its ISO text)
+                                  _xlsx_column_cells(rest, letter, rows, counts, sst, quote_style=quote_style))
         isnum = np.array([isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)) for v in vals],
                          dtype=bool)
         txt = [None if v is None or n or v is pd.NA or v is pd.NaT
@@ -650,14 +752,16 @@ def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[st
 def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str, counts: dict[str, int],
                     sst: "dict[str, int] | None", chunk_rows: int = 20_000, quote_style: int = 1,
                     header_styles: "tuple[int, int] | None" = None,
-                    bold_rows: "Mapping[int, tuple[int, int]] | None" = None) -> None:
+                    bold_rows: "Mapping[int, tuple[int, int]] | None" = None,
+                    date_styles: "tuple[int, int] | None" = None) -> None:
     """Write the XML of a sheet holding rows ``r0:r1`` of ``df`` (header on row 1) to the binary stream ``fh``.
 
     ``head`` opens the worksheet up to ``<sheetData>``; cells as :func:`_xlsx_column_cells` makes them
     (shared strings into ``sst``, or inline strings when ``sst`` is ``None``), built ``chunk_rows`` rows
     at a time while the previous chunk is written (deflated) in a second thread. ``header_styles``
     (plain, quote-prefixed) are the header cells' styles (empty labels then stay empty cells);
-    ``bold_rows`` maps sheet row numbers to the (plain, quote-prefixed) styles of their cells."""
+    ``bold_rows`` maps sheet row numbers to the (plain, quote-prefixed) styles of their cells;
+    ``date_styles`` (date, date-time) makes dates Excel dates (one format per column), else ISO text."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
@@ -666,6 +770,7 @@ def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str,
 
     cols = list(df.columns)
     letters = [_xlsx_col_letter(j) for j in range(len(cols))]
+    col_dates = [_xlsx_column_date_styles(df.iloc[:, j], date_styles) for j in range(len(cols))]
     with ThreadPoolExecutor(max_workers=1) as pool:  # deflate chunk k while chunk k+1 is built
         pending = None
         fh.write(head.encode("utf-8"))
@@ -678,7 +783,8 @@ def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str,
         for a in range(r0, r1, chunk_rows):
             b = min(a + chunk_rows, r1)
             rows = pc.cast(pa.array(np.arange(a - r0 + 2, b - r0 + 2, dtype=np.int64)), pa.string())
-            cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts, sst, quote_style=quote_style)
+            cells = [_xlsx_column_cells(df.iloc[a:b, j], letters[j], rows, counts, sst, quote_style=quote_style,
+                                        date_styles=col_dates[j])
                      for j in range(len(cols))]
             line = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "",
                                                null_handling="replace", null_replacement="")
@@ -690,8 +796,9 @@ def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str,
                 for r, (st_plain, st_quote) in bold_rows.items():
                     if a - r0 + 2 <= r < b - r0 + 2:
                         k = r - (a - r0 + 2)
-                        vals[k] = re.sub(r'(<c r="[A-Z]+[0-9]+")( s="[0-9]+")?',
-                                         lambda m, sp=st_plain, sq=st_quote: f'{m.group(1)} s="{sq if m.group(2) else sp}"', vals[k])
+                        vals[k] = re.sub(r'(<c r="[A-Z]+[0-9]+")( s="([0-9]+)")?',
+                                         lambda m, sp=st_plain, sq=st_quote: f'{m.group(1)} s="{_bold_style(m.group(3), sp, sq)}"',
+                                         vals[k])
                 line = pa.array(vals, type=pa.large_string())
             if len(line):
                 offs = np.frombuffer(line.buffers()[1], dtype=np.int64)[line.offset: line.offset + len(line) + 1]
@@ -708,14 +815,28 @@ def _xlsx_sheet_xml(fh: Any, df: "pd.DataFrame", r0: int, r1: int, *, head: str,
 #: cell styles of :func:`write_xlsx_stream`'s workbooks: name → (cellXfs index, with quote prefix).
 #: Index 1 is the quote-prefixed plain text every writer of the module uses (``quote_style=1``).
 _XLSX_STREAM_STYLES: dict[str, tuple[int, int]] = {"plain": (0, 1), "bold": (2, 3), "filled": (4, 5), "title": (6, 7)}
+#: (date ``yyyy-mm-dd``, date-time ``yyyy-mm-dd h:mm:ss``) cellXfs of :func:`write_xlsx_stream`'s workbooks — the
+#: formats openpyxl gives dates, so small and streamed workbooks look alike — and their bold twins
+_XLSX_STREAM_DATE_STYLES = (8, 9)
+_XLSX_STREAM_BOLD_DATE_STYLES = {"8": 10, "9": 11}
+
+
+def _bold_style(current: str | None, plain: int, quoted: int) -> int:
+    """The bold style of a cell of a ``bold_rows`` row, from its current style (none, quote prefix or a date)."""
+    if current is None:
+        return plain
+    return _XLSX_STREAM_BOLD_DATE_STYLES.get(current, quoted)
+
+
 _XLSX_STREAM_STYLESHEET = (
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd h:mm:ss"/></numFmts>'
     '<fonts count="3"><font><sz val="11"/><name val="Calibri"/></font><font><b/></font>'
     '<font><b/><sz val="13"/><name val="Calibri"/></font></fonts>'
     '<fills count="3"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
     '<fill><patternFill patternType="solid"><fgColor rgb="00DDEBF7"/><bgColor rgb="00DDEBF7"/></patternFill></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="8"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="12"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" quotePrefix="1" applyAlignment="1"/>'
@@ -724,7 +845,11 @@ _XLSX_STREAM_STYLESHEET = (
     '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" quotePrefix="1" applyAlignment="1">'
     '<alignment vertical="top" wrapText="1"/></xf>'
     '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1" quotePrefix="1" applyAlignment="1"/></cellXfs>'
+    '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1" quotePrefix="1" applyAlignment="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="164" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"/>'
+    '<xf numFmtId="165" fontId="1" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyFont="1"/></cellXfs>'
 )
 
 
@@ -745,7 +870,14 @@ def write_xlsx_stream(
     is ever a formula, and text a spreadsheet would take for one — starting with ``= + - @``, tab
     or CR — carries Excel's quote prefix), numbers stay numbers, NaN/inf and None are empty cells,
     booleans are booleans, characters XML cannot hold are removed and text over 32,767 characters
-    is cut (each with one warning naming the column and the count). A sheet with more rows than
+    is cut (each with one warning naming the column and the count). Dates and date-times
+    (``datetime64`` columns, ``pandas.Timestamp``, ``datetime.date``/``datetime.datetime``,
+    ``numpy.datetime64``) are Excel dates — serial numbers of the 1900 date system with the format
+    ``yyyy-mm-dd``, or ``yyyy-mm-dd h:mm:ss`` for a column with times of day (one format per
+    column); NaT is an empty cell. A value with a time zone is written at its own local
+    (wall-clock) time and the zone dropped, as Excel has no time zones: ``2024-03-01 08:00+08:00``
+    shows as ``2024-03-01 8:00:00``. A date before 1900-01-01, which Excel cannot show as a date,
+    is written as its ISO text. Text that merely looks like a date stays text. A sheet with more rows than
     Excel allows continues on ``NAME_2``, ``NAME_3`` … (each with the header). The XML is built
     column-wise with pyarrow, ``chunk_rows`` rows at a time, and streamed into the zip; the file
     is written aside and moved into place.
@@ -819,7 +951,8 @@ def write_xlsx_stream(
                         if r0 == 0 and int(r) >= 2}  # rows of the sheet's first part
                 with zf.open(f"xl/worksheets/sheet{k}.xml", "w", force_zip64=True) as fh:
                     _xlsx_sheet_xml(fh, df, r0, r1, head=head_for(gname), counts=counts, sst=sst, chunk_rows=chunk_rows,
-                                    header_styles=_XLSX_STREAM_STYLES[hs] if hs is not None else None, bold_rows=bold or None)
+                                    header_styles=_XLSX_STREAM_STYLES[hs] if hs is not None else None, bold_rows=bold or None,
+                                    date_styles=_XLSX_STREAM_DATE_STYLES)
             sheets_xml = "".join(f'<sheet name="{_xml_text(nm)}" sheetId="{k}" r:id="rId{k}"/>' for k, (nm, *_r) in enumerate(plan, start=1))
             zf.writestr("xl/workbook.xml", f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                         f'<workbook xmlns="{_XLSX_NS}" xmlns:r="{_XLSX_REL}"><sheets>{sheets_xml}</sheets></workbook>')
@@ -2072,15 +2205,30 @@ def xlsx_value(ws: Any, value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         f = float(value)
         return f if math.isfinite(f) else None
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+    if isinstance(value, (dt.datetime, dt.date)):
+        try:
+            import pandas as pd
+
+            if value is pd.NaT:
+                return None
+            if isinstance(value, pd.Timestamp):
+                value = value.to_pydatetime(warn=False)
+        except ImportError:  # pragma: no cover - pandas is a dependency
+            pass
+        if getattr(value, "tzinfo", None) is not None:  # Excel has no time zones: the value's own wall-clock time
+            value = value.replace(tzinfo=None)
+        if value < (dt.datetime(1900, 1, 1) if isinstance(value, dt.datetime) else dt.date(1900, 1, 1)):
+            return value.isoformat()  # Excel shows no date before 1900 (as write_xlsx_stream)
+        return value
+    if isinstance(value, dt.time):
         return value
     try:
         import pandas as pd
 
         if value is pd.NA or value is pd.NaT or (not isinstance(value, (list, tuple, dict, set)) and pd.isna(value)):
             return None
-        if isinstance(value, pd.Timestamp):
-            return value.to_pydatetime()
+        if isinstance(value, np.datetime64):
+            return xlsx_value(ws, pd.Timestamp(value))
     except (TypeError, ValueError):
         pass
     if hasattr(value, "wkt"):
@@ -2112,7 +2260,40 @@ def _frame_for_excel(df: "pd.DataFrame") -> "pd.DataFrame":
     return df
 
 
+def _dates_as_stream_writes(df: "pd.DataFrame") -> "pd.DataFrame":
+    """``df`` with the date-times of each column that holds only midnights as dates, so openpyxl gives them
+    the date format :func:`write_xlsx_stream` gives them (``yyyy-mm-dd``, not ``yyyy-mm-dd 0:00:00``)."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    out = None
+    for j in range(df.shape[1]):
+        col = df.iloc[:, j]
+        if not (pd.api.types.is_datetime64_any_dtype(col.dtype) or (
+                col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("date", "datetime", "datetime64", "mixed"))):
+            continue
+        if _xlsx_column_date_styles(col, (0, 1)) != (0, 1):
+            continue  # times of day: date-times
+
+        def day(v: Any) -> Any:
+            if isinstance(v, np.datetime64):
+                v = pd.Timestamp(v)
+            if isinstance(v, dt.datetime) and v is not pd.NaT:
+                return v.date()
+            return v
+
+        vals = [day(v) for v in col.tolist()]
+        if any(isinstance(v, dt.date) for v in vals):
+            if out is None:
+                out = df.copy()
+            out.isetitem(j, pd.Series(vals, index=df.index, dtype=object))
+    return df if out is None else out
+
+
 def _append_frame(ws: Any, df: "pd.DataFrame", *, header: Sequence[str] | None = None) -> None:
+    df = _dates_as_stream_writes(df)
     ws.append(safe_row(ws, header if header is not None else [str(c) for c in df.columns]))
     for row in df.itertuples(index=False, name=None):
         ws.append(safe_row(ws, row))
@@ -2324,6 +2505,46 @@ def _added_column_positions(headers: Sequence[str], added: Any) -> list[int]:
     return positions
 
 
+def _column_has_dates(col: "pd.Series") -> bool:
+    """True when a column holds a date or date-time (a ``datetime64`` column, or such values among objects)."""
+    import datetime as _dt
+
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return bool(col.notna().any())
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in ("date", "datetime", "datetime64", "mixed"):
+        return False
+    return any(isinstance(v, (_dt.date, np.datetime64)) and not pd.isna(v) for v in col.tolist())
+
+
+def _free_numfmt_ids(styles_xml: str, n: int) -> list[int]:
+    """``n`` custom number-format ids (164 and up) that a workbook's styles part does not use yet."""
+    used = [int(x) for x in re.findall(r'<numFmt\b[^>]*?\snumFmtId="([0-9]+)"', styles_xml)]
+    first = max([163, *used]) + 1
+    return list(range(first, first + n))
+
+
+def _add_numfmts(styles_xml: str, formats: "Mapping[int, str]") -> str:
+    """A styles part with the number formats ``{id: code}`` added (to its ``numFmts``, made when missing)."""
+    add = "".join(f'<numFmt numFmtId="{i}" formatCode="{_xml_text(code)}"/>' for i, code in formats.items())
+    sec = re.search(r"<numFmts\b([^>]*)>(.*?)</numFmts>", styles_xml, re.S)
+    if sec is not None:
+        n = len(re.findall(r"<numFmt\b", sec.group(2))) + len(formats)
+        head = re.sub(r'\scount="[0-9]*"', "", sec.group(1)) + f' count="{n}"'
+        return styles_xml[: sec.start()] + f"<numFmts{head}>" + sec.group(2) + add + "</numFmts>" + styles_xml[sec.end():]
+    empty = re.search(r"<numFmts\b[^>]*/>", styles_xml)  # openpyxl writes <numFmts count="0" />
+    if empty is not None:
+        return styles_xml[: empty.start()] + f'<numFmts count="{len(formats)}">{add}</numFmts>' + styles_xml[empty.end():]
+    if re.search(r"<numFmts\b", styles_xml):
+        raise _XlsxUnsupported("a numFmts element it cannot read")
+    top = re.search(r"<styleSheet\b[^>]*>", styles_xml)
+    if top is None or top.group(0).endswith("/>"):
+        raise _XlsxUnsupported("no styleSheet element")
+    return styles_xml[: top.end()] + f'<numFmts count="{len(formats)}">{add}</numFmts>' + styles_xml[top.end():]
+
+
 def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *, rename_columns: "Mapping[str, str] | None" = None,
                               extra_sheets: "Mapping[str, pd.DataFrame] | None" = None, chunk_rows: int = 20_000) -> Path:
     """:func:`_write_back_workbook` by copying every part of the user's file as it is and patching only
@@ -2408,20 +2629,34 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
             i = types_xml.rindex("</Types>")
             types_xml = types_xml[:i] + "".join(new_types) + types_xml[i:]
         patched = {pkg.workbook_part: workbook_xml, pkg.workbook_rels_part: rels_xml, "[Content_Types].xml": types_xml}
+        # dates in the added columns or sheets: Excel dates, as the other writers write them (two styles appended)
+        need_dates = any(_column_has_dates(add.iloc[:, j]) for j in range(add.shape[1])) \
+            or any(_column_has_dates(df.iloc[:, j]) for _n, _z, df in extras for j in range(df.shape[1]))
         styles_xml = None
         quote_style = 0
-        if need_quote:
+        date_styles: tuple[int, int] | None = None
+        if need_quote or need_dates:
             if pkg.styles_part is None or pkg.styles_part not in pkg.members:
                 raise _XlsxUnsupported("no styles part")
             styles_xml = pkg.text(pkg.styles_part)
             sec = re.search(r"<cellXfs\b([^>]*)>(.*?)</cellXfs>", styles_xml, re.S)
             if sec is None:
                 raise _XlsxUnsupported("no cellXfs")
-            quote_style = len(re.findall(r"<xf\b", sec.group(2)))
-            head = re.sub(r'\scount="[0-9]*"', "", sec.group(1)) + f' count="{quote_style + 1}"'
-            styles_xml = (styles_xml[: sec.start()] + f"<cellXfs{head}>" + sec.group(2)
-                          + '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/>'
+            n_xf = len(re.findall(r"<xf\b", sec.group(2)))
+            new_xfs = []
+            if need_quote:
+                quote_style = n_xf + len(new_xfs)
+                new_xfs.append('<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1" applyAlignment="1"/>')
+            fmt_ids: list[int] = []
+            if need_dates:
+                fmt_ids = _free_numfmt_ids(styles_xml, 2)
+                date_styles = (n_xf + len(new_xfs), n_xf + len(new_xfs) + 1)
+                new_xfs += [f'<xf numFmtId="{i}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>' for i in fmt_ids]
+            head = re.sub(r'\scount="[0-9]*"', "", sec.group(1)) + f' count="{n_xf + len(new_xfs)}"'
+            styles_xml = (styles_xml[: sec.start()] + f"<cellXfs{head}>" + sec.group(2) + "".join(new_xfs)
                           + "</cellXfs>" + styles_xml[sec.end():])
+            if need_dates:
+                styles_xml = _add_numfmts(styles_xml, {fmt_ids[0]: "yyyy-mm-dd", fmt_ids[1]: "yyyy-mm-dd h:mm:ss"})
         header_cells = {c: _x_inline_cell(f"{_xlsx_col_letter(c - 1)}{h}", t, quote_style) for c, t in header_new.items()}
         min_new = min(positions) if positions else 1 << 30
         max_col = max([len(table.headers), *positions])
@@ -2430,10 +2665,12 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
         n = len(rows_at)
 
         block_cols: list[Any] = []
+        add_dates = [_xlsx_column_date_styles(add.iloc[:, j], date_styles) for j in range(add.shape[1])]
 
         def added_rows(i0: int, i1: int) -> list[str]:
             rows = pc.cast(pa.array(rows_at[i0:i1]), pa.string())
-            cells = [_xlsx_column_cells(add.iloc[i0:i1, j], letters[j], rows, counts, None, quote_style=quote_style)
+            cells = [_xlsx_column_cells(add.iloc[i0:i1, j], letters[j], rows, counts, None, quote_style=quote_style,
+                                        date_styles=add_dates[j])
                      for j in range(add.shape[1])]
             block_cols[:] = cells
             if not cells:
@@ -2526,7 +2763,8 @@ def _write_back_workbook_fast(table: TextTable, add: "pd.DataFrame", p: Path, *,
                         f'xmlns:r="{_XLSX_REL}"><sheetData>')
                 for _name, zpath, df in extras:
                     with zout.open(zpath, "w", force_zip64=True) as fh:
-                        _xlsx_sheet_xml(fh, df, 0, len(df), head=head, counts=counts, sst=None, quote_style=quote_style)
+                        _xlsx_sheet_xml(fh, df, 0, len(df), head=head, counts=counts, sst=None, quote_style=quote_style,
+                                        date_styles=date_styles)
             if not done_header or i != n:
                 raise _XlsxUnsupported("header or data rows not found in the sheet")
     finally:

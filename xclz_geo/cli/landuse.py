@@ -12,6 +12,21 @@ from xclz_geo.cli.options import add_input, add_json, add_out, add_quality, add_
 #: extensions of an --input read as a raster (anything else is a parcel layer)
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".asc", ".nc", ".jp2"}
 
+#: the land-cover engine's default window (``landcover_by_polygons(max_window_cells=…)``), quoted in ``--help``
+#: (kept here so that ``--help`` does not import numpy; a test checks it against the engine)
+ENGINE_DEFAULT_WINDOW_CELLS = 2_000_000
+
+
+def positive_megabytes(text: str) -> int:
+    """argparse ``type`` of ``--memory-mb``: a positive whole number of megabytes (else exit 2 naming the option)."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of megabytes (e.g. --memory-mb 200)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of megabytes (e.g. --memory-mb 200)")
+    return value
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -39,6 +54,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--classes", metavar="CSV|worldcover|clcd",
                    help="raster class table: worldcover, clcd, or a CSV with value,name[,group] (default: raw values)")
     p.add_argument("--band", type=int, default=1, help="raster band (default 1)")
+    p.add_argument("--memory-mb", type=positive_megabytes, metavar="N",
+                   help="with --raster: working-memory budget of the overlay in MB (a whole number ≥ 1); the raster is "
+                   "read in windows that fit it, the result is the same. Default: the engine's windows of "
+                   f"{ENGINE_DEFAULT_WINDOW_CELLS:,} cells, about 100 MB for a 1-byte raster (CLCD, WorldCover)")
     p.add_argument("--level", default="2", choices=["1", "2", "3", "group"],
                    help="class level of the table: 1 (first level), 2 (default), 3, or group (report groups)")
     add_quality(p, "the parcels/raster", old=["--data-quality"])  # default: its quality field or tag
@@ -143,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
 
         if args.raster or not args.out:
             raise InputDataError("--engine dask needs --parcels DIR_OR_GLOB and --out DIR (rasters run in memory)")
+        if getattr(args, "memory_mb", None) is not None:
+            raise InputDataError("--memory-mb applies to --raster, not to --engine dask")
         check_output_folder(args.out, members=("part.00000.parquet",), inputs=input_paths(args))
         _apply_field_option(args)
         summary = landuse_job(load_zone(args), args.parcels, args.out, code_field=args.code_field, name_field=args.name_field,
@@ -159,11 +180,14 @@ def run(args: argparse.Namespace) -> int:
     if raster:
         if args.code_field or args.name_field or args.layer:
             raise InputDataError("--code-field, --name-field and --layer apply to --parcels, not --raster")
-        result = landcover_by_part(zone, args.raster, classes=args.classes, band=args.band, data_quality=args.quality)
+        result = landcover_by_part(zone, args.raster, classes=args.classes, band=args.band, data_quality=args.quality,
+                                   memory_mb=getattr(args, "memory_mb", None))
         problems = (result.polygons["status"] != "ok").any() or bool(result.method.get("unknown_values"))
     else:
         if args.classes:
             raise InputDataError("--classes applies to --raster, not --parcels")
+        if getattr(args, "memory_mb", None) is not None:
+            raise InputDataError("--memory-mb applies to --raster, not --parcels")
         result = landuse_by_part(
             zone, args.parcels, code_field=args.code_field, name_field=args.name_field, scheme=args.scheme,
             level=level if level in (1, 2, 3) else 2, layer=args.layer, encoding=args.encoding, data_quality=args.quality,
@@ -218,5 +242,5 @@ def _print(result: Any, level: Any, raster: bool) -> None:
 
 #: the public names of this module (``from … import *``, the API reference)
 __all__ = [
-    "register", "run"
+    "ENGINE_DEFAULT_WINDOW_CELLS", "positive_megabytes", "register", "run"
 ]

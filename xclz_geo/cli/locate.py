@@ -25,6 +25,7 @@ above the header (:func:`xclz_geo.io.write_table_back`). See docs/notes/tables.m
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -67,7 +68,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layer", metavar="LAYER", help="layer of a GeoPackage input")
     p.add_argument("--no-distance", action="store_true", help="skip the distance to the boundary (faster for huge files)")
     p.add_argument("--chunk-rows", type=int, default=250_000, metavar="N", help="CSV rows per chunk (default 250000)")
-    p.add_argument("--threads", type=int, metavar="N", help="threads for large batches (default: all cores)")
+    p.add_argument("--threads", type=int, metavar="N", help="most threads for the point lookup (default: the machine's cores); a chunk runs on more than one "
+                   "only when it is large enough to gain from it (millions of points), so --chunk-rows bounds it too")
     add_json(p)  # one site: the answer; a table: the summary
     p.add_argument("--engine", choices=["memory", "dask"], default="memory",
                    help="dask: --input is a folder or glob of (Geo)Parquet/CSV files, --out a folder of GeoParquet; "
@@ -327,16 +329,22 @@ def _run_batch(args: argparse.Namespace) -> int:
     suffix = src.suffix.lower()
     out_suffix = dst.suffix.lower()
     csv_stream = suffix in _CSV_SUFFIXES and out_suffix in (".csv", ".txt")
-    zone = _batch_zone(args) if csv_stream else load_zone(args)
+    # tables (CSV, workbooks, plain Parquet) are located by their coordinate columns: the zone may come from the
+    # disk cache; vector files and GeoParquet are located by their geometry in their own CRS: the full zone
+    located_by_columns = not (suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)))
+    zone = _batch_zone(args) if located_by_columns else load_zone(args)
     with_distance = not args.no_distance
     if args.chunk_rows <= 0:
         raise InputDataError("--chunk-rows must be a positive number of rows")
+    parquet_plan = _parquet_csv_plan(args, zone, src, out_suffix) if suffix == ".parquet" and located_by_columns else None
     if csv_stream:
         counts = _batch_csv(args, zone, src, dst, with_distance)
+    elif parquet_plan is not None:
+        counts = _batch_parquet_csv(args, zone, src, dst, with_distance, parquet_plan)
     elif suffix in _VECTOR_SUFFIXES or (suffix == ".parquet" and _is_geoparquet(src)) or suffix == ".parquet":
         df = read_vector(src, layer=args.layer) if suffix != ".parquet" or _is_geoparquet(src) else read_table(src)
         out, counts = _locate_frame(args, zone, df, dst, with_distance, source=str(src))
-        _write(out, dst)
+        _write(out, dst, csv_safe=bool(getattr(args, "csv_safe", False)))
     else:
         counts = _batch_text_table(args, zone, src, dst, with_distance)
     summary = {"input": str(src), "output": str(dst), "rows": sum(counts.values()), "counts": counts,
@@ -373,11 +381,13 @@ def _batch_key(args: argparse.Namespace) -> str | None:
 
 
 def _batch_zone(args: argparse.Namespace) -> Any:
-    """The zone of a CSV → CSV batch: a :class:`~xclz_geo.geo.batchzone.BatchZone` from the disk cache
-    when it and the grid of the input's datum are there (neither pandas nor geopandas is imported),
-    else the full zone (:func:`load_zone`), whose batch zone is then stored for the next run.
+    """The zone of a batch of a table located by its coordinate columns (CSV, XLSX/XLS, plain Parquet):
+    a :class:`~xclz_geo.geo.batchzone.BatchZone` from the disk cache when it and the grid of the input's
+    datum are there (no boundaries file read; CSV → CSV imports neither pandas nor geopandas), else the
+    full zone (:func:`load_zone`), whose batch zone is then stored for the next run.
 
-    Both give the same rows: the batch zone is located by the same code on the same polygons and grid.
+    Both give the same rows: the batch zone is located by the same code on the same polygons and grid,
+    and the rows are read and written by the same code whichever zone located them.
     """
     import warnings
 
@@ -435,8 +445,13 @@ def _locate_frame(args: argparse.Namespace, zone: Any, df: Any, dst: Path, with_
     from xclz_geo.geo.locate import detect_xy_columns, locate_table, parse_coordinates, rename_stale_result_columns
 
     df, _ = rename_stale_result_columns(df, source=source)  # xclz_* of an earlier run: kept renamed, recomputed
+    grid = None
+    if getattr(zone, "is_batch_zone", False):  # the batch zone from the disk cache: its cached grid
+        from xclz_geo.geo.grid import make_frame
+
+        grid = zone.grid(make_frame(datum=args.datum, crs=args.crs))
     res = locate_table(zone, df, x=args.x, y=args.y, datum=args.datum, crs=args.crs,
-                       with_distance=with_distance, threads=args.threads, source=source)
+                       with_distance=with_distance, threads=args.threads, source=source, grid=grid)
     notes = res.row_notes
     from xclz_geo.geo.locate import annotate_table
 
@@ -466,17 +481,17 @@ def _batch_text_table(args: argparse.Namespace, zone: Any, src: Path, dst: Path,
         write_table_back(table, out[added], dst, csv_safe=args.csv_safe,
                          rename_columns={str(k): v for k, v in renamed.items()})
     else:
-        _write(out, dst)
+        _write(out, dst, csv_safe=bool(getattr(args, "csv_safe", False)))
     return counts
 
 
-def _write(out: Any, dst: Path) -> None:
+def _write(out: Any, dst: Path, *, csv_safe: bool = False) -> None:
     from xclz_geo.errors import InputDataError
     from xclz_geo.io import write_table
 
     if dst.suffix.lower() in (".xlsx", ".xlsm") and len(out) > 1_048_575:
         raise InputDataError(f"{dst}: {len(out):,} rows do not fit in an Excel sheet (1,048,575 + header); write .csv or .parquet")
-    write_table(out, dst)
+    write_table(out, dst, csv_safe=csv_safe)
 
 
 def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool) -> dict[str, int]:
@@ -534,7 +549,136 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
                 out = gpd.GeoDataFrame(pd.concat(collected), geometry="geometry", crs=collected[0].crs)
             else:
                 out = pd.concat(collected)
-            _write(out, dst)
+            _write(out, dst, csv_safe=bool(getattr(args, "csv_safe", False)))
+    finally:
+        bar.close()
+        if fh is not None:
+            fh.close()
+        if tmp.exists():
+            tmp.unlink()
+    return counts
+
+
+#: Parquet column types the Arrow path writes as the full path does (pandas, then :func:`xclz_geo.io.write_csv_stream`)
+_PARQUET_PLAIN_TYPES = ("string", "large_string", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                        "halffloat", "float", "double", "bool")
+
+
+def _parquet_csv_plan(args: argparse.Namespace, zone: Any, src: Path, out_suffix: str) -> dict[str, str] | None:
+    """How a plain Parquet → CSV batch is written without pandas, or ``None`` when it takes the full path.
+
+    The full path reads the file with pandas and writes the CSV with :func:`xclz_geo.io.write_csv_stream`
+    (more than :data:`~xclz_geo.io.STREAM_MIN_ROWS` rows) or ``DataFrame.to_csv`` (fewer, other quoting):
+    the Arrow path is taken only where it writes the same bytes — the zone from the disk cache, more rows
+    than that, no ``--csv-safe``, no stored pandas index, and columns of text, integers, floats and booleans.
+    Returns ``{column: how}``: ``keep``, ``float`` (floats and integers with gaps that pandas reads as
+    floats: NaN written empty), ``int_gaps`` (pandas' nullable integers with gaps: written through float64
+    as the full path writes them) or ``bool`` (``True``/``False``).
+    """
+    from xclz_geo.io import STREAM_MIN_ROWS
+
+    if not getattr(zone, "is_batch_zone", False) or out_suffix not in (".csv", ".txt") or getattr(args, "csv_safe", False):
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(src)
+        meta = pf.metadata
+        schema = pf.schema_arrow
+        if meta.num_rows <= STREAM_MIN_ROWS or len(set(schema.names)) != len(schema.names):
+            return None
+        pandas_meta = json.loads((schema.metadata or {}).get(b"pandas", b"{}") or b"{}")
+        if any(not isinstance(ix, dict) for ix in pandas_meta.get("index_columns", [])):
+            return None  # an index stored as a column: pandas reads it back as the index
+        if len(pandas_meta.get("column_indexes", [])) > 1:
+            return None  # columns with several header levels
+        numpy_types = {str(c.get("field_name", c.get("name"))): str(c.get("numpy_type", "")) for c in pandas_meta.get("columns", [])}
+        plan: dict[str, str] = {}
+        for j, field in enumerate(schema):
+            t = str(field.type)
+            if t not in _PARQUET_PLAIN_TYPES:
+                return None
+            if t == "bool":
+                plan[field.name] = "bool"
+            elif t in ("halffloat", "float", "double"):
+                plan[field.name] = "float"
+            elif t.startswith(("int", "uint")):
+                gaps = 0
+                for g in range(meta.num_row_groups):
+                    st = meta.row_group(g).column(j).statistics
+                    if st is None or not st.has_null_count:
+                        return None  # cannot tell without reading: the full path
+                    gaps += st.null_count
+                kind = numpy_types.get(field.name, "")
+                if not gaps:
+                    plan[field.name] = "keep"
+                elif kind[:3] in ("Int", "UIn"):  # pandas' nullable Int64 …: integers with gaps
+                    plan[field.name] = "int_gaps"
+                elif kind in ("", "float64") or kind.startswith(("int", "uint")):  # read as floats
+                    plan[field.name] = "float"
+                else:  # anything else pandas may restore: the full path
+                    return None
+            else:
+                plan[field.name] = "keep"
+        return plan
+    except Exception:  # noqa: BLE001 - anything unexpected: the full path reads (and reports) it
+        return None
+
+
+def _parquet_batch_as_written(batch: Any, plan: dict[str, str]) -> Any:
+    """A Parquet batch with each column as the full path writes it (see :func:`_parquet_csv_plan`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []  # (no pa.scalar/pa.array of Python values: they import pandas, see _float64_values)
+    for name, col in zip(batch.schema.names, batch.columns):
+        how = plan[name]
+        if how == "float":  # as numpy converts: integers beyond 2⁵³ rounded to the nearest double; NaN empty
+            col = pc.cast(col, pa.float64(), safe=False)
+            col = pc.if_else(pc.is_nan(col), pa.nulls(len(col), pa.float64()), col)
+        elif how == "int_gaps":
+            col = pc.cast(pc.cast(col, pa.float64(), safe=False), pa.int64())
+        elif how == "bool":
+            col = pc.take(_arrow_strings(["False", "True"]), pc.cast(col, pa.int8()))
+        cols.append(col)
+    return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
+
+
+def _batch_parquet_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_distance: bool,
+                       plan: dict[str, str]) -> dict[str, int]:
+    """Plain Parquet → CSV in Arrow batches, without pandas when every coordinate is a number (the same
+    bytes as the full path, see :func:`_parquet_csv_plan`); streamed to a temporary file, moved into place."""
+    import pyarrow.parquet as pq
+
+    from xclz_geo.geo.locate import rename_stale_result_columns
+    from xclz_geo.io import _csv_quote, temp_sibling
+
+    pf = pq.ParquetFile(src)
+    counts = {"inside": 0, "outside": 0, "uncertain": 0, "invalid": 0}
+    tmp = temp_sibling(dst, tag="partial")
+    fh = None
+    names: list[str] | None = None
+    bar = progress(desc=f"locate {src.name}")
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(tmp, "wb")
+        fh.write(b"\xef\xbb\xbf")  # UTF-8 with BOM, as write_csv_stream
+        for batch in pf.iter_batches(batch_size=args.chunk_rows):
+            batch = _parquet_batch_as_written(batch, plan)
+            if names is None:  # xclz_* of an earlier run: renamed once (one warning, as the full path gives) …
+                batch, _ = rename_stale_result_columns(batch, source=str(src))
+                names = list(batch.schema.names)
+                header = names + [c for c in OUT_COLUMNS if c not in names]
+                fh.write((",".join(_csv_quote(n, ",") for n in header) + "\n").encode("utf-8"))
+            else:  # … and in every batch after it
+                batch = batch.rename_columns(names)
+            c = _locate_batch_to_csv(args, zone, batch, fh, with_distance, header=False, source=str(src))
+            for k, v in c.items():
+                counts[k] += v
+            bar.update(batch.num_rows)
+        fh.close()
+        fh = None
+        os.replace(tmp, dst)
     finally:
         bar.close()
         if fh is not None:
@@ -581,8 +725,8 @@ def _plain_numbers(col: Any) -> Any:
 
     if col.null_count:
         return None
-    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-        v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=float)
+    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):  # typed columns (Parquet): their doubles
+        v = _float64_values(pc.cast(col, pa.float64(), safe=False))
     else:
         try:
             v = _float64_values(pc.cast(pc.utf8_trim_whitespace(col), pa.float64()))
