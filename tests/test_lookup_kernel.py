@@ -35,6 +35,16 @@ needs_kernel = pytest.mark.skipif(L._CKERNEL is None, reason="the compiled kerne
                                   "(no C compiler at install, or XCLZ_GEO_KERNEL=numpy); the numpy path is in use")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_grid_cache():
+    # the grids built here (the bundled zone's among them) stay out of the other test files' in-memory cache
+    from xclz_geo.geo import grid as G
+
+    G.clear_cache()
+    yield
+    G.clear_cache()
+
+
 def many_parts_zone() -> Zone:
     """20 overlapping discs (part * 8 + status exceeds int8: the packed grid is int16)."""
     rows, geoms = [], []
