@@ -156,3 +156,51 @@ def test_coordinate_problems_flag_what_cannot_be_data_in_the_crs():
     r = crs.coordinate_problems([box(573000, 3_420_000, 573100, 3_420_100), box(500000, 1e9, 500100, 1e9 + 100)],
                                 crs="EPSG:4549")
     assert r[0] == "" and r[1] != ""
+
+
+@pytest.mark.parametrize("src,dst", [("EPSG:4326", "EPSG:4549"), ("EPSG:4549", "EPSG:4326"), ("EPSG:4490", "EPSG:4326"),
+                                     ("EPSG:4326", "EPSG:4490"), ("EPSG:4326", "EPSG:4528"), ("EPSG:4547", "EPSG:4326")])
+def test_transformer_between_wgs84_and_cgcs2000_is_pyprojs_to_the_bit(src, dst):
+    # crs.transformer builds these from CGCS2000 lon/lat instead of letting PROJ search (60–90 ms a pair):
+    # that is only right while PROJ's own choice is the null "ballpark" offset — checked here, on both
+    from pyproj import Transformer
+
+    ref = Transformer.from_crs(src, dst, always_xy=True)
+    assert "Ballpark geographic offset" in ref.description
+    rng = np.random.default_rng(7)
+    lon, lat = rng.uniform(117.0, 121.4, 500), rng.uniform(29.5, 32.5, 500)
+    if crs.to_crs(src).is_projected:
+        lon, lat = Transformer.from_crs("EPSG:4490", src, always_xy=True).transform(lon, lat)
+    x, y = crs.transformer(src, dst).transform(lon, lat)
+    rx, ry = ref.transform(lon, lat)
+    assert np.array_equal(x, rx) and np.array_equal(y, ry)
+
+
+def test_transformer_keeps_other_datums_to_proj():
+    # only WGS84 against CGCS2000 is short-cut: WGS84 → Beijing 1954 GK still gets PROJ's own operation
+    from pyproj import Transformer
+
+    ref = Transformer.from_crs("EPSG:4326", "EPSG:2436", always_xy=True)
+    x, y = crs.transformer("EPSG:4326", "EPSG:2436").transform(118.8, 30.9)
+    assert (x, y) == ref.transform(118.8, 30.9)
+    assert crs._cgcs2000_for_wgs84(crs.to_crs(4326), crs.to_crs(2436))[0] == crs.to_crs(4326)
+    assert crs._cgcs2000_for_wgs84(crs.to_crs(4326), crs.to_crs(4549))[0] == crs.to_crs(4490)
+
+
+def test_reproject_frame_equals_geopandas_to_crs():
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point, Polygon
+
+    geoms = [box(118.7, 30.9, 118.8, 31.0), Point(119.4, 30.8), LineString([(118.9, 30.95), (119.1, 31.05)]), None,
+             Polygon(), Point(118.75, 30.92).buffer(0.01)]
+    g = gpd.GeoDataFrame({"name": list("abcdef"), "v": range(6)}, geometry=geoms, crs="EPSG:4326", index=[5, 3, 9, 1, 0, 7])
+    for dst in ("EPSG:4549", "EPSG:4490"):
+        ours, ref = crs.reproject_frame(g, dst), g.to_crs(dst)
+        assert ours.crs == ref.crs and list(ours.index) == list(ref.index)
+        assert ours.drop(columns="geometry").equals(ref.drop(columns="geometry"))
+        assert list(ours.geometry.to_wkb()) == list(ref.geometry.to_wkb())  # the same coordinates to the bit
+        back, ref_back = crs.reproject_frame(ours, "EPSG:4326"), ref.to_crs("EPSG:4326")
+        assert list(back.geometry.to_wkb()) == list(ref_back.geometry.to_wkb())
+    assert g.geometry.iloc[0].equals(box(118.7, 30.9, 118.8, 31.0))  # the input is not changed
+    with pytest.raises(CRSError, match="no CRS"):
+        crs.reproject_frame(gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)]), "EPSG:4549")

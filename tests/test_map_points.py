@@ -95,3 +95,16 @@ def test_data_blocks_are_not_hashed_into_the_policy(synthetic_zone):
     assert sha256_source(raw) not in scripts and sha256_source(raw) not in read_csp(page)["script-src"]
     assert any("new L.XclzPoints(" in s for s in re.findall(r"<script>(.*?)</script>", page, re.S))  # the layer script is hashed
     assert len(scripts) == len(re.findall(r"<script>", page))
+
+
+def test_template_syntax_in_point_data_stays_text(synthetic_zone):
+    # the data block is written as it is: "{{ … }}" or "{% … %}" in a firm's name is never run as a Jinja template
+    m = zone_map(synthetic_zone)
+    pts = points(6, spots=6)
+    pts.loc[1, "name"] = "甲{{ 6*7 }}乙"
+    pts.loc[2, "name"] = "{% if true %}IF{% endif %}"
+    pts.loc[4, "name"] = "{{ unclosed"
+    add_point_layers(m, pts, codes=np.zeros(6, dtype=int), layers=[("a", "#111")], popup_columns=["status"],
+                     title="企业", title_column="name")
+    names = block(render_html(m))["data"][-1].split("\t")
+    assert names[1] == "甲{{ 6*7 }}乙" and names[2] == "{% if true %}IF{% endif %}" and names[4] == "{{ unclosed"

@@ -6,6 +6,7 @@ Everything is built from the synthetic rectangles of ``tests/conftest.py`` (qual
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -317,6 +318,45 @@ def test_site_popups_escape_and_keep_every_row(synthetic_zone):
     assert f"{n_invalid:,} without coordinates, not drawn" in page
     assert STATUS_COLOURS["inside"] in page and STATUS_COLOURS["outside"] in page
 
+
+
+def test_template_syntax_in_user_text_is_never_run(synthetic_zone, synthetic_boundaries):
+    # branca reads what a folium element writes as a Jinja template; the map's own elements write theirs as text,
+    # so a firm's name, a parcel's attribute, a layer name or a title reading "{{ … }}" stays that text
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    sites = sites_table(5)
+    sites.loc[0, "企业名称"] = "甲{{ 6*7 }}乙"
+    m = zone_map(synthetic_zone, sites=sites, title="标题 {% if true %}IF{% endif %}")
+    g = gpd.GeoDataFrame({"n": ["a", "b"]}, geometry=[Point(118.78, 30.92), Point(118.79, 30.92)], crs="EPSG:4326")
+    add_layer(m, g, name="层 {{ 5*5 }}", popups=["XX{{ 7*7 }}YY", "{{ unclosed"], tooltips=["{# c #}", "{%raw%}"])
+    page = render_html(m)
+    for text in ("甲{{ 6*7 }}乙", "{% if true %}IF{% endif %}", "XX{{ 7*7 }}YY", "{{ unclosed", "{# c #}", "{%raw%}",
+                 "层 {{ 5*5 }}"):
+        forms = (text, json.dumps(text, ensure_ascii=False)[1:-1], json.dumps(text)[1:-1])  # the layer control: \\u escapes
+        assert any(f in page for f in forms), text
+    assert "XX49YY" not in page and "甲42乙" not in page and "层 25" not in page
+
+
+def test_raw_elements_write_what_jinja_wrote_for_plain_text(synthetic_zone, monkeypatch):
+    # the same page, to the byte, as when branca parsed every element's output as a template (text without
+    # Jinja syntax: newlines normalised, one trailing newline dropped)
+    from branca.element import Element
+
+    from xclz_geo.outputs import maps
+
+    sites = sites_table(30)
+    m = zone_map(synthetic_zone, sites=sites, title="标题\r\n第二行\n")
+    add_legend_entry(m, "说明 note")
+    twin = copy.deepcopy(m)  # the same elements and ids (rendering changes a map: each copy is rendered once)
+    ours = render_html(m)
+    monkeypatch.setattr(maps._elements()["RawText"], "render", lambda self, **kw: Element(self.text).render(**kw))
+    assert render_html(twin) == ours
+    RawText = maps._elements()["RawText"]
+    monkeypatch.undo()
+    for text in ("a\r\nb\rc\n", "x\n\n", "", "\n", "  js();\n  "):
+        assert RawText(text).render() == Element(text).render(), repr(text)
 
 @pytest.mark.parametrize("n, mode", [(10, "markers"), (3000, "cluster"), (30000, "canvas")])
 def test_site_rendering_auto_by_count(synthetic_zone, n, mode):

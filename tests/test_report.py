@@ -299,6 +299,27 @@ def test_gpkg_layers_carry_quality(built):
     assert len(ent) == int(lonlat.sum())
 
 
+
+def test_gpkg_is_whole_and_gdal_left_as_it_was(built, tmp_path):
+    # write_gpkg writes without SQLite's fsync per transaction (the file is moved into place when complete):
+    # the file must still be a sound SQLite database, and GDAL's setting must be back to what it was
+    import sqlite3
+
+    import pyogrio
+
+    from xclz_geo.outputs.report import write_gpkg
+
+    before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    layers = {n: pyogrio.read_dataframe(built.gpkg_path, layer=n) for n in pyogrio.list_layers(built.gpkg_path)[:, 0]}
+    out = write_gpkg(layers, tmp_path / "again.gpkg")
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == before
+    with sqlite3.connect(out) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    for n, g in layers.items():
+        again = pyogrio.read_dataframe(out, layer=n)
+        assert again.drop(columns="geometry").equals(g.drop(columns="geometry"))
+        assert list(again.geometry.to_wkb()) == list(g.geometry.to_wkb()), n
+
 def test_missing_inputs_are_not_available_not_invented(zone, tmp_path):
     res = build_report(zone=zone, out_dir=tmp_path)
     text = res.html_path.read_text(encoding="utf-8")

@@ -228,14 +228,48 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:  # pragma: no cover - console script wrapper
-    sys.exit(main())
+    exit_process(main())
+
+
+def exit_process(code: int) -> NoReturn:
+    """End the ``xclz-geo`` process with ``code``, without tearing the interpreter down.
+
+    Once the command has returned, its files are in place and closed; what remains of a normal exit is
+    freeing every object and module one by one (0.3–0.5 s after a report of a few hundred MB). Here the
+    output streams are flushed and the ``atexit`` functions run, then the process ends. When another thread
+    still runs, or a stream cannot be flushed (a closed pipe), the normal exit is taken instead.
+    """
+    import atexit
+    import os
+    import threading
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    try:  # what a C library wrote through its own stdio buffers (os._exit does not flush them)
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # pragma: no cover - no C library to ask
+        pass
+    os._exit(code)
 
 
 #: the public names of this module (``from … import *``, the API reference)
 __all__ = [
-    "SUBCOMMANDS", "build_parser", "main", "run"
+    "SUBCOMMANDS", "build_parser", "main", "run", "exit_process"
 ]
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    exit_process(main())

@@ -247,8 +247,80 @@ def _transformer(src_wkt: str, dst_wkt: str) -> Transformer:
 
 
 def transformer(src: Any, dst: Any) -> Transformer:
-    """A cached, ``always_xy`` pyproj Transformer (the first one costs ~130 ms; reuse it)."""
-    return _transformer(to_crs(src).to_wkt(), to_crs(dst).to_wkt())
+    """A cached, ``always_xy`` pyproj Transformer (the first one costs ~130 ms; reuse it).
+
+    Between WGS84 lon/lat and a CRS on the CGCS2000 datum (EPSG:4490, the Gauss-Krüger zones) PROJ knows no
+    transformation and, after searching its database for one (60–90 ms per pair), uses a null "ballpark"
+    offset: the operation is the same as from CGCS2000 lon/lat. That one is built directly here (under a
+    millisecond), so the coordinates are the same to the last bit (``tests/test_crs.py`` checks it against
+    ``Transformer.from_crs`` and that PROJ still chooses the ballpark offset).
+    """
+    s, d = _cgcs2000_for_wgs84(to_crs(src), to_crs(dst))
+    return _transformer(s.to_wkt(), d.to_wkt())
+
+
+def _cgcs2000_for_wgs84(src: CRS, dst: CRS) -> tuple[CRS, CRS]:
+    """``(src, dst)`` with WGS84 lon/lat replaced by CGCS2000 lon/lat when the other side is on CGCS2000.
+
+    Only an exact EPSG:4326 (either axis order) is replaced, and only against a CRS whose geodetic CRS is
+    CGCS2000: PROJ's operation between the two is a null offset (see :func:`transformer`)."""
+    if _is_wgs84_lonlat(src) and _on_cgcs2000(dst):
+        return _crs_from_epsg(4490), dst
+    if _is_wgs84_lonlat(dst) and _on_cgcs2000(src):
+        return src, _crs_from_epsg(4490)
+    return src, dst
+
+
+def _is_wgs84_lonlat(c: CRS) -> bool:
+    return c.is_geographic and not c.is_vertical and len(c.axis_info) == 2 and same_crs(c, _crs_from_epsg(4326))
+
+
+def _on_cgcs2000(c: CRS) -> bool:
+    g = c.geodetic_crs
+    return g is not None and len(g.axis_info) == 2 and same_crs(g, _crs_from_epsg(4490)) and (
+        c.is_geographic and len(c.axis_info) == 2 or c.is_projected)
+
+
+def reproject_frame(gdf: Any, dst: Any) -> Any:
+    """``gdf.to_crs(dst)`` through :func:`transformer` (the same coordinates, without PROJ's search for an
+    operation on every new pair of CRSs — 60–90 ms each between WGS84 and CGCS2000).
+
+    Parameters
+    ----------
+    gdf
+        A GeoDataFrame with a CRS.
+    dst
+        Anything :func:`to_crs` accepts.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy in ``dst``, as :meth:`geopandas.GeoDataFrame.to_crs` returns it (3D geometries are handed to it).
+
+    Raises
+    ------
+    CRSError
+        When ``gdf`` has no CRS.
+    """
+    import shapely
+
+    if gdf.crs is None:
+        raise CRSError("the layer has no CRS; set it (e.g. gdf.set_crs('EPSG:4490')) before reprojecting")
+    c = to_crs(dst)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    if gdf.crs.is_exact_same(c) or shapely.has_z(geoms).any():
+        return gdf.to_crs(c)
+    tr = transformer(gdf.crs, c)
+
+    def _xy(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    from geopandas import GeoSeries
+
+    out = gdf.copy()
+    out.geometry = GeoSeries(shapely.transform(geoms, _xy), index=gdf.index, crs=c, name=gdf.geometry.name)
+    return out
 
 
 def _lon_of_centre(obj: Any, crs: Any | None) -> float:
@@ -612,7 +684,7 @@ from xclz_geo.geo.datums import (  # noqa: E402,F401
 __all__ = [
     "CGCS2000_GEOGRAPHIC", "WGS84", "XUANCHENG_GK_EPSG", "GK_FIRST_ZONE", "GK_LAST_ZONE", "WEB_MERCATOR_EPSG",
     "GEOD", "GKZone", "gk_zone_number", "gk_zone_for_lon", "gk_epsg", "gk_zone_of_crs",
-    "gk_zone_from_prefixed_easting", "to_crs", "is_web_mercator", "require_metric_crs", "transformer",
+    "gk_zone_from_prefixed_easting", "to_crs", "is_web_mercator", "require_metric_crs", "transformer", "reproject_frame",
     "gk_crs_for", "same_crs", "ensure_same_crs", "assign_crs", "check_declared_crs", "coordinate_problems",
     "area_of_use_problem", "planar_area_m2", "geodesic_area_m2", "DATUMS", "CHINA_BBOX", "normalize_datum",
     "in_china", "wgs84_to_gcj02", "gcj02_to_wgs84", "gcj02_to_bd09", "bd09_to_gcj02", "wgs84_to_bd09",

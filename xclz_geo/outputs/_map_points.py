@@ -365,11 +365,13 @@ def add_point_layers(
 def _data_block(html_text: str) -> Any:
     """A folium element writing ``html_text`` (a :func:`~xclz_geo.outputs.html_safe.json_script` block) into the page body.
 
-    The text is a value of the template, not part of it: nothing in the data is read as a template."""
-    from branca.element import MacroElement
+    The text is a value of the template, not part of it, and the element's output goes into the page as it is
+    (:class:`RawMacro <xclz_geo.outputs.maps._elements>`): nothing in the data is read as a template."""
     from folium.template import Template
 
-    class DataBlock(MacroElement):
+    from xclz_geo.outputs import maps
+
+    class DataBlock(maps._elements()["RawMacro"]):  # type: ignore[misc]
         _template = Template("{% macro html(this, kwargs) %}{{ this.block }}{% endmacro %}")
 
         def __init__(self, block: str) -> None:

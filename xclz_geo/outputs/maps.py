@@ -250,7 +250,7 @@ def _round_coords(geoms: Any, decimals: int = 6) -> Any:
 
 def _to_display(gdf: "gpd.GeoDataFrame", *, datum: str) -> "gpd.GeoDataFrame":
     """WGS84 lon/lat copy of a layer, shifted to GCJ-02 when the basemap is drawn in it."""
-    out = gdf.to_crs(_crs.WGS84) if not _crs.same_crs(gdf.crs, _crs.WGS84) else gdf.copy()
+    out = _crs.reproject_frame(gdf, _crs.WGS84) if not _crs.same_crs(gdf.crs, _crs.WGS84) else gdf.copy()
     if datum == "gcj02":
         g = out.geometry
         ok = g.notna() & ~g.is_empty
@@ -262,9 +262,9 @@ def _simplify_gk(gdf: "gpd.GeoDataFrame", *, gk_crs: Any, tolerance_m: float) ->
     """Simplify in metres in the Gauss-Krüger CRS (topology preserved), back to the layer's CRS."""
     if tolerance_m <= 0:
         return gdf
-    gk = gdf.to_crs(gk_crs)
+    gk = _crs.reproject_frame(gdf, gk_crs)  # gdf.to_crs, through the cached transformers of xclz_geo.geo.crs
     gk = gk.set_geometry(gk.geometry.simplify(tolerance_m, preserve_topology=True))
-    return gk.to_crs(gdf.crs)
+    return _crs.reproject_frame(gk, gdf.crs)
 
 
 def _features(gdf: "gpd.GeoDataFrame", props: list[dict[str, Any]]) -> dict[str, Any]:
@@ -488,12 +488,42 @@ def _elements() -> dict[str, type]:
     global _ELEMENTS
     if _ELEMENTS:
         return _ELEMENTS
-    from branca.element import MacroElement
+    from branca.element import Element, Figure, MacroElement
     from folium.elements import JSCSSMixin
     from folium.map import Layer, LayerControl
     from folium.template import Template
 
-    class JsLayer(Layer):
+    class RawText(Element):
+        """Text put into the page as it is. branca wraps what an element's macros write in ``Element(text)``,
+        which parses the text as a Jinja template: ``{{ … }}`` or ``{% … %}`` in a firm's name or a parcel's
+        attributes would be run (or fail), and a layer's GeoJSON of a few MB is tokenised (~0.1 s). Here the
+        text is written as Jinja writes a template without any of its syntax: newlines as ``\\n``, one
+        trailing newline dropped."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:
+            t = _NEWLINE_RE.sub("\n", self.text)
+            return t[:-1] if t.endswith("\n") else t
+
+    class RawMacro(MacroElement):
+        """A MacroElement whose macros' output goes into the page as :class:`RawText` (never read as a template)."""
+
+        def render(self, **kwargs: Any) -> None:
+            figure = self.get_root()
+            if not isinstance(figure, Figure):
+                raise MapAssetError("a map element can only be rendered inside a folium Figure")
+            module = self._template.module.__dict__
+            for part, where in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+                macro = module.get(part)
+                if macro is not None:
+                    where.add_child(RawText(macro(self, kwargs)), name=self.get_name())
+            for element in self._children.values():
+                element.render(**kwargs)
+
+    class JsLayer(Layer, RawMacro):
         """A layer defined by a JavaScript expression, listed in the layer control."""
 
         _template = Template(
@@ -518,7 +548,7 @@ def _elements() -> dict[str, type]:
             ("leaflet.markercluster.default.css", MARKERCLUSTER_DEFAULT_CSS_CDN),
         ]
 
-    class Script(MacroElement):
+    class Script(RawMacro):
         """Raw JavaScript (``{map}`` is replaced by the map's variable) plus optional header CSS.
 
         ``js`` may be a callable returning the text, called when the page is rendered. ``values``
@@ -571,13 +601,15 @@ def _elements() -> dict[str, type]:
                     continue
                 names = self.overlays if item.overlay else self.base_layers
                 names[escape_html(item.layer_name)] = item.get_name()
-            MacroElement.render(self, **kwargs)
+            RawMacro.render(self, **kwargs)
 
-    _ELEMENTS.update(JsLayer=JsLayer, ClusterLayer=ClusterLayer, Script=Script, LayerControl=SafeLayerControl)
+    _ELEMENTS.update(JsLayer=JsLayer, ClusterLayer=ClusterLayer, Script=Script, LayerControl=SafeLayerControl,
+                     RawMacro=RawMacro, RawText=RawText)
     return _ELEMENTS
 
 
 _ELEMENTS: dict[str, type] = {}
+_NEWLINE_RE = re.compile(r"\r\n|\r|\n")  # the newlines Jinja's lexer normalises
 _PLACEHOLDER_RE = re.compile(r"\{map\}|__([A-Z][A-Z_]*[A-Z])__")
 
 _BASE_CSS = """
@@ -1122,7 +1154,7 @@ def zone_map(
         E["Script"](_FIT_JS.replace("__BOUNDS__", _js(fit)).replace("__OPTIONS__", _js(FIT_OPTIONS)), name="XclzFit").add_to(m)
 
     # -- controls, legend, title
-    centre = zone.parts[has_geom].to_crs(_crs.WGS84).union_all().centroid if has_geom.any() else None
+    centre = _crs.reproject_frame(zone.parts[has_geom], _crs.WGS84).union_all().centroid if has_geom.any() else None
     gcj_note = None
     if datum == "gcj02":
         shift = gcj02_shift_m(centre.x, centre.y) if centre is not None else gcj02_shift_m(118.9, 30.9)
