@@ -26,7 +26,13 @@ Methods, all on the same points:
 * ``lib_distance`` — ``locate_xy(..., with_distance=True)`` (exact signed distances, 10⁵ only);
 * ``lib_gcj02_1t`` — ``locate_xy`` on the same points given in GCJ-02 (10⁵, 10⁶);
 * ``pyproj_lonlat_to_gk`` — projecting the lon/lat points to Gauss-Krüger alone (10⁵, 10⁶): what a
-  plain-library script pays before ``contains_xy`` can run (not included in the raw timings).
+  plain-library script pays before ``contains_xy`` can run (not included in the raw timings);
+* ``lib_lonlat_1t_numpy`` / ``lib_lonlat_2t_numpy`` / ``lib_gk_1t_numpy`` — the same library calls on
+  the numpy path (``xclz_geo.geo.locate.KERNEL = "numpy"``, what an install without a C compiler runs),
+  when the compiled lookup kernel is built (``lib_lonlat_1t_numpy`` also at 10⁷). ``kernel`` in the
+  JSON says which kernel the ``lib_*`` methods ran (``"c"`` or ``"numpy"``; ``XCLZ_GEO_KERNEL=numpy``
+  forces numpy), ``kernel_simd`` which build of its vector loop, and the ratios
+  ``*_compiled_vs_numpy`` the compiled kernel's gain over the numpy path in the same run.
 
 10⁷-point cases run in a fresh subprocess each (median of three), to measure the peak RSS they add;
 the library gets one warm-up call on 2% of the points there, at least 10⁶ so that the thread pool runs
@@ -188,6 +194,21 @@ def method(name: str, zone, lon, lat, gx, gy):
 
     from xclz_geo.geo.locate import locate_xy
 
+    if name.endswith("_numpy"):
+        # the same library call on the numpy path (the fallback without the compiled kernel)
+        from xclz_geo.geo import locate as _locate
+
+        fn = method(name[: -len("_numpy")], zone, lon, lat, gx, gy)
+
+        def run_numpy():
+            saved = _locate.KERNEL
+            _locate.KERNEL = "numpy"
+            try:
+                return fn()
+            finally:
+                _locate.KERNEL = saved
+
+        return run_numpy
     if name == "lib_lonlat_1t":
         return lambda: locate_xy(zone, lon, lat, threads=1, with_distance=False)
     if name == "lib_lonlat_2t":
@@ -463,8 +484,8 @@ def targets(result: dict) -> dict:
     t3 = {"target": "locate_xy 1 thread >= 10x the faster raw contains_xy (union or per part, 1 thread), best of the "
                     "runs, every zone at 1e6 (and 1e7), 0 mismatches",
           "ratios": t3_rows, "ratios_in_cpu_time_for_reference": t3_cpu, "mismatches": {z: zr.get("check", {}).get("mismatches") for z, zr in result["zones"].items()},
-          "pass": bool(t3_rows) and t3_ok,
-          "summary": f"lowest {t3_rows[worst]:.1f}x ({worst})" if worst else "no cases"}
+          "pass": bool(t3_rows) and t3_ok, "kernel": result.get("kernel"),
+          "summary": (f"lowest {t3_rows[worst]:.1f}x ({worst}; {result.get('kernel')} kernel)" if worst else "no cases")}
     control = [result.get("parallel_control_at_start", {}).get("speedup_2t"), result.get("parallel_control_at_end", {}).get("speedup_2t")]
     t4_rows, ok_1e7, ok_1e6, have_1e7 = {}, True, True, False
     for zname, zr in result["zones"].items():
@@ -508,10 +529,19 @@ def main() -> None:
     sizes = [100_000, 1_000_000] + ([] if args.quick else [10_000_000])
     methods = ["lib_lonlat_1t", "lib_lonlat_2t", "lib_gk_1t", "raw_contains_union_1t", "raw_contains_union_2t",
                "raw_contains_parts_1t", "sjoin"]
+    from xclz_geo.geo import locate as _locate
+
+    result["kernel"] = _locate.KERNEL
+    if _locate._CKERNEL is not None:
+        result["kernel_simd"] = getattr(_locate._CKERNEL, "SIMD", None)
+        # the numpy fallback on the same points in the same run (compiled / numpy ratio)
+        methods += ["lib_lonlat_1t_numpy", "lib_lonlat_2t_numpy", "lib_gk_1t_numpy"]
     zone_names = ["star1000", "sparse300"] + (["bundled"] if bundled_zone() is not None else [])
     # 10⁷ points: three fresh processes per method; geopandas sjoin (1 M/s, 1.4 GB) and the GK-input
     # and raw 2-thread variants only at 10⁶, so that a full run stays under 10 minutes
     methods_1e7 = ["lib_lonlat_1t", "lib_lonlat_2t", "raw_contains_union_1t", "raw_contains_parts_1t"]
+    if _locate._CKERNEL is not None:
+        methods_1e7 += ["lib_lonlat_1t_numpy"]
     for zname in zone_names:
         zone = load_zone(zname)
         zr: dict = {"parts": list(zone.part_ids), "quality": zone.worst_quality,
@@ -535,7 +565,7 @@ def main() -> None:
                     cpu: list = []
                     secs, best = timed(fn, args.repeat if m != "lib_distance" else 1, cpu)
                     row[m] = {"seconds": secs, "best_seconds": best, "mpts_per_s": n / secs / 1e6}
-                    if m.endswith("_1t"):
+                    if m.endswith("_1t") or m.endswith("_1t_numpy"):
                         row[m]["best_cpu_seconds"] = float(min(cpu))
                 if n == 1_000_000:
                     zr["check"] = check_answers(zname, zone, lon, lat, gx, gy)
@@ -559,6 +589,16 @@ def main() -> None:
                 ratios["raw_union_2t_vs_raw_union_1t"] = base1 / row["raw_contains_union_2t"]["seconds"]
             if "sjoin" in row:
                 ratios["lib_lonlat_1t_vs_sjoin"] = row["sjoin"]["seconds"] / lib1
+            # the compiled kernel against the numpy fallback, same points, same run
+            for m in ("lib_lonlat_1t", "lib_lonlat_2t", "lib_gk_1t"):
+                if f"{m}_numpy" in row and m in row:
+                    ratios[f"{m}_compiled_vs_numpy"] = row[f"{m}_numpy"]["seconds"] / row[m]["seconds"]
+                    ratios[f"best_{m}_compiled_vs_numpy"] = (row[f"{m}_numpy"].get("best_seconds", row[f"{m}_numpy"]["seconds"])
+                                                              / row[m].get("best_seconds", row[m]["seconds"]))
+                    if "best_cpu_seconds" in row[m] and "best_cpu_seconds" in row[f"{m}_numpy"]:
+                        # in CPU time of the calling thread (one-thread methods): less moved by other processes
+                        ratios[f"cpu_best_{m}_compiled_vs_numpy"] = (row[f"{m}_numpy"]["best_cpu_seconds"]
+                                                                     / row[m]["best_cpu_seconds"])
             # best of the runs, against the faster of the two raw baselines (target 3 of issue 18)
             raw_best = min(row["raw_contains_union_1t"]["best_seconds"], row["raw_contains_parts_1t"]["best_seconds"])
             ratios["best_lib_lonlat_1t_vs_best_raw_1t"] = raw_best / row["lib_lonlat_1t"]["best_seconds"]

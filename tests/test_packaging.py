@@ -57,9 +57,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     # build from a copy of the sources, so the checkout gets no build/ or egg-info
     src = tmp / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, src / name)
-    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    # no extension built in the checkout (setup.py build_ext --inplace): the wheel's build compiles its own
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.pyd")
     shutil.copytree(ROOT / "xclz_geo", src / "xclz_geo", ignore=skip)
     shutil.copytree(ROOT / "data", src / "data", ignore=skip)
     wheels = tmp / "dist"
@@ -131,3 +132,26 @@ def test_commands_run_outside_the_repository(installed: dict[str, object]) -> No
     rep = _run(installed, "report", "--out", str(cwd / "report"))
     assert rep.returncode == 0, rep.stderr
     assert sorted(p.suffix for p in (cwd / "report").iterdir() if p.is_file()) == [".gpkg", ".html", ".xlsx"]
+
+
+@pytest.mark.slow
+def test_installed_package_uses_the_compiled_kernel_when_the_wheel_has_it(installed: dict[str, object]) -> None:
+    import shutil
+    import zipfile
+
+    names = zipfile.ZipFile(installed["wheel"]).namelist()
+    compiled = [n for n in names if n.startswith("xclz_geo/geo/_lookup") and n.endswith((".so", ".pyd"))]
+    if shutil.which("cc") or shutil.which("gcc") or shutil.which("clang"):
+        assert compiled, "a C compiler is present but the wheel has no compiled lookup kernel (setup.py, _lookup.c)"
+    # the kernel itself imports nothing (plain C API): importing it keeps the cold path cheap
+    code = ("import sys\ntry:\n    import xclz_geo.geo._lookup\nexcept ImportError:\n    pass\n"
+            "print(sorted(m for m in ('numpy', 'pandas', 'geopandas', 'pyproj', 'rasterio') if m in sys.modules))\n"
+            "from xclz_geo.geo import locate\nprint(locate.KERNEL)")
+    out = subprocess.run([str(installed["python"]), "-c", code], cwd=installed["cwd"], env=installed["env"],
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]", out
+    assert out[1] == ("c" if compiled else "numpy"), out
+    forced = subprocess.run([str(installed["python"]), "-c", "from xclz_geo.geo import locate; print(locate.KERNEL)"],
+                            cwd=installed["cwd"], env={**installed["env"], "XCLZ_GEO_KERNEL": "numpy"},
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert forced == "numpy"
