@@ -551,11 +551,7 @@ def _batch_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path, with_d
                 out = pd.concat(collected)
             _write(out, dst, csv_safe=bool(getattr(args, "csv_safe", False)))
     finally:
-        bar.close()
-        if fh is not None:
-            fh.close()
-        if tmp.exists():
-            tmp.unlink()
+        _discard_partial(bar, fh, tmp)
     return counts
 
 
@@ -680,12 +676,18 @@ def _batch_parquet_csv(args: argparse.Namespace, zone: Any, src: Path, dst: Path
         fh = None
         os.replace(tmp, dst)
     finally:
-        bar.close()
-        if fh is not None:
-            fh.close()
-        if tmp.exists():
-            tmp.unlink()
+        _discard_partial(bar, fh, tmp)
     return counts
+
+
+def _discard_partial(bar: Any, fh: Any, tmp: Path) -> None:
+    """End a streamed batch: close its progress bar and partial file, and remove the partial file unless it
+    was moved into place (a failed or interrupted run leaves no half-written output)."""
+    bar.close()
+    if fh is not None:
+        fh.close()
+    if tmp.exists():
+        tmp.unlink()
 
 
 def _write_csv_header(fh: Any, names: list[str]) -> None:
