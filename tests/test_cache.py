@@ -61,3 +61,22 @@ def test_clear_cache(monkeypatch, tmp_path):
     cache.store_entry(cache.entry_key("t", "2"), {}, {})
     assert cache.clear_cache() == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_load_valid_builds_or_discards_a_damaged_entry(monkeypatch, tmp_path):
+    import pytest
+
+    monkeypatch.setenv("XCLZ_GEO_CACHE", str(tmp_path))
+    key = cache.entry_key("test", "valid")
+    assert cache.load_valid(key, lambda meta, arrays: 1) is None  # absent
+    cache.store_entry(key, {"n": 3}, {"a": np.arange(3)})
+    assert cache.load_valid(key, lambda meta, arrays: int(arrays["a"].sum()) + meta["n"]) == 6
+
+    def damaged(meta, arrays):
+        raise ValueError("entry")
+
+    with pytest.raises(ValueError):  # an error the caller did not name is not swallowed, the entry stays
+        cache.load_valid(key, damaged, errors=KeyError)
+    assert (tmp_path / key).exists()
+    assert cache.load_valid(key, damaged, errors=(KeyError, ValueError)) is None
+    assert not (tmp_path / key).exists()  # removed: the next writer replaces it

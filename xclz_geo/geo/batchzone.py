@@ -176,11 +176,7 @@ def store_batch_zone(key: str, bz: BatchZone) -> bool:
 
 def load_batch_zone(key: str) -> BatchZone | None:
     """A batch zone from the disk cache, or ``None`` (absent, or damaged: then removed)."""
-    got = _cache.load_entry(key)
-    if got is None:
-        return None
-    meta, arrays = got
-    try:
+    def build(meta: dict[str, Any], arrays: dict[str, Any]) -> BatchZone:
         n = len(meta["parts"])
         wkb = _cache.unpack_wkb(arrays, n)
         if len(meta["zone_ids"]) not in (0, n) or not isinstance(meta["grid_keys"], dict):
@@ -189,9 +185,8 @@ def load_batch_zone(key: str) -> BatchZone | None:
 
         shapely.from_wkb([w for w in wkb if w is not None])  # a corrupt WKB fails here, not later
         return BatchZone(meta=meta, wkb=wkb)
-    except Exception:  # noqa: BLE001 - any damage: ignore the entry, rebuild it
-        _cache.discard_entry(key)
-        return None
+
+    return _cache.load_valid(key, build)  # any damage: the entry is ignored and rebuilt
 
 
 __all__ = ["BATCH_KIND", "BatchZone", "batch_key", "batch_zone_from_zone", "load_batch_zone", "store_batch_zone"]

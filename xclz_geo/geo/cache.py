@@ -20,9 +20,11 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 #: bump when the layout of an entry changes (old entries are then never read)
 FORMAT_VERSION = 1
@@ -157,7 +159,24 @@ def clear_cache() -> int:
 
 
 __all__ = ["FORMAT_VERSION", "cache_dir", "clear_cache", "code_version", "discard_entry", "entry_key", "file_digest",
-           "load_entry", "store_entry"]
+           "load_entry", "load_valid", "store_entry"]
+
+
+def load_valid(key: str, build: Callable[[dict[str, Any], dict[str, np.ndarray]], T],
+               errors: type[BaseException] | tuple[type[BaseException], ...] = Exception) -> T | None:
+    """``build(meta, arrays)`` of a cached entry, or ``None`` when the entry is absent or damaged.
+
+    ``build`` checks the entry as it reads it and raises one of ``errors`` for a damaged one, which is
+    then removed (so the next writer replaces it) instead of failing the caller: the cache only saves time.
+    """
+    got = load_entry(key)
+    if got is None:
+        return None
+    try:
+        return build(*got)
+    except errors:
+        discard_entry(key)
+        return None
 
 
 def pack_wkb(wkb: list[bytes | None]) -> dict[str, np.ndarray]:

@@ -954,11 +954,8 @@ def _load_grid(key: str, frame: Frame, gk: Any, parts: list[PartGeometry]) -> Lo
     from xclz_geo.geo import cache as _cache
 
     t0 = time.perf_counter()
-    got = _cache.load_entry(key)
-    if got is None:
-        return None
-    meta, arrays = got
-    try:
+
+    def build(meta: dict[str, Any], arrays: dict[str, Any]) -> LocateGrid:
         if meta.get("parts") != len(parts) or any(n not in arrays for n in _GRID_ARRAYS):
             raise ValueError("grid entry")
         codes = arrays["codes"]
@@ -980,9 +977,8 @@ def _load_grid(key: str, frame: Frame, gk: Any, parts: list[PartGeometry]) -> Lo
             covered_lut=np.asarray(arrays["covered_lut"]), parts=parts, packed=arrays["packed"],
             build_seconds=time.perf_counter() - t0, **fine,
         )
-    except (KeyError, TypeError, ValueError):
-        _cache.discard_entry(key)
-        return None
+
+    return _cache.load_valid(key, build, errors=(KeyError, TypeError, ValueError))
 
 
 def _store_grid(key: str, grid: LocateGrid) -> None:

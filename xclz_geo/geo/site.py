@@ -170,19 +170,12 @@ def store_snapshot(key: str, snap: ZoneSnapshot) -> bool:
 
 def load_snapshot(key: str) -> ZoneSnapshot | None:
     """A snapshot from the disk cache (memory-mapped), or ``None``."""
-    got = _cache.load_entry(key)
-    if got is None:
-        return None
-    meta, arrays = got
-    try:
-        n = len(meta["parts"])
-        wkb = _cache.unpack_wkb(arrays, n)
-        snap = ZoneSnapshot(meta=meta, wkb=wkb)
+    def build(meta: dict[str, Any], arrays: dict[str, Any]) -> ZoneSnapshot:
+        snap = ZoneSnapshot(meta=meta, wkb=_cache.unpack_wkb(arrays, len(meta["parts"])))
         snap.geometries()  # a corrupt WKB fails here, not later
         return snap
-    except Exception:  # noqa: BLE001 - any damage: ignore the entry, rebuild it
-        _cache.discard_entry(key)
-        return None
+
+    return _cache.load_valid(key, build)  # any damage: the entry is ignored and rebuilt
 
 
 # ------------------------------------------------------------------ one site
