@@ -1251,6 +1251,29 @@ def _grid_line_crossings(n_: np.ndarray, f0: np.ndarray, a0: np.ndarray, a1: np.
     return eid, np.clip(t, 0.0, 1.0)
 
 
+def _edge_pieces(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges (pixel coordinates, ``(x0, y0)`` → ``(x1, y1)``) cut at every integer grid line they cross.
+
+    Returns ``(e, ta, tb)``, one entry per non-empty piece: the edge index and the piece's start and end
+    parameters along the edge (``0 ≤ ta < tb ≤ 1``), pieces in edge order, then in the edge's direction.
+    Each piece lies within one cell.
+    """
+    ne = len(x0)
+    fx0, fx1, fy0, fy1 = np.floor(x0), np.floor(x1), np.floor(y0), np.floor(y1)
+    nx = np.abs(fx1 - fx0).astype(np.int64)
+    ny = np.abs(fy1 - fy0).astype(np.int64)
+    ex, tx = _grid_line_crossings(nx, fx0, x0, x1)
+    ey, ty = _grid_line_crossings(ny, fy0, y0, y1)
+    ar = np.arange(ne)
+    eid = np.concatenate([ar, ar, ex, ey])
+    t = np.concatenate([np.zeros(ne), np.ones(ne), tx, ty])
+    # four runs, each sorted by (edge, t): a stable (tim)sort merges them in linear time
+    o = np.argsort(eid + 0.5 * t, kind="stable")
+    eid, t = eid[o], t[o]
+    keep = (eid[:-1] == eid[1:]) & (t[1:] > t[:-1])
+    return eid[:-1][keep], t[:-1][keep], t[1:][keep]
+
+
 def boundary_coverage(geoms_pix: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact coverage fractions of the cells crossed by polygon boundaries, in pixel space.
 
@@ -1286,22 +1309,7 @@ def boundary_coverage(geoms_pix: Sequence[Any]) -> tuple[np.ndarray, np.ndarray,
     x0 = coords[:-1, 0][same]; y0 = coords[:-1, 1][same]
     x1 = coords[1:, 0][same]; y1 = coords[1:, 1][same]
     epoly = ring_poly[cidx[:-1][same]]
-    ne = len(x0)
-    fx0, fx1, fy0, fy1 = np.floor(x0), np.floor(x1), np.floor(y0), np.floor(y1)
-    nx = np.abs(fx1 - fx0).astype(np.int64)
-    ny = np.abs(fy1 - fy0).astype(np.int64)
-
-    ex, tx = _grid_line_crossings(nx, fx0, x0, x1)
-    ey, ty = _grid_line_crossings(ny, fy0, y0, y1)
-    ar = np.arange(ne)
-    eid = np.concatenate([ar, ar, ex, ey])
-    t = np.concatenate([np.zeros(ne), np.ones(ne), tx, ty])
-    # four runs, each sorted by (edge, t): a stable (tim)sort merges them in linear time
-    o = np.argsort(eid + 0.5 * t, kind="stable")
-    eid, t = eid[o], t[o]
-    keep = (eid[:-1] == eid[1:]) & (t[1:] > t[:-1])
-    e = eid[:-1][keep]
-    ta, tb = t[:-1][keep], t[1:][keep]
+    e, ta, tb = _edge_pieces(x0, y0, x1, y1)
     dx, dy = (x1 - x0)[e], (y1 - y0)[e]
     xa, xb = x0[e] + ta * dx, x0[e] + tb * dx
     ym = y0[e] + (0.5 * (ta + tb)) * dy
@@ -1481,21 +1489,7 @@ def _strip_coverage(ed: Mapping[str, np.ndarray], sel: np.ndarray, s0: int, s1: 
     thi = np.clip(np.maximum(ta, tb), 0.0, 1.0)
     X0, X1 = x0 + tlo * dx, x0 + thi * dx
     Y0, Y1 = np.clip(y0 + tlo * dy, s0, s1), np.clip(y0 + thi * dy, s0, s1)
-    ne = len(X0)
-    fx0, fx1, fy0, fy1 = np.floor(X0), np.floor(X1), np.floor(Y0), np.floor(Y1)
-    nx = np.abs(fx1 - fx0).astype(np.int64)
-    ny = np.abs(fy1 - fy0).astype(np.int64)
-
-    ex, tx = _grid_line_crossings(nx, fx0, X0, X1)
-    ey, ty = _grid_line_crossings(ny, fy0, Y0, Y1)
-    ar = np.arange(ne)
-    eid = np.concatenate([ar, ar, ex, ey])
-    t = np.concatenate([np.zeros(ne), np.ones(ne), tx, ty])
-    o = np.argsort(eid + 0.5 * t, kind="stable")  # four runs sorted by (edge, t): a linear merge
-    eid, t = eid[o], t[o]
-    keep = (eid[:-1] == eid[1:]) & (t[1:] > t[:-1])
-    e = eid[:-1][keep]
-    ta_, tb_ = t[:-1][keep], t[1:][keep]
+    e, ta_, tb_ = _edge_pieces(X0, Y0, X1, Y1)
     DX, DY = (X1 - X0)[e], (Y1 - Y0)[e]
     xm = X0[e] + (0.5 * (ta_ + tb_)) * DX
     ym = Y0[e] + (0.5 * (ta_ + tb_)) * DY
