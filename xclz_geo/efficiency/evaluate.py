@@ -466,11 +466,8 @@ def map_distinct(values: "pd.Series", fn: Any) -> "pd.Series":
     import pandas as pd
 
     if isinstance(values.dtype, pd.StringDtype) and len(values):  # Arrow text (the table as read): no str per cell
-        codes, uniq = pd.factorize(values, use_na_sentinel=True)
-        arr = np.empty(len(uniq) + 1, dtype=object)
-        arr[: len(uniq)] = [fn(v) for v in uniq.tolist()]
-        arr[len(uniq)] = fn(values.dtype.na_value)  # a missing cell, as map gives it (NaN for pandas' str dtype)
-        return pd.Series(arr[codes], index=values.index, dtype=object)
+        # a missing cell gets fn(NaN), as map gives it (NaN is the missing value of pandas' str dtype)
+        return pd.Series(_per_distinct(values, fn, missing=fn(values.dtype.na_value)), index=values.index, dtype=object)
     obj = values.astype(object)
     kind = pd.api.types.infer_dtype(obj, skipna=True)
     if kind not in ("string", "empty", "floating", "integer"):
@@ -1926,17 +1923,23 @@ def _locate_firms(d: "pd.DataFrame", zone: "Zone", *, parcels: "gpd.GeoDataFrame
     return out, {"how": how, "boundaries": zone.boundaries_source, "boundaries_quality": zone.worst_quality, "datum": datum}
 
 
-def _shared_text(values: "pd.Series", *, missing: Any) -> "np.ndarray":
-    """``str`` of each cell as an object array, the equal ones sharing one ``str`` object; ``missing`` for a
-    missing cell (``None``, or ``"nan"`` as ``astype(str)`` writes it)."""
+def _per_distinct(values: "pd.Series", fn: Any, *, missing: Any) -> "np.ndarray":
+    """``fn`` of each cell as an object array, computed once per distinct value (equal cells share the one
+    result object); ``missing`` for a missing cell."""
     import numpy as np
     import pandas as pd
 
     codes, uniq = pd.factorize(values, use_na_sentinel=True)
     arr = np.empty(len(uniq) + 1, dtype=object)
-    arr[: len(uniq)] = [str(v) for v in uniq.tolist()]
-    arr[len(uniq)] = missing
+    arr[: len(uniq)] = [fn(v) for v in uniq.tolist()]
+    arr[len(uniq)] = missing  # codes of -1 (missing) index this last slot
     return arr[codes]
+
+
+def _shared_text(values: "pd.Series", *, missing: Any) -> "np.ndarray":
+    """``str`` of each cell as an object array, the equal ones sharing one ``str`` object; ``missing`` for a
+    missing cell (``None``, or ``"nan"`` as ``astype(str)`` writes it)."""
+    return _per_distinct(values, str, missing=missing)
 
 
 def _parcel_parts(parcels: "gpd.GeoDataFrame", zone: "Zone") -> dict[str, tuple[Any, Any, str]]:
