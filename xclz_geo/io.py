@@ -614,23 +614,31 @@ def _xlsx_date_cells(values: Any, start: str, rows: Any, date_styles: "tuple[int
 def _xlsx_column_date_styles(col: "pd.Series", date_styles: "tuple[int, int] | None") -> "tuple[int, int] | None":
     """The ``date_styles`` of a whole column for :func:`_xlsx_column_cells`: as given when its dates are all
     at midnight (a date format), else the date-time style twice — one format for the whole column."""
+    if date_styles is None:
+        return None
+    dates = _date_values(col)
+    if dates is None or len(dates) == 0:
+        return date_styles
+    _serials, _ok, date_only = _excel_date_serials(dates)
+    return date_styles if date_only else (date_styles[1], date_styles[1])
+
+
+def _date_values(col: "pd.Series") -> Any:
+    """The dates and date-times a column holds, ``None`` when it cannot hold any.
+
+    A ``datetime64`` column gives its present values (a Series), an object column whose cells include
+    dates the list of its present ``datetime.date``/``datetime.datetime``/``numpy.datetime64`` values
+    (empty when there are none); any other column ``None``."""
     import datetime as _dt
 
     import numpy as np
     import pandas as pd
 
-    if date_styles is None:
-        return None
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        dates: Any = col
-    elif col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("date", "datetime", "datetime64", "mixed"):
-        dates = [v for v in col.tolist() if isinstance(v, (_dt.date, np.datetime64)) and not pd.isna(v)]
-    else:
-        return date_styles
-    if len(dates) == 0:
-        return date_styles
-    _serials, _ok, date_only = _excel_date_serials(dates)
-    return date_styles if date_only else (date_styles[1], date_styles[1])
+        return col[col.notna()]
+    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in ("date", "datetime", "datetime64", "mixed"):
+        return None
+    return [v for v in col.tolist() if isinstance(v, (_dt.date, np.datetime64)) and not pd.isna(v)]
 
 
 def _xlsx_column_cells(col: "pd.Series", letter: str, rows: Any, counts: dict[str, int], sst: "dict[str, int] | None" = None,
@@ -2314,10 +2322,10 @@ def _dates_as_stream_writes(df: "pd.DataFrame") -> "pd.DataFrame":
     out = None
     for j in range(df.shape[1]):
         col = df.iloc[:, j]
-        if not (pd.api.types.is_datetime64_any_dtype(col.dtype) or (
-                col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in ("date", "datetime", "datetime64", "mixed"))):
+        dates = _date_values(col)
+        if dates is None:
             continue
-        if _xlsx_column_date_styles(col, (0, 1)) != (0, 1):
+        if len(dates) and not _excel_date_serials(dates)[2]:
             continue  # times of day: date-times
 
         def day(v: Any) -> Any:
@@ -2550,16 +2558,8 @@ def _added_column_positions(headers: Sequence[str], added: Any) -> list[int]:
 
 def _column_has_dates(col: "pd.Series") -> bool:
     """True when a column holds a date or date-time (a ``datetime64`` column, or such values among objects)."""
-    import datetime as _dt
-
-    import numpy as np
-    import pandas as pd
-
-    if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        return bool(col.notna().any())
-    if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) not in ("date", "datetime", "datetime64", "mixed"):
-        return False
-    return any(isinstance(v, (_dt.date, np.datetime64)) and not pd.isna(v) for v in col.tolist())
+    dates = _date_values(col)
+    return dates is not None and len(dates) > 0
 
 
 def _free_numfmt_ids(styles_xml: str, n: int) -> list[int]:
